@@ -1,0 +1,198 @@
+import { ConfigError } from './errors.js';
+
+export interface Config {
+  /** Redis for BullMQ, the bridge lease and its heartbeat. @defaultValue `redis://127.0.0.1:6379` */
+  redisUrl: string;
+  /** Hazelcast members, `host:port`. @defaultValue `['127.0.0.1:5701']` */
+  hzMembers: string[];
+  /** @defaultValue `dev` */
+  hzClusterName: string;
+  /** Map the trading programs read. @defaultValue `DOLPHIN_FEATURES` */
+  hzMap: string;
+  /** Key of the newest scan in {@link hzMap}. @defaultValue `latest_eigen_scan` */
+  hzKey: string;
+  /** Every scan by zero-padded number. @defaultValue `DOLPHIN_SCAN_HISTORY` */
+  hzHistoryMap: string;
+  /** Time-to-live of history entries, seconds. @defaultValue `86400` */
+  hzHistoryTtlS: number;
+  /** Folder the scanner writes `<day>/scan_*.arrow` into. @defaultValue `./data/arrow_scans` */
+  arrowDir: string;
+  /** BullMQ prefix of every queue and of the bridge's keys. @defaultValue `scan-bridge` */
+  queuePrefix: string;
+  /** @defaultValue `30000` */
+  healthIntervalMs: number;
+  /** Data older than this is `warning`. @defaultValue `30` */
+  dataWarningS: number;
+  /** Data older than this is `stale`. @defaultValue `60` */
+  dataStaleS: number;
+  /** @defaultValue `3` */
+  restartAttempts: number;
+  /** Fixed delay between restart attempts. @defaultValue `5000` */
+  restartBackoffMs: number;
+  /** @defaultValue `127.0.0.1` */
+  boardHost: string;
+  /** @defaultValue `3000` */
+  boardPort: number;
+  boardUser: string | undefined;
+  boardPassword: string | undefined;
+  /** Refuse every state-changing route of the board and the API. @defaultValue `false` */
+  boardReadOnly: boolean;
+  alertWebhookUrl: string | undefined;
+  /** @defaultValue `info` */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** How often the bridge writes its heartbeat. @defaultValue `2000` */
+  bridgeHeartbeatMs: number;
+  /** A heartbeat older than this means no live bridge. @defaultValue `10000` */
+  bridgeHeartbeatTtlMs: number;
+  /** Lock duration of the bridge job: how soon a standby takes over a dead bridge. @defaultValue `6000` */
+  bridgeLockMs: number;
+  /** Log a summary every this many scans. @defaultValue `100` */
+  bridgeSummaryEvery: number;
+}
+
+export const DEFAULTS: Readonly<Record<string, string>> = {
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  HZ_MEMBERS: '127.0.0.1:5701',
+  HZ_CLUSTER_NAME: 'dev',
+  HZ_MAP: 'DOLPHIN_FEATURES',
+  HZ_KEY: 'latest_eigen_scan',
+  HZ_HISTORY_MAP: 'DOLPHIN_SCAN_HISTORY',
+  HZ_HISTORY_TTL_S: '86400',
+  ARROW_DIR: './data/arrow_scans',
+  QUEUE_PREFIX: 'scan-bridge',
+  HEALTH_INTERVAL_MS: '30000',
+  DATA_WARNING_S: '30',
+  DATA_STALE_S: '60',
+  RESTART_ATTEMPTS: '3',
+  RESTART_BACKOFF_MS: '5000',
+  BOARD_HOST: '127.0.0.1',
+  BOARD_PORT: '3000',
+  BOARD_READ_ONLY: 'false',
+  LOG_LEVEL: 'info',
+  BRIDGE_HEARTBEAT_MS: '2000',
+  BRIDGE_HEARTBEAT_TTL_MS: '10000',
+  BRIDGE_LOCK_MS: '6000',
+  BRIDGE_SUMMARY_EVERY: '100',
+};
+
+type Env = Record<string, string | undefined>;
+
+function raw(env: Env, name: string): string {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? (DEFAULTS[name] ?? '') : v.trim();
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v ? v : undefined;
+}
+
+function int(env: Env, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const v = raw(env, name);
+  const n = /^-?\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(name, v, `a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function bool(env: Env, name: string): boolean {
+  const v = raw(env, name).toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(name, v, 'true or false');
+}
+
+function redisUrl(env: Env): string {
+  const v = raw(env, 'REDIS_URL');
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new ConfigError('REDIS_URL', v, 'a URL like redis://host:6379');
+  }
+  if (!['redis:', 'rediss:'].includes(u.protocol) || !u.hostname || (u.port && !validPort(u.port))) {
+    throw new ConfigError('REDIS_URL', v, 'a URL like redis://host:6379');
+  }
+  return v;
+}
+
+function validPort(p: string): boolean {
+  const n = Number(p);
+  return /^\d+$/.test(p) && n >= 1 && n <= 65535;
+}
+
+function hzMembers(env: Env): string[] {
+  const v = raw(env, 'HZ_MEMBERS');
+  const members = v.split(',').map((m) => m.trim());
+  const ok = members.every((m) => {
+    const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(?::(\d+))?$/.exec(m);
+    return match !== null && (match[2] === undefined || validPort(match[2]));
+  });
+  if (!ok || members.length === 0) {
+    throw new ConfigError('HZ_MEMBERS', v, 'comma-separated host:port, like 127.0.0.1:5701');
+  }
+  return members;
+}
+
+function name(env: Env, variable: string): string {
+  const v = raw(env, variable);
+  if (!/^[A-Za-z0-9_.:-]+$/.test(v)) {
+    throw new ConfigError(variable, v, 'a name of letters, digits, "_", "-", "." or ":"');
+  }
+  return v;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Resolves every setting once, failing on the first bad one with its name. Pure: reads only `env`. */
+export function resolveConfig(env: Env): Config {
+  const logLevel = raw(env, 'LOG_LEVEL').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', logLevel, LOG_LEVELS.join(', '));
+  }
+  const alert = optional(env, 'ALERT_WEBHOOK_URL');
+  if (alert !== undefined && !/^https?:\/\/[^\s]+$/.test(alert)) {
+    throw new ConfigError('ALERT_WEBHOOK_URL', alert, 'an http(s) URL');
+  }
+  const boardUser = optional(env, 'BOARD_USER');
+  const boardPassword = optional(env, 'BOARD_PASSWORD');
+  if ((boardUser === undefined) !== (boardPassword === undefined)) {
+    const missing = boardUser === undefined ? 'BOARD_USER' : 'BOARD_PASSWORD';
+    throw new ConfigError(missing, '', 'to be set together with ' + (missing === 'BOARD_USER' ? 'BOARD_PASSWORD' : 'BOARD_USER'));
+  }
+  const config: Config = {
+    redisUrl: redisUrl(env),
+    hzMembers: hzMembers(env),
+    hzClusterName: name(env, 'HZ_CLUSTER_NAME'),
+    hzMap: name(env, 'HZ_MAP'),
+    hzKey: name(env, 'HZ_KEY'),
+    hzHistoryMap: name(env, 'HZ_HISTORY_MAP'),
+    hzHistoryTtlS: int(env, 'HZ_HISTORY_TTL_S', 1),
+    arrowDir: raw(env, 'ARROW_DIR'),
+    queuePrefix: name(env, 'QUEUE_PREFIX'),
+    healthIntervalMs: int(env, 'HEALTH_INTERVAL_MS', 100),
+    dataWarningS: int(env, 'DATA_WARNING_S', 1),
+    dataStaleS: int(env, 'DATA_STALE_S', 1),
+    restartAttempts: int(env, 'RESTART_ATTEMPTS', 1, 100),
+    restartBackoffMs: int(env, 'RESTART_BACKOFF_MS', 0),
+    boardHost: raw(env, 'BOARD_HOST'),
+    boardPort: int(env, 'BOARD_PORT', 0, 65535),
+    boardUser,
+    boardPassword,
+    boardReadOnly: bool(env, 'BOARD_READ_ONLY'),
+    alertWebhookUrl: alert,
+    logLevel: logLevel as Config['logLevel'],
+    bridgeHeartbeatMs: int(env, 'BRIDGE_HEARTBEAT_MS', 50),
+    bridgeHeartbeatTtlMs: int(env, 'BRIDGE_HEARTBEAT_TTL_MS', 200),
+    bridgeLockMs: int(env, 'BRIDGE_LOCK_MS', 500),
+    bridgeSummaryEvery: int(env, 'BRIDGE_SUMMARY_EVERY', 1),
+  };
+  if (config.dataStaleS <= config.dataWarningS) {
+    throw new ConfigError('DATA_STALE_S', String(config.dataStaleS), `a number of seconds above DATA_WARNING_S (${config.dataWarningS})`);
+  }
+  if (config.bridgeHeartbeatTtlMs <= config.bridgeHeartbeatMs) {
+    throw new ConfigError('BRIDGE_HEARTBEAT_TTL_MS', String(config.bridgeHeartbeatTtlMs), `more than BRIDGE_HEARTBEAT_MS (${config.bridgeHeartbeatMs})`);
+  }
+  return config;
+}

@@ -1,0 +1,144 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root, found from this file in src/dev or dist/dev. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const HAZELCAST_VERSION = '5.6.0';
+
+export interface Started {
+  /** Connection string: a redis:// URL or a host:port member. */
+  address: string;
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** A TCP port that was free a moment ago on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? ok(addr.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      ok(true);
+    });
+    s.once('error', () => ok(false));
+  });
+}
+
+/** Polls `ready` until it returns true, or fails after `timeoutMs` with `what` in the message. */
+export async function waitUntil(what: string, ready: () => boolean | Promise<boolean>, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child && child.exitCode !== null) throw new Error(`${what}: process exited with code ${child.exitCode}`);
+    if (await ready()) return;
+    if (Date.now() > deadline) throw new Error(`${what}: not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Path of the member jar, fetched through Maven on first use. */
+export function hazelcastJar(): string {
+  const jar = join(ROOT, '.cache', 'hazelcast', `hazelcast-${HAZELCAST_VERSION}.jar`);
+  if (!existsSync(jar)) {
+    execFileSync('bash', [join(ROOT, 'scripts', 'fetch-hazelcast.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return jar;
+}
+
+interface SpawnOpts {
+  port?: number;
+  /** Keep running after this process exits (services:up); logs go to `logFile`. */
+  detached?: boolean;
+  logFile?: string;
+}
+
+function stopper(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): () => Promise<void> {
+  return () =>
+    new Promise<void>((ok) => {
+      if (child.exitCode !== null || child.signalCode !== null) return ok();
+      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        ok();
+      });
+      child.kill(signal);
+    });
+}
+
+function output(opts: SpawnOpts): 'pipe' | number {
+  if (!opts.logFile) return 'pipe';
+  mkdirSync(dirname(opts.logFile), { recursive: true });
+  return openSync(opts.logFile, 'a');
+}
+
+/** Starts `redis-server` (Debian's) on loopback without persistence. */
+export async function startRedis(opts: SpawnOpts = {}): Promise<Started> {
+  const port = opts.port ?? (await freePort());
+  const out = output(opts);
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--dir', '/tmp'],
+    { stdio: ['ignore', out, out], detached: opts.detached ?? false },
+  );
+  child.stdout?.resume();
+  child.stderr?.resume();
+  await waitUntil(`redis-server on port ${port}`, () => portAnswers(port), 15_000, child);
+  if (opts.detached) child.unref();
+  return { address: `redis://127.0.0.1:${port}`, port, pid: child.pid!, stop: stopper(child) };
+}
+
+/** Starts a Hazelcast member from the Maven jar with deploy/hazelcast.xml; ready at "is STARTED". */
+export async function startHazelcast(opts: SpawnOpts & { clusterName?: string; heap?: string } = {}): Promise<Started> {
+  const port = opts.port ?? (await freePort());
+  const jar = hazelcastJar();
+  const out = output(opts);
+  const heap = opts.heap ?? '384m';
+  const child = spawn(
+    'java',
+    [
+      `-Xms${heap}`,
+      `-Xmx${heap}`,
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      '-Djava.net.preferIPv4Stack=true',
+      `-Dhazelcast.config=${join(ROOT, 'deploy', 'hazelcast.xml')}`,
+      `-Dscanbridge.hz.port=${port}`,
+      `-Dscanbridge.hz.cluster=${opts.clusterName ?? 'dev'}`,
+      '-cp',
+      jar,
+      'com.hazelcast.core.server.HazelcastMemberStarter',
+    ],
+    { stdio: ['ignore', out, out], detached: opts.detached ?? false },
+  );
+  let log = '';
+  const collect = (b: Buffer) => {
+    if (log.length < 200_000) log += b.toString();
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const started = () => (opts.logFile ? readFileSync(opts.logFile, 'utf8') : log).includes('is STARTED');
+  try {
+    await waitUntil(`hazelcast member on port ${port}`, started, 90_000, child);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\n${log.slice(-2000)}`);
+  }
+  if (opts.detached) child.unref();
+  // Keep draining the pipes so the member never blocks on a full stdout.
+  return { address: `127.0.0.1:${port}`, port, pid: child.pid!, stop: stopper(child) };
+}

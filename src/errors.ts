@@ -1,0 +1,34 @@
+/** A setting that cannot be used: start-up stops with one line naming it. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly value: string,
+    readonly expected: string,
+  ) {
+    super(`${variable}=${JSON.stringify(value)} is not valid: expected ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A server the command needs did not answer; the CLI prints it without a stack trace. */
+export class UnreachableError extends Error {
+  constructor(
+    readonly service: 'redis' | 'hazelcast',
+    readonly target: string,
+    cause: unknown,
+  ) {
+    super(`${service} at ${target} is unreachable: ${coerceError(cause).message}`);
+    this.name = 'UnreachableError';
+  }
+}
+
+/** Turns anything thrown into an Error, so callers never deal with strings or undefined. */
+export function coerceError(err: unknown): Error {
+  if (err instanceof Error) return err;
+  if (typeof err === 'string') return new Error(err);
+  try {
+    return new Error(JSON.stringify(err));
+  } catch {
+    return new Error(String(err));
+  }
+}

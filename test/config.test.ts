@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { resolveConfig } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+
+function failure(env: Record<string, string>): ConfigError {
+  try {
+    resolveConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('resolveConfig', () => {
+  it('gives the defaults of DESIGN.md for an empty environment', () => {
+    const c = resolveConfig({});
+    expect(c).toMatchObject({
+      redisUrl: 'redis://127.0.0.1:6379',
+      hzMembers: ['127.0.0.1:5701'],
+      hzClusterName: 'dev',
+      hzMap: 'DOLPHIN_FEATURES',
+      hzKey: 'latest_eigen_scan',
+      hzHistoryMap: 'DOLPHIN_SCAN_HISTORY',
+      arrowDir: './data/arrow_scans',
+      queuePrefix: 'scan-bridge',
+      healthIntervalMs: 30000,
+      dataWarningS: 30,
+      dataStaleS: 60,
+      restartAttempts: 3,
+      restartBackoffMs: 5000,
+      boardHost: '127.0.0.1',
+      boardPort: 3000,
+      boardUser: undefined,
+      boardPassword: undefined,
+      alertWebhookUrl: undefined,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable', () => {
+    const c = resolveConfig({
+      REDIS_URL: 'redis://:pw@redis.local:6380/2',
+      HZ_MEMBERS: 'a:5701, b:5702,[::1]:5703',
+      HZ_CLUSTER_NAME: 'prod',
+      DATA_WARNING_S: '10',
+      DATA_STALE_S: '20',
+      BOARD_USER: 'ops',
+      BOARD_PASSWORD: 'secret',
+      ALERT_WEBHOOK_URL: 'https://hooks.example/x',
+      LOG_LEVEL: 'DEBUG',
+    });
+    expect(c.hzMembers).toEqual(['a:5701', 'b:5702', '[::1]:5703']);
+    expect(c.dataStaleS).toBe(20);
+    expect(c.logLevel).toBe('debug');
+    expect(c.boardUser).toBe('ops');
+  });
+
+  it.each([
+    ['REDIS_URL', 'localhost:6379', 'REDIS_URL="localhost:6379" is not valid: expected a URL like redis://host:6379'],
+    ['REDIS_URL', 'http://x:6379', 'REDIS_URL="http://x:6379"'],
+    ['REDIS_URL', 'redis://h:99999', 'REDIS_URL="redis://h:99999"'],
+    ['HZ_MEMBERS', '127.0.0.1:abc', 'HZ_MEMBERS="127.0.0.1:abc" is not valid: expected comma-separated host:port'],
+    ['HZ_MEMBERS', 'a:5701,,b', 'HZ_MEMBERS='],
+    ['DATA_STALE_S', 'soon', 'DATA_STALE_S="soon" is not valid: expected a whole number'],
+    ['DATA_STALE_S', '-5', 'DATA_STALE_S="-5"'],
+    ['DATA_STALE_S', '10', 'DATA_STALE_S="10" is not valid: expected a number of seconds above DATA_WARNING_S (30)'],
+    ['HEALTH_INTERVAL_MS', '1.5', 'HEALTH_INTERVAL_MS="1.5"'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL="loud"'],
+    ['BOARD_READ_ONLY', 'maybe', 'BOARD_READ_ONLY="maybe"'],
+    ['ALERT_WEBHOOK_URL', 'ftp://x', 'ALERT_WEBHOOK_URL="ftp://x"'],
+  ])('rejects %s=%s naming the variable', (name, value, message) => {
+    const err = failure({ [name]: value });
+    expect(err.variable).toBe(name);
+    expect(err.message.startsWith(message)).toBe(true);
+  });
+
+  it('wants BOARD_USER and BOARD_PASSWORD together', () => {
+    expect(failure({ BOARD_USER: 'ops' }).variable).toBe('BOARD_PASSWORD');
+  });
+});
+
+describe('a bad setting stops the CLI with one line naming it', () => {
+  it.each([
+    ['REDIS_URL', 'not a url'],
+    ['HZ_MEMBERS', 'host:port:extra'],
+    ['DATA_STALE_S', 'sixty'],
+  ])('%s', (name, value) => {
+    const r = spawnSync(process.execPath, ['dist/cli.js', 'status'], { env: { ...process.env, [name]: value }, encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(78);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`${name}=${JSON.stringify(value)} is not valid: expected`);
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('CLI help', () => {
+  it('lists every command of DESIGN.md', () => {
+    const out = execFileSync(process.execPath, ['dist/cli.js', '--help'], { encoding: 'utf8' });
+    for (const c of ['start', 'create', 'status', 'health', 'trigger', 'demo-scanner']) expect(out).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+  });
+});
