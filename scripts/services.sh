@@ -6,10 +6,10 @@ cd "$(dirname "$0")/.."
 action="${1:-up}"
 if [ "${SERVICES_DOCKER:-1}" != "0" ] && docker info >/dev/null 2>&1; then
   if [ "$action" = up ]; then
-    docker compose up -d --wait redis hazelcast
+    BOARD_USER=${BOARD_USER:-unused} BOARD_PASSWORD=${BOARD_PASSWORD:-unused} docker compose up -d --wait redis hazelcast
     echo "Services are up (docker compose). Use REDIS_URL=redis://127.0.0.1:6379 HZ_MEMBERS=127.0.0.1:5701"
   else
-    docker compose stop redis hazelcast
+    BOARD_USER=${BOARD_USER:-unused} BOARD_PASSWORD=${BOARD_PASSWORD:-unused} docker compose stop redis hazelcast
   fi
   exit 0
 fi

@@ -123,6 +123,8 @@ export async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // Client libraries may keep sockets or timers open after their work is done: do not hang on them.
+    setTimeout(() => process.exit(code), 1500).unref();
   },
   (err: unknown) => {
     console.error(`scan-bridge: ${coerceError(err).message}`);

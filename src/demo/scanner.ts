@@ -1,0 +1,128 @@
+/**
+ * Demo market scanner: writes one canonical scan file every `intervalMs`, atomically, continuing
+ * the numbering found on disk. Stands in for the real (Python) scanner in demos and tests.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { dayFolder, DEFAULT_SEED, makeScan, scanFileName, writeScanAtomically } from './scan-writer.js';
+
+export interface DemoScannerOptions {
+  arrowDir: string;
+  intervalMs: number;
+  assets: number;
+  /** first scan number to write; default: one past the highest number already under arrowDir */
+  startScanNumber?: number;
+  log: Logger;
+  signal?: AbortSignal;
+  /** stop after this many scans (attempts, including failed writes); default: run until aborted */
+  count?: number;
+  /** PRNG seed for the generated values */
+  seed?: number;
+}
+
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+const SCAN_RE = /^scan_(\d+)_\d{6}\.arrow$/;
+
+/** Highest scan number among `<arrowDir>/<YYYY-MM-DD>/scan_<N>_<HHMMSS>.arrow`, or 0 if none. */
+export async function highestScanNumber(arrowDir: string): Promise<number> {
+  let days: string[];
+  try {
+    days = (await readdir(arrowDir, { withFileTypes: true }))
+      .filter((d) => d.isDirectory() && DAY_RE.test(d.name))
+      .map((d) => d.name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+  let max = 0;
+  for (const day of days) {
+    let names: string[];
+    try {
+      names = await readdir(path.join(arrowDir, day));
+    } catch {
+      continue; // folder vanished or unreadable: ignore it
+    }
+    for (const name of names) {
+      const m = SCAN_RE.exec(name);
+      if (m) max = Math.max(max, Number(m[1]));
+    }
+  }
+  return max;
+}
+
+/** Resolves after `ms`, or early (without error) when the signal aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+export async function runDemoScanner(opts: DemoScannerOptions): Promise<void> {
+  const { arrowDir, assets, log, signal, count } = opts;
+  const intervalMs = Math.max(1, opts.intervalMs);
+  const seed = opts.seed ?? DEFAULT_SEED;
+
+  let next: number;
+  if (opts.startScanNumber !== undefined) {
+    next = opts.startScanNumber;
+  } else {
+    try {
+      next = (await highestScanNumber(arrowDir)) + 1;
+    } catch (err) {
+      log.warn({ err, arrowDir }, `could not list existing scans in ${arrowDir}; starting at scan #1`);
+      next = 1;
+    }
+  }
+
+  log.info(
+    { arrowDir, intervalMs, assets, startScanNumber: next, count },
+    `demo scanner starting at scan #${next}: ${assets} assets every ${intervalMs} ms into ${arrowDir}` +
+      (count !== undefined ? `, ${count} scans` : ''),
+  );
+
+  const start = Date.now();
+  let slot = 0; // drift-free: scan k is due at start + k * intervalMs
+  let attempts = 0;
+  let written = 0;
+
+  while (!signal?.aborted && (count === undefined || attempts < count)) {
+    if (slot > 0) await sleep(start + slot * intervalMs - Date.now(), signal);
+    if (signal?.aborted) break;
+
+    const time = new Date();
+    const scanNumber = next;
+    const rel = `${dayFolder(time)}/${scanFileName(scanNumber, time)}`;
+    attempts++;
+    try {
+      const row = makeScan({ scanNumber, time, assets, seed });
+      await writeScanAtomically(arrowDir, row);
+      written++;
+      next++;
+      log.info(
+        { scanNumber, assets: row.assets.length, file: rel },
+        `wrote scan #${scanNumber} (${row.assets.length} assets) to ${rel}`,
+      );
+    } catch (err) {
+      // keep the number for the next attempt; never crash the scanner on a write error
+      log.error({ err, scanNumber, file: rel }, `could not write scan #${scanNumber} to ${rel}; will try again next tick`);
+    }
+
+    // next slot in the future; slots missed because a write was slow are skipped, not bunched
+    const elapsedSlots = Math.floor((Date.now() - start) / intervalMs);
+    slot = Math.max(slot + 1, elapsedSlots + 1);
+  }
+
+  log.info(
+    { written, attempts, nextScanNumber: next },
+    `demo scanner stopped after writing ${written} scan${written === 1 ? '' : 's'}` +
+      (signal?.aborted ? ' (aborted)' : ''),
+  );
+}

@@ -1,0 +1,61 @@
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { ConfigError, coerceError } from './errors.js';
+import { createRedis } from './connections.js';
+import { startScheduler } from './scheduler.js';
+import { startJobWorkers } from './workers/job-worker.js';
+import { startBridgeWorker } from './workers/bridge-worker.js';
+import { runDemoScanner } from './demo/scanner.js';
+
+const ROLES = ['all', 'scheduler', 'worker', 'bridge', 'board'] as const;
+type Role = (typeof ROLES)[number];
+
+interface Stoppable {
+  name: string;
+  stop(): Promise<void>;
+}
+
+/** `scan-bridge start`: runs the roles until SIGTERM/SIGINT, then stops them in reverse order. */
+export async function start(config: Config, log: Logger, values: Record<string, unknown>): Promise<number> {
+  const asked = ((values.role as string[] | undefined) ?? ['all']).flatMap((r) => r.split(','));
+  for (const r of asked) if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError('--role', r, ROLES.join(', '));
+  const roles = new Set<Role>(asked.includes('all') ? ['scheduler', 'worker', 'bridge', 'board'] : (asked as Role[]));
+  const running: Stoppable[] = [];
+  const redis = createRedis(config);
+  running.push({ name: 'redis connection', stop: async () => void redis.disconnect() });
+
+  let stopping: Promise<void> | undefined;
+  const stopAll = (why: string) =>
+    (stopping ??= (async () => {
+      log.info(`${why}: shutting down ${running.map((r) => r.name).reverse().join(', ')}`);
+      for (const r of running.reverse()) {
+        await r.stop().catch((err: unknown) => log.error({ err: coerceError(err) }, `stopping ${r.name} failed`));
+      }
+    })());
+  const done = new Promise<void>((ok) => {
+    process.once('SIGTERM', () => void stopAll('SIGTERM').then(ok));
+    process.once('SIGINT', () => void stopAll('SIGINT').then(ok));
+  });
+
+  if (roles.has('board')) log.warn('the board role is not built yet (issue #5); running the others');
+  if (roles.has('scheduler')) {
+    const s = await startScheduler(config, log.child({ role: 'scheduler' }));
+    running.push({ name: 'scheduler', stop: () => s.stop() });
+  }
+  if (roles.has('worker')) {
+    const w = await startJobWorkers(config, log.child({ role: 'worker' }));
+    running.push({ name: 'job workers', stop: () => w.stop() });
+  }
+  if (roles.has('bridge')) {
+    const b = await startBridgeWorker(config, log.child({ role: 'bridge' }));
+    running.push({ name: 'bridge worker', stop: () => b.stop() });
+  }
+  if (values['with-demo-scanner']) {
+    const ctl = new AbortController();
+    const demo = runDemoScanner({ arrowDir: config.arrowDir, intervalMs: 5000, assets: 400, log: log.child({ component: 'demo-scanner' }), signal: ctl.signal });
+    running.push({ name: 'demo scanner', stop: async () => (ctl.abort(), await demo) });
+  }
+  log.info(`scan-bridge running: roles ${[...roles].join(', ')}`);
+  await done;
+  return 0;
+}
