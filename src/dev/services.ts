@@ -14,6 +14,8 @@ export interface Started {
   port: number;
   pid: number;
   stop(): Promise<void>;
+  /** SIGKILL: a crash, not a shutdown. */
+  kill(): Promise<void>;
 }
 
 /** A TCP port that was free a moment ago on loopback. */
@@ -99,7 +101,7 @@ export async function startRedis(opts: SpawnOpts = {}): Promise<Started> {
   child.stderr?.resume();
   await waitUntil(`redis-server on port ${port}`, () => portAnswers(port), 15_000, child);
   if (opts.detached) child.unref();
-  return { address: `redis://127.0.0.1:${port}`, port, pid: child.pid!, stop: stopper(child) };
+  return { address: `redis://127.0.0.1:${port}`, port, pid: child.pid!, stop: stopper(child), kill: stopper(child, 'SIGKILL') };
 }
 
 /** Starts a Hazelcast member from the Maven jar with deploy/hazelcast.xml; ready at "is STARTED". */
@@ -140,5 +142,5 @@ export async function startHazelcast(opts: SpawnOpts & { clusterName?: string; h
   }
   if (opts.detached) child.unref();
   // Keep draining the pipes so the member never blocks on a full stdout.
-  return { address: `127.0.0.1:${port}`, port, pid: child.pid!, stop: stopper(child) };
+  return { address: `127.0.0.1:${port}`, port, pid: child.pid!, stop: stopper(child), kill: stopper(child, 'SIGKILL') };
 }

@@ -1,0 +1,112 @@
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import { coerceError } from '../errors.js';
+import type { BridgeStats } from './bridge.js';
+
+export function bridgeKeys(prefix: string) {
+  return {
+    heartbeat: `${prefix}:bridge:heartbeat`,
+    stats: `${prefix}:bridge:stats`,
+    generation: `${prefix}:bridge:generation`,
+  };
+}
+
+/** The live bridge, as it says itself every few seconds. Missing or expired: no live bridge. */
+export interface Heartbeat {
+  id: string;
+  host: string;
+  pid: number;
+  startedAt: number;
+  /** Increases by one for every bridge run, across all machines. */
+  generation: number;
+  beatAt: number;
+  watching: boolean;
+}
+
+export interface BridgeFactsOptions {
+  redis: Redis;
+  prefix: string;
+  stats: () => BridgeStats;
+  log: Logger;
+  intervalMs: number;
+  ttlMs: number;
+}
+
+/**
+ * Publishes the bridge's heartbeat and stats to Redis for supervision. A Redis outage is
+ * logged once and never stops the bridge; the facts resume when Redis returns.
+ */
+export class BridgeFacts {
+  private timer: NodeJS.Timeout | undefined;
+  private generation = -1;
+  private failing = false;
+  private readonly keys;
+
+  constructor(private readonly o: BridgeFactsOptions) {
+    this.keys = bridgeKeys(o.prefix);
+  }
+
+  get currentGeneration(): number {
+    return this.generation;
+  }
+
+  /** Takes a new generation number and writes the first heartbeat (best effort). */
+  async start(): Promise<void> {
+    await this.beat();
+    this.timer = setInterval(() => void this.beat(), this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    try {
+      await this.write();
+      // Remove the heartbeat only if it is still ours, so a successor's is never deleted.
+      const hb = await this.o.redis.get(this.keys.heartbeat);
+      if (hb && (JSON.parse(hb) as Heartbeat).generation === this.generation) await this.o.redis.del(this.keys.heartbeat);
+    } catch {
+      /* Redis gone: the heartbeat expires on its own */
+    }
+  }
+
+  /** Writes the heartbeat and stats now. */
+  async beat(): Promise<void> {
+    try {
+      if (this.generation < 0) this.generation = await this.o.redis.incr(this.keys.generation);
+      await this.write();
+      if (this.failing) {
+        this.failing = false;
+        this.o.log.info('Redis is back: bridge heartbeat resumed');
+      }
+    } catch (err) {
+      if (!this.failing) {
+        this.failing = true;
+        this.o.log.warn(`cannot write the bridge heartbeat to Redis (${coerceError(err).message}); scans keep flowing, retrying`);
+      }
+    }
+  }
+
+  private async write(): Promise<void> {
+    if (this.generation < 0) return;
+    const s = this.o.stats();
+    const hb: Heartbeat = { id: s.bridgeId, host: hostname(), pid: process.pid, startedAt: s.startedAt, generation: this.generation, beatAt: Date.now(), watching: s.watching };
+    await this.o.redis
+      .multi()
+      .set(this.keys.heartbeat, JSON.stringify(hb), 'PX', this.o.ttlMs)
+      .set(this.keys.stats, JSON.stringify({ ...s, generation: this.generation, updatedAt: Date.now() }))
+      .exec();
+  }
+}
+
+export interface BridgeFactsView {
+  heartbeat: Heartbeat | null;
+  stats: (BridgeStats & { generation: number; updatedAt: number }) | null;
+}
+
+export async function readBridgeFacts(redis: Redis, prefix: string): Promise<BridgeFactsView> {
+  const k = bridgeKeys(prefix);
+  const [hb, st] = await redis.mget(k.heartbeat, k.stats);
+  return { heartbeat: hb ? (JSON.parse(hb) as Heartbeat) : null, stats: st ? (JSON.parse(st) as BridgeFactsView['stats']) : null };
+}

@@ -1,0 +1,39 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { createHazelcast, type Hazelcast } from '../connections.js';
+import { Bridge, type BridgeEvent } from './bridge.js';
+import { BridgeFacts } from './facts.js';
+
+export interface RunningBridge {
+  bridge: Bridge;
+  facts: BridgeFacts;
+  stop(): Promise<void>;
+}
+
+/**
+ * One bridge run: its own Hazelcast client, the bridge, and its heartbeat in Redis.
+ * `redis` is borrowed, not closed.
+ */
+export async function runBridge(config: Config, redis: Redis, log: Logger, onEvent?: (e: BridgeEvent) => void): Promise<RunningBridge> {
+  const hazelcast: Hazelcast = await createHazelcast(config, log);
+  const bridge = new Bridge({ settings: config, hazelcast, log: log.child({ component: 'bridge' }), ...(onEvent ? { onEvent } : {}) });
+  const facts = new BridgeFacts({ redis, prefix: config.queuePrefix, stats: () => bridge.stats(), log, intervalMs: config.bridgeHeartbeatMs, ttlMs: config.bridgeHeartbeatTtlMs });
+  try {
+    await bridge.start();
+    await facts.start();
+  } catch (err) {
+    await bridge.stop().catch(() => undefined);
+    await hazelcast.shutdown();
+    throw err;
+  }
+  return {
+    bridge,
+    facts,
+    async stop() {
+      await bridge.stop();
+      await facts.stop();
+      await hazelcast.shutdown();
+    },
+  };
+}
