@@ -48,6 +48,10 @@ export interface Config {
   bridgeLockMs: number;
   /** Log a summary every this many scans. @defaultValue `100` */
   bridgeSummaryEvery: number;
+  /** How long a restart attempt waits for a new bridge run to show up. @defaultValue `20000` */
+  restartConfirmMs: number;
+  /** Health results kept in the history (24 h at one per 30 s). @defaultValue `2880` */
+  healthHistoryMax: number;
 }
 
 export const DEFAULTS: Readonly<Record<string, string>> = {
@@ -73,6 +77,8 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   BRIDGE_HEARTBEAT_TTL_MS: '10000',
   BRIDGE_LOCK_MS: '6000',
   BRIDGE_SUMMARY_EVERY: '100',
+  RESTART_CONFIRM_MS: '20000',
+  HEALTH_HISTORY_MAX: '2880',
 };
 
 type Env = Record<string, string | undefined>;
@@ -187,6 +193,8 @@ export function resolveConfig(env: Env): Config {
     bridgeHeartbeatTtlMs: int(env, 'BRIDGE_HEARTBEAT_TTL_MS', 200),
     bridgeLockMs: int(env, 'BRIDGE_LOCK_MS', 500),
     bridgeSummaryEvery: int(env, 'BRIDGE_SUMMARY_EVERY', 1),
+    restartConfirmMs: int(env, 'RESTART_CONFIRM_MS', 100),
+    healthHistoryMax: int(env, 'HEALTH_HISTORY_MAX', 1, 1_000_000),
   };
   if (config.dataStaleS <= config.dataWarningS) {
     throw new ConfigError('DATA_STALE_S', String(config.dataStaleS), `a number of seconds above DATA_WARNING_S (${config.dataWarningS})`);

@@ -1,5 +1,6 @@
 import { inject } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,12 +13,12 @@ export function uniq(prefix = 't'): string {
 }
 
 /**
- * A config pointing at the servers of the global setup, with its own queue prefix, its own
- * Hazelcast map names and its own scan folder.
+ * Settings pointing at the servers of the global setup, with their own queue prefix, their own
+ * Hazelcast map names and their own scan folder: as environment variables, for child processes.
  */
-export function testConfig(env: Record<string, string> = {}): Config {
+export function testEnv(env: Record<string, string> = {}): Record<string, string> {
   const id = uniq();
-  return resolveConfig({
+  return {
     REDIS_URL: inject('redisUrl'),
     HZ_MEMBERS: inject('hzMembers'),
     HZ_CLUSTER_NAME: inject('hzClusterName'),
@@ -27,7 +28,12 @@ export function testConfig(env: Record<string, string> = {}): Config {
     ARROW_DIR: mkdtempSync(join(tmpdir(), 'scan-bridge-')),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
-  });
+  };
+}
+
+/** The same, resolved as the product resolves it. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return resolveConfig(testEnv(env));
 }
 
 export const testLog = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test');
@@ -76,4 +82,42 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+export interface Child {
+  proc: ChildProcess;
+  pid: number;
+  /** Everything it printed so far. */
+  output(): string;
+  exited: Promise<number | null>;
+  signal(sig: NodeJS.Signals): void;
+}
+
+const children: Child[] = [];
+
+/** `scan-bridge start --role …` as a real child process with these settings. */
+export function spawnRoles(roles: string[], env: Record<string, string>): Child {
+  const proc = spawn(process.execPath, ['dist/cli.js', 'start', ...roles.flatMap((r) => ['--role', r])], {
+    env: { ...process.env, LOG_PRETTY: '0', ...env, LOG_LEVEL: env.CHILD_LOG_LEVEL ?? 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  proc.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((ok) => proc.once('exit', (code) => ok(code)));
+  const child: Child = { proc, pid: proc.pid!, output: () => out, exited, signal: (s) => void proc.kill(s) };
+  children.push(child);
+  return child;
+}
+
+/** Kills every child still running (afterEach/afterAll). */
+export async function killChildren(): Promise<void> {
+  await Promise.all(
+    children.splice(0).map(async (c) => {
+      if (c.proc.exitCode === null && c.proc.signalCode === null) {
+        c.proc.kill('SIGKILL');
+        await c.exited;
+      }
+    }),
+  );
 }

@@ -1,0 +1,235 @@
+/**
+ * The health decision of DESIGN.md § Health, as a pure function: the caller reads Hazelcast,
+ * Redis and the scan folder, and passes the clock in. Nothing here does I/O.
+ */
+import type { Heartbeat } from './bridge/facts.js';
+
+/** Mildest first; {@link severity} is the index. */
+export const STATUSES = ['healthy', 'warning', 'stale', 'down', 'error'] as const;
+export type HealthStatus = (typeof STATUSES)[number];
+export type HealthAction = 'none' | 'restart' | 'alert';
+
+export type StaleCause = 'bridge_behind' | 'scanner_silent';
+export type DownCause = 'no_heartbeat' | 'heartbeat_expired' | 'not_watching' | 'restart_failed';
+export type ErrorCause = 'hazelcast_unreachable' | 'redis_unreachable';
+
+/** `latest_eigen_scan` as far as health needs it (scan-format.md). */
+export interface LatestScan {
+  scan_number: number;
+  timestamp_ms: number;
+  asset_count: number;
+  written_at_ms?: number;
+  bridge_id?: string;
+}
+
+/** A read that either answered (`null`: the key is absent) or could not reach its server. */
+export type Read<T> = { kind: 'ok'; value: T | null } | { kind: 'unreachable'; error: string };
+
+export interface HealthInputs {
+  /** Epoch ms. */
+  now: number;
+  thresholds: { warningS: number; staleS: number; heartbeatTtlMs: number };
+  /** The Hazelcast read; `payload: null` when the key is absent. */
+  latest: { kind: 'ok'; payload: LatestScan | null } | { kind: 'unreachable'; error: string };
+  /** The Redis read; `value: null` when there is no heartbeat key. */
+  heartbeat: Read<Heartbeat>;
+  /** Highest scan number seen in the scan folder; `null`: unknown or none. */
+  newestOnDisk: number | null;
+  /** Restart counter; survives process restarts. */
+  restarts: number;
+  lastRestart?: { state: 'failed' | 'running' | 'confirmed'; at: number; error?: string } | null;
+}
+
+export interface BridgeInfo {
+  id: string;
+  host: string;
+  pid: number;
+  generation: number;
+  uptimeS: number;
+}
+
+/** Facts every result carries, whatever its status. */
+export interface HealthFacts {
+  /** = `now`. */
+  checkedAt: number;
+  /** now − `timestamp_ms`, seconds, 0.1 s; a future timestamp counts as 0; `null`: unknown. */
+  dataAgeS: number | null;
+  scanNumber: number | null;
+  assetCount: number | null;
+  newestOnDisk: number | null;
+  /** The bridge the heartbeat names, even when the status says it is dead; `null`: unknown. */
+  bridge: BridgeInfo | null;
+  restarts: number;
+  action: HealthAction;
+  /** One sentence for people: what was seen and what is done about it. */
+  message: string;
+}
+
+export interface HealthyResult extends HealthFacts { status: 'healthy'; action: 'none' }
+export interface WarningResult extends HealthFacts { status: 'warning'; action: 'none' }
+export interface StaleResult extends HealthFacts {
+  status: 'stale';
+  cause: StaleCause;
+  /** `restart` when the bridge is behind; `alert` when the scanner is silent. */
+  action: 'restart' | 'alert';
+}
+export interface DownResult extends HealthFacts {
+  status: 'down';
+  cause: DownCause;
+  /** `alert` only for `restart_failed`. */
+  action: 'restart' | 'alert';
+}
+export interface ErrorResult extends HealthFacts {
+  status: 'error';
+  cause: ErrorCause;
+  /** The unreachable server's error; both, labelled, when both are unreachable. */
+  error: string;
+  action: 'alert';
+}
+
+export type HealthResult = HealthyResult | WarningResult | StaleResult | DownResult | ErrorResult;
+
+/** A future timestamp further ahead than this is called out as clock skew. */
+const SKEW_NOTE_MS = 5_000;
+
+/** Higher is worse: healthy 0 … error 4. For picking what to alert about. */
+export function severity(status: HealthStatus): number {
+  return STATUSES.indexOf(status);
+}
+
+/** The exit code of `scan-bridge health`: 0 healthy, 1 warning, 2 stale, down or error. */
+export function exitCodeFor(status: HealthStatus): 0 | 1 | 2 {
+  if (status === 'healthy') return 0;
+  if (status === 'warning') return 1;
+  return 2;
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10 + 0; // + 0 turns -0 into 0
+}
+
+function s1(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+type Facts = Omit<HealthFacts, 'action' | 'message'>;
+
+function commonFacts(i: HealthInputs): Facts {
+  const payload = i.latest.kind === 'ok' ? i.latest.payload : null;
+  const hb = i.heartbeat.kind === 'ok' ? i.heartbeat.value : null;
+  return {
+    checkedAt: i.now,
+    dataAgeS: payload ? round1(Math.max(0, i.now - payload.timestamp_ms) / 1000) : null,
+    scanNumber: payload ? payload.scan_number : null,
+    assetCount: payload ? payload.asset_count : null,
+    newestOnDisk: i.newestOnDisk,
+    bridge: hb
+      ? { id: hb.id, host: hb.host, pid: hb.pid, generation: hb.generation, uptimeS: round1(Math.max(0, i.now - hb.startedAt) / 1000) }
+      : null,
+    restarts: i.restarts,
+  };
+}
+
+/** The status, with precedence error > down > stale > warning > healthy. */
+export function decideHealth(i: HealthInputs): HealthResult {
+  const facts = commonFacts(i);
+  return unreachable(i, facts) ?? noLiveBridge(i, facts) ?? byDataAge(i, facts);
+}
+
+function unreachable(i: HealthInputs, facts: Facts): ErrorResult | undefined {
+  const hz = i.latest.kind === 'unreachable' ? i.latest.error : undefined;
+  const redis = i.heartbeat.kind === 'unreachable' ? i.heartbeat.error : undefined;
+  const retry = 'alerting, retrying next tick';
+  if (hz !== undefined && redis !== undefined) {
+    return {
+      ...facts, status: 'error', cause: 'hazelcast_unreachable', action: 'alert',
+      error: `Hazelcast: ${hz}; Redis: ${redis}`,
+      message: `Hazelcast and Redis are both unreachable (Hazelcast: ${hz}; Redis: ${redis}): ${retry}`,
+    };
+  }
+  if (hz !== undefined) {
+    return { ...facts, status: 'error', cause: 'hazelcast_unreachable', action: 'alert', error: hz, message: `Hazelcast is unreachable (${hz}), so the data age is unknown: ${retry}` };
+  }
+  if (redis !== undefined) {
+    return { ...facts, status: 'error', cause: 'redis_unreachable', action: 'alert', error: redis, message: `Redis is unreachable (${redis}), so the bridge heartbeat is unknown: ${retry}` };
+  }
+  return undefined;
+}
+
+function noLiveBridge(i: HealthInputs, facts: Facts): DownResult | undefined {
+  const hb = i.heartbeat.kind === 'ok' ? i.heartbeat.value : null;
+  const ttl = i.thresholds.heartbeatTtlMs;
+  let cause: Exclude<DownCause, 'restart_failed'>;
+  let seen: string;
+  if (!hb) {
+    cause = 'no_heartbeat';
+    seen = 'there is no bridge heartbeat in Redis';
+  } else if (i.now - hb.beatAt > ttl) {
+    cause = 'heartbeat_expired';
+    seen = `the last heartbeat of bridge ${hb.id} (${hb.host}:${hb.pid}) is ${s1(i.now - hb.beatAt)} old, over the ${s1(ttl)} limit`;
+  } else if (!hb.watching && i.now - hb.startedAt > ttl) {
+    // The heartbeat does not say since when it stopped watching; the run's start is the
+    // earliest it can have, so a run older than the TTL that is not watching counts as down.
+    cause = 'not_watching';
+    seen = `bridge ${hb.id} (${hb.host}:${hb.pid}) has run for ${s1(i.now - hb.startedAt)} without watching the scan folder`;
+  } else {
+    return undefined;
+  }
+
+  const r = i.lastRestart;
+  if (r?.state === 'failed' && !failureSuperseded(r.at, hb, i)) {
+    // Restart jobs already spent their attempts on this outage; queueing another from every
+    // check would loop forever. Alert and leave the next restart to a person.
+    const why = r.error ? ` (${r.error})` : '';
+    return {
+      ...facts, status: 'down', cause: 'restart_failed', action: 'alert',
+      message: `${seen}, and the last restart failed ${s1(Math.max(0, i.now - r.at))} ago${why}: automatic restarts are exhausted, trigger a restart by hand (scan-bridge trigger restart-bridge)`,
+    };
+  }
+  const already = r?.state === 'running' ? ' (a restart is already running)' : '';
+  return { ...facts, status: 'down', cause, action: 'restart', message: `${seen}: restarting the bridge${already}` };
+}
+
+/**
+ * Whether a bridge worked at or after the moment `at` a restart failed, making that failure
+ * old news. The heartbeat key expires in Redis, so a dead bridge usually leaves no heartbeat at
+ * all; the payload's `written_at_ms` then still tells that a bridge pushed data after it.
+ */
+function failureSuperseded(at: number, hb: Heartbeat | null, i: HealthInputs): boolean {
+  if (hb && hb.startedAt >= at) return true;
+  if (hb && hb.watching && hb.beatAt >= at) return true;
+  const written = i.latest.kind === 'ok' ? i.latest.payload?.written_at_ms : undefined;
+  return written !== undefined && written >= at;
+}
+
+function byDataAge(i: HealthInputs, facts: Facts): HealthyResult | WarningResult | StaleResult {
+  const payload = i.latest.kind === 'ok' ? i.latest.payload : null;
+  const disk = i.newestOnDisk;
+  const { warningS, staleS } = i.thresholds;
+
+  if (!payload) {
+    if (disk !== null) {
+      return { ...facts, status: 'stale', cause: 'bridge_behind', action: 'restart', message: `no scan in Hazelcast yet although scan #${disk} exists on disk: restarting the bridge` };
+    }
+    return { ...facts, status: 'stale', cause: 'scanner_silent', action: 'alert', message: 'no scan in Hazelcast yet and none on disk: the scanner has written nothing, a restart cannot help; alerting' };
+  }
+
+  const ageMs = i.now - payload.timestamp_ms;
+  const ageS = Math.max(0, ageMs) / 1000;
+  const scan = `scan #${payload.scan_number}`;
+  if (ageS < warningS) {
+    const message = -ageMs > SKEW_NOTE_MS
+      ? `${scan} is stamped ${s1(-ageMs)} in the future (clock skew?), counted as fresh: healthy`
+      : `data is ${s1(Math.max(0, ageMs))} old (${scan}): healthy`;
+    return { ...facts, status: 'healthy', action: 'none', message };
+  }
+  const old = `data is ${s1(ageMs)} old (${scan})`;
+  if (ageS <= staleS) {
+    return { ...facts, status: 'warning', action: 'none', message: `${old}, past the ${warningS} s warning threshold but not yet ${staleS} s stale: logging a warning` };
+  }
+  if (disk !== null && disk > payload.scan_number) {
+    return { ...facts, status: 'stale', cause: 'bridge_behind', action: 'restart', message: `${old}; a newer scan #${disk} exists on disk: restarting the bridge` };
+  }
+  const onDisk = disk === null ? 'no scan file is known on disk' : `the newest on disk is #${disk}`;
+  return { ...facts, status: 'stale', cause: 'scanner_silent', action: 'alert', message: `${old} and ${onDisk}: the scanner went silent and a restart cannot help; alerting` };
+}

@@ -1,0 +1,139 @@
+import { WaitingError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { coerceError } from '../errors.js';
+import { keys } from '../keys.js';
+import { runBridge, type RunningBridge } from '../bridge/run.js';
+import type { BridgeEvent } from '../bridge/bridge.js';
+import { QUEUES, type JobPayloads } from './table.js';
+
+export interface BridgeJobDeps {
+  config: Config;
+  /** For the bridge's heartbeat and for control keys; BullMQ has its own connections. */
+  redis: Redis;
+  log: Logger;
+  /** Aborted when this process shuts down: the bridge is handed to a standby at once. */
+  shutdown: AbortSignal;
+}
+
+type Outcome = { kind: 'restart' } | { kind: 'crash'; error: Error } | { kind: 'lost'; why: string } | { kind: 'shutdown' };
+
+/** A run that lived this long or pushed a scan was healthy: crashes after it start a new count. */
+const HEALTHY_RUN_MS = 60_000;
+const CONTROL_POLL_MS = 250;
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((ok) => {
+    const t = setTimeout(ok, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), ok()), { once: true });
+  });
+}
+
+/**
+ * Runs the bridge for as long as this job is ours: restarts it when asked (restart jobs) or when
+ * it crashes (after RESTART_BACKOFF_MS, at most RESTART_ATTEMPTS in a row, then the job fails),
+ * hands it back to the queue on shutdown, and stops it when another worker holds the job.
+ */
+export function bridgeProcessor(deps: BridgeJobDeps) {
+  const { config, redis, shutdown } = deps;
+  const k = keys(config.queuePrefix);
+  const lockKey = (id: string) => `${config.queuePrefix}:${QUEUES.bridge}:${id}:lock`;
+
+  return async (job: Job<JobPayloads['bridge']>, token?: string): Promise<void> => {
+    const log = deps.log.child({ component: 'bridge', job: job.id });
+    const jobLog = (line: string) => void job.log(`${new Date().toISOString()} ${line}`).catch(() => undefined);
+    const onEvent = (e: BridgeEvent) => {
+      if (e.type === 'line') jobLog(e.message);
+    };
+    let crashes = 0;
+    jobLog(`bridge job taken by ${process.pid}`);
+    for (;;) {
+      const startedAt = Date.now();
+      let run: RunningBridge | undefined;
+      let outcome: Outcome;
+      try {
+        run = await runBridge(config, redis, log, onEvent);
+        outcome = await watch(run);
+      } catch (err) {
+        outcome = { kind: 'crash', error: coerceError(err) };
+      }
+      const pushed = run?.bridge.stats().pushed ?? 0;
+      await run?.stop().catch((err: unknown) => log.warn(`stopping the bridge: ${coerceError(err).message}`));
+      switch (outcome.kind) {
+        case 'shutdown':
+          jobLog('process shutting down: handing the bridge to a standby');
+          if (token) await job.moveToWait(token);
+          throw new WaitingError();
+        case 'lost':
+          jobLog(`stopping: ${outcome.why}`);
+          throw new Error(outcome.why);
+        case 'restart':
+          crashes = 0;
+          await redis.incr(k.restarts).catch(() => undefined);
+          jobLog('restart requested: starting a new bridge run');
+          continue;
+        case 'crash': {
+          if (pushed > 0 || Date.now() - startedAt > HEALTHY_RUN_MS) crashes = 0;
+          crashes++;
+          if (crashes > config.restartAttempts) {
+            const msg = `bridge crashed ${crashes} times in a row (last: ${outcome.error.message}): giving up`;
+            jobLog(msg);
+            log.error(msg);
+            await redis.set(k.gaveUp, JSON.stringify({ at: Date.now(), error: outcome.error.message })).catch(() => undefined);
+            throw new Error(msg);
+          }
+          const msg = `bridge crashed: ${outcome.error.message}; restarting in ${config.restartBackoffMs} ms (${crashes}/${config.restartAttempts})`;
+          jobLog(msg);
+          log.error(msg);
+          await sleep(config.restartBackoffMs, shutdown);
+          if (shutdown.aborted) {
+            if (token) await job.moveToWait(token);
+            throw new WaitingError();
+          }
+          await redis.incr(k.restarts).catch(() => undefined);
+          continue;
+        }
+      }
+    }
+
+    /** Waits for whatever ends this run, publishing live stats as the job's progress meanwhile. */
+    function watch(run: RunningBridge): Promise<Outcome> {
+      return new Promise<Outcome>((resolve) => {
+        let done = false;
+        const finish = (o: Outcome) => {
+          if (done) return;
+          done = true;
+          clearInterval(poll);
+          clearInterval(progress);
+          shutdown.removeEventListener('abort', onAbort);
+          resolve(o);
+        };
+        const onAbort = () => finish({ kind: 'shutdown' });
+        if (shutdown.aborted) return finish({ kind: 'shutdown' });
+        shutdown.addEventListener('abort', onAbort, { once: true });
+        void run.bridge.failure.then((error) => finish({ kind: 'crash', error }));
+        const poll = setInterval(() => {
+          void (async () => {
+            try {
+              const [request, lock] = await redis.mget(k.restartRequest, lockKey(job.id!));
+              const gen = run.facts.currentGeneration;
+              if (request !== null && gen > 0 && Number(request) >= gen) finish({ kind: 'restart' });
+              // A missing lock may just be an outage being repaired; another token means another owner.
+              else if (lock !== null && token && lock !== token) finish({ kind: 'lost', why: 'another worker holds the bridge job now' });
+            } catch {
+              /* Redis down: keep the bridge running, scans still flow into Hazelcast */
+            }
+          })();
+        }, CONTROL_POLL_MS);
+        const progress = setInterval(() => {
+          const s = run.bridge.stats();
+          const lagMs = s.lastPushedAt === null ? null : Date.now() - s.lastPushedAt;
+          void job
+            .updateProgress({ pushed: s.pushed, lastScan: s.lastPushedScan, newestOnDisk: s.newestSeenOnDisk, lagMs, rejected: s.rejected, generation: run.facts.currentGeneration, hazelcastConnected: s.hazelcastConnected })
+            .catch(() => undefined);
+        }, config.bridgeHeartbeatMs);
+      });
+    }
+  };
+}

@@ -1,0 +1,138 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Hazelcast } from '../connections.js';
+import type { Logger } from '../log.js';
+import { coerceError } from '../errors.js';
+import { keys } from '../keys.js';
+import { readBridgeFacts } from '../bridge/facts.js';
+import { scanNumberFromName, isScanCandidate } from '../bridge/files.js';
+import { decideHealth, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
+import { JOBS, type JobPayloads } from './table.js';
+
+/** Key under `HZ_MAP` where every health result is written for downstream programs. */
+export const HEALTH_KEY = 'scan_bridge_health';
+/** No read of a check may take longer than this: a dead server makes the check say error, not hang. */
+const READ_TIMEOUT_MS = 2000;
+
+export interface HealthCheckDeps {
+  config: Config;
+  /** A fail-fast connection (no offline queue): a Redis outage is an error result, not a hang. */
+  redis: Redis;
+  hazelcast: Hazelcast;
+  log: Logger;
+  /** Where restarts go; absent for a check that must not act (none yet). */
+  restartQueue?: Queue;
+}
+
+function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, fail) => {
+      timer = setTimeout(() => fail(new Error(`${what} did not answer within ${READ_TIMEOUT_MS} ms`)), READ_TIMEOUT_MS);
+    }),
+  ]);
+}
+
+/**
+ * Highest scan number in the newest day folder that has scans, from file names only; null when
+ * the folder is not on this machine or holds none.
+ */
+export async function newestScanOnDisk(arrowDir: string): Promise<number | null> {
+  let days: string[];
+  try {
+    days = (await readdir(arrowDir, { withFileTypes: true })).filter((d) => d.isDirectory() && /^\d{4}-\d{2}-\d{2}$/.test(d.name)).map((d) => d.name).sort();
+  } catch {
+    return null;
+  }
+  for (const day of days.reverse()) {
+    let best: number | null = null;
+    for (const name of await readdir(join(arrowDir, day)).catch(() => [] as string[])) {
+      const n = isScanCandidate(name) ? scanNumberFromName(name) : undefined;
+      if (n !== undefined && (best === null || n > best)) best = n;
+    }
+    if (best !== null) return best;
+  }
+  return null;
+}
+
+/** Reads everything the decision needs, each read bounded in time. */
+export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()): Promise<HealthInputs> {
+  const { config, redis, hazelcast } = deps;
+  const k = keys(config.queuePrefix);
+  const latest = withTimeout(
+    (async () => {
+      const map = await hazelcast.client.getMap<string, string>(config.hzMap);
+      return map.get(config.hzKey);
+    })(),
+    'Hazelcast',
+  ).then(
+    (v): HealthInputs['latest'] => ({ kind: 'ok', payload: v === null ? null : (JSON.parse(v) as LatestScan) }),
+    (err: unknown): HealthInputs['latest'] => ({ kind: 'unreachable', error: coerceError(err).message }),
+  );
+  const fromRedis = withTimeout(Promise.all([readBridgeFacts(redis, config.queuePrefix), redis.mget(k.restarts, k.lastRestart)]), 'Redis').then(
+    ([facts, [restarts, lastRestart]]) => ({ ok: true as const, facts, restarts: Number(restarts ?? 0), lastRestart: lastRestart ? (JSON.parse(lastRestart) as HealthInputs['lastRestart']) : null }),
+    (err: unknown) => ({ ok: false as const, error: coerceError(err).message }),
+  );
+  const [latestRead, r, disk] = await Promise.all([latest, fromRedis, newestScanOnDisk(config.arrowDir)]);
+  return {
+    now,
+    thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs },
+    latest: latestRead,
+    heartbeat: r.ok ? { kind: 'ok', value: r.facts.heartbeat } : { kind: 'unreachable', error: r.error },
+    // The folder may be on another machine: then the bridge's own view is the best we have.
+    newestOnDisk: disk ?? (r.ok ? (r.facts.stats?.newestSeenOnDisk ?? null) : null),
+    restarts: r.ok ? r.restarts : 0,
+    lastRestart: r.ok ? r.lastRestart : null,
+  };
+}
+
+/** Keeps the result as the latest status, in the capped history, and in Hazelcast. Best effort. */
+export async function recordHealth(deps: HealthCheckDeps, result: HealthResult): Promise<void> {
+  const k = keys(deps.config.queuePrefix);
+  const json = JSON.stringify(result);
+  await Promise.all([
+    withTimeout(
+      deps.redis.multi().set(k.healthLatest, json).lpush(k.healthHistory, json).ltrim(k.healthHistory, 0, deps.config.healthHistoryMax - 1).exec(),
+      'Redis',
+    ).catch((err: unknown) => deps.log.warn(`cannot keep the health result in Redis: ${coerceError(err).message}`)),
+    withTimeout(
+      (async () => (await deps.hazelcast.client.getMap<string, string>(deps.config.hzMap)).set(HEALTH_KEY, json))(),
+      'Hazelcast',
+    ).catch((err: unknown) => deps.log.warn(`cannot write ${HEALTH_KEY} to Hazelcast: ${coerceError(err).message}`)),
+  ]);
+}
+
+/** Enqueues a restart job, deduplicated: returns the id of the new or already pending job. */
+export async function enqueueRestart(queue: Queue, config: Config, data: JobPayloads['restart-bridge']): Promise<string | undefined> {
+  const job = await queue.add('restart-bridge', data, JOBS['restart-bridge'].options(config));
+  return job.id;
+}
+
+export type HealthCheckResult = HealthResult & { restartJobId?: string };
+
+/** One health check: gather, decide, record, act. Never throws for a server being down. */
+export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) => void = () => undefined): Promise<HealthCheckResult> {
+  const result: HealthCheckResult = decideHealth(await gatherHealthInputs(deps));
+  const level = result.status === 'healthy' ? 'info' : result.status === 'warning' ? 'warn' : 'error';
+  deps.log[level]({ health: result }, `health ${result.status}: ${result.message}`);
+  say(`${result.status}: ${result.message}`);
+  await recordHealth(deps, result);
+  if (result.action === 'restart' && deps.restartQueue) {
+    try {
+      result.restartJobId = await withTimeout(enqueueRestart(deps.restartQueue, deps.config, { reason: `${result.status}: ${'cause' in result ? result.cause : ''}`, requestedBy: 'health-check' }), 'Redis');
+      say(`restart job ${result.restartJobId} queued (or already pending)`);
+    } catch (err) {
+      say(`could not queue a restart: ${coerceError(err).message}`);
+    }
+  }
+  return result;
+}
+
+export function healthCheckProcessor(deps: HealthCheckDeps) {
+  return async (job: Job<JobPayloads['health-check']>): Promise<HealthCheckResult> =>
+    runHealthCheck(deps, (line) => void job.log(line).catch(() => undefined));
+}

@@ -1,0 +1,17 @@
+/** Every Redis key of scan-bridge outside BullMQ's own, in one place. All live under the queue prefix. */
+export function keys(prefix: string) {
+  return {
+    /** Latest health result (JSON). */
+    healthLatest: `${prefix}:health:latest`,
+    /** Capped list of health results, newest first (JSON each). */
+    healthHistory: `${prefix}:health:history`,
+    /** Restarts of the bridge, ever: restart jobs confirmed and crash restarts inside a worker. */
+    restarts: `${prefix}:bridge:restarts`,
+    /** The last restart job's outcome (JSON: state, at, error). */
+    lastRestart: `${prefix}:bridge:last-restart`,
+    /** Generation up to which a restart was asked for; a bridge run of that generation or older restarts. */
+    restartRequest: `${prefix}:bridge:restart-request`,
+    /** Set when a worker gave up after its crash restarts; cleared by a restart job. */
+    gaveUp: `${prefix}:bridge:gave-up`,
+  };
+}

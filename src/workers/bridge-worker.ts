@@ -1,0 +1,75 @@
+import { Queue, Worker } from 'bullmq';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { coerceError } from '../errors.js';
+import { createRedis } from '../connections.js';
+import { keys } from '../keys.js';
+import { QUEUES } from '../jobs/table.js';
+import { bridgeProcessor } from '../jobs/bridge.js';
+import { ensureBridgeJob } from '../jobs/restart-bridge.js';
+
+export interface BridgeWorker {
+  worker: Worker;
+  queue: Queue;
+  /** Hands the bridge to a standby (if this process runs it) and closes. */
+  stop(): Promise<void>;
+}
+
+/** How often a bridge worker makes sure a bridge job exists (unless a worker gave up on it). */
+const KEEPER_MS = 5000;
+
+/**
+ * A bridge worker: competes for the single `bridge` job; the one that gets it runs the bridge,
+ * the others stand by, blocked on the queue, and take over when its lock lapses.
+ */
+export async function startBridgeWorker(config: Config, log: Logger): Promise<BridgeWorker> {
+  const connection = createRedis(config);
+  const control = createRedis(config);
+  const queue = new Queue(QUEUES.bridge, { connection, prefix: config.queuePrefix });
+  queue.on('error', () => undefined);
+  const shutdown = new AbortController();
+  const worker = new Worker(QUEUES.bridge, bridgeProcessor({ config, redis: control, log, shutdown: shutdown.signal }), {
+    connection: createRedis(config),
+    prefix: config.queuePrefix,
+    concurrency: 1,
+    // A dead holder loses the bridge after at most this long (plus one stalled check): fast failover.
+    lockDuration: config.bridgeLockMs,
+    stalledInterval: Math.max(250, Math.floor(config.bridgeLockMs / 5)),
+    // The bridge job stalls at every failover by design; it must never fail for it.
+    maxStalledCount: Number.MAX_SAFE_INTEGER,
+    autorun: false,
+  });
+  worker.on('error', (err) => log.warn(`bridge worker: ${coerceError(err).message}`));
+  worker.on('stalled', (jobId) => log.warn(`bridge job ${jobId} stalled (its holder stopped answering): a standby takes over`));
+  worker.on('failed', (job, err) => log.error(`bridge job ${job?.id} failed: ${err.message}`));
+
+  const keep = async () => {
+    try {
+      if (await control.exists(keys(config.queuePrefix).gaveUp)) return;
+      const counts = await queue.getJobCounts('active', 'waiting', 'delayed', 'prioritized');
+      if (Object.values(counts).every((n) => n === 0)) {
+        await ensureBridgeJob(queue, config, `bridge worker ${process.pid}`);
+        log.info('no bridge job waiting or running: added one');
+      }
+    } catch {
+      /* Redis down: try again next time */
+    }
+  };
+  await keep();
+  const keeper = setInterval(() => void keep(), KEEPER_MS);
+  void worker.run().catch((err: unknown) => log.error(`bridge worker stopped: ${coerceError(err).message}`));
+  await worker.waitUntilReady();
+  log.info(`bridge worker ${process.pid} ready (lock ${config.bridgeLockMs} ms)`);
+  return {
+    worker,
+    queue,
+    async stop() {
+      clearInterval(keeper);
+      shutdown.abort();
+      await worker.close();
+      await queue.close();
+      control.disconnect();
+      connection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { Queue, Worker } from 'bullmq';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { coerceError } from '../errors.js';
+import { createHazelcast, createRedis, type Hazelcast } from '../connections.js';
+import { QUEUES } from '../jobs/table.js';
+import { healthCheckProcessor } from '../jobs/health-check.js';
+import { restartBridge, restartGaveUp } from '../jobs/restart-bridge.js';
+
+export interface JobWorkers {
+  stop(): Promise<void>;
+}
+
+/** Runs health-check and restart-bridge jobs (and, through them, the health schedule's next ticks). */
+export async function startJobWorkers(config: Config, log: Logger, hazelcast?: Hazelcast): Promise<JobWorkers> {
+  const hz = hazelcast ?? (await createHazelcast(config, log));
+  // Fail fast, no offline queue: a Redis outage is an error result of a check, not a hang.
+  const reads = createRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const connection = createRedis(config);
+  const restartQueue = new Queue(QUEUES.restartBridge, { connection, prefix: config.queuePrefix });
+  const bridgeQueue = new Queue(QUEUES.bridge, { connection, prefix: config.queuePrefix });
+  for (const q of [restartQueue, bridgeQueue]) q.on('error', () => undefined);
+
+  const health = new Worker(QUEUES.healthCheck, healthCheckProcessor({ config, redis: reads, hazelcast: hz, log, restartQueue }), {
+    connection: createRedis(config),
+    prefix: config.queuePrefix,
+    concurrency: 1,
+  });
+  const restartDeps = { config, redis: connection, bridgeQueue, log };
+  const restart = new Worker(QUEUES.restartBridge, (job) => restartBridge(restartDeps, job), {
+    connection: createRedis(config),
+    prefix: config.queuePrefix,
+    concurrency: 1,
+    // A restart attempt waits up to RESTART_CONFIRM_MS: keep its lock comfortably longer.
+    lockDuration: Math.max(30_000, config.restartConfirmMs * 2),
+  });
+  restart.on('failed', (job, err) => {
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void restartGaveUp(restartDeps, job, err).catch(() => undefined);
+  });
+  for (const w of [health, restart]) w.on('error', (err) => log.warn(`${w.name} worker: ${coerceError(err).message}`));
+  await Promise.all([health.waitUntilReady(), restart.waitUntilReady()]);
+  log.info('job workers ready: health-check, restart-bridge');
+  return {
+    async stop() {
+      await Promise.all([health.close(), restart.close()]);
+      await Promise.all([restartQueue.close(), bridgeQueue.close()]);
+      reads.disconnect();
+      connection.disconnect();
+      if (!hazelcast) await hz.shutdown();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createHazelcast, createRedis, type Hazelcast } from '../src/connections.js';
+import { enqueueRestart, HEALTH_KEY, runHealthCheck, type HealthCheckDeps } from '../src/jobs/health-check.js';
+import { bridgeKeys, type Heartbeat } from '../src/bridge/facts.js';
+import { keys } from '../src/keys.js';
+import { QUEUES } from '../src/jobs/table.js';
+import type { Config } from '../src/config.js';
+import { testConfig, testLog } from './helpers.js';
+
+let hz: Hazelcast;
+let redis: Redis;
+beforeAll(async () => {
+  hz = await createHazelcast(testConfig(), testLog, { kind: 'command', timeoutMs: 10_000 });
+  redis = createRedis(testConfig());
+});
+afterAll(async () => {
+  await hz.shutdown();
+  redis.disconnect();
+});
+
+/** A world of its own: fresh names, a payload of a given age, a heartbeat, files on disk. */
+async function world(opts: { ageS?: number; heartbeat?: boolean; onDisk?: number[]; scan?: number }) {
+  const config = testConfig();
+  const now = Date.now();
+  if (opts.ageS !== undefined) {
+    const map = await hz.client.getMap<string, string>(config.hzMap);
+    await map.set(config.hzKey, JSON.stringify({ scan_number: opts.scan ?? 100, timestamp_ms: now - opts.ageS * 1000, asset_count: 400 }));
+  }
+  if (opts.heartbeat !== false) {
+    const hb: Heartbeat = { id: 'h:1', host: 'h', pid: 1, startedAt: now - 5000, generation: 3, beatAt: now, watching: true };
+    await redis.set(bridgeKeys(config.queuePrefix).heartbeat, JSON.stringify(hb), 'PX', 60_000);
+  }
+  const day = join(config.arrowDir, '2026-11-27');
+  mkdirSync(day, { recursive: true });
+  for (const n of opts.onDisk ?? []) writeFileSync(join(day, `scan_${String(n).padStart(6, '0')}_120000.arrow`), '');
+  const restartQueue = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
+  const deps: HealthCheckDeps = { config, redis, hazelcast: hz, log: testLog, restartQueue };
+  return { config, deps, restartQueue };
+}
+
+async function restartJobs(q: Queue): Promise<number> {
+  const c = await q.getJobCounts('waiting', 'delayed', 'active');
+  return c.waiting! + c.delayed! + c.active!;
+}
+
+describe('health check on real Redis and Hazelcast', () => {
+  it('healthy: fresh data, live bridge; the result is kept and written to Hazelcast', async () => {
+    const { config, deps, restartQueue } = await world({ ageS: 2, onDisk: [100] });
+    const r = await runHealthCheck(deps);
+    expect(r).toMatchObject({ status: 'healthy', scanNumber: 100, assetCount: 400, action: 'none', bridge: { id: 'h:1', generation: 3 } });
+    expect(r.dataAgeS).toBeGreaterThanOrEqual(2);
+    const k = keys(config.queuePrefix);
+    expect(JSON.parse((await redis.get(k.healthLatest))!)).toMatchObject({ status: 'healthy', checkedAt: r.checkedAt });
+    expect(await redis.llen(k.healthHistory)).toBe(1);
+    const stored = await (await hz.client.getMap<string, string>(config.hzMap)).get(HEALTH_KEY);
+    expect(JSON.parse(stored!)).toMatchObject({ status: 'healthy', scanNumber: 100 });
+    expect(await restartJobs(restartQueue)).toBe(0);
+  });
+
+  it('warning between DATA_WARNING_S and DATA_STALE_S', async () => {
+    const { deps } = await world({ ageS: 45 });
+    expect((await runHealthCheck(deps)).status).toBe('warning');
+  });
+
+  it('stale with a newer scan on disk is bridge_behind: a restart is queued', async () => {
+    const { deps, restartQueue } = await world({ ageS: 90, scan: 100, onDisk: [99, 100, 101] });
+    const r = await runHealthCheck(deps);
+    expect(r).toMatchObject({ status: 'stale', cause: 'bridge_behind', action: 'restart', newestOnDisk: 101 });
+    expect(r.restartJobId).toBeDefined();
+    expect(await restartJobs(restartQueue)).toBe(1);
+  });
+
+  it('stale with nothing newer on disk is scanner_silent: alert, no restart', async () => {
+    const { deps, restartQueue } = await world({ ageS: 90, scan: 100, onDisk: [99, 100] });
+    const r = await runHealthCheck(deps);
+    expect(r).toMatchObject({ status: 'stale', cause: 'scanner_silent', action: 'alert' });
+    expect(await restartJobs(restartQueue)).toBe(0);
+  });
+
+  it('down without a heartbeat: restart queued', async () => {
+    const { deps, restartQueue } = await world({ ageS: 1, heartbeat: false });
+    const r = await runHealthCheck(deps);
+    expect(r).toMatchObject({ status: 'down', action: 'restart' });
+    expect(await restartJobs(restartQueue)).toBe(1);
+  });
+
+  it('restarts are deduplicated: a flapping check never queues a second one', async () => {
+    const { deps, restartQueue, config } = await world({ ageS: 1, heartbeat: false });
+    const a = await runHealthCheck(deps);
+    const b = await runHealthCheck(deps);
+    const c = await enqueueRestart(restartQueue, config, { reason: 'by hand', requestedBy: 'test' });
+    expect(b.restartJobId).toBe(a.restartJobId);
+    expect(c).toBe(a.restartJobId);
+    expect(await restartJobs(restartQueue)).toBe(1);
+  });
+
+  it('error when Hazelcast is unreachable, within a bounded time', async () => {
+    const config: Config = testConfig({ HZ_MEMBERS: '127.0.0.1:1' });
+    const dead = await createHazelcast(config, testLog, { kind: 'service' });
+    try {
+      const t0 = Date.now();
+      const r = await runHealthCheck({ config, redis, hazelcast: dead, log: testLog });
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(r).toMatchObject({ status: 'error', cause: 'hazelcast_unreachable', action: 'alert' });
+    } finally {
+      await dead.shutdown();
+    }
+  });
+
+  it('error when Redis is unreachable, within a bounded time', async () => {
+    const config: Config = testConfig({ REDIS_URL: 'redis://127.0.0.1:1' });
+    const deadRedis = createRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    try {
+      const t0 = Date.now();
+      const r = await runHealthCheck({ config, redis: deadRedis, hazelcast: hz, log: testLog });
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(r).toMatchObject({ status: 'error', cause: 'redis_unreachable' });
+    } finally {
+      deadRedis.disconnect();
+    }
+  });
+});

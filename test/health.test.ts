@@ -1,0 +1,279 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { decideHealth, exitCodeFor, severity, STATUSES, type HealthInputs, type HealthResult, type HealthStatus } from '../src/health.js';
+
+const NOW = 1_700_000_000_000;
+const TTL = 10_000;
+const SCAN = 4228;
+
+type Payload = Extract<HealthInputs['latest'], { kind: 'ok' }>['payload'];
+type Beat = NonNullable<Extract<HealthInputs['heartbeat'], { kind: 'ok' }>['value']>;
+
+function payload(ageMs: number, over: Partial<NonNullable<Payload>> = {}): NonNullable<Payload> {
+  return { scan_number: SCAN, timestamp_ms: NOW - ageMs, asset_count: 512, written_at_ms: NOW - ageMs + 200, bridge_id: 'box:42', ...over };
+}
+
+function beat(over: Partial<Beat> = {}): Beat {
+  return { id: 'box:42', host: 'box', pid: 42, startedAt: NOW - 120_000, generation: 7, beatAt: NOW - 1_000, watching: true, ...over };
+}
+
+/** A healthy picture: fresh data, a live watching bridge, nothing newer on disk. */
+function inputs(over: Partial<HealthInputs> = {}): HealthInputs {
+  return {
+    now: NOW,
+    thresholds: { warningS: 30, staleS: 60, heartbeatTtlMs: TTL },
+    latest: { kind: 'ok', payload: payload(5_000) },
+    heartbeat: { kind: 'ok', value: beat() },
+    newestOnDisk: SCAN,
+    restarts: 0,
+    lastRestart: null,
+    ...over,
+  };
+}
+
+const aged = (ageMs: number, over: Partial<NonNullable<Payload>> = {}): Partial<HealthInputs> => ({ latest: { kind: 'ok', payload: payload(ageMs, over) } });
+const noPayload: Partial<HealthInputs> = { latest: { kind: 'ok', payload: null } };
+const noBeat: Partial<HealthInputs> = { heartbeat: { kind: 'ok', value: null } };
+const hzDown: Partial<HealthInputs> = { latest: { kind: 'unreachable', error: 'ECONNREFUSED 127.0.0.1:5701' } };
+const redisDown: Partial<HealthInputs> = { heartbeat: { kind: 'unreachable', error: 'ECONNREFUSED 127.0.0.1:6379' } };
+const expired: Partial<HealthInputs> = { heartbeat: { kind: 'ok', value: beat({ beatAt: NOW - 42_000 }) } };
+const notWatching: Partial<HealthInputs> = { heartbeat: { kind: 'ok', value: beat({ watching: false }) } };
+/** A failed restart, with the data last pushed 50 s ago: before the failure, as when the bridge died. */
+const failedAt = (at: number, error?: string): Partial<HealthInputs> => ({ ...aged(50_000), lastRestart: { state: 'failed', at, ...(error ? { error } : {}) } });
+
+type Expect = { status: HealthStatus; cause?: string; action: 'none' | 'restart' | 'alert' };
+
+describe('decideHealth: every status and cause', () => {
+  const cases: Array<[string, Partial<HealthInputs>, Expect]> = [
+    ['fresh data, live bridge', {}, { status: 'healthy', action: 'none' }],
+    ['data 45 s old', aged(45_000), { status: 'warning', action: 'none' }],
+    ['data 45 s old and the bridge behind: still only a warning', { ...aged(45_000), newestOnDisk: SCAN + 3 }, { status: 'warning', action: 'none' }],
+    ['stale, a newer scan on disk', { ...aged(72_400), newestOnDisk: SCAN + 3 }, { status: 'stale', cause: 'bridge_behind', action: 'restart' }],
+    ['stale, the same scan newest on disk', aged(72_400), { status: 'stale', cause: 'scanner_silent', action: 'alert' }],
+    ['stale, an older scan newest on disk', { ...aged(72_400), newestOnDisk: SCAN - 1 }, { status: 'stale', cause: 'scanner_silent', action: 'alert' }],
+    ['stale, nothing known on disk', { ...aged(72_400), newestOnDisk: null }, { status: 'stale', cause: 'scanner_silent', action: 'alert' }],
+    ['no scan in Hazelcast, files on disk', noPayload, { status: 'stale', cause: 'bridge_behind', action: 'restart' }],
+    ['no scan in Hazelcast, nothing on disk', { ...noPayload, newestOnDisk: null }, { status: 'stale', cause: 'scanner_silent', action: 'alert' }],
+    ['no heartbeat', noBeat, { status: 'down', cause: 'no_heartbeat', action: 'restart' }],
+    ['heartbeat older than the TTL', expired, { status: 'down', cause: 'heartbeat_expired', action: 'restart' }],
+    ['bridge not watching for longer than the TTL', notWatching, { status: 'down', cause: 'not_watching', action: 'restart' }],
+    ['bridge just started, not watching yet', { heartbeat: { kind: 'ok', value: beat({ watching: false, startedAt: NOW - 3_000 }) } }, { status: 'healthy', action: 'none' }],
+    ['no heartbeat after a failed restart', { ...noBeat, ...failedAt(NOW - 12_000) }, { status: 'down', cause: 'restart_failed', action: 'alert' }],
+    ['expired heartbeat, restart failed after the last beat', { ...expired, ...failedAt(NOW - 12_000) }, { status: 'down', cause: 'restart_failed', action: 'alert' }],
+    ['expired heartbeat, restart failed before the last beat', { ...expired, ...failedAt(NOW - 50_000) }, { status: 'down', cause: 'heartbeat_expired', action: 'restart' }],
+    ['no heartbeat, but data was pushed after the failed restart', { ...noBeat, ...failedAt(NOW - 3_600_000), ...aged(5_000) }, { status: 'down', cause: 'no_heartbeat', action: 'restart' }],
+    ['not watching, restart failed during this run', { ...notWatching, ...failedAt(NOW - 12_000) }, { status: 'down', cause: 'restart_failed', action: 'alert' }],
+    ['not watching, this run started after the failed restart', { ...notWatching, ...failedAt(NOW - 200_000) }, { status: 'down', cause: 'not_watching', action: 'restart' }],
+    ['no heartbeat, restart running', { ...noBeat, lastRestart: { state: 'running', at: NOW - 2_000 } }, { status: 'down', cause: 'no_heartbeat', action: 'restart' }],
+    ['no heartbeat, last restart confirmed', { ...noBeat, lastRestart: { state: 'confirmed', at: NOW - 2_000 } }, { status: 'down', cause: 'no_heartbeat', action: 'restart' }],
+    ['live bridge, a failed restart does not matter', { ...failedAt(NOW - 12_000), ...aged(5_000) }, { status: 'healthy', action: 'none' }],
+    ['Hazelcast unreachable', hzDown, { status: 'error', cause: 'hazelcast_unreachable', action: 'alert' }],
+    ['Redis unreachable', redisDown, { status: 'error', cause: 'redis_unreachable', action: 'alert' }],
+    ['both unreachable: Hazelcast names the cause', { ...hzDown, ...redisDown }, { status: 'error', cause: 'hazelcast_unreachable', action: 'alert' }],
+  ];
+
+  it.each(cases)('%s', (_name, over, want) => {
+    const r = decideHealth(inputs(over));
+    expect(r.status).toBe(want.status);
+    expect(r.action).toBe(want.action);
+    expect('cause' in r ? r.cause : undefined).toBe(want.cause);
+  });
+
+  it('covers every status', () => {
+    expect(new Set(cases.map(([, , w]) => w.status))).toEqual(new Set(STATUSES));
+  });
+});
+
+describe('decideHealth: boundaries', () => {
+  it.each<[string, Partial<HealthInputs>, HealthStatus]>([
+    ['age 0', aged(0), 'healthy'],
+    ['age 29.999 s', aged(29_999), 'healthy'],
+    ['age exactly 30 s', aged(30_000), 'warning'],
+    ['age exactly 60 s', aged(60_000), 'warning'],
+    ['age 60.001 s', aged(60_001), 'stale'],
+    ['age 5 s in the future', aged(-5_000), 'healthy'],
+    ['age an hour in the future', aged(-3_600_000), 'healthy'],
+    ['heartbeat exactly TTL old', { heartbeat: { kind: 'ok', value: beat({ beatAt: NOW - TTL }) } }, 'healthy'],
+    ['heartbeat TTL + 1 ms old', { heartbeat: { kind: 'ok', value: beat({ beatAt: NOW - TTL - 1 }) } }, 'down'],
+    ['not watching for exactly the TTL', { heartbeat: { kind: 'ok', value: beat({ watching: false, startedAt: NOW - TTL }) } }, 'healthy'],
+    ['not watching for TTL + 1 ms', { heartbeat: { kind: 'ok', value: beat({ watching: false, startedAt: NOW - TTL - 1 }) } }, 'down'],
+    ['custom thresholds 10/20: 10 s', { ...aged(10_000), thresholds: { warningS: 10, staleS: 20, heartbeatTtlMs: TTL } }, 'warning'],
+    ['custom thresholds 10/20: 20.001 s', { ...aged(20_001), thresholds: { warningS: 10, staleS: 20, heartbeatTtlMs: TTL } }, 'stale'],
+  ])('%s → %s', (_name, over, status) => {
+    expect(decideHealth(inputs(over)).status).toBe(status);
+  });
+
+  it('restart_failed needs the failure to be after the last beat, not at it', () => {
+    const beatAt = NOW - 42_000;
+    const at = (t: number) => decideHealth(inputs({ heartbeat: { kind: 'ok', value: beat({ beatAt }) }, ...failedAt(t) }));
+    expect(at(beatAt)).toMatchObject({ cause: 'heartbeat_expired' });
+    expect(at(beatAt + 1)).toMatchObject({ cause: 'restart_failed' });
+  });
+
+  it('a scan written at or after the failed restart supersedes it', () => {
+    const at = NOW - 30_000;
+    const written = (w: number) => decideHealth(inputs({ ...noBeat, ...failedAt(at), ...aged(50_000, { written_at_ms: w }) }));
+    expect(written(at - 1)).toMatchObject({ cause: 'restart_failed', action: 'alert' });
+    expect(written(at)).toMatchObject({ cause: 'no_heartbeat', action: 'restart' });
+  });
+});
+
+describe('decideHealth: precedence error > down > stale > warning > healthy', () => {
+  const stale = { ...aged(90_000), newestOnDisk: SCAN + 1 };
+  it.each<[string, Partial<HealthInputs>, HealthStatus, string?]>([
+    ['Hazelcast unreachable beats no heartbeat', { ...hzDown, ...noBeat }, 'error', 'hazelcast_unreachable'],
+    ['Redis unreachable beats stale data', { ...redisDown, ...stale }, 'error', 'redis_unreachable'],
+    ['Redis unreachable beats a failed restart', { ...redisDown, ...failedAt(NOW - 1_000) }, 'error', 'redis_unreachable'],
+    ['no heartbeat beats stale data', { ...noBeat, ...stale }, 'down', 'no_heartbeat'],
+    ['expired heartbeat beats missing payload', { ...expired, ...noPayload }, 'down', 'heartbeat_expired'],
+    ['not watching beats warning', { ...notWatching, ...aged(45_000) }, 'down', 'not_watching'],
+    ['stale beats everything below', stale, 'stale', 'bridge_behind'],
+    ['warning over healthy', aged(31_000), 'warning'],
+  ])('%s', (_name, over, status, cause) => {
+    const r = decideHealth(inputs(over));
+    expect(r.status).toBe(status);
+    if (cause) expect(r).toMatchObject({ cause });
+  });
+});
+
+describe('decideHealth: messages', () => {
+  function msg(over: Partial<HealthInputs>): string {
+    return decideHealth(inputs(over)).message;
+  }
+
+  it.each<[string, Partial<HealthInputs>, Array<string | RegExp>]>([
+    ['healthy', aged(3_200), ['3.2 s', '#4228', /healthy/]],
+    ['warning', aged(45_000), ['45.0 s', '#4228', '30 s', '60 s', /logging a warning/]],
+    ['stale bridge behind', { ...aged(72_400), newestOnDisk: 4231 }, ['data is 72.4 s old (scan #4228); a newer scan #4231 exists on disk: restarting the bridge']],
+    ['stale scanner silent', aged(72_400), ['72.4 s', '#4228', /restart cannot help/, /alert/]],
+    ['stale scanner silent, nothing on disk', { ...aged(72_400), newestOnDisk: null }, ['72.4 s', /no scan file/, /restart cannot help/]],
+    ['no payload, files on disk', { ...noPayload, newestOnDisk: 17 }, [/no scan in Hazelcast yet/, '#17', /restarting the bridge/]],
+    ['no payload, nothing on disk', { ...noPayload, newestOnDisk: null }, [/no scan in Hazelcast yet/, /restart cannot help/]],
+    ['future timestamp beyond 5 s', aged(-12_000), ['12.0 s in the future', /clock skew/]],
+    ['no heartbeat', noBeat, [/no bridge heartbeat/, /restarting the bridge/]],
+    ['expired heartbeat', expired, ['box:42', '42.0 s', '10.0 s', /restarting the bridge/]],
+    ['not watching', notWatching, ['box:42', '120.0 s', /without watching/, /restarting the bridge/]],
+    ['restart running', { ...noBeat, lastRestart: { state: 'running', at: NOW - 2_000 } }, [/already running/]],
+    ['restart failed', { ...noBeat, ...failedAt(NOW - 12_000, 'no new generation after 3 attempts') }, ['12.0 s ago', 'no new generation after 3 attempts', /exhausted/, /trigger a restart by hand/]],
+    ['Hazelcast unreachable', hzDown, [/Hazelcast is unreachable/, '5701', /retrying next tick/]],
+    ['Redis unreachable', redisDown, [/Redis is unreachable/, '6379', /retrying next tick/]],
+    ['both unreachable', { ...hzDown, ...redisDown }, [/Hazelcast and Redis/, '5701', '6379']],
+  ])('%s', (_name, over, parts) => {
+    const m = msg(over);
+    for (const p of parts) {
+      if (typeof p === 'string') expect(m).toContain(p);
+      else expect(m).toMatch(p);
+    }
+    expect(m).not.toMatch(/\n/);
+  });
+
+  it('does not call 5 s of skew or less clock skew', () => {
+    expect(msg(aged(-5_000))).not.toMatch(/skew|future/);
+    expect(msg(aged(-5_001))).toMatch(/clock skew/);
+  });
+});
+
+describe('decideHealth: facts on every result', () => {
+  it('carries the scan, the bridge and the counters', () => {
+    const r = decideHealth(inputs({ ...aged(72_440), newestOnDisk: 4231, restarts: 3 }));
+    expect(r).toMatchObject({
+      checkedAt: NOW,
+      dataAgeS: 72.4,
+      scanNumber: SCAN,
+      assetCount: 512,
+      newestOnDisk: 4231,
+      bridge: { id: 'box:42', host: 'box', pid: 42, generation: 7, uptimeS: 120 },
+      restarts: 3,
+    });
+  });
+
+  it.each<[number, number]>([
+    [72_440, 72.4],
+    [72_460, 72.5],
+    [30_000, 30],
+    [60_001, 60],
+    [0, 0],
+    [-12_000, 0],
+  ])('dataAgeS of %i ms is %d', (ageMs, ageS) => {
+    const r = decideHealth(inputs(aged(ageMs)));
+    expect(r.dataAgeS).toBe(ageS);
+    expect(Object.is(r.dataAgeS, -0)).toBe(false);
+  });
+
+  it('rounds uptime to 0.1 s and never makes it negative', () => {
+    expect(decideHealth(inputs({ heartbeat: { kind: 'ok', value: beat({ startedAt: NOW - 1_234 }) } })).bridge?.uptimeS).toBe(1.2);
+    expect(decideHealth(inputs({ heartbeat: { kind: 'ok', value: beat({ startedAt: NOW + 2_000 }) } })).bridge?.uptimeS).toBe(0);
+  });
+
+  it('keeps what is known when one server is unreachable', () => {
+    const hz = decideHealth(inputs(hzDown));
+    expect(hz).toMatchObject({ dataAgeS: null, scanNumber: null, assetCount: null, bridge: { id: 'box:42' } });
+    const redis = decideHealth(inputs(redisDown));
+    expect(redis).toMatchObject({ dataAgeS: 5, scanNumber: SCAN, bridge: null });
+  });
+
+  it('gives the error of each unreachable server', () => {
+    expect(decideHealth(inputs(hzDown))).toMatchObject({ error: 'ECONNREFUSED 127.0.0.1:5701' });
+    expect(decideHealth(inputs(redisDown))).toMatchObject({ error: 'ECONNREFUSED 127.0.0.1:6379' });
+    const both = decideHealth(inputs({ ...hzDown, ...redisDown }));
+    expect(both).toMatchObject({ error: 'Hazelcast: ECONNREFUSED 127.0.0.1:5701; Redis: ECONNREFUSED 127.0.0.1:6379' });
+  });
+
+  it('has no data facts without a payload and no bridge without a heartbeat', () => {
+    expect(decideHealth(inputs(noPayload))).toMatchObject({ dataAgeS: null, scanNumber: null, assetCount: null, newestOnDisk: SCAN });
+    expect(decideHealth(inputs(noBeat)).bridge).toBeNull();
+  });
+
+  it('names the last known bridge even when its heartbeat expired', () => {
+    expect(decideHealth(inputs(expired)).bridge).toMatchObject({ id: 'box:42', generation: 7 });
+  });
+
+  it('survives JSON, as a job return value and the Hazelcast health entry must', () => {
+    for (const over of [{}, hzDown, noBeat, aged(90_000)]) {
+      const r = decideHealth(inputs(over));
+      expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+    }
+  });
+});
+
+describe('decideHealth: purity', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('reads no clock and changes nothing it is given', () => {
+    vi.spyOn(Date, 'now').mockImplementation(() => {
+      throw new Error('Date.now() called');
+    });
+    const given = inputs({ ...expired, ...failedAt(NOW - 1_000) });
+    const copy = structuredClone(given);
+    const a = decideHealth(given);
+    const b = decideHealth(given);
+    expect(a).toEqual(b);
+    expect(given).toEqual(copy);
+  });
+});
+
+describe('exitCodeFor, severity and STATUSES', () => {
+  it.each<[HealthStatus, number]>([
+    ['healthy', 0],
+    ['warning', 1],
+    ['stale', 2],
+    ['down', 2],
+    ['error', 2],
+  ])('%s exits %i', (status, code) => {
+    expect(exitCodeFor(status)).toBe(code);
+  });
+
+  it('orders statuses by precedence, mildest first', () => {
+    expect([...STATUSES]).toEqual(['healthy', 'warning', 'stale', 'down', 'error']);
+    const sorted = [...STATUSES].sort((a, b) => severity(b) - severity(a));
+    expect(sorted).toEqual(['error', 'down', 'stale', 'warning', 'healthy']);
+  });
+
+  it('narrows on status', () => {
+    const r: HealthResult = decideHealth(inputs(hzDown));
+    if (r.status !== 'error') throw new Error('expected error');
+    expect(r.cause).toBe('hazelcast_unreachable');
+    expect(typeof r.error).toBe('string');
+  });
+});
