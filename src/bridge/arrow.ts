@@ -6,7 +6,12 @@
  *   LZ4_FRAME/ZSTD compressed, in one or several record batches;
  * - writers are not atomic, so completeness is checked structurally before parsing: a file needs
  *   its trailing `ARROW1` magic (and a sane footer length), a stream needs every message to be
- *   whole up to the end-of-stream marker. Prefixes of valid files are always `incomplete`;
+ *   whole up to the end-of-stream marker. Prefixes of valid files are always `incomplete`
+ *   (apache-arrow alone reads 0-byte files and some truncations as empty tables, no error);
+ * - complete files are then checked deeper before and after apache-arrow parses them: every
+ *   flatbuffer table/vector of the footer and messages must lie inside its message (arrow trusts
+ *   those lengths: one flipped byte made it build millions of fields for seconds, then run out
+ *   of memory), and every column's buffers must hold what its length and offsets claim;
  * - values follow the JSON rules of the contract (see `toJsonValue`).
  *
  * Design decisions:
@@ -154,10 +159,186 @@ function messageInfo(bytes: Uint8Array, start: number, len: number): MessageInfo
   return { headerType, bodyLength };
 }
 
+// Deep metadata checks. apache-arrow trusts flatbuffer vector lengths, so one flipped byte in
+// a schema can make it build millions of fields (seconds of CPU, then out-of-memory). Before
+// parsing, every table, vector and string arrow will visit is checked to lie inside its message.
+
+class FlatCheck {
+  private readonly dv: DataView;
+  private budget = 100_000;
+  constructor(
+    bytes: Uint8Array,
+    private readonly start: number,
+    private readonly end: number,
+  ) {
+    this.dv = view(bytes);
+  }
+  fail(what: string): never {
+    throw new Error(`corrupt Arrow metadata: ${what}`);
+  }
+  private need(pos: number, size: number): void {
+    if (pos < this.start || pos + size > this.end) this.fail(`reference outside the message (${pos})`);
+  }
+  root(): number {
+    this.need(this.start, 4);
+    return this.table(this.start + this.dv.getUint32(this.start, true));
+  }
+  table(pos: number): number {
+    if (--this.budget < 0) this.fail('too many objects');
+    this.need(pos, 4);
+    const vt = pos - this.dv.getInt32(pos, true);
+    this.need(vt, 4);
+    const vs = this.dv.getUint16(vt, true);
+    if (vs < 4 || vs % 2 !== 0) this.fail('bad vtable');
+    this.need(vt, vs);
+    return pos;
+  }
+  private off(tbl: number, id: number): number {
+    const vt = tbl - this.dv.getInt32(tbl, true);
+    const o = 4 + 2 * id;
+    return o + 2 <= this.dv.getUint16(vt, true) ? this.dv.getUint16(vt + o, true) : 0;
+  }
+  u8(tbl: number, id: number): number {
+    const o = this.off(tbl, id);
+    if (!o) return 0;
+    this.need(tbl + o, 1);
+    return this.dv.getUint8(tbl + o);
+  }
+  scalar(tbl: number, id: number, size: number): void {
+    const o = this.off(tbl, id);
+    if (o) this.need(tbl + o, size);
+  }
+  private ref(tbl: number, id: number): number | null {
+    const o = this.off(tbl, id);
+    if (!o) return null;
+    this.need(tbl + o, 4);
+    return tbl + o + this.dv.getUint32(tbl + o, true);
+  }
+  child(tbl: number, id: number): number | null {
+    const t = this.ref(tbl, id);
+    return t === null ? null : this.table(t);
+  }
+  vector(tbl: number, id: number, elemSize: number): { pos: number; len: number } | null {
+    const t = this.ref(tbl, id);
+    if (t === null) return null;
+    this.need(t, 4);
+    const len = this.dv.getUint32(t, true);
+    if (len * elemSize > this.end - t - 4) this.fail(`vector of ${len} items does not fit`);
+    this.budget -= len;
+    return { pos: t + 4, len };
+  }
+  tables(tbl: number, id: number): number[] {
+    const v = this.vector(tbl, id, 4);
+    const out: number[] = [];
+    if (v) for (let k = 0; k < v.len; k++) {
+      const at = v.pos + 4 * k;
+      out.push(this.table(at + this.dv.getUint32(at, true)));
+    }
+    return out;
+  }
+  readI64(pos: number): number {
+    this.need(pos, 8);
+    const v = this.dv.getBigInt64(pos, true);
+    return v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(v);
+  }
+  readI32(pos: number): number {
+    this.need(pos, 4);
+    return this.dv.getInt32(pos, true);
+  }
+}
+
+const TYPE_UNION = 14;
+
+function checkKeyValues(fc: FlatCheck, tbl: number, id: number): void {
+  for (const kv of fc.tables(tbl, id)) {
+    fc.vector(kv, 0, 1);
+    fc.vector(kv, 1, 1);
+  }
+}
+
+function checkField(fc: FlatCheck, f: number, depth: number): void {
+  if (depth > 64) fc.fail('fields nested too deep');
+  fc.vector(f, 0, 1); // name
+  fc.scalar(f, 1, 1);
+  const typeType = fc.u8(f, 2);
+  const type = fc.child(f, 3);
+  if (type !== null && typeType === TYPE_UNION) fc.vector(type, 1, 4);
+  const dict = fc.child(f, 4);
+  if (dict !== null) fc.child(dict, 1);
+  for (const c of fc.tables(f, 5)) checkField(fc, c, depth + 1);
+  checkKeyValues(fc, f, 6);
+}
+
+function checkSchema(fc: FlatCheck, schema: number): void {
+  for (const f of fc.tables(schema, 1)) checkField(fc, f, 0);
+  checkKeyValues(fc, schema, 2);
+  fc.vector(schema, 3, 8);
+}
+
+function checkRecordBatch(fc: FlatCheck, rb: number): void {
+  fc.scalar(rb, 0, 8);
+  fc.vector(rb, 1, 16); // FieldNode structs
+  fc.vector(rb, 2, 16); // Buffer structs
+  fc.child(rb, 3);
+  fc.vector(rb, 4, 8);
+}
+
+/** Checks the Message flatbuffer at bytes[start, start+len). */
+function checkMessage(bytes: Uint8Array, start: number, len: number): void {
+  const fc = new FlatCheck(bytes, start, start + len);
+  const m = fc.root();
+  const headerType = fc.u8(m, 1);
+  const h = fc.child(m, 2);
+  checkKeyValues(fc, m, 4);
+  if (h === null) return;
+  if (headerType === 1) checkSchema(fc, h);
+  else if (headerType === 3) checkRecordBatch(fc, h);
+  else if (headerType === 2) {
+    const rb = fc.child(h, 1);
+    if (rb !== null) checkRecordBatch(fc, rb);
+  }
+}
+
+/** Checks an IPC file's footer and every message its blocks point at. */
+function checkFile(bytes: Uint8Array): void {
+  const n = bytes.length;
+  const footerLen = view(bytes).getInt32(n - MAGIC.length - 4, true);
+  const footerStart = n - MAGIC.length - 4 - footerLen;
+  const fc = new FlatCheck(bytes, footerStart, footerStart + footerLen);
+  const footer = fc.root();
+  const schema = fc.child(footer, 1);
+  if (schema === null) return fc.fail('file footer has no schema');
+  checkSchema(fc, schema);
+  checkKeyValues(fc, footer, 4);
+  for (const id of [2, 3]) {
+    const blocks = fc.vector(footer, id, 24);
+    if (!blocks) continue;
+    for (let k = 0; k < blocks.len; k++) {
+      const at = blocks.pos + 24 * k;
+      const offset = fc.readI64(at);
+      const metaLen = fc.readI32(at + 8);
+      const bodyLen = fc.readI64(at + 16);
+      if (offset < 8 || metaLen < 8 || bodyLen < 0 || offset + metaLen + bodyLen > footerStart) {
+        fc.fail(`record batch block ${k} points outside the file`);
+      }
+      const dv = view(bytes);
+      let pos = offset;
+      let len = dv.getInt32(pos, true);
+      pos += 4;
+      if (len === -1) {
+        len = dv.getInt32(pos, true);
+        pos += 4;
+      }
+      if (len <= 0 || pos + len > offset + metaLen) fc.fail(`bad message length in block ${k}`);
+      checkMessage(bytes, pos, len);
+    }
+  }
+}
+
 const HEADER_SCHEMA = 1;
 
-/** Walks the messages of an IPC stream up to its end-of-stream marker. */
-function streamStructure(bytes: Uint8Array): Structure {
+/** Walks the messages of an IPC stream up to its end-of-stream marker (`deep`: check each one's metadata). */
+function streamStructure(bytes: Uint8Array, deep = false): Structure {
   const n = bytes.length;
   const dv = view(bytes);
   let pos = 0;
@@ -181,6 +362,13 @@ function streamStructure(bytes: Uint8Array): Structure {
     if (pos + metaLen > n) return { state: 'incomplete', reason: `stream truncated inside message ${index}` };
     const info = messageInfo(bytes, pos, metaLen);
     if (!info) return { state: 'broken', reason: `IPC message ${index} at byte ${pos} is not a valid Arrow message` };
+    if (deep) {
+      try {
+        checkMessage(bytes, pos, metaLen);
+      } catch (e) {
+        return { state: 'broken', reason: `IPC message ${index}: ${errorMessage(e)}` };
+      }
+    }
     if (index === 0 && info.headerType !== HEADER_SCHEMA) {
       return { state: 'broken', reason: 'IPC stream does not start with a Schema message' };
     }
@@ -190,7 +378,7 @@ function streamStructure(bytes: Uint8Array): Structure {
   }
 }
 
-function fileStructure(bytes: Uint8Array): Structure {
+function fileStructure(bytes: Uint8Array, deep = false): Structure {
   const n = bytes.length;
   if (n < MAGIC_PADDED.length) {
     return startsWith(MAGIC_PADDED, bytes)
@@ -204,6 +392,13 @@ function fileStructure(bytes: Uint8Array): Structure {
   const footerLen = view(bytes).getInt32(n - MAGIC.length - 4, true);
   if (footerLen <= 0 || footerLen > n - 8 - 4 - MAGIC.length) {
     return { state: 'broken', reason: `Arrow IPC file has a bad footer length (${footerLen})` };
+  }
+  if (deep) {
+    try {
+      checkFile(bytes);
+    } catch (e) {
+      return { state: 'broken', reason: errorMessage(e) };
+    }
   }
   return { state: 'complete' };
 }
@@ -681,7 +876,8 @@ function convert(type: DataType | undefined, value: unknown): unknown {
       return convert(props(type!).dictionary, value);
     case Type.Timestamp: {
       if (value instanceof Date) return isoMs(value.getTime());
-      if (typeof value === 'bigint' || typeof value === 'number') return isoMs(timestampToMs(value, props(type!).unit as TimeUnit));
+      if (typeof value === 'bigint') return isoMs(timestampToMs(value, props(type!).unit as TimeUnit));
+      if (typeof value === 'number') return isoMs(Math.floor(value));
       break;
     }
     case Type.Date: {
@@ -903,7 +1099,7 @@ function readScanUnchecked(bytes: Uint8Array, where: { relPath: string }): ReadR
     if (bytes.length < 8) return { kind: 'incomplete', reason: `only ${bytes.length} bytes, not recognisable yet` };
     return { kind: 'broken', reason: describeUnknown(bytes) };
   }
-  const structure = kind === 'file' ? fileStructure(bytes) : streamStructure(bytes);
+  const structure = kind === 'file' ? fileStructure(bytes, true) : streamStructure(bytes, true);
   if (structure.state !== 'complete') return { kind: structure.state, reason: structure.reason };
 
   // Arrow lays Float64Array/BigInt64Array over the buffer: the base must be 8-byte aligned.

@@ -100,6 +100,7 @@ export class Bridge {
   private readonly historyQueue: Pending[] = [];
   private historyInFlight = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  private folderCheck: NodeJS.Timeout | undefined;
   /** Set by a failed history write until the next retry, so an outage is not a busy loop. */
   private historyPaused = false;
   private outageLogged = false;
@@ -146,11 +147,11 @@ export class Bridge {
 
   /** Starts watching; resolves once the watcher is ready and the newest scan on disk was offered. */
   async start(): Promise<void> {
-    this.latest = await LatestStore.open(this.hz.client, this.s.hzMap, this.s.hzKey);
-    this.history = await HistoryStore.open(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS);
+    this.latest = new LatestStore(this.hz.client, this.s.hzMap, this.s.hzKey);
+    this.history = new HistoryStore(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS * 1000);
     this.hz.onChange((up) => {
       if (up && !this.stopped) {
-        this.say('info', 'Hazelcast connection is back: writing what is pending');
+        this.say('info', this.pending || this.historyQueue.length ? 'connected to Hazelcast: writing what is pending' : 'connected to Hazelcast');
         this.kick();
       }
     });
@@ -164,9 +165,14 @@ export class Bridge {
     this.watcher.on('add', (p) => this.onFile(p));
     this.watcher.on('change', (p) => this.onFile(p));
     this.watcher.on('error', (err) => this.fail(new Error(`watcher error: ${coerceError(err).message}`)));
-    this.watcher.on('unlinkDir', (p) => {
-      if (p === this.s.arrowDir || p.replace(/\/+$/, '') === this.s.arrowDir.replace(/\/+$/, '')) this.fail(new Error(`the scan folder ${this.s.arrowDir} was removed`));
-    });
+    // inotify says nothing when the watched folder itself goes away: look for it now and then.
+    this.folderCheck = setInterval(() => {
+      stat(this.s.arrowDir).then(
+        (s) => s.isDirectory() || this.fail(new Error(`the scan folder ${this.s.arrowDir} is no longer a folder`)),
+        (err: unknown) => this.fail(new Error(`the scan folder ${this.s.arrowDir} is gone: ${coerceError(err).message}`)),
+      );
+    }, 1000);
+    this.folderCheck.unref();
     await new Promise<void>((ok) => this.watcher!.once('ready', () => ok()));
     this.st.watching = true;
     this.say('info', `watching ${this.s.arrowDir} as bridge ${this.id}`);
@@ -199,6 +205,7 @@ export class Bridge {
     this.stopped = true;
     this.st.watching = false;
     clearTimeout(this.retryTimer);
+    clearInterval(this.folderCheck);
     for (const f of this.files.values()) clearTimeout(f.timer);
     await this.watcher?.close();
     await this.catchUp;
@@ -227,6 +234,8 @@ export class Bridge {
     if (listed.length === 0) return;
     const newest = listed[listed.length - 1]!;
     let stored = -1;
+    // A client just created is still connecting: give it a moment before deciding what was missed.
+    await this.hz.waitConnected(5000);
     try {
       const current = await this.latest.read();
       stored = current === null ? -1 : storedScanNumber(current);

@@ -27,18 +27,18 @@ export type PutOutcome =
  */
 export class LatestStore {
   private lastWritten: string | undefined;
+  private readonly map: LazyMap;
 
   constructor(
-    private readonly map: IMap<string, string>,
+    client: HazelcastClient,
+    mapName: string,
     private readonly key: string,
-  ) {}
-
-  static async open(client: HazelcastClient, mapName: string, key: string): Promise<LatestStore> {
-    return new LatestStore(await client.getMap<string, string>(mapName), key);
+  ) {
+    this.map = lazyMap(client, mapName);
   }
 
   async read(): Promise<string | null> {
-    return this.map.get(this.key);
+    return (await this.map()).get(this.key);
   }
 
   async putIfNewer(scanNumber: number, payload: string): Promise<PutOutcome> {
@@ -46,9 +46,10 @@ export class LatestStore {
     let current: string | null | undefined = this.lastWritten;
     for (;;) {
       rounds++;
-      if (current === undefined) current = await this.map.get(this.key);
+      const map = await this.map();
+      if (current === undefined) current = await map.get(this.key);
       if (current === null) {
-        const prev = await this.map.putIfAbsent(this.key, payload);
+        const prev = await map.putIfAbsent(this.key, payload);
         if (prev === null || prev === undefined) return this.wrote(payload, null, rounds);
         current = prev;
         continue;
@@ -58,7 +59,7 @@ export class LatestStore {
         this.lastWritten = current;
         return { kind: 'not_newer', current: currentNumber };
       }
-      if (await this.map.replaceIfSame(this.key, current, payload)) return this.wrote(payload, currentNumber, rounds);
+      if (await map.replaceIfSame(this.key, current, payload)) return this.wrote(payload, currentNumber, rounds);
       current = undefined;
     }
   }
@@ -71,20 +72,34 @@ export class LatestStore {
 
 /** Every scan by zero-padded number, each entry expiring after `ttlMs`. */
 export class HistoryStore {
-  constructor(
-    private readonly map: IMap<string, string>,
-    private readonly ttlMs: number,
-  ) {}
+  private readonly map: LazyMap;
 
-  static async open(client: HazelcastClient, mapName: string, ttlS: number): Promise<HistoryStore> {
-    return new HistoryStore(await client.getMap<string, string>(mapName), ttlS * 1000);
+  constructor(
+    client: HazelcastClient,
+    mapName: string,
+    private readonly ttlMs: number,
+  ) {
+    this.map = lazyMap(client, mapName);
   }
 
   async put(scanNumber: number, payload: string): Promise<void> {
-    await this.map.set(historyKey(scanNumber), payload, this.ttlMs);
+    await (await this.map()).set(historyKey(scanNumber), payload, this.ttlMs);
   }
+}
 
-  async has(scanNumber: number): Promise<boolean> {
-    return this.map.containsKey(historyKey(scanNumber));
-  }
+type LazyMap = () => Promise<IMap<string, string>>;
+
+/**
+ * The map's proxy, fetched on first use: getting it needs a connected cluster, and a bridge
+ * started during a Hazelcast outage must still start (its writes fail and are retried).
+ */
+function lazyMap(client: HazelcastClient, name: string): LazyMap {
+  let map: Promise<IMap<string, string>> | undefined;
+  return () => {
+    map ??= client.getMap<string, string>(name).catch((err: unknown) => {
+      map = undefined;
+      throw err;
+    });
+    return map;
+  };
 }

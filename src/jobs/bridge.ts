@@ -41,7 +41,7 @@ export function bridgeProcessor(deps: BridgeJobDeps) {
   const lockKey = (id: string) => `${config.queuePrefix}:${QUEUES.bridge}:${id}:lock`;
 
   return async (job: Job<JobPayloads['bridge']>, token?: string): Promise<void> => {
-    const log = deps.log.child({ component: 'bridge', job: job.id });
+    const log = deps.log.child({ job: job.id });
     const jobLog = (line: string) => void job.log(`${new Date().toISOString()} ${line}`).catch(() => undefined);
     const onEvent = (e: BridgeEvent) => {
       if (e.type === 'line') jobLog(e.message);
@@ -63,14 +63,15 @@ export function bridgeProcessor(deps: BridgeJobDeps) {
       switch (outcome.kind) {
         case 'shutdown':
           jobLog('process shutting down: handing the bridge to a standby');
+          log.info('shutting down: handing the bridge to a standby');
           if (token) await job.moveToWait(token);
           throw new WaitingError();
         case 'lost':
           jobLog(`stopping: ${outcome.why}`);
           throw new Error(outcome.why);
         case 'restart':
+          // The restart job that asked counts this restart once it is confirmed.
           crashes = 0;
-          await redis.incr(k.restarts).catch(() => undefined);
           jobLog('restart requested: starting a new bridge run');
           continue;
         case 'crash': {

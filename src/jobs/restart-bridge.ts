@@ -68,7 +68,7 @@ export async function restartBridge(deps: RestartDeps, job: Job<JobPayloads['res
     await new Promise((r) => setTimeout(r, 200));
   }
   const msg = `no new bridge run confirmed within ${config.restartConfirmMs} ms (generation still ${before})`;
-  await job.log(`attempt ${attempt} failed: ${msg}`);
+  await job.log(`attempt ${attempt} failed at ${new Date().toISOString()}: ${msg}`);
   throw new RestartNotConfirmedError(msg);
 }
 

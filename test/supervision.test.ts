@@ -1,0 +1,230 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue, type Job } from 'bullmq';
+import { createHazelcast, createRedis } from '../src/connections.js';
+import { readBridgeFacts } from '../src/bridge/facts.js';
+import { dayFolder, encodeScan, makeScan, scanFileName } from '../src/demo/scan-writer.js';
+import { resolveConfig } from '../src/config.js';
+import { startScheduler } from '../src/scheduler.js';
+import { QUEUES } from '../src/jobs/table.js';
+import { enqueueRestart } from '../src/jobs/health-check.js';
+import { keys } from '../src/keys.js';
+import { eventually, killChildren, spawnRoles, testEnv, testLog, type Child } from './helpers.js';
+
+afterEach(killChildren);
+
+/** Fast supervision: short locks, heartbeats and intervals, real timers. */
+function fastEnv(extra: Record<string, string> = {}) {
+  return testEnv({
+    HEALTH_INTERVAL_MS: '1000',
+    BRIDGE_LOCK_MS: '3000',
+    BRIDGE_HEARTBEAT_MS: '300',
+    BRIDGE_HEARTBEAT_TTL_MS: '1500',
+    RESTART_BACKOFF_MS: '1000',
+    RESTART_CONFIRM_MS: '4000',
+    ...extra,
+  });
+}
+
+function writeScan(arrowDir: string, n: number): void {
+  const at = new Date();
+  const dir = join(arrowDir, dayFolder(at));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `.${n}.tmp`), encodeScan(makeScan({ scanNumber: n, time: at, assets: 4 })));
+  // renameSync is atomic: the bridge never sees a partial file.
+  renameSync(join(dir, `.${n}.tmp`), join(dir, scanFileName(n, at)));
+}
+
+async function latestOf(env: Record<string, string>) {
+  const config = resolveConfig(env);
+  const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
+  return {
+    async get(): Promise<{ scan_number: number; bridge_id: string } | null> {
+      const v = await (await hz.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
+      return v === null ? null : JSON.parse(v);
+    },
+    close: () => hz.shutdown(),
+  };
+}
+
+async function activeBridge(env: Record<string, string>, children: Child[]) {
+  const redis = createRedis(resolveConfig(env));
+  try {
+    const hb = await eventually('a bridge heartbeat', async () => (await readBridgeFacts(redis, env.QUEUE_PREFIX!)).heartbeat ?? undefined);
+    const child = children.find((c) => c.pid === hb.pid);
+    if (!child) throw new Error(`heartbeat from unknown pid ${hb.pid}`);
+    return { hb, child, others: children.filter((c) => c !== child) };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+describe('scheduler', () => {
+  it('three schedulers leave one schedule and one health check per tick', async () => {
+    const env = fastEnv({ HEALTH_INTERVAL_MS: '500' });
+    const config = resolveConfig(env);
+    const schedulers = await Promise.all([1, 2, 3].map(() => startScheduler(config, testLog, createRedis(config))));
+    // Restarting them in a loop changes nothing either.
+    for (let i = 0; i < 3; i++) {
+      await schedulers[i]!.stop();
+      schedulers[i] = await startScheduler(config, testLog, createRedis(config));
+    }
+    spawnRoles(['worker'], env);
+    const queue = new Queue(QUEUES.healthCheck, { connection: createRedis(config), prefix: config.queuePrefix });
+    try {
+      expect(await queue.getJobSchedulers()).toHaveLength(1);
+      const done = await eventually('six completed checks', async () => {
+        const jobs = await queue.getJobs(['completed']);
+        return jobs.length >= 6 ? jobs : undefined;
+      }, 30_000);
+      // A scheduled job's id names its tick: one job per tick, and ticks a whole interval apart.
+      const ticks = done.map((j: Job) => Number(j.id!.split(':').pop())).sort((a, b) => a - b);
+      expect(new Set(ticks).size).toBe(ticks.length);
+      for (let i = 1; i < ticks.length; i++) expect((ticks[i]! - ticks[i - 1]!) % 500).toBe(0);
+      expect(ticks.length).toBeLessThanOrEqual((ticks[ticks.length - 1]! - ticks[0]!) / 500 + 1);
+      expect(done[0]!.returnvalue).toHaveProperty('status');
+      expect(await queue.getJobSchedulers()).toHaveLength(1);
+    } finally {
+      await Promise.all(schedulers.map((s) => s.stop()));
+      await queue.close();
+    }
+  });
+});
+
+describe('bridge workers', () => {
+  it('run exactly one bridge; SIGKILL of its process hands it to a standby', async () => {
+    const env = fastEnv();
+    const children = [spawnRoles(['bridge'], env), spawnRoles(['bridge'], env), spawnRoles(['bridge'], env)];
+    const latest = await latestOf(env);
+    try {
+      const first = await activeBridge(env, children);
+      writeScan(env.ARROW_DIR!, 1);
+      await eventually('scan #1 pushed', async () => ((await latest.get())?.scan_number === 1 ? true : undefined));
+      expect((await latest.get())!.bridge_id).toBe(first.hb.id);
+      // Exactly one bridge: the standbys never push.
+      expect(first.others.every((c) => !c.output().includes('pushed scan'))).toBe(true);
+
+      first.child.signal('SIGKILL');
+      const killedAt = Date.now();
+      let n = 2;
+      const taken = await eventually('a standby pushing', async () => {
+        writeScan(env.ARROW_DIR!, n++);
+        const v = await latest.get();
+        return v && v.bridge_id !== first.hb.id ? v : undefined;
+      }, 30_000);
+      const tookMs = Date.now() - killedAt;
+      expect(first.others.map((c) => c.pid)).toContain(Number(taken.bridge_id.split(':').pop()));
+      expect(tookMs).toBeLessThan(15_000);
+    } finally {
+      await latest.close();
+    }
+  });
+
+  it('SIGTERM hands the bridge over at once and the process exits within seconds', async () => {
+    const env = fastEnv({ BRIDGE_LOCK_MS: '30000' });
+    const children = [spawnRoles(['bridge'], env), spawnRoles(['bridge'], env)];
+    const latest = await latestOf(env);
+    try {
+      const first = await activeBridge(env, children);
+      writeScan(env.ARROW_DIR!, 1);
+      await eventually('scan #1 pushed', async () => ((await latest.get())?.scan_number === 1 ? true : undefined));
+      const t0 = Date.now();
+      first.child.signal('SIGTERM');
+      let n = 2;
+      // With a 30 s lock, a takeover well under that is a hand-off, not a lock expiry.
+      const taken = await eventually('the standby pushing', async () => {
+        writeScan(env.ARROW_DIR!, n++);
+        const v = await latest.get();
+        return v && v.bridge_id !== first.hb.id ? v : undefined;
+      }, 20_000);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(taken.bridge_id).toContain(String(first.others[0]!.pid));
+      const code = await Promise.race([first.child.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 10_000))]);
+      expect(code).toBe(0);
+      expect(first.child.output()).toContain('handing the bridge to a standby');
+    } finally {
+      await latest.close();
+    }
+  });
+
+  it('restarts a crashed bridge after the backoff, at most RESTART_ATTEMPTS in a row, then gives up', async () => {
+    const env = fastEnv({ RESTART_ATTEMPTS: '2' });
+    const child = spawnRoles(['bridge'], env);
+    const config = resolveConfig(env);
+    const redis = createRedis(config);
+    try {
+      const first = await activeBridge(env, [child]);
+      // The scan folder vanishing is a crash; blocking its path with a file makes every restart fail too.
+      rmSync(env.ARROW_DIR!, { recursive: true });
+      writeFileSync(env.ARROW_DIR!, 'not a folder');
+      await eventually('the worker giving up', async () => ((await redis.exists(keys(config.queuePrefix).gaveUp)) ? true : undefined), 30_000);
+      const out = child.output();
+      expect(out).toContain('bridge crashed');
+      expect(out).toContain('(1/2)');
+      expect(out).toContain('(2/2)');
+      expect(out).toContain('giving up');
+      expect(first.hb.generation).toBeGreaterThan(0);
+      const failed = await new Queue(QUEUES.bridge, { connection: redis, prefix: config.queuePrefix }).getJobs(['failed']);
+      expect(failed[0]!.failedReason).toContain('giving up');
+      expect(Number(await redis.get(keys(config.queuePrefix).restarts))).toBeGreaterThanOrEqual(2);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe('restart jobs', () => {
+  it('confirm a new bridge generation', async () => {
+    const env = fastEnv();
+    spawnRoles(['worker'], env);
+    const bridge = spawnRoles(['bridge'], env);
+    const config = resolveConfig(env);
+    const redis = createRedis(config);
+    const queue = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
+    try {
+      const before = (await activeBridge(env, [bridge])).hb.generation;
+      const id = await enqueueRestart(queue, config, { reason: 'test', requestedBy: 'test' });
+      const job = await eventually('the restart completing', async () => {
+        const j = await queue.getJob(id!);
+        return j?.finishedOn ? j : undefined;
+      });
+      expect(job.returnvalue.generation).toBeGreaterThan(before);
+      expect(Number(await redis.get(keys(config.queuePrefix).restarts))).toBe(1);
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+  });
+
+  it('fail three times, 5 s apart, and then show as failed', async () => {
+    const env = fastEnv({ RESTART_BACKOFF_MS: '5000', RESTART_CONFIRM_MS: '500', RESTART_ATTEMPTS: '3' });
+    spawnRoles(['worker'], env);
+    const config = resolveConfig(env);
+    const redis = createRedis(config);
+    const queue = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
+    try {
+      // No bridge worker runs anywhere: no restart can be confirmed.
+      const id = await enqueueRestart(queue, config, { reason: 'test', requestedBy: 'test' });
+      const job = await eventually('the restart failing for good', async () => {
+        const j = await queue.getJob(id!);
+        return j && (await j.getState()) === 'failed' ? j : undefined;
+      }, 40_000);
+      expect(job.attemptsMade).toBe(3);
+      const { logs } = await queue.getJobLogs(id!);
+      const starts = logs.filter((l) => / started at /.test(l)).map((l) => Date.parse(/started at ([\d\-T:.]+Z)/.exec(l)![1]!));
+      const ends = logs.filter((l) => / failed at /.test(l)).map((l) => Date.parse(/failed at ([\d\-T:.]+Z)/.exec(l)![1]!));
+      expect(starts).toHaveLength(3);
+      expect(ends).toHaveLength(3);
+      for (let i = 1; i < 3; i++) {
+        expect(starts[i]! - ends[i - 1]!).toBeGreaterThanOrEqual(4900);
+        expect(starts[i]! - ends[i - 1]!).toBeLessThan(8000);
+      }
+      const last = JSON.parse((await redis.get(keys(config.queuePrefix).lastRestart))!);
+      expect(last).toMatchObject({ state: 'failed', jobId: id });
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+  });
+});
