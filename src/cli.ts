@@ -32,24 +32,24 @@ const commands: Record<string, Command> = {
   create: {
     summary: 'create or update the schedules (idempotent)',
     usage: 'create',
-    run: later('create', 4),
+    run: async (ctx) => (await import('./commands.js')).createCommand(ctx),
   },
   status: {
     summary: 'schedules, workers, the active bridge, latest scan, last health',
     usage: 'status [--json]',
     options: { json: { type: 'boolean' } },
-    run: later('status', 5),
+    run: async (ctx) => (await import('./commands.js')).statusCommand(ctx),
   },
   health: {
     summary: 'run the health check now; exit 0 healthy, 1 warning, 2 stale/down/error',
     usage: 'health [--json]',
     options: { json: { type: 'boolean' } },
-    run: later('health', 4),
+    run: async (ctx) => (await import('./commands.js')).healthCommand(ctx),
   },
   trigger: {
     summary: 'enqueue a job by hand: health-check or restart-bridge',
     usage: 'trigger <health-check|restart-bridge>',
-    run: later('trigger', 5),
+    run: async (ctx) => (await import('./commands.js')).triggerCommand(ctx),
   },
   'demo-scanner': {
     summary: 'write canonical scan files into ARROW_DIR/<day>/, atomically',

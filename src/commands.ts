@@ -1,0 +1,98 @@
+import { hostname } from 'node:os';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { ConfigError } from './errors.js';
+import { connectRedisOnce, createHazelcast, type Hazelcast } from './connections.js';
+import { upsertSchedules } from './scheduler.js';
+import { collectStatus, openQueues, trigger, TRIGGERS, type SystemStatus, type TriggerName } from './ops.js';
+import { gatherHealthInputs } from './jobs/health-check.js';
+import { decideHealth, exitCodeFor, type HealthResult } from './health.js';
+import { QUEUES } from './jobs/table.js';
+
+type Ctx = { config: Config; log: Logger; values: Record<string, unknown>; positionals: string[] };
+
+async function withQueues<T>(config: Config, fn: (q: ReturnType<typeof openQueues>, redis: Awaited<ReturnType<typeof connectRedisOnce>>) => Promise<T>): Promise<T> {
+  const redis = await connectRedisOnce(config);
+  const queues = openQueues(config, redis);
+  try {
+    return await fn(queues, redis);
+  } finally {
+    await Promise.all(Object.values(queues).map((q) => q.close()));
+    redis.disconnect();
+  }
+}
+
+const ago = (ms: number | null | undefined) => (ms ? `${((Date.now() - ms) / 1000).toFixed(1)} s ago` : 'never');
+
+export async function createCommand({ config }: Ctx): Promise<number> {
+  await withQueues(config, (q) => upsertSchedules(q[QUEUES.healthCheck], config));
+  console.log(`schedule "health-check" every ${config.healthIntervalMs} ms is in place (prefix ${config.queuePrefix})`);
+  return 0;
+}
+
+export async function triggerCommand({ config, positionals }: Ctx): Promise<number> {
+  const name = positionals[0] as TriggerName | undefined;
+  if (!name || !TRIGGERS.includes(name)) throw new ConfigError('trigger', name ?? '', TRIGGERS.join(' or '));
+  const r = await withQueues(config, (q) => trigger(config, q, name, `cli@${hostname()}`));
+  console.log(`queued ${name} as job ${r.jobId} in queue ${r.queue}${name === 'restart-bridge' ? ' (an already pending restart is reused)' : ''}`);
+  return 0;
+}
+
+function printHealth(r: HealthResult): void {
+  console.log(`${r.status.toUpperCase()}${'cause' in r ? ` (${r.cause})` : ''}: ${r.message}`);
+  console.log(`  data age ${r.dataAgeS ?? '–'} s, scan #${r.scanNumber ?? '–'}, ${r.assetCount ?? '–'} assets, newest on disk #${r.newestOnDisk ?? '–'}`);
+  console.log(`  bridge ${r.bridge ? `${r.bridge.id} (generation ${r.bridge.generation}, up ${r.bridge.uptimeS} s)` : 'none'}, restarts ${r.restarts}`);
+}
+
+/** Runs the check now, from this machine; it reports and acts on nothing (use `trigger restart-bridge`). */
+export async function healthCommand({ config, log, values }: Ctx): Promise<number> {
+  const hz: Hazelcast = await createHazelcast(config, log, { kind: 'service' });
+  const redis = await connectRedisOnce(config).catch(() => null);
+  try {
+    await hz.waitConnected(3000);
+    const deadRedis = { mget: () => Promise.reject(new Error(`Redis at ${config.redisUrl} is unreachable`)) } as unknown as NonNullable<typeof redis>;
+    const result = decideHealth(await gatherHealthInputs({ config, redis: redis ?? deadRedis, hazelcast: hz, log }));
+    if (values.json) console.log(JSON.stringify(result, null, 2));
+    else printHealth(result);
+    return exitCodeFor(result.status);
+  } finally {
+    redis?.disconnect();
+    await hz.shutdown();
+  }
+}
+
+function printStatus(s: SystemStatus): void {
+  const hb = s.bridge.heartbeat;
+  const st = s.bridge.stats;
+  console.log('Bridge');
+  if (hb) console.log(`  active: ${hb.id} on ${hb.host}, generation ${hb.generation}, up ${((s.at - hb.startedAt) / 1000).toFixed(0)} s, last beat ${ago(hb.beatAt)}`);
+  else console.log('  active: none (no live heartbeat)');
+  if (st) console.log(`  pushed ${st.pushed}, last #${st.lastPushedScan ?? '–'} ${ago(st.lastPushedAt)}, newest on disk #${st.newestSeenOnDisk ?? '–'}, rejected ${st.rejected}, out of order ${st.olderSkipped}`);
+  console.log(`  restarts ${s.bridge.restarts}${s.bridge.lastRestart ? `, last restart ${s.bridge.lastRestart.state} ${ago(s.bridge.lastRestart.at)}` : ''}`);
+  console.log('Latest scan');
+  if (!s.latestScan) console.log('  none in Hazelcast');
+  else if ('error' in s.latestScan) console.log(`  Hazelcast unreachable: ${s.latestScan.error}`);
+  else console.log(`  #${s.latestScan.scanNumber} at ${s.latestScan.timestamp} (${s.latestScan.ageS} s old), ${s.latestScan.assetCount} assets, by ${s.latestScan.bridgeId ?? '?'}`);
+  console.log('Last health check');
+  console.log(s.health ? `  ${s.health.status}: ${s.health.message} (${ago(s.health.checkedAt)})` : '  none yet');
+  console.log('Schedules');
+  if (s.schedules.length === 0) console.log('  none: run `scan-bridge create` or start a scheduler');
+  for (const sc of s.schedules) console.log(`  ${sc.id}: every ${sc.every ?? '?'} ms, next ${sc.next ? new Date(sc.next).toISOString() : '–'}`);
+  console.log('Queues');
+  for (const [name, q] of Object.entries(s.queues)) {
+    console.log(`  ${name}: ${q.workers} workers; ${Object.entries(q.counts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+  }
+}
+
+export async function statusCommand({ config, log, values }: Ctx): Promise<number> {
+  const hz = await createHazelcast(config, log, { kind: 'service' });
+  try {
+    await hz.waitConnected(3000);
+    const status = await withQueues(config, (q, redis) => collectStatus(config, redis, q, hz));
+    if (values.json) console.log(JSON.stringify(status, null, 2));
+    else printStatus(status);
+    return 0;
+  } finally {
+    await hz.shutdown();
+  }
+}

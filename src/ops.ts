@@ -1,0 +1,77 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import type { Hazelcast } from './connections.js';
+import { coerceError } from './errors.js';
+import { keys } from './keys.js';
+import { readBridgeFacts, type BridgeFactsView } from './bridge/facts.js';
+import { QUEUES, JOBS, type QueueName } from './jobs/table.js';
+import { enqueueRestart, type HealthCheckResult } from './jobs/health-check.js';
+import type { LastRestart } from './jobs/restart-bridge.js';
+import type { HealthResult } from './health.js';
+
+/** What operators ask about: the shape of `scan-bridge status --json` and `GET /api/status`. */
+export interface SystemStatus {
+  at: number;
+  schedules: Array<{ id: string; every: number | null; next: number | null }>;
+  queues: Record<QueueName, { workers: number; counts: Record<string, number> }>;
+  bridge: BridgeFactsView & { restarts: number; lastRestart: LastRestart | null };
+  latestScan: { scanNumber: number; timestamp: string; ageS: number; assetCount: number; bridgeId: string | null } | { error: string } | null;
+  health: HealthResult | null;
+}
+
+export function openQueues(config: Config, connection: Redis): Record<QueueName, Queue> {
+  const q = (name: QueueName) => {
+    const queue = new Queue(name, { connection, prefix: config.queuePrefix });
+    queue.on('error', () => undefined);
+    return queue;
+  };
+  return { [QUEUES.healthCheck]: q(QUEUES.healthCheck), [QUEUES.restartBridge]: q(QUEUES.restartBridge), [QUEUES.bridge]: q(QUEUES.bridge) } as Record<QueueName, Queue>;
+}
+
+export async function collectStatus(config: Config, redis: Redis, queues: Record<QueueName, Queue>, hazelcast: Hazelcast | null): Promise<SystemStatus> {
+  const k = keys(config.queuePrefix);
+  const now = Date.now();
+  const [schedulers, facts, [restarts, lastRestart, health], ...perQueue] = await Promise.all([
+    queues[QUEUES.healthCheck].getJobSchedulers(),
+    readBridgeFacts(redis, config.queuePrefix),
+    redis.mget(k.restarts, k.lastRestart, k.healthLatest),
+    ...Object.values(queues).map(async (q) => ({
+      name: q.name as QueueName,
+      workers: (await q.getWorkersCount()) as number,
+      counts: await q.getJobCounts('active', 'waiting', 'delayed', 'completed', 'failed'),
+    })),
+  ]);
+  let latestScan: SystemStatus['latestScan'] = null;
+  if (hazelcast) {
+    try {
+      const v = await (await hazelcast.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
+      if (v !== null) {
+        const p = JSON.parse(v) as { scan_number: number; timestamp: string; timestamp_ms: number; asset_count: number; bridge_id?: string };
+        latestScan = { scanNumber: p.scan_number, timestamp: p.timestamp, ageS: Math.round((now - p.timestamp_ms) / 100) / 10, assetCount: p.asset_count, bridgeId: p.bridge_id ?? null };
+      }
+    } catch (err) {
+      latestScan = { error: coerceError(err).message };
+    }
+  }
+  return {
+    at: now,
+    schedules: schedulers.map((s) => ({ id: s.key, every: s.every ? Number(s.every) : null, next: s.next ?? null })),
+    queues: Object.fromEntries(perQueue.map((q) => [q.name, { workers: q.workers, counts: q.counts }])) as SystemStatus['queues'],
+    bridge: { ...facts, restarts: Number(restarts ?? 0), lastRestart: lastRestart ? (JSON.parse(lastRestart) as LastRestart) : null },
+    latestScan,
+    health: health ? (JSON.parse(health) as HealthCheckResult) : null,
+  };
+}
+
+export type TriggerName = 'health-check' | 'restart-bridge';
+export const TRIGGERS: readonly TriggerName[] = ['health-check', 'restart-bridge'];
+
+/** Enqueues a job by hand; a restart is deduplicated like the automatic one. */
+export async function trigger(config: Config, queues: Record<QueueName, Queue>, name: TriggerName, by: string): Promise<{ jobId: string | undefined; queue: QueueName }> {
+  if (name === 'health-check') {
+    const job = await queues[QUEUES.healthCheck].add('health-check', { trigger: 'manual' }, JOBS['health-check'].options(config));
+    return { jobId: job.id, queue: QUEUES.healthCheck };
+  }
+  return { jobId: await enqueueRestart(queues[QUEUES.restartBridge], config, { reason: 'by hand', requestedBy: by }), queue: QUEUES.restartBridge };
+}
