@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 
 export interface Config {
@@ -15,7 +16,7 @@ export interface Config {
   hzHistoryMap: string;
   /** Time-to-live of history entries, seconds. @defaultValue `86400` */
   hzHistoryTtlS: number;
-  /** Folder the scanner writes `<day>/scan_*.arrow` into. @defaultValue `./data/arrow_scans` */
+  /** Folder the scanner writes `<day>/scan_*.arrow` into, made absolute. @defaultValue `./data/arrow_scans` */
   arrowDir: string;
   /** BullMQ prefix of every queue and of the bridge's keys. @defaultValue `scan-bridge` */
   queuePrefix: string;
@@ -175,7 +176,8 @@ export function resolveConfig(env: Env): Config {
     hzKey: name(env, 'HZ_KEY'),
     hzHistoryMap: name(env, 'HZ_HISTORY_MAP'),
     hzHistoryTtlS: int(env, 'HZ_HISTORY_TTL_S', 1),
-    arrowDir: raw(env, 'ARROW_DIR'),
+    // Absolute, so file events, relative names in payloads and child processes all agree.
+    arrowDir: resolve(raw(env, 'ARROW_DIR')),
     queuePrefix: name(env, 'QUEUE_PREFIX'),
     healthIntervalMs: int(env, 'HEALTH_INTERVAL_MS', 100),
     dataWarningS: int(env, 'DATA_WARNING_S', 1),

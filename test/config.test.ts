@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { resolveConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 
@@ -23,7 +24,7 @@ describe('resolveConfig', () => {
       hzMap: 'DOLPHIN_FEATURES',
       hzKey: 'latest_eigen_scan',
       hzHistoryMap: 'DOLPHIN_SCAN_HISTORY',
-      arrowDir: './data/arrow_scans',
+      arrowDir: resolve('./data/arrow_scans'),
       queuePrefix: 'scan-bridge',
       healthIntervalMs: 30000,
       dataWarningS: 30,

@@ -1,4 +1,6 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Hazelcast } from '../connections.js';
@@ -174,6 +176,7 @@ export class Bridge {
     }, 1000);
     this.folderCheck.unref();
     await new Promise<void>((ok) => this.watcher!.once('ready', () => ok()));
+    await this.watchMissedFolders();
     this.st.watching = true;
     this.say('info', `watching ${this.s.arrowDir} as bridge ${this.id}`);
     this.catchUp = this.startupCatchUp().catch((err: unknown) => this.say('error', `start-up catch-up failed: ${coerceError(err).message}`));
@@ -193,6 +196,25 @@ export class Bridge {
     this.failed_ = true;
     this.say('error', `bridge failed: ${err.message}`);
     this.failWith(err);
+  }
+
+  /**
+   * A day folder created while the watcher was starting can be missed by it: add any such folder
+   * now. Files already inside are found by the start-up catch-up, which lists after this.
+   */
+  private async watchMissedFolders(): Promise<void> {
+    const watched = this.watcher!.getWatched();
+    const known = new Set(Object.keys(watched).map((d) => resolve(d)));
+    let entries: Dirent[] = [];
+    try {
+      entries = await readdir(this.s.arrowDir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const dir = resolve(this.s.arrowDir, e.name);
+      if (e.isDirectory() && !e.name.startsWith('.') && !known.has(dir)) this.watcher!.add(dir);
+    }
   }
 
   /** Resolves when the start-up catch-up (history backfill) has finished. */

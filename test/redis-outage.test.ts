@@ -1,0 +1,74 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { createHazelcast, createRedis } from '../src/connections.js';
+import { resolveConfig } from '../src/config.js';
+import { readBridgeFacts } from '../src/bridge/facts.js';
+import { startRedis, type Started } from '../src/dev/services.js';
+import { dayFolder, encodeScan, makeScan, scanFileName } from '../src/demo/scan-writer.js';
+import { QUEUES } from '../src/jobs/table.js';
+import { eventually, killChildren, spawnRoles, testEnv, testLog } from './helpers.js';
+
+/** A Redis of this test's own, so restarting it disturbs no other test. */
+let redisServer: Started;
+beforeAll(async () => {
+  redisServer = await startRedis();
+});
+afterAll(async () => redisServer?.stop());
+afterEach(killChildren);
+
+function writeScan(arrowDir: string, n: number): void {
+  const at = new Date();
+  const dir = join(arrowDir, dayFolder(at));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `.${n}.tmp`), encodeScan(makeScan({ scanNumber: n, time: at, assets: 4 })));
+  renameSync(join(dir, `.${n}.tmp`), join(dir, scanFileName(n, at)));
+}
+
+describe('Redis restarted mid-run', () => {
+  it('scans keep flowing into Hazelcast, and the schedule fires again afterwards', async () => {
+    const env = testEnv({ REDIS_URL: redisServer.address, HEALTH_INTERVAL_MS: '500', BRIDGE_HEARTBEAT_MS: '300', BRIDGE_HEARTBEAT_TTL_MS: '1500', BRIDGE_LOCK_MS: '3000' });
+    const config = resolveConfig(env);
+    spawnRoles(['scheduler', 'worker', 'bridge'], env);
+    const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
+    const latest = async () => {
+      const v = await (await hz.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
+      return v === null ? null : (JSON.parse(v) as { scan_number: number });
+    };
+    const completedChecks = async () => {
+      const redis = createRedis(config, { maxRetriesPerRequest: 1 });
+      const q = new Queue(QUEUES.healthCheck, { connection: redis, prefix: config.queuePrefix });
+      try {
+        return (await q.getJobCounts('completed')).completed ?? 0;
+      } finally {
+        await q.close();
+        redis.disconnect();
+      }
+    };
+    try {
+      writeScan(config.arrowDir, 1);
+      await eventually('scan #1 in Hazelcast', async () => ((await latest())?.scan_number === 1 ? true : undefined), 30_000);
+      await eventually('a completed health check', async () => ((await completedChecks()) > 0 ? true : undefined), 30_000);
+
+      await redisServer.kill();
+      for (let n = 2; n <= 4; n++) writeScan(config.arrowDir, n);
+      // Redis is down: the bridge does not need it to push.
+      await eventually('scan #4 in Hazelcast during the outage', async () => ((await latest())?.scan_number === 4 ? true : undefined), 30_000);
+
+      redisServer = await startRedis({ port: redisServer.port });
+      // The restarted Redis is empty: the schedule, the bridge job and its heartbeat come back by themselves.
+      await eventually('health checks completing again', async () => ((await completedChecks()) >= 2 ? true : undefined), 60_000);
+      const redis = createRedis(config);
+      try {
+        await eventually('a bridge heartbeat again', async () => (await readBridgeFacts(redis, config.queuePrefix)).heartbeat ?? undefined, 30_000);
+      } finally {
+        redis.disconnect();
+      }
+      writeScan(config.arrowDir, 5);
+      await eventually('scan #5 in Hazelcast after the outage', async () => ((await latest())?.scan_number === 5 ? true : undefined), 30_000);
+    } finally {
+      await hz.shutdown();
+    }
+  });
+});
