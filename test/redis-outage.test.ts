@@ -65,6 +65,18 @@ describe('Redis restarted mid-run', () => {
       } finally {
         redis.disconnect();
       }
+      // Bull Board tells the truth afterwards: one bridge job, and it is the active one.
+      const redis2 = createRedis(config);
+      const bridgeQueue = new Queue(QUEUES.bridge, { connection: redis2, prefix: config.queuePrefix });
+      try {
+        await eventually('one active bridge job and none waiting', async () => {
+          const c = await bridgeQueue.getJobCounts('active', 'waiting');
+          return c.active === 1 && c.waiting === 0 ? true : undefined;
+        }, 30_000);
+      } finally {
+        await bridgeQueue.close();
+        redis2.disconnect();
+      }
       writeScan(config.arrowDir, 5);
       await eventually('scan #5 in Hazelcast after the outage', async () => ((await latest())?.scan_number === 5 ? true : undefined), 30_000);
     } finally {

@@ -8,7 +8,7 @@ import { dayFolder, encodeScan, makeScan, scanFileName } from '../src/demo/scan-
 import { resolveConfig } from '../src/config.js';
 import { startScheduler } from '../src/scheduler.js';
 import { QUEUES } from '../src/jobs/table.js';
-import { enqueueRestart } from '../src/jobs/health-check.js';
+import { enqueueRestart, runHealthCheck } from '../src/jobs/health-check.js';
 import { keys } from '../src/keys.js';
 import { eventually, killChildren, spawnRoles, testEnv, testLog, type Child } from './helpers.js';
 
@@ -174,6 +174,31 @@ describe('bridge workers', () => {
   });
 });
 
+describe('the bridge job in Bull Board', () => {
+  it('carries the bridge log lines as its log and the live stats as its progress', async () => {
+    const env = fastEnv();
+    const child = spawnRoles(['bridge'], env);
+    const config = resolveConfig(env);
+    const redis = createRedis(config);
+    const queue = new Queue(QUEUES.bridge, { connection: redis, prefix: config.queuePrefix });
+    try {
+      await activeBridge(env, [child]);
+      writeScan(env.ARROW_DIR!, 7);
+      const job = await eventually('progress showing the push', async () => {
+        const [j] = await queue.getJobs(['active']);
+        return j && (j.progress as { lastScan?: number }).lastScan === 7 ? j : undefined;
+      });
+      expect(job.progress).toMatchObject({ pushed: 1, lastScan: 7, newestOnDisk: 7, rejected: 0, hazelcastConnected: true });
+      const { logs } = await queue.getJobLogs(job.id!);
+      expect(logs.some((l) => /watching .* as bridge/.test(l))).toBe(true);
+      expect(logs.some((l) => /pushed scan #7 \(4 assets\) in \d+ ms/.test(l))).toBe(true);
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+  });
+});
+
 describe('restart jobs', () => {
   it('confirm a new bridge generation', async () => {
     const env = fastEnv();
@@ -222,6 +247,14 @@ describe('restart jobs', () => {
       }
       const last = JSON.parse((await redis.get(keys(config.queuePrefix).lastRestart))!);
       expect(last).toMatchObject({ state: 'failed', jobId: id });
+      // And the status says so: down because the restart failed, an alert rather than another restart.
+      const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
+      try {
+        const health = await runHealthCheck({ config, redis, hazelcast: hz, log: testLog });
+        expect(health).toMatchObject({ status: 'down', cause: 'restart_failed', action: 'alert' });
+      } finally {
+        await hz.shutdown();
+      }
     } finally {
       await queue.close();
       redis.disconnect();

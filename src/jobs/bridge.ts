@@ -38,7 +38,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export function bridgeProcessor(deps: BridgeJobDeps) {
   const { config, redis, shutdown } = deps;
   const k = keys(config.queuePrefix);
-  const lockKey = (id: string) => `${config.queuePrefix}:${QUEUES.bridge}:${id}:lock`;
+  const jobKey = (id: string) => `${config.queuePrefix}:${QUEUES.bridge}:${id}`;
+  const lockKey = (id: string) => `${jobKey(id)}:lock`;
 
   return async (job: Job<JobPayloads['bridge']>, token?: string): Promise<void> => {
     const log = deps.log.child({ job: job.id });
@@ -118,8 +119,11 @@ export function bridgeProcessor(deps: BridgeJobDeps) {
           void (async () => {
             try {
               const [request, lock] = await redis.mget(k.restartRequest, lockKey(job.id!));
+              const exists = await redis.exists(jobKey(job.id!));
               const gen = run.facts.currentGeneration;
               if (request !== null && gen > 0 && Number(request) >= gen) finish({ kind: 'restart' });
+              // Redis came back without its data: a bridge worker's keeper queues a new job; run under that one.
+              else if (exists === 0) finish({ kind: 'lost', why: 'the bridge job vanished from Redis (restarted without its data): continuing under a new job' });
               // A missing lock may just be an outage being repaired; another token means another owner.
               else if (lock !== null && token && lock !== token) finish({ kind: 'lost', why: 'another worker holds the bridge job now' });
             } catch {
