@@ -45,7 +45,7 @@ export interface Config {
   bridgeHeartbeatMs: number;
   /** A heartbeat older than this means no live bridge. @defaultValue `10000` */
   bridgeHeartbeatTtlMs: number;
-  /** Lock duration of the bridge job: how soon a standby takes over a dead bridge. @defaultValue `6000` */
+  /** Lock duration of the bridge job: how soon a standby takes over a dead bridge. @defaultValue `5000` */
   bridgeLockMs: number;
   /** Log a summary every this many scans. @defaultValue `100` */
   bridgeSummaryEvery: number;
@@ -76,7 +76,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   LOG_LEVEL: 'info',
   BRIDGE_HEARTBEAT_MS: '2000',
   BRIDGE_HEARTBEAT_TTL_MS: '10000',
-  BRIDGE_LOCK_MS: '6000',
+  BRIDGE_LOCK_MS: '5000',
   BRIDGE_SUMMARY_EVERY: '100',
   RESTART_CONFIRM_MS: '20000',
   HEALTH_HISTORY_MAX: '2880',
