@@ -107,6 +107,28 @@ c.shutdown()
     expect(events.events.filter((e) => e.type === 'pushed')).toHaveLength(1);
   });
 
+  it('sees a scan renamed into a day folder the moment the folder is created', async () => {
+    // chokidar alone misses such files now and then (paulmillr/chokidar#1471): try many folders.
+    const config = testConfig();
+    const hz = await hazelcast(config);
+    await startBridge(config, { hz });
+    const template = makeScan({ scanNumber: 1, time: new Date(T0), assets: 3 });
+    for (let i = 1; i <= 40; i++) {
+      const at = new Date(Date.UTC(2030, 0, i, 0, 0, 1));
+      const dir = join(config.arrowDir, dayFolder(at));
+      await mkdir(dir);
+      const tmp = join(dir, `.scan.tmp`);
+      await writeFile(tmp, encodeScan({ ...template, scan_number: i, timestamp: at }));
+      await rename(tmp, join(dir, scanFileName(i, at)));
+    }
+    // Every scan reaches the history; out-of-order arrivals are fine here, missing ones are not.
+    const keys = await eventually('all 40 scans in history', async () => {
+      const k = await historyKeys(hz, config);
+      return k.length === 40 ? k : undefined;
+    }, 10_000);
+    expect(keys[0]).toBe('000001');
+  });
+
   it('waits for a file written slowly in place, then pushes it whole', async () => {
     const config = testConfig();
     const hz = await hazelcast(config);

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Hazelcast } from '../connections.js';
@@ -79,6 +79,8 @@ const RETRY_DELAYS_MS = [2, 5, 10, 20, 50, 100, 200, 300, 500];
 /** Finished files remembered, so a late 'change' event does not read them again. */
 const DONE_MEMORY = 2000;
 const HISTORY_CONCURRENCY = 32;
+/** When a new day folder is listed again, after chokidar set up its watch (see rescanNewFolder). */
+const NEW_FOLDER_RESCANS_MS = [25, 250, 1000];
 const HISTORY_QUEUE_MAX = 20_000;
 
 /**
@@ -103,6 +105,7 @@ export class Bridge {
   private historyInFlight = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private folderCheck: NodeJS.Timeout | undefined;
+  private readonly rescans = new Set<NodeJS.Timeout>();
   /** Set by a failed history write until the next retry, so an outage is not a busy loop. */
   private historyPaused = false;
   private outageLogged = false;
@@ -165,6 +168,7 @@ export class Bridge {
       ignored: (path, stats) => stats?.isFile() === true && !isScanCandidate(path),
     });
     this.watcher.on('add', (p) => this.onFile(p));
+    this.watcher.on('addDir', (dir) => this.rescanNewFolder(dir));
     this.watcher.on('change', (p) => this.onFile(p));
     this.watcher.on('error', (err) => this.fail(new Error(`watcher error: ${coerceError(err).message}`)));
     // inotify says nothing when the watched folder itself goes away: look for it now and then.
@@ -213,7 +217,34 @@ export class Bridge {
     }
     for (const e of entries) {
       const dir = resolve(this.s.arrowDir, e.name);
-      if (e.isDirectory() && !e.name.startsWith('.') && !known.has(dir)) this.watcher!.add(dir);
+      if (e.isDirectory() && !e.name.startsWith('.') && !known.has(dir)) {
+        this.watcher!.add(dir);
+        this.rescanNewFolder(dir);
+      }
+    }
+  }
+
+  /**
+   * chokidar lists a new folder before it watches it, so a file landing in between is never
+   * reported (paulmillr/chokidar#1471): the first scan of every new day folder would wait for the
+   * next one. Listing the folder again a little later closes that gap.
+   */
+  private rescanNewFolder(dir: string): void {
+    if (resolve(dir, '..') !== resolve(this.s.arrowDir)) return;
+    for (const delay of NEW_FOLDER_RESCANS_MS) {
+      const t = setTimeout(() => {
+        this.rescans.delete(t);
+        readdir(dir).then(
+          (names) => {
+            for (const name of names) {
+              const path = join(dir, name);
+              if (!this.files.has(path)) this.onFile(path);
+            }
+          },
+          () => undefined,
+        );
+      }, delay);
+      this.rescans.add(t);
     }
   }
 
@@ -228,6 +259,7 @@ export class Bridge {
     this.st.watching = false;
     clearTimeout(this.retryTimer);
     clearInterval(this.folderCheck);
+    for (const t of this.rescans) clearTimeout(t);
     for (const f of this.files.values()) clearTimeout(f.timer);
     await this.watcher?.close();
     await this.catchUp;
