@@ -12,15 +12,6 @@ interface Command {
   run(ctx: { config: Config; log: Logger; values: Record<string, unknown>; positionals: string[] }): Promise<number>;
 }
 
-/** Not yet built: say so plainly, with the issue that brings it. */
-function later(what: string, issue: number): Command['run'] {
-  return async () => {
-    console.error(`${what} is not available yet: it lands with issue #${issue}.`);
-    return 3;
-  };
-}
-
-export const ROLES = ['all', 'scheduler', 'worker', 'bridge', 'board'] as const;
 
 const commands: Record<string, Command> = {
   start: {

@@ -1,6 +1,12 @@
 /** Every Redis key of scan-bridge outside BullMQ's own, in one place. All live under the queue prefix. */
 export function keys(prefix: string) {
   return {
+    /** The live bridge's heartbeat (JSON, expires after BRIDGE_HEARTBEAT_TTL_MS). */
+    heartbeat: `${prefix}:bridge:heartbeat`,
+    /** The bridge's latest stats (JSON). */
+    stats: `${prefix}:bridge:stats`,
+    /** Counter: one generation per bridge run, across all machines. */
+    generation: `${prefix}:bridge:generation`,
     /** Latest health result (JSON). */
     healthLatest: `${prefix}:health:latest`,
     /** Capped list of health results, newest first (JSON each). */

@@ -2,14 +2,12 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
+import { keys } from '../keys.js';
 import type { BridgeStats } from './bridge.js';
 
 export function bridgeKeys(prefix: string) {
-  return {
-    heartbeat: `${prefix}:bridge:heartbeat`,
-    stats: `${prefix}:bridge:stats`,
-    generation: `${prefix}:bridge:generation`,
-  };
+  const k = keys(prefix);
+  return { heartbeat: k.heartbeat, stats: k.stats, generation: k.generation };
 }
 
 /** The live bridge, as it says itself every few seconds. Missing or expired: no live bridge. */

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { keys } from '../keys.js';
-import { bridgeKeys, readBridgeFacts } from '../bridge/facts.js';
+import { readBridgeFacts } from '../bridge/facts.js';
 import { JOBS, type JobPayloads } from './table.js';
 
 export interface RestartDeps {
@@ -52,7 +52,7 @@ export async function restartBridge(deps: RestartDeps, job: Job<JobPayloads['res
   const attempt = job.attemptsMade + 1;
   await job.log(`attempt ${attempt}/${job.opts.attempts ?? 1} started at ${new Date(started).toISOString()} (${job.data.reason}, by ${job.data.requestedBy})`);
   await setLastRestart(redis, config.queuePrefix, { state: 'running', at: started, ...(job.id ? { jobId: job.id } : {}) });
-  const before = Number((await redis.get(bridgeKeys(config.queuePrefix).generation)) ?? 0);
+  const before = Number((await redis.get(k.generation)) ?? 0);
   await redis.multi().set(k.restartRequest, String(before)).del(k.gaveUp).exec();
   await ensureBridgeJob(deps.bridgeQueue, config, `restart job ${job.id}`);
   const deadline = started + config.restartConfirmMs;
