@@ -12,7 +12,6 @@ interface Command {
   run(ctx: { config: Config; log: Logger; values: Record<string, unknown>; positionals: string[] }): Promise<number>;
 }
 
-
 const commands: Record<string, Command> = {
   start: {
     summary: 'run the roles until SIGTERM/SIGINT, then shut down gracefully',
