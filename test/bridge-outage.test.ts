@@ -19,7 +19,8 @@ describe('bridge: Hazelcast killed and restarted while scans keep arriving', () 
     const config = testConfig({ HZ_MEMBERS: member.address });
     const events = new EventLog<BridgeEvent>();
     const hz: Hazelcast = await createHazelcast(config, testLog, { kind: 'service' });
-    const bridge = new Bridge({ settings: config, hazelcast: hz, log: testLog, onEvent: events.push });
+    // historyInMemory 1: the scans queued during the outage are read from disk again for history.
+    const bridge = new Bridge({ settings: config, hazelcast: hz, log: testLog, onEvent: events.push, historyInMemory: 1 });
     const unhandled: unknown[] = [];
     const onUnhandled = (r: unknown) => unhandled.push(r);
     process.on('unhandledRejection', onUnhandled);

@@ -55,6 +55,8 @@ export interface BridgeOptions {
   onEvent?: (event: BridgeEvent) => void;
   /** How long a file may stay incomplete without growing before it counts as broken. @defaultValue 5000 */
   incompleteTimeoutMs?: number;
+  /** Decoded scans kept for history during an outage; later ones are read from disk again. @defaultValue 500 */
+  historyInMemory?: number;
 }
 
 interface FileState {
@@ -69,6 +71,13 @@ interface FileState {
   timer?: NodeJS.Timeout;
 }
 
+/** A scan waiting for the history map; beyond `historyInMemory` of them only the file is kept, read again later. */
+interface HistoryItem {
+  scanNumber: number;
+  relPath: string;
+  scan?: Scan;
+}
+
 interface Pending {
   scan: Scan;
   relPath: string;
@@ -81,7 +90,7 @@ const DONE_MEMORY = 2000;
 const HISTORY_CONCURRENCY = 32;
 /** When a new day folder is listed again, after chokidar set up its watch (see rescanNewFolder). */
 const NEW_FOLDER_RESCANS_MS = [25, 250, 1000];
-const HISTORY_QUEUE_MAX = 20_000;
+const HISTORY_QUEUE_MAX = 100_000;
 
 /**
  * Watches the scan folder and writes each complete scan to Hazelcast: the newest to
@@ -95,13 +104,14 @@ export class Bridge {
   private readonly log: Logger;
   private readonly onEvent: (e: BridgeEvent) => void;
   private readonly incompleteTimeoutMs: number;
+  private readonly historyInMemory: number;
   private latest!: LatestStore;
   private history!: HistoryStore;
   private watcher: FSWatcher | undefined;
   private readonly files = new Map<string, FileState>();
   private pending: Pending | undefined;
   private latestBusy = false;
-  private readonly historyQueue: Pending[] = [];
+  private readonly historyQueue: HistoryItem[] = [];
   private historyInFlight = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private folderCheck: NodeJS.Timeout | undefined;
@@ -121,6 +131,7 @@ export class Bridge {
     this.id = opts.bridgeId ?? `${hostname()}:${process.pid}`;
     this.onEvent = opts.onEvent ?? (() => undefined);
     this.incompleteTimeoutMs = opts.incompleteTimeoutMs ?? 5000;
+    this.historyInMemory = opts.historyInMemory ?? 500;
     this.st = {
       bridgeId: this.id,
       startedAt: Date.now(),
@@ -317,7 +328,7 @@ export class Bridge {
         const res = await this.readOnce(ref.path, ref.relPath);
         if (res.kind === 'ok') {
           this.seen(res.scan.scanNumber);
-          await this.writeHistoryNow({ scan: res.scan, relPath: ref.relPath, eventAt: Date.now() });
+          await this.writeHistoryNow({ scan: res.scan, relPath: ref.relPath, scanNumber: res.scan.scanNumber });
         } else if (res.kind === 'broken') {
           this.reject(ref.relPath, res.reason);
         } else {
@@ -458,9 +469,10 @@ export class Bridge {
     }
     if (this.historyQueue.length >= HISTORY_QUEUE_MAX) {
       const dropped = this.historyQueue.shift()!;
-      this.say('warn', `history backlog full: scan #${dropped.scan.scanNumber} will not be written to history`);
+      this.say('warn', `history backlog full: scan #${dropped.scanNumber} will not be written to history`);
     }
-    this.historyQueue.push(p);
+    const keep = this.historyQueue.length < this.historyInMemory;
+    this.historyQueue.push({ scanNumber: n, relPath: p.relPath, ...(keep ? { scan: p.scan } : {}) });
     this.writeHistory();
   }
 
@@ -515,11 +527,20 @@ export class Bridge {
   }
 
   /** One history write; on failure the scan goes back in the queue (live) or is retried here (catch-up). */
-  private async writeHistoryNow(p: Pending, live = false): Promise<void> {
+  private async writeHistoryNow(p: HistoryItem, live = false): Promise<void> {
+    let scan = p.scan;
+    if (!scan) {
+      const res = await this.readOnce(join(this.s.arrowDir, p.relPath), p.relPath);
+      if (res.kind !== 'ok') {
+        this.say('warn', `scan #${p.scanNumber} not written to history: ${p.relPath} cannot be read again (${res.reason})`);
+        return;
+      }
+      scan = res.scan;
+    }
     for (;;) {
       if (this.stopped) return;
       try {
-        await this.history.put(p.scan.scanNumber, buildPayload(p.scan, { sourceFile: p.relPath, bridgeId: this.id, writtenAtMs: Date.now() }));
+        await this.history.put(scan.scanNumber, buildPayload(scan, { sourceFile: p.relPath, bridgeId: this.id, writtenAtMs: Date.now() }));
         this.st.historyWritten++;
         this.recovered();
         return;
