@@ -6,6 +6,7 @@ import { startScheduler } from './scheduler.js';
 import { startJobWorkers } from './workers/job-worker.js';
 import { startBridgeWorker } from './workers/bridge-worker.js';
 import { runDemoScanner } from './demo/scanner.js';
+import { startBoard } from './server/app.js';
 
 const ROLES = ['all', 'scheduler', 'worker', 'bridge', 'board'] as const;
 type Role = (typeof ROLES)[number];
@@ -37,7 +38,10 @@ export async function start(config: Config, log: Logger, values: Record<string, 
     process.once('SIGINT', () => void stopAll('SIGINT').then(ok));
   });
 
-  if (roles.has('board')) log.warn('the board role is not built yet (issue #5); running the others');
+  if (roles.has('board')) {
+    const board = await startBoard(config, log.child({ role: 'board' }));
+    running.push({ name: 'board', stop: () => board.stop() });
+  }
   if (roles.has('scheduler')) {
     const s = await startScheduler(config, log.child({ role: 'scheduler' }));
     running.push({ name: 'scheduler', stop: () => s.stop() });

@@ -188,6 +188,10 @@ c.shutdown()
     await eventually('history of all four', async () => ((await historyKeys(hz, config)).length === 4 ? true : undefined));
     expect(await historyKeys(hz, config)).toEqual(['000008', '000010', '000011', '000012']);
     expect(bridge.stats()).toMatchObject({ pushed: 2, olderSkipped: 2, lastPushedScan: 12, newestSeenOnDisk: 12 });
+    const h = bridge.stats().pushLatency;
+    expect(h.count).toBe(2);
+    expect(h.cumulative[h.cumulative.length - 1]).toBe(2);
+    expect(h.sumMs).toBeGreaterThanOrEqual(0);
   });
 });
 

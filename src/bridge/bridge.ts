@@ -14,6 +14,18 @@ import { HistoryStore, LatestStore, storedScanNumber } from './store.js';
 
 export type BridgeSettings = Pick<Config, 'arrowDir' | 'hzMap' | 'hzKey' | 'hzHistoryMap' | 'hzHistoryTtlS' | 'bridgeSummaryEvery'>;
 
+/** Push latencies of this run as a cumulative histogram (exported by /metrics). */
+export interface PushLatencyHistogram {
+  /** Bucket upper bounds, milliseconds. */
+  bucketsMs: number[];
+  /** Pushes at or under each bound. */
+  cumulative: number[];
+  sumMs: number;
+  count: number;
+}
+
+const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+
 export interface BridgeStats {
   bridgeId: string;
   startedAt: number;
@@ -33,6 +45,7 @@ export interface BridgeStats {
   lastPushedAt: number | null;
   /** Milliseconds from the file event to the value stored, for the last push. */
   lastPushLatencyMs: number | null;
+  pushLatency: PushLatencyHistogram;
   newestSeenOnDisk: number | null;
   /** The newest scan waiting for Hazelcast (during an outage), if any. */
   pendingLatest: number | null;
@@ -144,6 +157,7 @@ export class Bridge {
       lastPushedScan: null,
       lastPushedAt: null,
       lastPushLatencyMs: null,
+      pushLatency: { bucketsMs: LATENCY_BUCKETS_MS, cumulative: LATENCY_BUCKETS_MS.map(() => 0), sumMs: 0, count: 0 },
       newestSeenOnDisk: null,
       pendingLatest: null,
       historyBacklog: 0,
@@ -499,6 +513,7 @@ export class Bridge {
           this.st.lastPushedScan = n;
           this.st.lastPushedAt = Date.now();
           this.st.lastPushLatencyMs = latencyMs;
+          this.observeLatency(latencyMs);
           this.say('info', `pushed scan #${n} (${p.scan.assetCount} assets) in ${latencyMs} ms`, { scan: n, assets: p.scan.assetCount, ms: latencyMs, file: p.relPath });
           this.emit({ type: 'pushed', scanNumber: n, assets: p.scan.assetCount, latencyMs, relPath: p.relPath });
           if (this.st.pushed % this.s.bridgeSummaryEvery === 0) this.summary();
@@ -513,6 +528,15 @@ export class Bridge {
         this.failed(err, `keeping scan #${(this.pending ?? p).scan.scanNumber} to write when it returns`);
       },
     );
+  }
+
+  private observeLatency(ms: number): void {
+    const h = this.st.pushLatency;
+    h.bucketsMs.forEach((bound, i) => {
+      if (ms <= bound) h.cumulative[i]!++;
+    });
+    h.sumMs += ms;
+    h.count++;
   }
 
   private writeHistory(): void {

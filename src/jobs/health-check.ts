@@ -25,6 +25,8 @@ export interface HealthCheckDeps {
   log: Logger;
   /** Where restarts go; absent for a check that must not act (none yet). */
   restartQueue?: Queue;
+  /** Told every result once it is recorded (alerts); must not block. */
+  onResult?: (result: HealthCheckResult) => void;
 }
 
 function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
@@ -128,6 +130,11 @@ export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) 
     } catch (err) {
       say(`could not queue a restart: ${coerceError(err).message}`);
     }
+  }
+  try {
+    deps.onResult?.(result);
+  } catch (err) {
+    deps.log.error(`health result hook failed: ${coerceError(err).message}`);
   }
   return result;
 }

@@ -6,6 +6,8 @@ import { createHazelcast, createRedis, type Hazelcast } from '../connections.js'
 import { QUEUES } from '../jobs/table.js';
 import { healthCheckProcessor } from '../jobs/health-check.js';
 import { restartBridge, restartGaveUp } from '../jobs/restart-bridge.js';
+import { createAlerter } from '../alerts.js';
+import type { HealthResult } from '../health.js';
 
 export interface JobWorkers {
   stop(): Promise<void>;
@@ -21,7 +23,9 @@ export async function startJobWorkers(config: Config, log: Logger, hazelcast?: H
   const bridgeQueue = new Queue(QUEUES.bridge, { connection, prefix: config.queuePrefix });
   for (const q of [restartQueue, bridgeQueue]) q.on('error', () => undefined);
 
-  const health = new Worker(QUEUES.healthCheck, healthCheckProcessor({ config, redis: reads, hazelcast: hz, log, restartQueue }), {
+  const alerter = config.alertWebhookUrl ? createAlerter({ url: config.alertWebhookUrl, redis: reads, prefix: config.queuePrefix, log: log.child({ component: 'alerts' }) }) : undefined;
+  const onResult = alerter ? (r: HealthResult) => alerter.notify(r) : undefined;
+  const health = new Worker(QUEUES.healthCheck, healthCheckProcessor({ config, redis: reads, hazelcast: hz, log, restartQueue, onResult }), {
     connection: createRedis(config),
     prefix: config.queuePrefix,
     concurrency: 1,
@@ -43,6 +47,7 @@ export async function startJobWorkers(config: Config, log: Logger, hazelcast?: H
   return {
     async stop() {
       await Promise.all([health.close(), restart.close()]);
+      await alerter?.stop();
       await Promise.all([restartQueue.close(), bridgeQueue.close()]);
       reads.disconnect();
       connection.disconnect();

@@ -1,0 +1,46 @@
+import type { Queue } from 'bullmq';
+import type { Router } from 'express';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { JOBS, QUEUES, type QueueName } from '../jobs/table.js';
+
+export const BOARD_PATH = '/board';
+
+const DISPLAY_NAMES: Record<QueueName, string> = {
+  [QUEUES.healthCheck]: 'Health checks',
+  [QUEUES.restartBridge]: 'Bridge restarts',
+  [QUEUES.bridge]: 'Bridge (live log and stats)',
+};
+
+const DESCRIPTIONS: Record<QueueName, string> = {
+  [QUEUES.healthCheck]: JOBS['health-check'].description,
+  [QUEUES.restartBridge]: JOBS['restart-bridge'].description,
+  [QUEUES.bridge]: JOBS.bridge.description,
+};
+
+/** Bull Board over the product's three queues, mounted at {@link BOARD_PATH}. */
+export function boardRouter(queues: Record<QueueName, Queue>, readOnlyMode: boolean): Router {
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(BOARD_PATH);
+  createBullBoard({
+    queues: (Object.keys(DISPLAY_NAMES) as QueueName[]).map(
+      (name) =>
+        new BullMQAdapter(queues[name], {
+          displayName: DISPLAY_NAMES[name],
+          description: DESCRIPTIONS[name],
+          readOnlyMode,
+          allowRetries: !readOnlyMode,
+        }),
+    ),
+    serverAdapter,
+    options: {
+      uiConfig: {
+        boardTitle: 'scan-bridge',
+        hideDocsLink: true,
+        miscLinks: [{ text: 'Health over 24 h', url: '/history' }],
+      },
+    },
+  });
+  return serverAdapter.getRouter() as Router;
+}

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { makeScan, writeScanAtomically } from '../src/demo/scan-writer.js';
+import type { SystemStatus } from '../src/ops.js';
+import type { HealthResult } from '../src/health.js';
+import { HEALTH_SCHEDULER_ID } from '../src/scheduler.js';
+import { eventually, killChildren, spawnRoles, testEnv, type Child } from './helpers.js';
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `scan-bridge <args>` as scripts run it. */
+function cli(args: string[], env: Record<string, string>): Promise<Ran> {
+  return new Promise((ok) => {
+    execFile(process.execPath, ['dist/cli.js', ...args], { env: { ...process.env, LOG_PRETTY: '0', ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      ok({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('the CLI against a running system', () => {
+  let env: Record<string, string>;
+  let system: Child;
+
+  beforeAll(async () => {
+    // Thresholds wide enough that the scans written here stay fresh however slow the machine.
+    env = testEnv({ HEALTH_INTERVAL_MS: '1000', DATA_WARNING_S: '120', DATA_STALE_S: '240' });
+    for (let n = 1; n <= 2; n++) await writeScanAtomically(env.ARROW_DIR!, makeScan({ scanNumber: n, time: new Date(), assets: 30 }));
+    system = spawnRoles(['scheduler', 'worker', 'bridge'], env);
+    await eventually('the bridge to push scan #2', async () => {
+      const r = await cli(['status', '--json'], env);
+      const s = r.code === 0 ? (JSON.parse(r.stdout) as SystemStatus) : undefined;
+      return s?.latestScan && 'scanNumber' in s.latestScan && s.latestScan.scanNumber === 2 && s.health?.status === 'healthy' ? s : undefined;
+    }, 30_000);
+  });
+
+  afterAll(async () => {
+    if (system && system.proc.exitCode === null) {
+      system.signal('SIGTERM');
+      await system.exited;
+    }
+    await killChildren();
+  });
+
+  it('status --json: schedules, workers, the live bridge, the latest scan and health', async () => {
+    const r = await cli(['status', '--json'], env);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout) as SystemStatus;
+    expect(s.schedules.map((x) => x.id)).toContain(HEALTH_SCHEDULER_ID);
+    expect(s.queues['health-check'].workers).toBeGreaterThanOrEqual(1);
+    expect(s.bridge.heartbeat?.watching).toBe(true);
+    expect(s.latestScan).toMatchObject({ scanNumber: 2, assetCount: 30 });
+  });
+
+  it('status: readable by people', async () => {
+    const r = await cli(['status'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Bridge\n {2}active: /m);
+    expect(r.stdout).toMatch(/^Latest scan\n {2}#2 /m);
+  });
+
+  it('health: exit 0 when healthy, the result as JSON with --json', async () => {
+    const r = await cli(['health', '--json'], env);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as HealthResult;
+    expect(result).toMatchObject({ status: 'healthy', scanNumber: 2 });
+  });
+
+  it('trigger: queues a job by hand; an unknown name is a clear error', async () => {
+    const hc = await cli(['trigger', 'health-check'], env);
+    expect(hc.code).toBe(0);
+    expect(hc.stdout).toMatch(/^queued health-check as job \S+ in queue health-check/);
+    const bad = await cli(['trigger', 'nonsense'], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/health-check/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('the CLI when something is wrong', () => {
+  it('Redis unreachable: one clear line and exit 2, no stack trace', async () => {
+    const env = testEnv({ REDIS_URL: 'redis://127.0.0.1:1' });
+    for (const args of [['status'], ['trigger', 'health-check']]) {
+      const r = await cli(args, env);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/redis at redis:\/\/127\.0\.0\.1:1 is unreachable/);
+      expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
+    }
+    // `health` reports the outage as its result: status error, exit 2.
+    const health = await cli(['health'], env);
+    expect(health.code).toBe(2);
+    expect(health.stdout).toMatch(/^ERROR \(redis_unreachable\): Redis is unreachable/);
+    expect(health.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('the board refuses a non-loopback BOARD_HOST without a login, naming the settings', async () => {
+    const r = await cli(['start', '--role', 'board'], testEnv({ BOARD_HOST: '0.0.0.0', BOARD_PORT: '0' }));
+    expect(r.code).toBe(78);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/BOARD_HOST="0\.0\.0\.0" is not valid: .*BOARD_USER and BOARD_PASSWORD/);
+  });
+});
