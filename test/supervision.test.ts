@@ -222,6 +222,29 @@ describe('restart jobs', () => {
     }
   });
 
+  it('count a restart only when a bridge ran before: the first start is not one', async () => {
+    const env = fastEnv();
+    spawnRoles(['worker'], env);
+    const config = resolveConfig(env);
+    const redis = createRedis(config);
+    const queue = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
+    try {
+      const id = await enqueueRestart(queue, config, { reason: 'test', requestedBy: 'test' });
+      // The restart is under way, waiting for a bridge, before the first bridge worker starts.
+      await eventually('the restart attempt running', async () => ((await (await queue.getJob(id!))?.getState()) === 'active' ? true : undefined));
+      spawnRoles(['bridge'], env);
+      const job = await eventually('the restart completing', async () => {
+        const j = await queue.getJob(id!);
+        return j?.finishedOn ? j : undefined;
+      });
+      expect(job.returnvalue.generation).toBe(1);
+      expect(await redis.get(keys(config.queuePrefix).restarts)).toBeNull();
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+  });
+
   it('fail three times, 5 s apart, and then show as failed', async () => {
     const env = fastEnv({ RESTART_BACKOFF_MS: '5000', RESTART_CONFIRM_MS: '500', RESTART_ATTEMPTS: '3' });
     spawnRoles(['worker'], env);
