@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { appendFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Bridge, type BridgeEvent } from '../src/bridge/bridge.js';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
@@ -108,7 +108,8 @@ c.shutdown()
   });
 
   it('sees a scan renamed into a day folder the moment the folder is created', async () => {
-    // chokidar alone misses such files now and then (paulmillr/chokidar#1471): try many folders.
+    // A watcher that lists a new folder before watching it misses such files now and then
+    // (chokidar did: paulmillr/chokidar#1471). Try many folders.
     const config = testConfig();
     const hz = await hazelcast(config);
     await startBridge(config, { hz });
@@ -150,6 +151,18 @@ c.shutdown()
     expect(bridge.stats().rejected).toBe(0);
     expect(bridge.stats().retried).toBeGreaterThan(0);
     expect(events.events.some((e) => e.type === 'rejected')).toBe(false);
+  });
+
+  it('takes a scan file deleted after its push quietly: no rejection, no error', async () => {
+    const config = testConfig();
+    const { pushed, bridge, events } = await startBridge(config);
+    const rel = await put(config, 3);
+    await pushed(3);
+    await unlink(join(config.arrowDir, rel));
+    await put(config, 4);
+    await pushed(4);
+    expect(bridge.stats().rejected).toBe(0);
+    expect(events.events.filter((e) => e.type === 'line' && e.level !== 'info')).toEqual([]);
   });
 
   it('rejects broken files once, with path and reason, and keeps going', async () => {

@@ -1,8 +1,6 @@
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import type { Dirent } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { watch, type FSWatcher } from 'chokidar';
 import type { Hazelcast } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -10,6 +8,7 @@ import { coerceError } from '../errors.js';
 import { readScan, buildPayload, type Scan } from './arrow.js';
 import { registerCompression } from './compression.js';
 import { isScanCandidate, listScanFiles, relativeToRoot, scanTimeFromPath, type ScanFileRef } from './files.js';
+import { watchScanFolder, type ScanFolderWatcher } from './watcher.js';
 import { HistoryStore, LatestStore, storedScanNumber } from './store.js';
 
 export type BridgeSettings = Pick<Config, 'arrowDir' | 'hzMap' | 'hzKey' | 'hzHistoryMap' | 'hzHistoryTtlS' | 'bridgeSummaryEvery'>;
@@ -101,8 +100,6 @@ const RETRY_DELAYS_MS = [2, 5, 10, 20, 50, 100, 200, 300, 500];
 /** Finished files remembered, so a late 'change' event does not read them again. */
 const DONE_MEMORY = 2000;
 const HISTORY_CONCURRENCY = 32;
-/** When a new day folder is listed again, after chokidar set up its watch (see rescanNewFolder). */
-const NEW_FOLDER_RESCANS_MS = [25, 250, 1000];
 const HISTORY_QUEUE_MAX = 100_000;
 
 /**
@@ -120,7 +117,7 @@ export class Bridge {
   private readonly historyInMemory: number;
   private latest!: LatestStore;
   private history!: HistoryStore;
-  private watcher: FSWatcher | undefined;
+  private watcher: ScanFolderWatcher | undefined;
   private readonly files = new Map<string, FileState>();
   private pending: Pending | undefined;
   private latestBusy = false;
@@ -128,7 +125,6 @@ export class Bridge {
   private historyInFlight = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private folderCheck: NodeJS.Timeout | undefined;
-  private readonly rescans = new Set<NodeJS.Timeout>();
   /** Set by a failed history write until the next retry, so an outage is not a busy loop. */
   private historyPaused = false;
   private outageLogged = false;
@@ -175,7 +171,7 @@ export class Bridge {
     };
   }
 
-  /** Starts watching; resolves once the watcher is ready and the newest scan on disk was offered. */
+  /** Starts watching; resolves once the watches are in place. The start-up catch-up runs on (see caughtUp). */
   async start(): Promise<void> {
     this.latest = new LatestStore(this.hz.client, this.s.hzMap, this.s.hzKey);
     this.history = new HistoryStore(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS * 1000);
@@ -186,16 +182,10 @@ export class Bridge {
       }
     });
     await mkdir(this.s.arrowDir, { recursive: true });
-    this.watcher = watch(this.s.arrowDir, {
-      ignoreInitial: true,
-      depth: 1,
-      atomic: false,
-      ignored: (path, stats) => stats?.isFile() === true && !isScanCandidate(path),
+    this.watcher = await watchScanFolder(this.s.arrowDir, {
+      file: (p) => this.onFile(p),
+      error: (err) => this.fail(err),
     });
-    this.watcher.on('add', (p) => this.onFile(p));
-    this.watcher.on('addDir', (dir) => this.rescanNewFolder(dir));
-    this.watcher.on('change', (p) => this.onFile(p));
-    this.watcher.on('error', (err) => this.fail(new Error(`watcher error: ${coerceError(err).message}`)));
     // inotify says nothing when the watched folder itself goes away: look for it now and then.
     this.folderCheck = setInterval(() => {
       stat(this.s.arrowDir).then(
@@ -204,19 +194,17 @@ export class Bridge {
       );
     }, 1000);
     this.folderCheck.unref();
-    await new Promise<void>((ok) => this.watcher!.once('ready', () => ok()));
-    await this.watchMissedFolders();
     this.st.watching = true;
     this.say('info', `watching ${this.s.arrowDir} as bridge ${this.id}`);
     this.catchUp = this.startupCatchUp().catch((err: unknown) => this.say('error', `start-up catch-up failed: ${coerceError(err).message}`));
   }
 
+  // Declared before `failure`: class fields are defined in order, and the executor sets it.
+  private failWith!: (err: Error) => void;
   /**
    * Resolves with the error that stopped this bridge from working (the watcher failed, the scan
    * folder vanished). The bridge keeps running; its supervisor decides to restart it.
    */
-  // Declared before `failure`: class fields are defined in order, and the executor sets it.
-  private failWith!: (err: Error) => void;
   readonly failure: Promise<Error> = new Promise((ok) => (this.failWith = ok));
   private failed_ = false;
 
@@ -225,52 +213,6 @@ export class Bridge {
     this.failed_ = true;
     this.say('error', `bridge failed: ${err.message}`);
     this.failWith(err);
-  }
-
-  /**
-   * A day folder created while the watcher was starting can be missed by it: add any such folder
-   * now. Files already inside are found by the start-up catch-up, which lists after this.
-   */
-  private async watchMissedFolders(): Promise<void> {
-    const watched = this.watcher!.getWatched();
-    const known = new Set(Object.keys(watched).map((d) => resolve(d)));
-    let entries: Dirent[] = [];
-    try {
-      entries = await readdir(this.s.arrowDir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const dir = resolve(this.s.arrowDir, e.name);
-      if (e.isDirectory() && !e.name.startsWith('.') && !known.has(dir)) {
-        this.watcher!.add(dir);
-        this.rescanNewFolder(dir);
-      }
-    }
-  }
-
-  /**
-   * chokidar lists a new folder before it watches it, so a file landing in between is never
-   * reported (paulmillr/chokidar#1471): the first scan of every new day folder would wait for the
-   * next one. Listing the folder again a little later closes that gap.
-   */
-  private rescanNewFolder(dir: string): void {
-    if (resolve(dir, '..') !== resolve(this.s.arrowDir)) return;
-    for (const delay of NEW_FOLDER_RESCANS_MS) {
-      const t = setTimeout(() => {
-        this.rescans.delete(t);
-        readdir(dir).then(
-          (names) => {
-            for (const name of names) {
-              const path = join(dir, name);
-              if (!this.files.has(path)) this.onFile(path);
-            }
-          },
-          () => undefined,
-        );
-      }, delay);
-      this.rescans.add(t);
-    }
   }
 
   /** Resolves when the start-up catch-up (history backfill) has finished. */
@@ -284,9 +226,8 @@ export class Bridge {
     this.st.watching = false;
     clearTimeout(this.retryTimer);
     clearInterval(this.folderCheck);
-    for (const t of this.rescans) clearTimeout(t);
     for (const f of this.files.values()) clearTimeout(f.timer);
-    await this.watcher?.close();
+    this.watcher?.close();
     await this.catchUp;
     this.say('info', `stopped after pushing ${this.st.pushed} scans`);
   }
@@ -345,7 +286,7 @@ export class Bridge {
           await this.writeHistoryNow({ scan: res.scan, relPath: ref.relPath, scanNumber: res.scan.scanNumber });
         } else if (res.kind === 'broken') {
           this.reject(ref.relPath, res.reason);
-        } else {
+        } else if (res.kind === 'incomplete') {
           this.onFile(ref.path);
         }
         done++;
@@ -366,7 +307,7 @@ export class Bridge {
       return readScan(bytes, { relPath });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ENOENT') return { kind: 'broken' as const, reason: 'file disappeared before it could be read' };
+      if (e.code === 'ENOENT') return { kind: 'gone' as const, reason: 'the file is gone' };
       return { kind: 'incomplete' as const, reason: e.message };
     }
   }
@@ -425,6 +366,11 @@ export class Bridge {
       f.size = size;
       f.mtimeMs = mtimeMs;
       if (this.stopped) return;
+      if (res.kind === 'gone') {
+        // Removed (cleaned up, or renamed away): nothing to push, nothing to complain about.
+        this.files.delete(path);
+        return;
+      }
       if (res.kind === 'ok') {
         f.status = 'done';
         this.accept({ scan: res.scan, relPath, eventAt: f.eventAt });
