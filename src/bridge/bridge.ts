@@ -88,13 +88,23 @@ interface HistoryItem {
   scanNumber: number;
   relPath: string;
   scan?: Scan;
+  payload?: Payload;
 }
 
 interface Pending {
   scan: Scan;
   relPath: string;
   eventAt: number;
+  payload?: Payload;
 }
+
+/** A payload and when it was built: reused for latest and history while `written_at_ms` is still true. */
+interface Payload {
+  text: string;
+  builtAt: number;
+}
+
+const PAYLOAD_FRESH_MS = 1000;
 
 const RETRY_DELAYS_MS = [2, 5, 10, 20, 50, 100, 200, 300, 500];
 /** Finished files remembered, so a late 'change' event does not read them again. */
@@ -352,16 +362,10 @@ export class Bridge {
     f.dirty = false;
     const relPath = relativeToRoot(this.s.arrowDir, path);
     void (async () => {
-      let size = -1;
-      let mtimeMs = -1;
-      const res = await this.readOnce(path, relPath);
-      try {
-        const s = await stat(path);
-        size = s.size;
-        mtimeMs = s.mtimeMs;
-      } catch {
-        /* gone: handled below by the result */
-      }
+      // Side by side: the size and time tell a growing file from a finished one later on.
+      const [res, st] = await Promise.all([this.readOnce(path, relPath), stat(path).catch(() => null)]);
+      const size = st?.size ?? -1;
+      const mtimeMs = st?.mtimeMs ?? -1;
       if (size !== f.size) f.lastGrowth = Date.now();
       f.size = size;
       f.mtimeMs = mtimeMs;
@@ -416,8 +420,16 @@ export class Bridge {
     if (this.st.newestSeenOnDisk === null || scanNumber > this.st.newestSeenOnDisk) this.st.newestSeenOnDisk = scanNumber;
   }
 
+  private payloadOf(item: { scan: Scan; relPath: string; payload?: Payload | undefined }): string {
+    const now = Date.now();
+    if (item.payload && now - item.payload.builtAt < PAYLOAD_FRESH_MS) return item.payload.text;
+    item.payload = { text: buildPayload(item.scan, { sourceFile: item.relPath, bridgeId: this.id, writtenAtMs: now }), builtAt: now };
+    return item.payload.text;
+  }
+
   private accept(p: Pending): void {
     const n = p.scan.scanNumber;
+    this.payloadOf(p);
     this.seen(n);
     const ahead = this.pending?.scan.scanNumber ?? this.st.lastPushedScan ?? -Infinity;
     if (n > ahead) {
@@ -432,7 +444,7 @@ export class Bridge {
       this.say('warn', `history backlog full: scan #${dropped.scanNumber} will not be written to history`);
     }
     const keep = this.historyQueue.length < this.historyInMemory;
-    this.historyQueue.push({ scanNumber: n, relPath: p.relPath, ...(keep ? { scan: p.scan } : {}) });
+    this.historyQueue.push({ scanNumber: n, relPath: p.relPath, ...(keep ? { scan: p.scan, payload: p.payload! } : {}) });
     this.writeHistory();
   }
 
@@ -446,8 +458,7 @@ export class Bridge {
     if (this.latestBusy || !this.pending || this.stopped) return;
     this.latestBusy = true;
     const p = this.pending;
-    const payload = buildPayload(p.scan, { sourceFile: p.relPath, bridgeId: this.id, writtenAtMs: Date.now() });
-    this.latest.putIfNewer(p.scan.scanNumber, payload).then(
+    this.latest.putIfNewer(p.scan.scanNumber, this.payloadOf(p)).then(
       (outcome) => {
         this.latestBusy = false;
         if (this.pending === p) this.pending = undefined;
@@ -498,19 +509,19 @@ export class Bridge {
 
   /** One history write; on failure the scan goes back in the queue (live) or is retried here (catch-up). */
   private async writeHistoryNow(p: HistoryItem, live = false): Promise<void> {
-    let scan = p.scan;
-    if (!scan) {
+    if (!p.scan) {
       const res = await this.readOnce(join(this.s.arrowDir, p.relPath), p.relPath);
       if (res.kind !== 'ok') {
         this.say('warn', `scan #${p.scanNumber} not written to history: ${p.relPath} cannot be read again (${res.reason})`);
         return;
       }
-      scan = res.scan;
+      p.scan = res.scan;
     }
+    const item = { ...p, scan: p.scan };
     for (;;) {
       if (this.stopped) return;
       try {
-        await this.history.put(scan.scanNumber, buildPayload(scan, { sourceFile: p.relPath, bridgeId: this.id, writtenAtMs: Date.now() }));
+        await this.history.put(item.scan.scanNumber, this.payloadOf(item));
         this.st.historyWritten++;
         this.recovered();
         return;
