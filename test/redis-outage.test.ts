@@ -1,14 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { createHazelcast, createRedis } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
 import { readBridgeFacts } from '../src/bridge/facts.js';
 import { startRedis, type Started } from '../src/dev/services.js';
-import { dayFolder, encodeScan, makeScan, scanFileName } from '../src/demo/scan-writer.js';
 import { QUEUES } from '../src/jobs/table.js';
-import { eventually, killChildren, spawnRoles, testEnv, testLog } from './helpers.js';
+import { eventually, killChildren, spawnRoles, testEnv, testLog, writeScanFile } from './helpers.js';
 
 /** A Redis of this test's own, so restarting it disturbs no other test. */
 let redisServer: Started;
@@ -17,14 +14,6 @@ beforeAll(async () => {
 });
 afterAll(async () => redisServer?.stop());
 afterEach(killChildren);
-
-function writeScan(arrowDir: string, n: number): void {
-  const at = new Date();
-  const dir = join(arrowDir, dayFolder(at));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `.${n}.tmp`), encodeScan(makeScan({ scanNumber: n, time: at, assets: 4 })));
-  renameSync(join(dir, `.${n}.tmp`), join(dir, scanFileName(n, at)));
-}
 
 describe('Redis restarted mid-run', () => {
   it('scans keep flowing into Hazelcast, and the schedule fires again afterwards', async () => {
@@ -47,12 +36,12 @@ describe('Redis restarted mid-run', () => {
       }
     };
     try {
-      writeScan(config.arrowDir, 1);
+      writeScanFile(config.arrowDir, 1);
       await eventually('scan #1 in Hazelcast', async () => ((await latest())?.scan_number === 1 ? true : undefined), 30_000);
       await eventually('a completed health check', async () => ((await completedChecks()) > 0 ? true : undefined), 30_000);
 
       await redisServer.kill();
-      for (let n = 2; n <= 4; n++) writeScan(config.arrowDir, n);
+      for (let n = 2; n <= 4; n++) writeScanFile(config.arrowDir, n);
       // Redis is down: the bridge does not need it to push.
       await eventually('scan #4 in Hazelcast during the outage', async () => ((await latest())?.scan_number === 4 ? true : undefined), 30_000);
 
@@ -77,7 +66,7 @@ describe('Redis restarted mid-run', () => {
         await bridgeQueue.close();
         redis2.disconnect();
       }
-      writeScan(config.arrowDir, 5);
+      writeScanFile(config.arrowDir, 5);
       await eventually('scan #5 in Hazelcast after the outage', async () => ((await latest())?.scan_number === 5 ? true : undefined), 30_000);
     } finally {
       await hz.shutdown();
