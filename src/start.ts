@@ -1,7 +1,9 @@
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { ConfigError, coerceError } from './errors.js';
+import type { Redis } from 'ioredis';
 import { createRedis } from './connections.js';
+import { readBridgeFacts } from './bridge/facts.js';
 import { startScheduler } from './scheduler.js';
 import { startJobWorkers } from './workers/job-worker.js';
 import { startBridgeWorker } from './workers/bridge-worker.js';
@@ -16,12 +18,22 @@ interface Stoppable {
   stop(): Promise<void>;
 }
 
+async function firstHeartbeat(redis: Redis, prefix: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const facts = await readBridgeFacts(redis, prefix).catch(() => null);
+    if (facts?.heartbeat) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** `scan-bridge start`: runs the roles until SIGTERM/SIGINT, then stops them in reverse order. */
 export async function start(config: Config, log: Logger, values: Record<string, unknown>): Promise<number> {
   const asked = ((values.role as string[] | undefined) ?? ['all']).flatMap((r) => r.split(','));
   for (const r of asked) if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError('--role', r, ROLES.join(', '));
   const roles = new Set<Role>(asked.includes('all') ? ['scheduler', 'worker', 'bridge', 'board'] : (asked as Role[]));
   const running: Stoppable[] = [];
+  // Shared by the scheduler and the start-up wait below.
   const redis = createRedis(config);
   running.push({ name: 'redis connection', stop: async () => void redis.disconnect() });
 
@@ -42,17 +54,20 @@ export async function start(config: Config, log: Logger, values: Record<string, 
     const board = await startBoard(config, log.child({ role: 'board' }));
     running.push({ name: 'board', stop: () => board.stop() });
   }
-  if (roles.has('scheduler')) {
-    const s = await startScheduler(config, log.child({ role: 'scheduler' }));
-    running.push({ name: 'scheduler', stop: () => s.stop() });
+  if (roles.has('bridge')) {
+    const b = await startBridgeWorker(config, log.child({ role: 'bridge' }));
+    running.push({ name: 'bridge worker', stop: () => b.stop() });
   }
   if (roles.has('worker')) {
     const w = await startJobWorkers(config, log.child({ role: 'worker' }));
     running.push({ name: 'job workers', stop: () => w.stop() });
   }
-  if (roles.has('bridge')) {
-    const b = await startBridgeWorker(config, log.child({ role: 'bridge' }));
-    running.push({ name: 'bridge worker', stop: () => b.stop() });
+  if (roles.has('scheduler')) {
+    // The schedule's first check runs at once: with a bridge in this process, let it report first,
+    // so that a start is not mistaken for a dead bridge.
+    if (roles.has('bridge')) await firstHeartbeat(redis, config.queuePrefix, config.bridgeHeartbeatTtlMs);
+    const s = await startScheduler(config, log.child({ role: 'scheduler' }), redis);
+    running.push({ name: 'scheduler', stop: () => s.stop() });
   }
   if (values['with-demo-scanner']) {
     const ctl = new AbortController();
