@@ -24,6 +24,24 @@ export function createRedis(config: Pick<Config, 'redisUrl'>, opts: RedisOptions
   return redis;
 }
 
+/**
+ * Resolves once `redis` is connected, or after `timeoutMs` (then callers just see errors until it
+ * connects). For fail-fast connections without an offline queue, whose first commands would
+ * otherwise fail while the connection is still being made.
+ */
+export function redisReady(redis: Redis, timeoutMs = 3000): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((ok) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      ok();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    redis.once('ready', done);
+  });
+}
+
 /** A Redis connection for one command-line call: fails within `timeoutMs` instead of retrying. */
 export async function connectRedisOnce(config: Pick<Config, 'redisUrl'>, timeoutMs = 3000): Promise<Redis> {
   const redis = createRedis(config, {

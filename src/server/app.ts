@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { ConfigError, coerceError } from '../errors.js';
-import { createHazelcast, createRedis, type Hazelcast } from '../connections.js';
+import { createHazelcast, createRedis, redisReady, type Hazelcast } from '../connections.js';
 import { openQueues } from '../ops.js';
 import type { QueueName } from '../jobs/table.js';
 import { basicAuth, isLoopback, readOnly, sameOriginOnly, sendError } from './guards.js';
@@ -96,7 +96,10 @@ export async function startBoard(config: Config, log: Logger): Promise<RunningBo
   const redis = createRedis(config);
   // Fail fast for the API's reads: a Redis outage answers 503, it does not hang requests.
   const reads = createRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  await redisReady(reads);
   const hazelcast = await createHazelcast(config, log);
+  // A short head start, so the first requests find it connected; it keeps trying after that.
+  await hazelcast.waitConnected(5000);
   const queues = openQueues(config, redis);
   const app = createApp({ config, redis: reads, hazelcast, queues, log });
   let server: Server;

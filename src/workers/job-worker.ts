@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
-import { createHazelcast, createRedis, type Hazelcast } from '../connections.js';
+import { createHazelcast, createRedis, redisReady, type Hazelcast } from '../connections.js';
 import { QUEUES } from '../jobs/table.js';
 import { healthCheckProcessor } from '../jobs/health-check.js';
 import { restartBridge, restartGaveUp } from '../jobs/restart-bridge.js';
@@ -16,8 +16,11 @@ export interface JobWorkers {
 /** Runs health-check and restart-bridge jobs (and, through them, the health schedule's next ticks). */
 export async function startJobWorkers(config: Config, log: Logger, hazelcast?: Hazelcast): Promise<JobWorkers> {
   const hz = hazelcast ?? (await createHazelcast(config, log));
+  // A short head start, so the first check does not report an outage that is only a connection being made.
+  await hz.waitConnected(5000);
   // Fail fast, no offline queue: a Redis outage is an error result of a check, not a hang.
   const reads = createRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  await redisReady(reads);
   const connection = createRedis(config);
   const restartQueue = new Queue(QUEUES.restartBridge, { connection, prefix: config.queuePrefix });
   const bridgeQueue = new Queue(QUEUES.bridge, { connection, prefix: config.queuePrefix });
