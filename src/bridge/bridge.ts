@@ -244,7 +244,7 @@ export class Bridge {
 
   private say(level: 'info' | 'warn' | 'error' | 'debug', message: string, fields: Record<string, unknown> = {}): void {
     this.log[level](fields, message);
-    if (level !== 'debug') this.onEvent({ type: 'line', level, message });
+    if (level !== 'debug') this.emit({ type: 'line', level, message });
   }
 
   private emit(e: BridgeEvent): void {
