@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import type { Queue } from 'bullmq';
+import { Worker, type Queue } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { createHazelcast, createRedis, type Hazelcast } from '../src/connections.js';
 import { openQueues } from '../src/ops.js';
@@ -10,7 +10,7 @@ import { keys } from '../src/keys.js';
 import { QUEUES, type QueueName } from '../src/jobs/table.js';
 import { ConfigError } from '../src/errors.js';
 import { assertBoardExposure, createApp, startBoard } from '../src/server/app.js';
-import { testConfig, testLog } from './helpers.js';
+import { eventually, testConfig, testLog } from './helpers.js';
 
 const USER = 'operator';
 const PASSWORD = 'correct horse battery staple';
@@ -146,6 +146,27 @@ describe('Bull Board', () => {
     const stored = await app.queues[QUEUES.healthCheck].getJob(job.id);
     expect(stored?.data).toEqual({ trigger: 'manual' });
     expect(host).toContain('127.0.0.1');
+  });
+
+  it('retries a failed job from the board', async () => {
+    const app = await serve();
+    const queue = app.queues[QUEUES.restartBridge];
+    const job = await queue.add('restart-bridge', { reason: 'test', requestedBy: 'test' });
+    // Fail it for real, through a worker whose attempt throws.
+    const worker = new Worker(QUEUES.restartBridge, async () => {
+      throw new Error('no bridge confirmed');
+    }, { connection: createRedis(app.config), prefix: app.config.queuePrefix });
+    try {
+      await eventually('the job failing', async () => ((await job.getState()) === 'failed' ? true : undefined));
+    } finally {
+      await worker.close();
+    }
+    const res = await fetch(`${app.url}/board/api/queues/${QUEUES.restartBridge}/${job.id}/retry`, {
+      method: 'PUT',
+      headers: { ...AUTH, origin: app.url, 'sec-fetch-site': 'same-origin' },
+    });
+    expect(res.status).toBe(204);
+    expect(await (await queue.getJob(job.id!))!.getState()).toBe('waiting');
   });
 
   it('pausing a queue from another site is refused and leaves it running', async () => {
