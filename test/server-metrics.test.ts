@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -187,6 +188,13 @@ describe('/metrics', () => {
     expect(value(e, 'bullmq_job_count', { queue: 'restart-bridge', state: 'delayed' })).toBe(1);
     expect(value(e, 'bullmq_job_count', { queue: 'bridge', state: 'waiting' })).toBe(0);
     for (const q of ['health-check', 'restart-bridge', 'bridge']) expect(value(e, 'bullmq_job_completed_total', { queue: q })).toBe(0);
+
+    // Every series the Grafana dashboard queries is one this endpoint exports.
+    const dashboard = JSON.parse(readFileSync('deploy/grafana/dashboards/scan-bridge.json', 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const queried = new Set(dashboard.panels.flatMap((p) => p.targets ?? []).flatMap((t) => t.expr.match(/\b(scan_bridge|bullmq)_[a-z_]+/g) ?? []));
+    expect(queried.size).toBeGreaterThan(5);
+    const exported = new Set(e.samples.map((x) => x.name));
+    for (const name of queried) expect(exported.has(name), `dashboard queries ${name}`).toBe(true);
   });
 
   it('an expired heartbeat is a bridge that is not up', async () => {
