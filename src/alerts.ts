@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from './log.js';
 import { coerceError } from './errors.js';
 import type { HealthResult } from './health.js';
+import { sleep } from './time.js';
 
 /** Where the last alerted state lives: shared by every worker, kept across restarts. */
 export function alertKey(prefix: string): string {
@@ -43,14 +44,6 @@ export function alertBody(r: HealthResult, previous: string | null): Record<stri
   const was = previous ? ` (was ${previous.replace(':', ' ')})` : '';
   const text = r.status === 'healthy' ? `✅ scan-bridge recovered: healthy${was}. ${r.message}` : `⚠️ scan-bridge ${state}${was}: ${r.message}`;
   return { text, content: text.length > 2000 ? `${text.slice(0, 1997)}...` : text, previous, ...r };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((ok) => {
-    if (signal.aborted) return ok();
-    const t = setTimeout(ok, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), ok()), { once: true });
-  });
 }
 
 export function createAlerter(o: AlerterOptions): Alerter {

@@ -37,6 +37,14 @@ async function latestOf(env: Record<string, string>) {
   };
 }
 
+/** The job once it has finished, however it ended. */
+function finished(queue: Queue, id: string): Promise<Job> {
+  return eventually(`job ${id} finishing`, async () => {
+    const j = await queue.getJob(id);
+    return j?.finishedOn ? j : undefined;
+  });
+}
+
 /** Keeps writing scans until one is pushed by a bridge other than `fromId`; returns that payload. */
 async function pushedByAnother(latest: Awaited<ReturnType<typeof latestOf>>, env: Record<string, string>, fromId: string, timeoutMs: number) {
   let n = 1000;
@@ -196,10 +204,7 @@ describe('restart jobs', () => {
     try {
       const before = (await activeBridge(env, [bridge])).hb.generation;
       const id = await enqueueRestart(queue, config, { reason: 'test', requestedBy: 'test' });
-      const job = await eventually('the restart completing', async () => {
-        const j = await queue.getJob(id!);
-        return j?.finishedOn ? j : undefined;
-      });
+      const job = await finished(queue, id!);
       expect(job.returnvalue.generation).toBeGreaterThan(before);
       expect(Number(await redis.get(keys(config.queuePrefix).restarts))).toBe(1);
     } finally {
@@ -219,10 +224,7 @@ describe('restart jobs', () => {
       // The restart is under way, waiting for a bridge, before the first bridge worker starts.
       await eventually('the restart attempt running', async () => ((await (await queue.getJob(id!))?.getState()) === 'active' ? true : undefined));
       spawnRoles(['bridge'], env);
-      const job = await eventually('the restart completing', async () => {
-        const j = await queue.getJob(id!);
-        return j?.finishedOn ? j : undefined;
-      });
+      const job = await finished(queue, id!);
       expect(job.returnvalue.generation).toBe(1);
       expect(await redis.get(keys(config.queuePrefix).restarts)).toBeNull();
     } finally {

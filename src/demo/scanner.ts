@@ -6,6 +6,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { dayFolder, DEFAULT_SEED, makeScan, scanFileName, writeScanAtomically } from './scan-writer.js';
+import { sleep } from '../time.js';
 
 export interface DemoScannerOptions {
   arrowDir: string;
@@ -49,20 +50,6 @@ export async function highestScanNumber(arrowDir: string): Promise<number> {
     }
   }
   return max;
-}
-
-/** Resolves after `ms`, or early (without error) when the signal aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 export async function runDemoScanner(opts: DemoScannerOptions): Promise<void> {

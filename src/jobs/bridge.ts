@@ -7,6 +7,7 @@ import { keys } from '../keys.js';
 import { runBridge, type RunningBridge } from '../bridge/run.js';
 import type { BridgeEvent } from '../bridge/bridge.js';
 import { QUEUES, type JobPayloads } from './table.js';
+import { sleep } from '../time.js';
 
 export interface BridgeJobDeps {
   config: Config;
@@ -22,13 +23,6 @@ type Outcome = { kind: 'restart' } | { kind: 'crash'; error: Error } | { kind: '
 /** A run that lived this long or pushed a scan was healthy: crashes after it start a new count. */
 const HEALTHY_RUN_MS = 60_000;
 const CONTROL_POLL_MS = 250;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((ok) => {
-    const t = setTimeout(ok, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), ok()), { once: true });
-  });
-}
 
 /**
  * Runs the bridge for as long as this job is ours: restarts it when asked (restart jobs) or when

@@ -11,6 +11,7 @@ import { readBridgeFacts } from '../bridge/facts.js';
 import { scanNumberFromName, isScanCandidate } from '../bridge/files.js';
 import { decideHealth, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
 import { JOBS, type JobPayloads } from './table.js';
+import { withTimeout } from '../time.js';
 
 /** Key under `HZ_MAP` where every health result is written for downstream programs. */
 export const HEALTH_KEY = 'scan_bridge_health';
@@ -27,16 +28,6 @@ export interface HealthCheckDeps {
   restartQueue?: Queue;
   /** Told every result once it is recorded (alerts); must not block. */
   onResult?: (result: HealthCheckResult) => void;
-}
-
-function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, fail) => {
-      timer = setTimeout(() => fail(new Error(`${what} did not answer within ${READ_TIMEOUT_MS} ms`)), READ_TIMEOUT_MS);
-    }),
-  ]);
 }
 
 /**
@@ -70,12 +61,12 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
       const map = await hazelcast.client.getMap<string, string>(config.hzMap);
       return map.get(config.hzKey);
     })(),
-    'Hazelcast',
+    READ_TIMEOUT_MS, 'Hazelcast',
   ).then(
     (v): HealthInputs['latest'] => ({ kind: 'ok', payload: v === null ? null : (JSON.parse(v) as LatestScan) }),
     (err: unknown): HealthInputs['latest'] => ({ kind: 'unreachable', error: coerceError(err).message }),
   );
-  const fromRedis = withTimeout(Promise.all([readBridgeFacts(redis, config.queuePrefix), redis.mget(k.restarts, k.lastRestart)]), 'Redis').then(
+  const fromRedis = withTimeout(Promise.all([readBridgeFacts(redis, config.queuePrefix), redis.mget(k.restarts, k.lastRestart)]), READ_TIMEOUT_MS, 'Redis').then(
     ([facts, [restarts, lastRestart]]) => ({ ok: true as const, facts, restarts: Number(restarts ?? 0), lastRestart: lastRestart ? (JSON.parse(lastRestart) as HealthInputs['lastRestart']) : null }),
     (err: unknown) => ({ ok: false as const, error: coerceError(err).message }),
   );
@@ -99,11 +90,11 @@ export async function recordHealth(deps: HealthCheckDeps, result: HealthResult):
   await Promise.all([
     withTimeout(
       deps.redis.multi().set(k.healthLatest, json).lpush(k.healthHistory, json).ltrim(k.healthHistory, 0, deps.config.healthHistoryMax - 1).exec(),
-      'Redis',
+      READ_TIMEOUT_MS, 'Redis',
     ).catch((err: unknown) => deps.log.warn(`cannot keep the health result in Redis: ${coerceError(err).message}`)),
     withTimeout(
       (async () => (await deps.hazelcast.client.getMap<string, string>(deps.config.hzMap)).set(HEALTH_KEY, json))(),
-      'Hazelcast',
+      READ_TIMEOUT_MS, 'Hazelcast',
     ).catch((err: unknown) => deps.log.warn(`cannot write ${HEALTH_KEY} to Hazelcast: ${coerceError(err).message}`)),
   ]);
 }
@@ -125,7 +116,7 @@ export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) 
   await recordHealth(deps, result);
   if (result.action === 'restart' && deps.restartQueue) {
     try {
-      result.restartJobId = await withTimeout(enqueueRestart(deps.restartQueue, deps.config, { reason: `${result.status}: ${'cause' in result ? result.cause : ''}`, requestedBy: 'health-check' }), 'Redis');
+      result.restartJobId = await withTimeout(enqueueRestart(deps.restartQueue, deps.config, { reason: `${result.status}: ${'cause' in result ? result.cause : ''}`, requestedBy: 'health-check' }), READ_TIMEOUT_MS, 'Redis');
       say(`restart job ${result.restartJobId} queued (or already pending)`);
     } catch (err) {
       say(`could not queue a restart: ${coerceError(err).message}`);

@@ -10,6 +10,7 @@ import { collectStatus, trigger, TRIGGERS, type TriggerName } from '../ops.js';
 import type { QueueName } from '../jobs/table.js';
 import type { HealthResult } from '../health.js';
 import { readOnly, sendError } from './guards.js';
+import { withTimeout } from '../time.js';
 
 export interface ApiDeps {
   config: Config;
@@ -23,14 +24,9 @@ const PING_TIMEOUT_MS = 2000;
 /** Without `?limit=`: enough for a glance; the history page asks for 24 h explicitly. */
 const DEFAULT_HISTORY_LIMIT = 100;
 
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([p.finally(() => clearTimeout(t)), new Promise<T>((_, fail) => (t = setTimeout(() => fail(new Error(`${what} did not answer within ${ms} ms`)), ms)))]);
-}
-
 /** `{ ok: true }` or why not, for /readyz. */
 export async function readiness(redis: Redis, hazelcast: Hazelcast): Promise<{ ready: boolean; redis: { ok: boolean; error?: string }; hazelcast: { ok: boolean; error?: string } }> {
-  const r = await within(redis.ping(), PING_TIMEOUT_MS, 'Redis').then(
+  const r = await withTimeout(redis.ping(), PING_TIMEOUT_MS, 'Redis').then(
     () => ({ ok: true }),
     (err: unknown) => ({ ok: false, error: coerceError(err).message }),
   );
@@ -57,7 +53,7 @@ export function apiRouter(deps: ApiDeps): Router {
 
   router.get('/api/status', async (_req, res) => {
     try {
-      res.json(await within(collectStatus(config, redis, queues, hazelcast), 5000, 'status'));
+      res.json(await withTimeout(collectStatus(config, redis, queues, hazelcast), 5000, 'status'));
     } catch (err) {
       fail(res, err);
     }
@@ -72,7 +68,7 @@ export function apiRouter(deps: ApiDeps): Router {
     }
     limit = Math.min(limit, config.healthHistoryMax);
     try {
-      const [latest, history] = await within(Promise.all([redis.get(k.healthLatest), redis.lrange(k.healthHistory, 0, limit - 1)]), PING_TIMEOUT_MS, 'Redis');
+      const [latest, history] = await withTimeout(Promise.all([redis.get(k.healthLatest), redis.lrange(k.healthHistory, 0, limit - 1)]), PING_TIMEOUT_MS, 'Redis');
       res.json({
         latest: latest ? (JSON.parse(latest) as HealthResult) : null,
         history: history.map((h) => JSON.parse(h) as HealthResult),
@@ -92,7 +88,7 @@ export function apiRouter(deps: ApiDeps): Router {
     }
     const by = `api:${(res.locals.user as string | undefined) ?? 'anonymous'}@${req.ip ?? 'unknown'}`;
     try {
-      const r = await within(trigger(config, queues, name as TriggerName, by), 5000, 'Redis');
+      const r = await withTimeout(trigger(config, queues, name as TriggerName, by), 5000, 'Redis');
       log.info(`${name} triggered by ${by}: job ${r.jobId}`);
       res.status(202).json({ job: name, ...r });
     } catch (err) {

@@ -8,6 +8,7 @@ import { readBridgeFacts } from '../bridge/facts.js';
 import type { PushLatencyHistogram } from '../bridge/bridge.js';
 import { STATUSES, type HealthResult, type LatestScan } from '../health.js';
 import type { QueueName } from '../jobs/table.js';
+import { withTimeout } from '../time.js';
 
 export interface MetricsDeps {
   config: Config;
@@ -23,11 +24,6 @@ export interface Metrics {
 }
 
 const HZ_TIMEOUT_MS = 2000;
-
-function timeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([p.finally(() => clearTimeout(t)), new Promise<T>((_, fail) => (t = setTimeout(() => fail(new Error(`no answer within ${ms} ms`)), ms)))]);
-}
 
 export function createMetrics(deps: MetricsDeps): Metrics {
   const { config, redis, hazelcast, queues } = deps;
@@ -50,7 +46,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   async function latestScan(): Promise<LatestScan | null | 'unreachable'> {
     if (!hazelcast.connected()) return 'unreachable';
     try {
-      const v = await timeout((async () => (await hazelcast.client.getMap<string, string>(config.hzMap)).get(config.hzKey))(), HZ_TIMEOUT_MS);
+      const v = await withTimeout((async () => (await hazelcast.client.getMap<string, string>(config.hzMap)).get(config.hzKey))(), HZ_TIMEOUT_MS, 'Hazelcast');
       return v === null ? null : (JSON.parse(v) as LatestScan);
     } catch {
       return 'unreachable';
