@@ -32,7 +32,10 @@ export interface BridgeStats {
   pushed: number;
   /** Scans written to the history map. */
   historyWritten: number;
-  /** Scans not newer than the stored one (out of order, replayed, or written by another bridge). */
+  /**
+   * Scans older than the stored one (out of order, replayed, or overtaken by another bridge). The
+   * very scan already stored (a restart pushing its newest scan again) is not one of them.
+   */
   olderSkipped: number;
   /** Files that stayed broken and were skipped. */
   rejected: number;
@@ -276,7 +279,8 @@ export class Bridge {
     const horizon = Date.now() - this.s.hzHistoryTtlS * 1000;
     const missed = listed.slice(0, -1).filter((f) => (f.scanNumber === undefined || f.scanNumber > stored) && (scanTimeFromPath(f.relPath) ?? Infinity) >= horizon);
     if (missed.length === 0) return;
-    this.say('info', `catching up: ${missed.length} scans on disk are newer than #${stored} in Hazelcast; writing them to history`);
+    const than = stored < 0 ? 'that Hazelcast has not seen' : `are newer than #${stored} in Hazelcast`;
+    this.say('info', `catching up: ${missed.length} scans on disk ${than}; writing them to history`);
     await this.backfill(missed);
   }
 
@@ -474,9 +478,11 @@ export class Bridge {
           this.say('info', `pushed scan #${n} (${p.scan.assetCount} assets) in ${latencyMs} ms`, { scan: n, assets: p.scan.assetCount, ms: latencyMs, file: p.relPath });
           this.emit({ type: 'pushed', scanNumber: n, assets: p.scan.assetCount, latencyMs, relPath: p.relPath });
           if (this.st.pushed % this.s.bridgeSummaryEvery === 0) this.summary();
+        } else if (outcome.current === n) {
+          this.say('info', `scan #${n} is already in Hazelcast: nothing to write`, { scan: n });
         } else {
           this.st.olderSkipped++;
-          this.say('info', `scan #${n} not written: Hazelcast already holds #${outcome.current}`, { scan: n, current: outcome.current });
+          this.say('info', `scan #${n} not written: Hazelcast already holds the newer #${outcome.current}`, { scan: n, current: outcome.current });
         }
         this.writeLatest();
       },
