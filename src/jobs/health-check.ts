@@ -1,5 +1,3 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -8,7 +6,7 @@ import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
-import { scanNumberFromName, isScanCandidate } from '../bridge/files.js';
+import { newestScanOnDisk } from '../bridge/scan-files.js';
 import { decideHealth, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
 import { JOBS, type JobPayloads } from './table.js';
 import { withTimeout } from '../time.js';
@@ -30,28 +28,6 @@ export interface HealthCheckDeps {
   onResult?: (result: HealthCheckResult) => void;
 }
 
-/**
- * Highest scan number in the newest day folder that has scans, from file names only; null when
- * the folder is not on this machine or holds none.
- */
-export async function newestScanOnDisk(arrowDir: string): Promise<number | null> {
-  let days: string[];
-  try {
-    days = (await readdir(arrowDir, { withFileTypes: true })).filter((d) => d.isDirectory() && /^\d{4}-\d{2}-\d{2}$/.test(d.name)).map((d) => d.name).sort();
-  } catch {
-    return null;
-  }
-  for (const day of days.reverse()) {
-    let best: number | null = null;
-    for (const name of await readdir(join(arrowDir, day)).catch(() => [] as string[])) {
-      const n = isScanCandidate(name) ? scanNumberFromName(name) : undefined;
-      if (n !== undefined && (best === null || n > best)) best = n;
-    }
-    if (best !== null) return best;
-  }
-  return null;
-}
-
 /** Reads everything the decision needs, each read bounded in time. */
 export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()): Promise<HealthInputs> {
   const { config, redis, hazelcast } = deps;
@@ -70,7 +46,7 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
     ([facts, [restarts, lastRestart]]) => ({ ok: true as const, facts, restarts: Number(restarts ?? 0), lastRestart: lastRestart ? (JSON.parse(lastRestart) as HealthInputs['lastRestart']) : null }),
     (err: unknown) => ({ ok: false as const, error: coerceError(err).message }),
   );
-  const [latestRead, r, disk] = await Promise.all([latest, fromRedis, newestScanOnDisk(config.arrowDir)]);
+  const [latestRead, r, disk] = await Promise.all([latest, fromRedis, newestScanOnDisk(config.arrowDir).catch(() => null)]);
   return {
     now,
     thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs },
