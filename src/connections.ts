@@ -115,16 +115,22 @@ export function hazelcastClientConfig(config: Pick<Config, 'hzMembers' | 'hzClus
 export interface Hazelcast {
   client: HazelcastClient;
   connected(): boolean;
-  /** Called on every connect and disconnect. */
-  onChange(listener: (connected: boolean) => void): void;
+  /** Called on every connect and disconnect; returns a function that removes the listener. */
+  onChange(listener: (connected: boolean) => void): () => void;
   /** Resolves true once connected, false after `timeoutMs`. */
   waitConnected(timeoutMs: number): Promise<boolean>;
+  /** State listeners registered now: the `onChange` ones and one per unresolved `waitConnected`. */
+  listenerCount(): number;
   shutdown(): Promise<void>;
 }
 
 export async function createHazelcast(config: Pick<Config, 'hzMembers' | 'hzClusterName'>, log: Logger, mode: HazelcastMode = { kind: 'service' }): Promise<Hazelcast> {
   let connected = false;
   const listeners: Array<(c: boolean) => void> = [];
+  const remove = (l: (c: boolean) => void) => {
+    const i = listeners.indexOf(l);
+    if (i >= 0) listeners.splice(i, 1);
+  };
   const clientConfig = hazelcastClientConfig(config, log, mode);
   clientConfig.lifecycleListeners = [
     (state: LifecycleState) => {
@@ -149,7 +155,11 @@ export async function createHazelcast(config: Pick<Config, 'hzMembers' | 'hzClus
   return {
     client,
     connected: () => connected,
-    onChange: (l) => void listeners.push(l),
+    onChange: (l) => {
+      listeners.push(l);
+      return () => remove(l);
+    },
+    listenerCount: () => listeners.length,
     async waitConnected(timeoutMs) {
       if (connected) return true;
       return new Promise<boolean>((ok) => {
