@@ -137,7 +137,8 @@ export async function createHazelcast(config: Pick<Config, 'hzMembers' | 'hzClus
       const now = state === LifecycleState.CONNECTED ? true : state === LifecycleState.DISCONNECTED || state === LifecycleState.SHUTTING_DOWN ? false : connected;
       if (now === connected) return;
       connected = now;
-      for (const l of listeners) {
+      // A copy: waitConnected's listeners remove themselves while being called.
+      for (const l of [...listeners]) {
         try {
           l(now);
         } catch (err) {
@@ -162,14 +163,19 @@ export async function createHazelcast(config: Pick<Config, 'hzMembers' | 'hzClus
     listenerCount: () => listeners.length,
     async waitConnected(timeoutMs) {
       if (connected) return true;
+      // The listener goes when the wait ends either way: callers retry in loops while Hazelcast is down.
       return new Promise<boolean>((ok) => {
-        const timer = setTimeout(() => ok(connected), timeoutMs);
-        listeners.push((c) => {
-          if (c) {
-            clearTimeout(timer);
-            ok(true);
-          }
-        });
+        const listener = (c: boolean) => {
+          if (!c) return;
+          clearTimeout(timer);
+          remove(listener);
+          ok(true);
+        };
+        const timer = setTimeout(() => {
+          remove(listener);
+          ok(connected);
+        }, timeoutMs);
+        listeners.push(listener);
       });
     },
     async shutdown() {
