@@ -59,6 +59,11 @@ export interface Config {
   bridgeLockMs: number;
   /** Log a summary every this many scans. @defaultValue `100` */
   bridgeSummaryEvery: number;
+  /**
+   * A bridge run younger than this whose data is missing or old is reported as `warning`
+   * (`starting`) and neither restarted nor alerted about: it is catching up. @defaultValue `60`
+   */
+  bridgeStartGraceS: number;
   /** How long a restart attempt waits for a new bridge run to show up. @defaultValue `20000` */
   restartConfirmMs: number;
   /** Health results kept in the history (24 h at one per 30 s). @defaultValue `2880` */
@@ -97,6 +102,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   BRIDGE_HEARTBEAT_TTL_MS: '10000',
   BRIDGE_LOCK_MS: '5000',
   BRIDGE_SUMMARY_EVERY: '100',
+  BRIDGE_START_GRACE_S: '60',
   RESTART_CONFIRM_MS: '20000',
   HEALTH_HISTORY_MAX: '2880',
   HEALTH_TIMELINE_MAX: '40320',
@@ -227,6 +233,7 @@ export function resolveConfig(env: Env): Config {
     bridgeHeartbeatTtlMs: int(env, 'BRIDGE_HEARTBEAT_TTL_MS', 200),
     bridgeLockMs: int(env, 'BRIDGE_LOCK_MS', 500),
     bridgeSummaryEvery: int(env, 'BRIDGE_SUMMARY_EVERY', 1),
+    bridgeStartGraceS: int(env, 'BRIDGE_START_GRACE_S', 0),
     restartConfirmMs: int(env, 'RESTART_CONFIRM_MS', 100),
     healthHistoryMax: int(env, 'HEALTH_HISTORY_MAX', 1, 1_000_000),
     healthTimelineMax: int(env, 'HEALTH_TIMELINE_MAX', 1, 1_000_000),
