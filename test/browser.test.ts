@@ -47,7 +47,9 @@ describe('in a real browser', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     env = testEnv({ BOARD_HOST: '127.0.0.1', BOARD_PORT: '0', BOARD_USER: USER, BOARD_PASSWORD: PASSWORD, HEALTH_INTERVAL_MS: '1000',
       // The scans written below must stay "healthy" however slow the machine running this is.
-      DATA_WARNING_S: '120', DATA_STALE_S: '240' });
+      DATA_WARNING_S: '120', DATA_STALE_S: '240',
+      // The old data planted below must be judged at once, not excused as a bridge starting up.
+      BRIDGE_START_GRACE_S: '2' });
     for (let n = 1; n <= 3; n++) await writeScanAtomically(env.ARROW_DIR!, makeScan({ scanNumber: n, time: new Date(), assets: 25 }));
     child = spawnRoles(['scheduler', 'worker', 'bridge', 'board'], env);
     url = await eventually('the board to listen', async () => /board listening on (http:\/\/\S+?)\/board\//.exec(child.output())?.[1], 30_000);

@@ -81,10 +81,10 @@ export function bridgeData(data: unknown): unknown {
   return { live: { ...live, updatedAt: new Date(live.updatedAt).toISOString() }, ...payload };
 }
 
-/** `restart-bridge · stale: bridge_behind · by health-check`. */
+/** `restart-bridge · stale: bridge_behind (asked by health-check)`. */
 export function restartName(job: JobView): string {
   const d = job.data as { reason?: unknown; requestedBy?: unknown } | undefined;
   const reason = typeof d?.reason === 'string' ? d.reason : '?';
   const by = typeof d?.requestedBy === 'string' ? d.requestedBy : '?';
-  return `restart-bridge · ${reason} · by ${by}`;
+  return `restart-bridge · ${reason} (asked by ${by})`;
 }
