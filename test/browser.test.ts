@@ -204,6 +204,10 @@ describe('in a real browser', () => {
     await page.goto(`${url}/board/queue/health-check?status=completed`, { waitUntil: 'domcontentloaded' });
     await page.getByText(/✖ STALE \(scanner_silent\) · data 6\d\d\.\d s old · scan #3 · alert/).first().waitFor({ timeout: 20_000 });
     await page.getByText(/✓ healthy · data/).first().waitFor({ timeout: 20_000 });
+    // In colour too: the stale line red on a light red ground, the healthy ones as Bull Board draws them.
+    const stale = page.getByText(/✖ STALE \(scanner_silent\)/).first();
+    await expect.poll(() => stale.evaluate((e) => getComputedStyle(e).color)).toBe('rgb(185, 28, 28)');
+    expect(await page.getByText(/✓ healthy · data/).first().evaluate((e) => getComputedStyle(e).color)).not.toBe('rgb(185, 28, 28)');
     await page.screenshot({ path: `${ARTIFACTS}/board-unhealthy-check.png`, fullPage: false });
 
     // The scanner speaks again; the incident ends.

@@ -89,6 +89,7 @@ describe('board formatters', () => {
     expect(out).not.toContain('googleapis');
     expect(out).toContain('href="static/css/main.css"');
     expect(out).toMatch(/<a id="scan-bridge-status-link" href="\/status"/);
+    expect(out).toContain('<script defer src="scan-bridge-marks.js"></script></body>');
   });
 });
 
