@@ -10,6 +10,7 @@ import { newestScanOnDisk } from '../bridge/scan-files.js';
 import { decideHealth, isStarting, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
 import { JOBS, type JobPayloads } from './table.js';
 import { withTimeout } from '../time.js';
+import { addToTimeline } from '../health-timeline.js';
 
 /** Key under `HZ_MAP` where every health result is written for downstream programs. */
 export const HEALTH_KEY = 'scan_bridge_health';
@@ -59,13 +60,13 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
   };
 }
 
-/** Keeps the result as the latest status, in the capped history, and in Hazelcast. Best effort. */
+/** Keeps the result as the latest status, in the capped history and timeline, and in Hazelcast. Best effort. */
 export async function recordHealth(deps: HealthCheckDeps, result: HealthResult): Promise<void> {
   const k = keys(deps.config.queuePrefix);
   const json = JSON.stringify(result);
   await Promise.all([
     withTimeout(
-      deps.redis.multi().set(k.healthLatest, json).lpush(k.healthHistory, json).ltrim(k.healthHistory, 0, deps.config.healthHistoryMax - 1).exec(),
+      addToTimeline(deps.redis.multi().set(k.healthLatest, json).lpush(k.healthHistory, json).ltrim(k.healthHistory, 0, deps.config.healthHistoryMax - 1), k.healthTimeline, result, deps.config.healthTimelineMax).exec(),
       READ_TIMEOUT_MS, 'Redis',
     ).catch((err: unknown) => deps.log.warn(`cannot keep the health result in Redis: ${coerceError(err).message}`)),
     withTimeout(
