@@ -68,6 +68,12 @@ export interface Config {
   restartConfirmMs: number;
   /** Health results kept in the history (24 h at one per 30 s). @defaultValue `2880` */
   healthHistoryMax: number;
+  /**
+   * Checks kept for the status page's incidents and availability, as small points: also never
+   * older than 7 days. Room for 7 days at one scheduled and one manual check per 30 s (~3 MB).
+   * @defaultValue `40320`
+   */
+  healthTimelineMax: number;
 }
 
 export const DEFAULTS: Readonly<Record<string, string>> = {
@@ -99,6 +105,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   BRIDGE_START_GRACE_S: '60',
   RESTART_CONFIRM_MS: '20000',
   HEALTH_HISTORY_MAX: '2880',
+  HEALTH_TIMELINE_MAX: '40320',
 };
 
 type Env = Record<string, string | undefined>;
@@ -229,6 +236,7 @@ export function resolveConfig(env: Env): Config {
     bridgeStartGraceS: int(env, 'BRIDGE_START_GRACE_S', 0),
     restartConfirmMs: int(env, 'RESTART_CONFIRM_MS', 100),
     healthHistoryMax: int(env, 'HEALTH_HISTORY_MAX', 1, 1_000_000),
+    healthTimelineMax: int(env, 'HEALTH_TIMELINE_MAX', 1, 1_000_000),
   };
   if (config.dataStaleS <= config.dataWarningS) {
     throw new ConfigError('DATA_STALE_S', String(config.dataStaleS), `a number of seconds above DATA_WARNING_S (${config.dataWarningS})`);
