@@ -280,7 +280,7 @@ describe('HTTP API', () => {
   });
 
   it('GET /readyz is 503 and says which server failed', async () => {
-    const deadRedis = createRedis({ redisUrl: 'redis://127.0.0.1:1' }, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
+    const deadRedis = createRedis({ redis: { kind: 'url', url: 'redis://127.0.0.1:1' } }, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
     const closedHz = await createHazelcast(testConfig(), testLog);
     await closedHz.shutdown();
     const app = await serve({}, deadRedis, closedHz);
