@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { Client, ReconnectMode, LifecycleState, type ClientConfig, type ILogger, LogLevel } from 'hazelcast-client';
 
 export type HazelcastClient = Client;
@@ -6,6 +6,9 @@ import type { Config, HostPort, RedisTarget } from './config.js';
 import { withTimeout } from './time.js';
 import type { Logger } from './log.js';
 import { UnreachableError } from './errors.js';
+
+/** A connection to one Redis server (found directly or through Sentinel) or to a Redis Cluster. */
+export type RedisConnection = Redis | Cluster;
 
 /** Backoff of every Redis retry: quick at first, then every 2 s, and never giving up. */
 const backoff = (times: number): number => Math.min(100 * 2 ** Math.min(times, 6), 2000);
@@ -44,14 +47,30 @@ function sentinelOptions(target: Extract<RedisTarget, { kind: 'sentinel' }>): Re
  * nothing while offline, so callers fail fast and try again rather than piling up commands.
  * BullMQ workers need `maxRetriesPerRequest: null`.
  */
-export function createRedis(config: Pick<Config, 'redis'>, opts: RedisOptions = {}): Redis {
+export function createRedis(config: Pick<Config, 'redis'>, opts: RedisOptions = {}): RedisConnection {
   const common: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true, connectTimeout: 3000, retryStrategy: backoff };
   const target = config.redis;
-  if (target.kind === 'cluster') throw new Error('Redis Cluster connections are not supported yet');
-  const redis = target.kind === 'sentinel' ? new Redis({ ...sentinelOptions(target), ...common, ...opts }) : new Redis(target.url, { ...common, ...opts });
+  const redis =
+    target.kind === 'cluster'
+      ? clusterConnection(target, { ...common, ...opts })
+      : target.kind === 'sentinel'
+        ? new Redis({ ...sentinelOptions(target), ...common, ...opts })
+        : new Redis(target.url, { ...common, ...opts });
   // Errors are reported through the commands that fail; an 'error' without a listener would crash.
   redis.on('error', () => undefined);
   return redis;
+}
+
+/** The cluster-wide options are the per-server ones lifted up: retry, offline queue, lazy start. */
+function clusterConnection(target: Extract<RedisTarget, { kind: 'cluster' }>, opts: RedisOptions): Cluster {
+  const { retryStrategy, enableOfflineQueue, lazyConnect, enableReadyCheck, ...perNode } = opts;
+  return new Cluster(target.nodes, {
+    clusterRetryStrategy: retryStrategy ?? backoff,
+    enableOfflineQueue,
+    lazyConnect,
+    enableReadyCheck,
+    redisOptions: { ...perNode, password: target.password },
+  });
 }
 
 /**
@@ -59,7 +78,7 @@ export function createRedis(config: Pick<Config, 'redis'>, opts: RedisOptions = 
  * connects). For fail-fast connections without an offline queue, whose first commands would
  * otherwise fail while the connection is still being made.
  */
-export function redisReady(redis: Redis, timeoutMs = 3000): Promise<void> {
+export function redisReady(redis: RedisConnection, timeoutMs = 3000): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((ok) => {
     const done = () => {
@@ -73,7 +92,7 @@ export function redisReady(redis: Redis, timeoutMs = 3000): Promise<void> {
 }
 
 /** A Redis connection for one command-line call: fails within `timeoutMs` instead of retrying. */
-export async function connectRedisOnce(config: Pick<Config, 'redis'>, timeoutMs = 3000): Promise<Redis> {
+export async function connectRedisOnce(config: Pick<Config, 'redis'>, timeoutMs = 3000): Promise<RedisConnection> {
   const redis = createRedis(config, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
