@@ -166,23 +166,30 @@ export function hazelcastClientConfig(config: Pick<Config, 'hzMembers' | 'hzClus
 export interface Hazelcast {
   client: HazelcastClient;
   connected(): boolean;
-  /** Called on every connect and disconnect. */
-  onChange(listener: (connected: boolean) => void): void;
+  /** Called on every connect and disconnect; returns a function that removes the listener. */
+  onChange(listener: (connected: boolean) => void): () => void;
   /** Resolves true once connected, false after `timeoutMs`. */
   waitConnected(timeoutMs: number): Promise<boolean>;
+  /** State listeners registered now: the `onChange` ones and one per unresolved `waitConnected`. */
+  listenerCount(): number;
   shutdown(): Promise<void>;
 }
 
 export async function createHazelcast(config: Pick<Config, 'hzMembers' | 'hzClusterName'>, log: Logger, mode: HazelcastMode = { kind: 'service' }): Promise<Hazelcast> {
   let connected = false;
   const listeners: Array<(c: boolean) => void> = [];
+  const remove = (l: (c: boolean) => void) => {
+    const i = listeners.indexOf(l);
+    if (i >= 0) listeners.splice(i, 1);
+  };
   const clientConfig = hazelcastClientConfig(config, log, mode);
   clientConfig.lifecycleListeners = [
     (state: LifecycleState) => {
       const now = state === LifecycleState.CONNECTED ? true : state === LifecycleState.DISCONNECTED || state === LifecycleState.SHUTTING_DOWN ? false : connected;
       if (now === connected) return;
       connected = now;
-      for (const l of listeners) {
+      // A copy: waitConnected's listeners remove themselves while being called.
+      for (const l of [...listeners]) {
         try {
           l(now);
         } catch (err) {
@@ -200,17 +207,26 @@ export async function createHazelcast(config: Pick<Config, 'hzMembers' | 'hzClus
   return {
     client,
     connected: () => connected,
-    onChange: (l) => void listeners.push(l),
+    onChange: (l) => {
+      listeners.push(l);
+      return () => remove(l);
+    },
+    listenerCount: () => listeners.length,
     async waitConnected(timeoutMs) {
       if (connected) return true;
+      // The listener goes when the wait ends either way: callers retry in loops while Hazelcast is down.
       return new Promise<boolean>((ok) => {
-        const timer = setTimeout(() => ok(connected), timeoutMs);
-        listeners.push((c) => {
-          if (c) {
-            clearTimeout(timer);
-            ok(true);
-          }
-        });
+        const listener = (c: boolean) => {
+          if (!c) return;
+          clearTimeout(timer);
+          remove(listener);
+          ok(true);
+        };
+        const timer = setTimeout(() => {
+          remove(listener);
+          ok(connected);
+        }, timeoutMs);
+        listeners.push(listener);
       });
     },
     async shutdown() {

@@ -3,7 +3,7 @@ import type { RedisConnection } from '../connections.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
-import type { BridgeStats } from './bridge.js';
+import type { BridgeStats } from './stats.js';
 
 export function bridgeKeys(prefix: string) {
   const k = keys(prefix);

@@ -17,6 +17,13 @@ export interface JobPayloads {
 }
 export type JobName = keyof JobPayloads;
 
+/** The one job name each queue carries. */
+export const QUEUE_JOB: Record<QueueName, JobName> = {
+  [QUEUES.healthCheck]: 'health-check',
+  [QUEUES.restartBridge]: 'restart-bridge',
+  [QUEUES.bridge]: 'bridge',
+};
+
 export interface JobSpec {
   queue: QueueName;
   /** What the job is for, shown as the queue's description in Bull Board. */
@@ -53,7 +60,7 @@ export const JOBS: Record<JobName, JobSpec> = {
   },
   bridge: {
     queue: QUEUES.bridge,
-    description: 'The running Arrow → Hazelcast bridge: its log lines are the job log, its live stats the progress. One active at a time.',
+    description: 'The running Arrow → Hazelcast bridge: its log lines are the job log, its live stats its name line, data and progress. One active at a time.',
     options: () => ({
       attempts: 1,
       // A bridge run ends only by failing or being replaced; at most one waits or runs.

@@ -21,7 +21,7 @@ export interface ApiDeps {
 }
 
 const PING_TIMEOUT_MS = 2000;
-/** Without `?limit=`: enough for a glance; the history page asks for 24 h explicitly. */
+/** Without `?limit=`: enough for a glance. */
 const DEFAULT_HISTORY_LIMIT = 100;
 
 /** `{ ok: true }` or why not, for /readyz. */

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
-import type { PushLatencyHistogram } from '../bridge/bridge.js';
+import type { PushLatencyHistogram } from '../bridge/stats.js';
 import { STATUSES, type HealthResult, type LatestScan } from '../health.js';
 import type { QueueName } from '../jobs/table.js';
 import { withTimeout } from '../time.js';
