@@ -37,3 +37,19 @@ export function buildPayload(scan: Scan, meta: PayloadMeta): string {
   }
   return JSON.stringify(out);
 }
+
+/** A payload and when it was built: reused for latest and history while `written_at_ms` is still true. */
+export interface BuiltPayload {
+  text: string;
+  builtAt: number;
+}
+
+const PAYLOAD_FRESH_MS = 1000;
+
+/** The item's payload text, built (again) when it has none or it is older than a second. */
+export function freshPayload(item: { scan: Scan; relPath: string; payload?: BuiltPayload | undefined }, bridgeId: string): string {
+  const now = Date.now();
+  if (item.payload && now - item.payload.builtAt < PAYLOAD_FRESH_MS) return item.payload.text;
+  item.payload = { text: buildPayload(item.scan, { sourceFile: item.relPath, bridgeId, writtenAtMs: now }), builtAt: now };
+  return item.payload.text;
+}
