@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisConnection } from './connections.js';
 import type { HealthResult, HealthStatus } from './health.js';
 
 /**
@@ -37,7 +38,7 @@ export function addToTimeline(multi: ChainableCommander, key: string, r: HealthR
 }
 
 /** Points with `t >= since`, oldest first; a member that does not parse is left out. */
-export async function readTimeline(redis: Redis, key: string, since: number): Promise<TimelinePoint[]> {
+export async function readTimeline(redis: RedisConnection, key: string, since: number): Promise<TimelinePoint[]> {
   const members = await redis.zrangebyscore(key, since, '+inf');
   const points: TimelinePoint[] = [];
   for (const m of members) {

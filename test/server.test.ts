@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
 import { Worker, type Queue } from 'bullmq';
 import type { Config } from '../src/config.js';
-import { createHazelcast, createRedis, type Hazelcast } from '../src/connections.js';
+import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } from '../src/connections.js';
 import { openQueues } from '../src/ops.js';
 import { keys } from '../src/keys.js';
 import { QUEUES, type QueueName } from '../src/jobs/table.js';
@@ -20,7 +19,7 @@ const AUTH = { authorization: basic(USER, PASSWORD) };
 interface Running {
   config: Config;
   url: string;
-  redis: Redis;
+  redis: RedisConnection;
   queues: Record<QueueName, Queue>;
   close(): Promise<void>;
 }
@@ -29,7 +28,7 @@ const opened: Running[] = [];
 let hazelcast: Hazelcast;
 
 /** The real app on a real listening socket, over the test Redis and Hazelcast. */
-async function serve(env: Record<string, string> = {}, redisOverride?: Redis, hz: Hazelcast = hazelcast): Promise<Running> {
+async function serve(env: Record<string, string> = {}, redisOverride?: RedisConnection, hz: Hazelcast = hazelcast): Promise<Running> {
   const config = testConfig({ BOARD_USER: USER, BOARD_PASSWORD: PASSWORD, ...env });
   const redis = redisOverride ?? createRedis(config);
   const queues = openQueues(config, redis);
@@ -280,7 +279,7 @@ describe('HTTP API', () => {
   });
 
   it('GET /readyz is 503 and says which server failed', async () => {
-    const deadRedis = createRedis({ redisUrl: 'redis://127.0.0.1:1' }, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
+    const deadRedis = createRedis({ redis: { kind: 'url', url: 'redis://127.0.0.1:1' } }, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
     const closedHz = await createHazelcast(testConfig(), testLog);
     await closedHz.shutdown();
     const app = await serve({}, deadRedis, closedHz);

@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.js';
-import { createHazelcast, createRedis, type Hazelcast } from '../src/connections.js';
+import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } from '../src/connections.js';
 import { openQueues } from '../src/ops.js';
 import { keys } from '../src/keys.js';
 import { QUEUES, type QueueName } from '../src/jobs/table.js';
@@ -96,7 +95,7 @@ describe('board formatters', () => {
 interface Running {
   config: Config;
   url: string;
-  redis: Redis;
+  redis: RedisConnection;
   queues: Record<QueueName, Queue>;
 }
 

@@ -1,5 +1,5 @@
 import { WaitingError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
@@ -12,7 +12,7 @@ import { sleep } from '../time.js';
 export interface BridgeJobDeps {
   config: Config;
   /** For the bridge's heartbeat and for control keys; BullMQ has its own connections. */
-  redis: Redis;
+  redis: RedisConnection;
   log: Logger;
   /** Aborted when this process shuts down: the bridge is handed to a standby at once. */
   shutdown: AbortSignal;

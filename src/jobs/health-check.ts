@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
 import type { Logger } from '../log.js';
@@ -20,7 +20,7 @@ const READ_TIMEOUT_MS = 2000;
 export interface HealthCheckDeps {
   config: Config;
   /** A fail-fast connection (no offline queue): a Redis outage is an error result, not a hang. */
-  redis: Redis;
+  redis: RedisConnection;
   hazelcast: Hazelcast;
   log: Logger;
   /** Where restarts go; absent for a check that must not act (none yet). */

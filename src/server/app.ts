@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { ConfigError, coerceError } from '../errors.js';
@@ -20,7 +20,7 @@ import { statusPageRouter } from './status-page.js';
 
 export interface AppDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisConnection;
   hazelcast: Hazelcast;
   queues: Record<QueueName, Queue>;
   log: Logger;

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
 import { keys } from '../keys.js';
@@ -12,7 +12,7 @@ import { withTimeout } from '../time.js';
 
 export interface MetricsDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisConnection;
   hazelcast: Hazelcast;
   queues: Record<QueueName, Queue>;
 }

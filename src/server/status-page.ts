@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
 import type { Logger } from '../log.js';
@@ -16,7 +16,7 @@ import { sendError } from './guards.js';
 
 export interface StatusPageDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisConnection;
   hazelcast: Hazelcast;
   queues: Record<QueueName, Queue>;
   log: Logger;
