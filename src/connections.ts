@@ -115,8 +115,8 @@ export function hazelcastClientConfig(config: Pick<Config, 'hzMembers' | 'hzClus
 export interface Hazelcast {
   client: HazelcastClient;
   connected(): boolean;
-  /** Called on every connect and disconnect. */
-  onChange(listener: (connected: boolean) => void): void;
+  /** Called on every connect and disconnect; returns a function that stops calling it. */
+  onChange(listener: (connected: boolean) => void): () => void;
   /** Resolves true once connected, false after `timeoutMs`. */
   waitConnected(timeoutMs: number): Promise<boolean>;
   shutdown(): Promise<void>;
@@ -149,7 +149,13 @@ export async function createHazelcast(config: Pick<Config, 'hzMembers' | 'hzClus
   return {
     client,
     connected: () => connected,
-    onChange: (l) => void listeners.push(l),
+    onChange(l) {
+      listeners.push(l);
+      return () => {
+        const at = listeners.indexOf(l);
+        if (at >= 0) listeners.splice(at, 1);
+      };
+    },
     async waitConnected(timeoutMs) {
       if (connected) return true;
       return new Promise<boolean>((ok) => {
