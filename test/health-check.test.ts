@@ -107,7 +107,9 @@ describe('health check on real Redis and Hazelcast', () => {
     const b = await runHealthCheck(deps);
     const c = await enqueueRestart(restartQueue, config, { reason: 'by hand', requestedBy: 'test' });
     expect(b.restartJobId).toBe(a.restartJobId);
-    expect(c).toBe(a.restartJobId);
+    expect(c.id).toBe(a.restartJobId);
+    // Each says truly whether it added a job or reused the pending one.
+    expect([a.restartReused, b.restartReused, c.reused]).toEqual([false, true, true]);
     expect(await restartJobs(restartQueue)).toBe(1);
   });
 

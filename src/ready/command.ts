@@ -1,6 +1,8 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { createHazelcast } from '../connections.js';
+import { UsageError } from '../errors.js';
+import { clientLog } from '../commands.js';
 import { describeReadiness } from './decide.js';
 import { waitUntilReady } from './wait.js';
 
@@ -16,21 +18,15 @@ export function secondsOption(values: Record<string, unknown>, name: string, fal
 
 /**
  * `scan-bridge wait`: Hazelcast only, so it works without Redis. Exit 0 ready, 1 timed out
- * (one line on stdout saying what is missing), 2 Hazelcast unreachable (thrown to the CLI),
- * 64 a bad option. While it waits, one line on stderr says what for.
+ * (one line on stdout saying what is missing), 2 Hazelcast unreachable and 64 a bad option
+ * (both thrown to the CLI). While it waits, one line on stderr says what for.
  */
 export async function waitCommand({ config, log, values }: Ctx): Promise<number> {
   const maxAgeS = secondsOption(values, 'max-age', 30);
   const timeoutS = secondsOption(values, 'timeout', 300);
-  for (const v of [maxAgeS, timeoutS]) {
-    if (typeof v === 'string') {
-      console.error(`wait: ${v}\nusage: scan-bridge wait [--max-age SECONDS] [--timeout SECONDS] [--json]`);
-      return 64;
-    }
-  }
+  for (const v of [maxAgeS, timeoutS]) if (typeof v === 'string') throw new UsageError(v);
   const timeoutMs = (timeoutS as number) * 1000;
-  // The client's own log lines about connection attempts would bury the one line this prints.
-  const hz = await createHazelcast(config, log.child({}, { level: 'fatal' }), { kind: 'command', timeoutMs: Math.min(5000, Math.max(1000, timeoutMs)) });
+  const hz = await createHazelcast(config, clientLog(log), { kind: 'command', timeoutMs: Math.min(5000, Math.max(1000, timeoutMs)) });
   try {
     const r = await waitUntilReady(hz, config, {
       maxAgeS: maxAgeS as number,

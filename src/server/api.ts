@@ -92,7 +92,7 @@ export function apiRouter(deps: ApiDeps): Router {
     const by = `api:${(res.locals.user as string | undefined) ?? 'anonymous'}@${req.ip ?? 'unknown'}`;
     try {
       const r = await withTimeout(trigger(config, queues, name as TriggerName, by), 5000, 'Redis');
-      log.info(`${name} triggered by ${by}: job ${r.jobId}`);
+      log.info(`${name} triggered by ${by}: job ${r.jobId}${r.reused ? ' (already pending: reused)' : ''}`);
       res.status(202).json({ job: name, ...r });
     } catch (err) {
       fail(res, err);
