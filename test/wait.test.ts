@@ -50,7 +50,7 @@ describe('scan-bridge wait', () => {
     await map.set(config.hzKey, scan(42, 0));
     const { code, at } = await w.exited;
     expect(code).toBe(0);
-    expect(at - wrote).toBeLessThan(200);
+    expect(at - wrote, 'ms from the write to the exit').toBeLessThan(200);
     expect(w.out()).toMatch(/^ready: data is 0\.\d s old \(scan #42\), health stale as of/);
   });
 

@@ -106,6 +106,7 @@ export async function waitUntilReady(hz: Hazelcast, config: Pick<Config, 'hzMap'
     }
   } finally {
     offChange();
-    await Promise.all(ids.map((id) => map.removeEntryListener(id).catch(() => false)));
+    // Not awaited: the answer is known, and a command shutting its client down drops them anyway.
+    for (const id of ids) void map.removeEntryListener(id).catch(() => false);
   }
 }
