@@ -224,9 +224,11 @@ export class Bridge {
       this.say('info', `pushed scan #${n} (${p.scan.assetCount} assets) in ${latencyMs} ms`, { scan: n, assets: p.scan.assetCount, ms: latencyMs, file: p.relPath });
       this.emit({ type: 'pushed', scanNumber: n, assets: p.scan.assetCount, latencyMs, relPath: p.relPath });
       if (this.st.pushed % this.s.bridgeSummaryEvery === 0) this.summary();
+    } else if (outcome.current === n) {
+      this.say('info', `scan #${n} is already in Hazelcast: nothing to write`, { scan: n });
     } else {
       this.st.olderSkipped++;
-      this.say('info', `scan #${n} not written: Hazelcast already holds #${outcome.current}`, { scan: n, current: outcome.current });
+      this.say('info', `scan #${n} not written: Hazelcast already holds the newer #${outcome.current}`, { scan: n, current: outcome.current });
     }
   }
 

@@ -43,7 +43,8 @@ export async function startupCatchUp(d: CatchUpDeps): Promise<void> {
   const horizon = Date.now() - d.historyTtlS * 1000;
   const missed = listed.slice(0, -1).filter((f) => (f.scanNumber === undefined || f.scanNumber > stored) && (parseScanPath(f.relPath).timestampMs ?? Infinity) >= horizon);
   if (missed.length === 0) return;
-  d.say('info', `catching up: ${missed.length} scans on disk are newer than #${stored} in Hazelcast; writing them to history`);
+  const than = stored < 0 ? 'that Hazelcast has not seen' : `are newer than #${stored} in Hazelcast`;
+  d.say('info', `catching up: ${missed.length} scans on disk ${than}; writing them to history`);
   await backfill(d, missed);
 }
 
