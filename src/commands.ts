@@ -44,7 +44,7 @@ export async function triggerCommand({ config, positionals }: Ctx): Promise<numb
  * The Hazelcast client's own warnings (one per failed connection attempt, as JSON) bury a
  * command's one-line answer: they show only when LOG_LEVEL asks for debug.
  */
-function clientLog(log: Logger): Logger {
+export function clientLog(log: Logger): Logger {
   return log.isLevelEnabled('debug') ? log : log.child({}, { level: 'silent' });
 }
 
