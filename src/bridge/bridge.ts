@@ -5,9 +5,10 @@ import type { Hazelcast } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
-import { readScan, buildPayload, type Scan } from './arrow.js';
+import { buildPayload } from './payload.js';
+import { readScan, type Scan } from './read-scan.js';
 import { registerCompression } from './compression.js';
-import { isScanCandidate, listScanFiles, relativeToRoot, scanTimeFromPath, type ScanFileRef } from './files.js';
+import { isScanCandidate, listScanFiles, parseScanPath, relativeToRoot, type ScanFileRef } from './scan-files.js';
 import { watchScanFolder, type ScanFolderWatcher } from './watcher.js';
 import { HistoryStore, LatestStore, storedScanNumber } from './store.js';
 
@@ -274,7 +275,7 @@ export class Bridge {
     }
     this.onFile(newest.path);
     const horizon = Date.now() - this.s.hzHistoryTtlS * 1000;
-    const missed = listed.slice(0, -1).filter((f) => (f.scanNumber === undefined || f.scanNumber > stored) && (scanTimeFromPath(f.relPath) ?? Infinity) >= horizon);
+    const missed = listed.slice(0, -1).filter((f) => (f.scanNumber === undefined || f.scanNumber > stored) && (parseScanPath(f.relPath).timestampMs ?? Infinity) >= horizon);
     if (missed.length === 0) return;
     this.say('info', `catching up: ${missed.length} scans on disk are newer than #${stored} in Hazelcast; writing them to history`);
     await this.backfill(missed);

@@ -1,6 +1,5 @@
 import type { IMap } from 'hazelcast-client';
 import type { HazelcastClient } from '../connections.js';
-import { historyKey } from './files.js';
 
 /** The scan number inside a stored payload; -1 when it holds none (then any scan replaces it). */
 export function storedScanNumber(stored: string): number {
@@ -102,4 +101,9 @@ function lazyMap(client: HazelcastClient, name: string): LazyMap {
     });
     return map;
   };
+}
+
+/** History key: the scan number zero-padded to six digits, as in the file names. */
+function historyKey(scanNumber: number): string {
+  return String(scanNumber).padStart(6, '0');
 }

@@ -1,5 +1,3 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -8,8 +6,8 @@ import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
-import { scanNumberFromName, isScanCandidate } from '../bridge/files.js';
-import { decideHealth, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
+import { newestScanOnDisk } from '../bridge/scan-files.js';
+import { decideHealth, isStarting, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
 import { JOBS, type JobPayloads } from './table.js';
 import { withTimeout } from '../time.js';
 
@@ -30,28 +28,6 @@ export interface HealthCheckDeps {
   onResult?: (result: HealthCheckResult) => void;
 }
 
-/**
- * Highest scan number in the newest day folder that has scans, from file names only; null when
- * the folder is not on this machine or holds none.
- */
-export async function newestScanOnDisk(arrowDir: string): Promise<number | null> {
-  let days: string[];
-  try {
-    days = (await readdir(arrowDir, { withFileTypes: true })).filter((d) => d.isDirectory() && /^\d{4}-\d{2}-\d{2}$/.test(d.name)).map((d) => d.name).sort();
-  } catch {
-    return null;
-  }
-  for (const day of days.reverse()) {
-    let best: number | null = null;
-    for (const name of await readdir(join(arrowDir, day)).catch(() => [] as string[])) {
-      const n = isScanCandidate(name) ? scanNumberFromName(name) : undefined;
-      if (n !== undefined && (best === null || n > best)) best = n;
-    }
-    if (best !== null) return best;
-  }
-  return null;
-}
-
 /** Reads everything the decision needs, each read bounded in time. */
 export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()): Promise<HealthInputs> {
   const { config, redis, hazelcast } = deps;
@@ -70,10 +46,10 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
     ([facts, [restarts, lastRestart]]) => ({ ok: true as const, facts, restarts: Number(restarts ?? 0), lastRestart: lastRestart ? (JSON.parse(lastRestart) as HealthInputs['lastRestart']) : null }),
     (err: unknown) => ({ ok: false as const, error: coerceError(err).message }),
   );
-  const [latestRead, r, disk] = await Promise.all([latest, fromRedis, newestScanOnDisk(config.arrowDir)]);
+  const [latestRead, r, disk] = await Promise.all([latest, fromRedis, newestScanOnDisk(config.arrowDir).catch(() => null)]);
   return {
     now,
-    thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs },
+    thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs, startGraceS: config.bridgeStartGraceS },
     latest: latestRead,
     heartbeat: r.ok ? { kind: 'ok', value: r.facts.heartbeat } : { kind: 'unreachable', error: r.error },
     // The folder may be on another machine: then the bridge's own view is the best we have.
@@ -110,7 +86,7 @@ export type HealthCheckResult = HealthResult & { restartJobId?: string };
 /** One health check: gather, decide, record, act. Never throws for a server being down. */
 export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) => void = () => undefined): Promise<HealthCheckResult> {
   const result: HealthCheckResult = decideHealth(await gatherHealthInputs(deps));
-  const level = result.status === 'healthy' ? 'info' : result.status === 'warning' ? 'warn' : 'error';
+  const level = result.status === 'healthy' || isStarting(result) ? 'info' : result.status === 'warning' ? 'warn' : 'error';
   deps.log[level]({ health: result }, `health ${result.status}: ${result.message}`);
   say(`${result.status}: ${result.message}`);
   await recordHealth(deps, result);
