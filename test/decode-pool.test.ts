@@ -9,8 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecodePool } from '../src/bridge/decode/pool.js';
-import { composePayload } from '../src/bridge/decode/payload-parts.js';
-import { buildPayload, readScan } from '../src/bridge/arrow.js';
+import { buildPayload, composePayload } from '../src/bridge/payload.js';
+import { readScan } from '../src/bridge/read-scan.js';
 import { readFileSync } from 'node:fs';
 import { makeHostileFiles } from './hostile-fixtures.js';
 

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
-import { relativeToRoot } from './files.js';
+import { relativeToRoot } from './scan-files.js';
 import type { Limit } from './decode/limits.js';
 
 export interface QuarantineEntry {

@@ -3,9 +3,9 @@
  * here may take time that depends on the file, so it never runs on the main thread.
  */
 import { performance } from 'node:perf_hooks';
-import { readScan } from '../arrow.js';
+import { bodyJson, type ScanHead } from '../payload.js';
+import { readScan } from '../read-scan.js';
 import { withDecodeBudget, type Limit } from './limits.js';
-import { bodyJson, type ScanHead } from './payload-parts.js';
 import { readScanFileSync } from './read-file.js';
 
 export interface DecodeTask {
