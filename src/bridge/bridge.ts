@@ -1,18 +1,18 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import type { Redis } from 'ioredis';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { Hazelcast } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
-import { buildPayload } from './payload.js';
-import { readScan, type Scan } from './read-scan.js';
-import { registerCompression } from './compression.js';
+import { composePayload } from './payload.js';
+import { ScanReader, type DecodedScan, type ReaderSettings, type ReadOutcome } from './scan-reader.js';
 import { isScanCandidate, listScanFiles, parseScanPath, relativeToRoot, type ScanFileRef } from './scan-files.js';
 import { watchScanFolder, type ScanFolderWatcher } from './watcher.js';
 import { HistoryStore, LatestStore, storedScanNumber } from './store.js';
 
-export type BridgeSettings = Pick<Config, 'arrowDir' | 'hzMap' | 'hzKey' | 'hzHistoryMap' | 'hzHistoryTtlS' | 'bridgeSummaryEvery'>;
+export type BridgeSettings = Pick<Config, 'arrowDir' | 'hzMap' | 'hzKey' | 'hzHistoryMap' | 'hzHistoryTtlS' | 'bridgeSummaryEvery'> & ReaderSettings;
 
 /** Push latencies of this run as a cumulative histogram (exported by /metrics). */
 export interface PushLatencyHistogram {
@@ -37,6 +37,12 @@ export interface BridgeStats {
   olderSkipped: number;
   /** Files that stayed broken and were skipped. */
   rejected: number;
+  /** Paths named like scans that were not read: not regular files (FIFOs, folders, ...), or quarantined. */
+  skipped: number;
+  /** Files in quarantine (broke a decoding limit), as this bridge knows them. */
+  quarantined: number;
+  /** Decoder threads replaced after a limit or a crash. */
+  decodersReplaced: number;
   /** Reads of files found incomplete and tried again. */
   retried: number;
   /** Hazelcast calls that failed (each retried). */
@@ -66,6 +72,8 @@ export interface BridgeOptions {
   /** `<hostname>:<pid>` unless given. */
   bridgeId?: string;
   onEvent?: (event: BridgeEvent) => void;
+  /** Where the quarantine is kept; without it, in memory only. */
+  redis?: Redis;
   /** How long a file may stay incomplete without growing before it counts as broken. @defaultValue 5000 */
   incompleteTimeoutMs?: number;
   /** Decoded scans kept for history during an outage; later ones are read from disk again. @defaultValue 500 */
@@ -88,12 +96,12 @@ interface FileState {
 interface HistoryItem {
   scanNumber: number;
   relPath: string;
-  scan?: Scan;
+  scan?: DecodedScan;
   payload?: Payload;
 }
 
 interface Pending {
-  scan: Scan;
+  scan: DecodedScan;
   relPath: string;
   eventAt: number;
   payload?: Payload;
@@ -142,13 +150,16 @@ export class Bridge {
   private stopped = false;
   private catchUp: Promise<void> = Promise.resolve();
   private readonly st: BridgeStats;
+  private readonly reader: ScanReader;
+  /** Paths already logged as skipped in this run: a FIFO or a quarantined file is logged once. */
+  private readonly skipLogged = new Set<string>();
 
   constructor(opts: BridgeOptions) {
-    registerCompression();
     this.s = opts.settings;
     this.hz = opts.hazelcast;
     this.log = opts.log;
     this.id = opts.bridgeId ?? `${hostname()}:${process.pid}`;
+    this.reader = new ScanReader(this.s, this.id, opts.redis, this.log);
     this.onEvent = opts.onEvent ?? (() => undefined);
     this.incompleteTimeoutMs = opts.incompleteTimeoutMs ?? 5000;
     this.historyInMemory = opts.historyInMemory ?? 500;
@@ -159,6 +170,9 @@ export class Bridge {
       historyWritten: 0,
       olderSkipped: 0,
       rejected: 0,
+      skipped: 0,
+      quarantined: 0,
+      decodersReplaced: 0,
       retried: 0,
       hazelcastErrors: 0,
       lastPushedScan: null,
@@ -179,6 +193,8 @@ export class Bridge {
       pendingLatest: this.pending?.scan.scanNumber ?? null,
       historyBacklog: this.historyQueue.length + this.historyInFlight,
       hazelcastConnected: this.hz.connected(),
+      quarantined: this.reader.quarantine.size,
+      decodersReplaced: this.reader.decodersReplaced,
     };
   }
 
@@ -193,6 +209,7 @@ export class Bridge {
       }
     });
     await mkdir(this.s.arrowDir, { recursive: true });
+    await this.reader.start();
     this.watcher = await watchScanFolder(this.s.arrowDir, {
       file: (p) => this.onFile(p),
       error: (err) => this.fail(err),
@@ -239,6 +256,8 @@ export class Bridge {
     clearInterval(this.folderCheck);
     for (const f of this.files.values()) clearTimeout(f.timer);
     this.watcher?.close();
+    // Closing the decoders first ends the catch-up's pending reads at once.
+    await this.reader.stop();
     await this.catchUp;
     this.say('info', `stopped after pushing ${this.st.pushed} scans`);
   }
@@ -297,6 +316,8 @@ export class Bridge {
           await this.writeHistoryNow({ scan: res.scan, relPath: ref.relPath, scanNumber: res.scan.scanNumber });
         } else if (res.kind === 'broken') {
           this.reject(ref.relPath, res.reason);
+        } else if (res.kind === 'skip') {
+          this.skip(ref.relPath, res.reason);
         } else if (res.kind === 'incomplete') {
           this.onFile(ref.path);
         }
@@ -312,15 +333,8 @@ export class Bridge {
     this.say('info', `caught up: ${done} scans written to history in ${s.toFixed(1)} s`);
   }
 
-  private async readOnce(path: string, relPath: string) {
-    try {
-      const bytes = await readFile(path);
-      return readScan(bytes, { relPath });
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ENOENT') return { kind: 'gone' as const, reason: 'the file is gone' };
-      return { kind: 'incomplete' as const, reason: e.message };
-    }
+  private readOnce(path: string, relPath: string): Promise<ReadOutcome> {
+    return this.reader.read(path, relPath);
   }
 
   private onFile(path: string): void {
@@ -364,9 +378,9 @@ export class Bridge {
     const relPath = relativeToRoot(this.s.arrowDir, path);
     void (async () => {
       // Side by side: the size and time tell a growing file from a finished one later on.
-      const [res, st] = await Promise.all([this.readOnce(path, relPath), stat(path).catch(() => null)]);
-      const size = st?.size ?? -1;
-      const mtimeMs = st?.mtimeMs ?? -1;
+      const res = await this.readOnce(path, relPath);
+      const size = res.kind === 'gone' ? -1 : res.size;
+      const mtimeMs = res.kind === 'gone' ? -1 : res.mtimeMs;
       if (size !== f.size) f.lastGrowth = Date.now();
       f.size = size;
       f.mtimeMs = mtimeMs;
@@ -374,6 +388,11 @@ export class Bridge {
       if (res.kind === 'gone') {
         // Removed (cleaned up, or renamed away): nothing to push, nothing to complain about.
         this.files.delete(path);
+        return;
+      }
+      if (res.kind === 'skip') {
+        f.status = 'broken';
+        this.skip(relPath, res.reason);
         return;
       }
       if (res.kind === 'ok') {
@@ -417,14 +436,21 @@ export class Bridge {
     this.emit({ type: 'rejected', relPath, reason });
   }
 
+  private skip(relPath: string, reason: string): void {
+    this.st.skipped++;
+    if (this.skipLogged.has(relPath)) return;
+    this.skipLogged.add(relPath);
+    this.say('warn', `skipped ${relPath}: ${reason}`, { file: relPath, reason });
+  }
+
   private seen(scanNumber: number): void {
     if (this.st.newestSeenOnDisk === null || scanNumber > this.st.newestSeenOnDisk) this.st.newestSeenOnDisk = scanNumber;
   }
 
-  private payloadOf(item: { scan: Scan; relPath: string; payload?: Payload | undefined }): string {
+  private payloadOf(item: { scan: DecodedScan; relPath: string; payload?: Payload | undefined }): string {
     const now = Date.now();
     if (item.payload && now - item.payload.builtAt < PAYLOAD_FRESH_MS) return item.payload.text;
-    item.payload = { text: buildPayload(item.scan, { sourceFile: item.relPath, bridgeId: this.id, writtenAtMs: now }), builtAt: now };
+    item.payload = { text: composePayload(item.scan, item.scan.body, { sourceFile: item.relPath, bridgeId: this.id, writtenAtMs: now }), builtAt: now };
     return item.payload.text;
   }
 

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
+import { withTimeout } from '../time.js';
 import { relativeToRoot } from './scan-files.js';
 import type { Limit } from './decode/limits.js';
 
@@ -54,6 +55,9 @@ export function quarantineField(arrowDir: string, path: string): string {
 export async function releaseQuarantine(redis: Redis, prefix: string, relPath: string): Promise<boolean> {
   return (await redis.hdel(keys(prefix).quarantine, relPath)) > 0;
 }
+
+/** Redis calls wait no longer: while it is down (commands queue up) the bridge goes on from memory. */
+const REDIS_WAIT_MS = 2000;
 
 /** A bridge's view of the quarantine: Redis mirrored in memory, refreshed now and then. */
 export class Quarantine {
@@ -107,14 +111,14 @@ export class Quarantine {
     if (!e) return;
     this.entries.delete(relPath);
     this.unsaved.delete(relPath);
-    this.redis?.hdel(this.key, relPath).catch((err: unknown) => this.log.debug(`quarantine: cannot remove ${relPath} from Redis yet: ${coerceError(err).message}`));
+    if (this.redis) withTimeout(this.redis.hdel(this.key, relPath), REDIS_WAIT_MS, 'Redis').catch((err: unknown) => this.log.debug(`quarantine: cannot remove ${relPath} from Redis yet: ${coerceError(err).message}`));
   }
 
   private async save(): Promise<void> {
     if (!this.redis || this.unsaved.size === 0) return;
     const batch = [...this.unsaved.values()];
     try {
-      await this.redis.hset(this.key, Object.fromEntries(batch.map(({ relPath, ...rest }) => [relPath, JSON.stringify(rest)])));
+      await withTimeout(this.redis.hset(this.key, Object.fromEntries(batch.map(({ relPath, ...rest }) => [relPath, JSON.stringify(rest)]))), REDIS_WAIT_MS, 'Redis');
       for (const e of batch) if (this.unsaved.get(e.relPath) === e) this.unsaved.delete(e.relPath);
       this.recovered();
     } catch (err) {
@@ -126,7 +130,7 @@ export class Quarantine {
     if (!this.redis) return;
     await this.save();
     try {
-      const fresh = new Map((await readEntries(this.redis, this.key)).map((e) => [e.relPath, e]));
+      const fresh = new Map((await withTimeout(readEntries(this.redis, this.key), REDIS_WAIT_MS, 'Redis')).map((e) => [e.relPath, e]));
       for (const [rel, e] of this.unsaved) fresh.set(rel, e);
       this.entries = fresh;
       this.recovered();
