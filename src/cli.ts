@@ -41,6 +41,12 @@ const commands: Record<string, Command> = {
     usage: 'trigger <health-check|restart-bridge>',
     run: async (ctx) => (await import('./commands.js')).triggerCommand(ctx),
   },
+  quarantine: {
+    summary: 'files that broke a decoding limit, skipped by every bridge until they change; release one to read it again',
+    usage: 'quarantine [list|release PATH] [--json]',
+    options: { json: { type: 'boolean' } },
+    run: async (ctx) => (await import('./quarantine-command.js')).quarantineCommand(ctx),
+  },
   'demo-scanner': {
     summary: 'write canonical scan files into ARROW_DIR/<day>/, atomically',
     usage: 'demo-scanner [--interval-ms N] [--assets N] [--count N]',

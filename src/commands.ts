@@ -75,6 +75,9 @@ function printStatus(s: SystemStatus): void {
   else console.log(`  #${s.latestScan.scanNumber} at ${s.latestScan.timestamp} (${s.latestScan.ageS} s old), ${s.latestScan.assetCount} assets, by ${s.latestScan.bridgeId ?? '?'}`);
   console.log('Last health check');
   console.log(s.health ? `  ${s.health.status}: ${s.health.message} (${ago(s.health.checkedAt)})` : '  none yet');
+  console.log(`Quarantine (${s.quarantine.length})`);
+  if (s.quarantine.length === 0) console.log('  none');
+  for (const q of s.quarantine) console.log(`  ${q.relPath}: ${q.reason} (${ago(q.at)})`);
   console.log('Schedules');
   if (s.schedules.length === 0) console.log('  none: run `scan-bridge create` or start a scheduler');
   for (const sc of s.schedules) console.log(`  ${sc.id}: every ${sc.every ?? '?'} ms, next ${sc.next ? new Date(sc.next).toISOString() : '–'}`);

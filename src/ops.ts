@@ -5,6 +5,7 @@ import type { Hazelcast } from './connections.js';
 import { coerceError } from './errors.js';
 import { keys } from './keys.js';
 import { readBridgeFacts, type BridgeFactsView } from './bridge/facts.js';
+import { readQuarantine, type QuarantineEntry } from './bridge/quarantine.js';
 import { QUEUES, JOBS, type QueueName } from './jobs/table.js';
 import { enqueueRestart, type HealthCheckResult } from './jobs/health-check.js';
 import type { LastRestart } from './jobs/restart-bridge.js';
@@ -18,6 +19,8 @@ export interface SystemStatus {
   bridge: BridgeFactsView & { restarts: number; lastRestart: LastRestart | null };
   latestScan: { scanNumber: number; timestamp: string; ageS: number; assetCount: number; bridgeId: string | null } | { error: string } | null;
   health: HealthResult | null;
+  /** Files that broke a decoding limit, skipped by every bridge until they change. */
+  quarantine: QuarantineEntry[];
 }
 
 export function openQueues(config: Config, connection: Redis): Record<QueueName, Queue> {
@@ -32,9 +35,10 @@ export function openQueues(config: Config, connection: Redis): Record<QueueName,
 export async function collectStatus(config: Config, redis: Redis, queues: Record<QueueName, Queue>, hazelcast: Hazelcast | null): Promise<SystemStatus> {
   const k = keys(config.queuePrefix);
   const now = Date.now();
-  const [schedulers, facts, [restarts, lastRestart, health], ...perQueue] = await Promise.all([
+  const [schedulers, facts, quarantine, [restarts, lastRestart, health], ...perQueue] = await Promise.all([
     queues[QUEUES.healthCheck].getJobSchedulers(),
     readBridgeFacts(redis, config.queuePrefix),
+    readQuarantine(redis, config.queuePrefix),
     redis.mget(k.restarts, k.lastRestart, k.healthLatest),
     ...Object.values(queues).map(async (q) => ({
       name: q.name as QueueName,
@@ -61,6 +65,7 @@ export async function collectStatus(config: Config, redis: Redis, queues: Record
     bridge: { ...facts, restarts: Number(restarts ?? 0), lastRestart: lastRestart ? (JSON.parse(lastRestart) as LastRestart) : null },
     latestScan,
     health: health ? (JSON.parse(health) as HealthCheckResult) : null,
+    quarantine,
   };
 }
 

@@ -159,7 +159,7 @@ export class Bridge {
     this.hz = opts.hazelcast;
     this.log = opts.log;
     this.id = opts.bridgeId ?? `${hostname()}:${process.pid}`;
-    this.reader = new ScanReader(this.s, this.id, opts.redis, this.log);
+    this.reader = new ScanReader(this.s, this.id, opts.redis, this.log, (relPath) => this.released(relPath));
     this.onEvent = opts.onEvent ?? (() => undefined);
     this.incompleteTimeoutMs = opts.incompleteTimeoutMs ?? 5000;
     this.historyInMemory = opts.historyInMemory ?? 500;
@@ -434,6 +434,18 @@ export class Bridge {
     this.st.rejected++;
     this.say('warn', `rejected ${relPath}: ${reason}`, { file: relPath, reason });
     this.emit({ type: 'rejected', relPath, reason });
+  }
+
+  /** Released from quarantine by hand: read it again now, as if it were new. */
+  private released(relPath: string): void {
+    if (this.stopped) return;
+    const path = join(this.s.arrowDir, relPath);
+    const f = this.files.get(path);
+    if (f?.status === 'reading' || f?.status === 'waiting') return;
+    this.files.delete(path);
+    this.skipLogged.delete(relPath);
+    this.say('info', `${relPath} released from quarantine: reading it again`, { file: relPath });
+    this.onFile(path);
   }
 
   private skip(relPath: string, reason: string): void {

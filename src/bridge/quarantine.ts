@@ -45,6 +45,11 @@ async function readEntries(redis: Redis, key: string): Promise<QuarantineEntry[]
     .sort((a, b) => a.at - b.at);
 }
 
+/** How many files are quarantined. */
+export function quarantineSize(redis: Redis, prefix: string): Promise<number> {
+  return redis.hlen(keys(prefix).quarantine);
+}
+
 /** The quarantine field for what a person typed: a path relative to ARROW_DIR, or any path inside it. */
 export function quarantineField(arrowDir: string, path: string): string {
   if (!isAbsolute(path) && !path.startsWith('.')) return path.split('\\').join('/');
@@ -72,6 +77,8 @@ export class Quarantine {
     private readonly redis: Redis | undefined,
     prefix: string,
     private readonly log: Logger,
+    /** Called for each file released by hand (gone from Redis since the last refresh). */
+    private readonly onRelease: (relPath: string) => void = () => undefined,
   ) {
     this.key = keys(prefix).quarantine;
   }
@@ -132,7 +139,9 @@ export class Quarantine {
     try {
       const fresh = new Map((await withTimeout(readEntries(this.redis, this.key), REDIS_WAIT_MS, 'Redis')).map((e) => [e.relPath, e]));
       for (const [rel, e] of this.unsaved) fresh.set(rel, e);
+      const released = [...this.entries.keys()].filter((rel) => !fresh.has(rel));
       this.entries = fresh;
+      for (const rel of released) this.onRelease(rel);
       this.recovered();
     } catch (err) {
       this.down(err);

@@ -34,13 +34,16 @@ export class ScanReader {
     private readonly bridgeId: string,
     redis: Redis | undefined,
     private readonly log: Logger,
+    onRelease?: (relPath: string) => void,
   ) {
     this.pool = new DecodePool({ timeoutMs: s.decodeTimeoutMs, maxScanBytes: s.maxScanBytes, maxFileBytes: s.maxScanFileBytes, log });
-    this.quarantine = new Quarantine(redis, s.queuePrefix, log);
+    this.quarantine = new Quarantine(redis, s.queuePrefix, log, onRelease);
   }
 
   /** Loads the quarantine (from memory alone while Redis is down). */
   start(): Promise<void> {
+    const t0 = Date.now();
+    void this.pool.ready().then((all) => this.log.info(all ? `decoder threads ready in ${Date.now() - t0} ms` : 'decoder threads not all ready: reads wait for them'));
     return this.quarantine.start(QUARANTINE_REFRESH_MS);
   }
 

@@ -72,10 +72,11 @@ export class DecodePool {
     });
   }
 
-  /** Resolves once every worker has loaded its code (or `timeoutMs` passed): decodes are fast from then on. */
-  async ready(timeoutMs = 30_000): Promise<void> {
+  /** Resolves true once every worker has loaded its code (false after `timeoutMs` or on close): decodes are fast from then on. */
+  async ready(timeoutMs = 30_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (!this.closed && Date.now() < deadline && !this.slots.every((s) => s.ready)) await new Promise((r) => setTimeout(r, 10));
+    return !this.closed && this.slots.every((s) => s.ready);
   }
 
   /** Workers replaced after a limit or a crash, since the pool started. */

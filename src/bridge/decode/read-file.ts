@@ -5,7 +5,6 @@
  * thread pool, which the main thread's file and DNS calls need.
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import { lstat, stat } from 'node:fs/promises';
 import { bytesText } from './limits.js';
 
 export type FileRead =
@@ -77,15 +76,5 @@ export function readScanFileSync(path: string, maxBytes: number, skipIf?: { size
     return { kind: 'bytes', bytes: got === size ? bytes : bytes.subarray(0, got), size, mtimeMs };
   } finally {
     closeSync(fd);
-  }
-}
-
-/** Whether `path` is a regular file (directly or through symlinks), for listings that must not count FIFOs or folders. */
-export async function isRegularFile(path: string): Promise<boolean> {
-  try {
-    const l = await lstat(path);
-    return (l.isSymbolicLink() ? await stat(path) : l).isFile();
-  } catch {
-    return false;
   }
 }
