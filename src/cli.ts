@@ -2,7 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { config as loadDotenv } from 'dotenv';
 import { resolveConfig, type Config } from './config.js';
-import { ConfigError, UnreachableError, coerceError } from './errors.js';
+import { ConfigError, UnreachableError, UsageError, coerceError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 
 interface Command {
@@ -71,9 +71,13 @@ function help(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
+    console.error(help());
+    return 64;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(help());
-    return name ? 0 : 1;
+    return 0;
   }
   const command = commands[name];
   if (!command) {
@@ -84,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   } catch (err) {
-    console.error(`${name}: ${coerceError(err).message}\nusage: scan-bridge ${command.usage}`);
+    console.error(`scan-bridge ${name}: ${coerceError(err).message}\nusage: scan-bridge ${command.usage}`);
     return 64;
   }
   const values = parsed.values as Record<string, unknown>;
@@ -107,6 +111,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run({ config, log, values, positionals: parsed.positionals });
   } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`scan-bridge ${name}: ${err.message}\nusage: scan-bridge ${command.usage}`);
+      return 64;
+    }
     if (err instanceof UnreachableError || err instanceof ConfigError) {
       console.error(`scan-bridge ${name}: ${err.message}`);
       return err instanceof ConfigError ? 78 : 2;

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connections.js';
 import type { Config } from './config.js';
 import type { Hazelcast } from './connections.js';
 import { coerceError } from './errors.js';
@@ -23,7 +23,7 @@ export interface SystemStatus {
   quarantine: QuarantineEntry[];
 }
 
-export function openQueues(config: Config, connection: Redis): Record<QueueName, Queue> {
+export function openQueues(config: Config, connection: RedisConnection): Record<QueueName, Queue> {
   const q = (name: QueueName) => {
     const queue = new Queue(name, { connection, prefix: config.queuePrefix });
     queue.on('error', () => undefined);
@@ -32,7 +32,7 @@ export function openQueues(config: Config, connection: Redis): Record<QueueName,
   return { [QUEUES.healthCheck]: q(QUEUES.healthCheck), [QUEUES.restartBridge]: q(QUEUES.restartBridge), [QUEUES.bridge]: q(QUEUES.bridge) } as Record<QueueName, Queue>;
 }
 
-export async function collectStatus(config: Config, redis: Redis, queues: Record<QueueName, Queue>, hazelcast: Hazelcast | null): Promise<SystemStatus> {
+export async function collectStatus(config: Config, redis: RedisConnection, queues: Record<QueueName, Queue>, hazelcast: Hazelcast | null): Promise<SystemStatus> {
   const k = keys(config.queuePrefix);
   const now = Date.now();
   const [schedulers, facts, quarantine, [restarts, lastRestart, health], ...perQueue] = await Promise.all([
@@ -73,10 +73,12 @@ export type TriggerName = 'health-check' | 'restart-bridge';
 export const TRIGGERS: readonly TriggerName[] = ['health-check', 'restart-bridge'];
 
 /** Enqueues a job by hand; a restart is deduplicated like the automatic one. */
-export async function trigger(config: Config, queues: Record<QueueName, Queue>, name: TriggerName, by: string): Promise<{ jobId: string | undefined; queue: QueueName }> {
+/** `reused`: a restart was already pending and nothing new was queued. */
+export async function trigger(config: Config, queues: Record<QueueName, Queue>, name: TriggerName, by: string): Promise<{ jobId: string | undefined; queue: QueueName; reused: boolean }> {
   if (name === 'health-check') {
     const job = await queues[QUEUES.healthCheck].add('health-check', { trigger: 'manual' }, JOBS['health-check'].options(config));
-    return { jobId: job.id, queue: QUEUES.healthCheck };
+    return { jobId: job.id, queue: QUEUES.healthCheck, reused: false };
   }
-  return { jobId: await enqueueRestart(queues[QUEUES.restartBridge], config, { reason: 'by hand', requestedBy: by }), queue: QUEUES.restartBridge };
+  const r = await enqueueRestart(queues[QUEUES.restartBridge], config, { reason: 'by hand', requestedBy: by });
+  return { jobId: r.id, queue: QUEUES.restartBridge, reused: r.reused };
 }

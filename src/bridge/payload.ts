@@ -10,6 +10,9 @@ import type { Scan } from './read-scan.js';
 /** What the main thread knows of a decoded scan: everything but the body, which stays JSON text. */
 export type ScanHead = Pick<Scan, 'scanNumber' | 'timestampMs' | 'assetCount' | 'layout'>;
 
+/** A decoded scan as the main thread holds it: the head, and the body as JSON text. */
+export type DecodedScan = ScanHead & { body: string };
+
 export type PayloadMeta = { sourceFile: string; bridgeId: string; writtenAtMs: number };
 
 /** Fields the bridge adds to every payload, in payload order. */
@@ -55,4 +58,20 @@ export function composePayload(scan: ScanHead, body: string, meta: PayloadMeta):
     bridge_id: meta.bridgeId,
   });
   return body === '' ? head : `${head.slice(0, -1)},${body}}`;
+}
+
+/** A payload and when it was built: reused for latest and history while `written_at_ms` is still true. */
+export interface BuiltPayload {
+  text: string;
+  builtAt: number;
+}
+
+const PAYLOAD_FRESH_MS = 1000;
+
+/** The item's payload text, built (again) when it has none or it is older than a second. */
+export function freshPayload(item: { scan: DecodedScan; relPath: string; payload?: BuiltPayload | undefined }, bridgeId: string): string {
+  const now = Date.now();
+  if (item.payload && now - item.payload.builtAt < PAYLOAD_FRESH_MS) return item.payload.text;
+  item.payload = { text: composePayload(item.scan, item.scan.body, { sourceFile: item.relPath, bridgeId, writtenAtMs: now }), builtAt: now };
+  return item.payload.text;
 }

@@ -4,7 +4,7 @@
  * size or mtime changes; while Redis is down they are kept in memory and written when it returns.
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisConnection as Redis } from '../connections.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';

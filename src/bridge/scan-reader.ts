@@ -1,85 +1,163 @@
+import { stat } from 'node:fs/promises';
+import { coerceError } from '../errors.js';
+import type { DecodedScan } from './payload.js';
+import type { ReadOutcome } from './scan-decoder.js';
+import { isScanCandidate, relativeToRoot } from './scan-files.js';
+
+export interface ScanFileReaderOptions {
+  arrowDir: string;
+  /** One read of one file, off the main thread (scan-decoder.ts). */
+  read(path: string, relPath: string): Promise<ReadOutcome>;
+  /** How long a file may stay incomplete without growing before it counts as broken. */
+  incompleteTimeoutMs: number;
+  /** A complete scan; `eventAt` is when its file was first seen (or seen changed). */
+  onScan(scan: DecodedScan, relPath: string, eventAt: number): void;
+  /** A file that stays broken; told once per version of the file. */
+  onReject(relPath: string, reason: string): void;
+  /** A path not to be read: not a regular file, or quarantined. */
+  onSkip(relPath: string, reason: string): void;
+}
+
+interface FileState {
+  eventAt: number;
+  attempts: number;
+  size: number;
+  mtimeMs: number;
+  lastGrowth: number;
+  status: 'reading' | 'waiting' | 'done' | 'broken';
+  /** Another event came while reading: read again at once, and do not judge this read. */
+  dirty: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+const RETRY_DELAYS_MS = [2, 5, 10, 20, 50, 100, 200, 300, 500];
+/** Finished files remembered, so a late 'change' event does not read them again. */
+const DONE_MEMORY = 2000;
+
 /**
- * How the bridge gets a scan out of a path: decoded in the worker-thread pool, under the
- * decoding limits, with the quarantine consulted before and kept up to date after. The bridge
- * only sees outcomes; what is skipped (not a regular file, quarantined) it logs once.
+ * Per-file reading: reads a file on its event and, while it is incomplete, again after short
+ * growing delays, until it is whole, broken, gone, or has stopped growing for
+ * `incompleteTimeoutMs`. A file already finished is read again only when its size or time changed.
  */
-import type { Redis } from 'ioredis';
-import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
-import { DecodePool } from './decode/pool.js';
-import type { ScanHead } from './payload.js';
-import { Quarantine, type QuarantineEntry } from './quarantine.js';
+export class ScanFileReader {
+  /** Reads of files found incomplete and tried again. */
+  retried = 0;
+  private readonly files = new Map<string, FileState>();
+  private stopped = false;
 
-export type ReaderSettings = Pick<Config, 'queuePrefix' | 'decodeTimeoutMs' | 'maxScanBytes' | 'maxScanFileBytes'>;
+  constructor(private readonly o: ScanFileReaderOptions) {}
 
-/** A decoded scan as the main thread holds it: the head, and the body as JSON text. */
-export type DecodedScan = ScanHead & { body: string };
-
-export type ReadOutcome =
-  | { kind: 'ok'; scan: DecodedScan; size: number; mtimeMs: number }
-  | { kind: 'incomplete' | 'broken'; reason: string; size: number; mtimeMs: number }
-  /** Not to be read at all: not a regular file, or quarantined and unchanged. */
-  | { kind: 'skip'; reason: string; size: number; mtimeMs: number }
-  | { kind: 'gone'; reason: string };
-
-/** How often the quarantine is read again from Redis: a release by hand takes effect within this. */
-const QUARANTINE_REFRESH_MS = 2000;
-
-export class ScanReader {
-  private readonly pool: DecodePool;
-  readonly quarantine: Quarantine;
-
-  constructor(
-    s: ReaderSettings,
-    private readonly bridgeId: string,
-    redis: Redis | undefined,
-    private readonly log: Logger,
-    onRelease?: (relPath: string) => void,
-  ) {
-    this.pool = new DecodePool({ timeoutMs: s.decodeTimeoutMs, maxScanBytes: s.maxScanBytes, maxFileBytes: s.maxScanFileBytes, log });
-    this.quarantine = new Quarantine(redis, s.queuePrefix, log, onRelease);
+  /** Whether the file is known: being read, waiting for a retry, or finished with. */
+  has(path: string): boolean {
+    return this.files.has(path);
   }
 
-  /** Loads the quarantine (from memory alone while Redis is down). */
-  start(): Promise<void> {
-    const t0 = Date.now();
-    void this.pool.ready().then((all) => this.log.info(all ? `decoder threads ready in ${Date.now() - t0} ms` : 'decoder threads not all ready: reads wait for them'));
-    return this.quarantine.start(QUARANTINE_REFRESH_MS);
-  }
-
-  async stop(): Promise<void> {
-    this.quarantine.stop();
-    await this.pool.close();
-  }
-
-  /** Decoder threads replaced after a limit or a crash. */
-  get decodersReplaced(): number {
-    return this.pool.replaced;
-  }
-
-  async read(path: string, relPath: string): Promise<ReadOutcome> {
-    const q = this.quarantine.get(relPath);
-    const r = await this.pool.decode(path, relPath, q ? { size: q.size, mtimeMs: q.mtimeMs } : undefined);
-    switch (r.kind) {
-      case 'quarantined':
-        return { kind: 'skip', reason: `quarantined since ${q ? new Date(q.at).toISOString() : '?'} (${q?.reason ?? 'a decoding limit'}) and unchanged`, size: r.size, mtimeMs: r.mtimeMs };
-      case 'not-regular':
-        return { kind: 'skip', reason: `${r.what}, not a regular file`, size: -1, mtimeMs: -1 };
-      case 'limit': {
-        const entry: QuarantineEntry = { relPath, size: r.size, mtimeMs: r.mtimeMs, limit: r.limit, reason: r.reason, at: Date.now(), bridgeId: this.bridgeId };
-        this.quarantine.add(entry);
-        return { kind: 'broken', reason: `${r.reason}; quarantined until it changes`, size: r.size, mtimeMs: r.mtimeMs };
-      }
+  /** A file event (or a file found by a listing). */
+  onFile(path: string): void {
+    if (this.stopped || !isScanCandidate(path)) return;
+    const now = Date.now();
+    let f = this.files.get(path);
+    if (!f) {
+      f = { eventAt: now, attempts: 0, size: -1, mtimeMs: -1, lastGrowth: now, status: 'waiting', dirty: false };
+      this.files.set(path, f);
+      this.forgetOldFiles();
+    } else if (f.status === 'reading') {
+      f.dirty = true;
+      return;
+    } else if (f.status === 'done' || f.status === 'broken') {
+      // Rewritten after we finished with it: look again only if it really changed.
+      const known = f;
+      void this.changedSince(path, known).then((changed) => {
+        if (changed) {
+          known.status = 'waiting';
+          known.eventAt = Date.now();
+          this.read(path, known);
+        }
+      });
+      return;
     }
-    // Read again after a change and not over a limit this time: no longer quarantined.
-    if (q) this.quarantine.forget(relPath);
-    switch (r.kind) {
-      case 'gone':
-        return { kind: 'gone', reason: 'the file is gone' };
-      case 'ok':
-        return { kind: 'ok', scan: { ...r.scan, body: r.body }, size: r.size, mtimeMs: r.mtimeMs };
-      default:
-        return { kind: r.kind, reason: r.reason, size: r.size, mtimeMs: r.mtimeMs };
+    clearTimeout(f.timer);
+    this.read(path, f);
+  }
+
+  /** Forgets what it knew of the file (released from quarantine) and reads it as new. */
+  readAgain(path: string): void {
+    const f = this.files.get(path);
+    if (f?.status === 'reading' || f?.status === 'waiting') return;
+    this.files.delete(path);
+    this.onFile(path);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const f of this.files.values()) clearTimeout(f.timer);
+  }
+
+  private async changedSince(path: string, f: FileState): Promise<boolean> {
+    try {
+      const s = await stat(path);
+      return s.size !== f.size || s.mtimeMs !== f.mtimeMs;
+    } catch {
+      return false;
+    }
+  }
+
+  private read(path: string, f: FileState): void {
+    f.status = 'reading';
+    f.dirty = false;
+    const relPath = relativeToRoot(this.o.arrowDir, path);
+    void (async () => {
+      // Side by side: the size and time tell a growing file from a finished one later on.
+      // The size and time (from the decoder's fstat) tell a growing file from a finished one later on.
+      const res = await this.o.read(path, relPath);
+      const size = res.kind === 'gone' ? -1 : res.size;
+      const mtimeMs = res.kind === 'gone' ? -1 : res.mtimeMs;
+      if (size !== f.size) f.lastGrowth = Date.now();
+      f.size = size;
+      f.mtimeMs = mtimeMs;
+      if (this.stopped) return;
+      if (res.kind === 'gone') {
+        // Removed (cleaned up, or renamed away): nothing to push, nothing to complain about.
+        this.files.delete(path);
+        return;
+      }
+      if (res.kind === 'skip') {
+        f.status = 'broken';
+        this.o.onSkip(relPath, res.reason);
+        return;
+      }
+      if (res.kind === 'ok') {
+        f.status = 'done';
+        this.o.onScan(res.scan, relPath, f.eventAt);
+        return;
+      }
+      if (res.kind === 'broken' && !f.dirty) {
+        f.status = 'broken';
+        this.o.onReject(relPath, res.reason);
+        return;
+      }
+      // Incomplete (or broken while still being written): try again soon, unless it stopped growing long ago.
+      if (!f.dirty && Date.now() - f.lastGrowth > this.o.incompleteTimeoutMs) {
+        f.status = 'broken';
+        this.o.onReject(relPath, `${res.reason} (still incomplete after ${this.o.incompleteTimeoutMs} ms without growing)`);
+        return;
+      }
+      this.retried++;
+      f.status = 'waiting';
+      const delay = f.dirty ? 0 : RETRY_DELAYS_MS[Math.min(f.attempts, RETRY_DELAYS_MS.length - 1)]!;
+      f.attempts++;
+      f.timer = setTimeout(() => this.read(path, f), delay);
+    })().catch((err: unknown) => {
+      f.status = 'broken';
+      this.o.onReject(relPath, `unexpected error: ${coerceError(err).message}`);
+    });
+  }
+
+  private forgetOldFiles(): void {
+    if (this.files.size <= DONE_MEMORY) return;
+    for (const [path, f] of this.files) {
+      if (this.files.size <= DONE_MEMORY / 2) break;
+      if (f.status === 'done' || f.status === 'broken') this.files.delete(path);
     }
   }
 }

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
 import type { Logger } from '../log.js';
@@ -10,6 +11,7 @@ import { newestScanOnDisk } from '../bridge/scan-files.js';
 import { decideHealth, isStarting, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
 import { JOBS, type JobPayloads } from './table.js';
 import { withTimeout } from '../time.js';
+import { addToTimeline } from '../health-timeline.js';
 
 /** Key under `HZ_MAP` where every health result is written for downstream programs. */
 export const HEALTH_KEY = 'scan_bridge_health';
@@ -19,7 +21,7 @@ const READ_TIMEOUT_MS = 2000;
 export interface HealthCheckDeps {
   config: Config;
   /** A fail-fast connection (no offline queue): a Redis outage is an error result, not a hang. */
-  redis: Redis;
+  redis: RedisConnection;
   hazelcast: Hazelcast;
   log: Logger;
   /** Where restarts go; absent for a check that must not act (none yet). */
@@ -59,13 +61,13 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
   };
 }
 
-/** Keeps the result as the latest status, in the capped history, and in Hazelcast. Best effort. */
+/** Keeps the result as the latest status, in the capped history and timeline, and in Hazelcast. Best effort. */
 export async function recordHealth(deps: HealthCheckDeps, result: HealthResult): Promise<void> {
   const k = keys(deps.config.queuePrefix);
   const json = JSON.stringify(result);
   await Promise.all([
     withTimeout(
-      deps.redis.multi().set(k.healthLatest, json).lpush(k.healthHistory, json).ltrim(k.healthHistory, 0, deps.config.healthHistoryMax - 1).exec(),
+      addToTimeline(deps.redis.multi().set(k.healthLatest, json).lpush(k.healthHistory, json).ltrim(k.healthHistory, 0, deps.config.healthHistoryMax - 1), k.healthTimeline, result, deps.config.healthTimelineMax).exec(),
       READ_TIMEOUT_MS, 'Redis',
     ).catch((err: unknown) => deps.log.warn(`cannot keep the health result in Redis: ${coerceError(err).message}`)),
     withTimeout(
@@ -75,29 +77,47 @@ export async function recordHealth(deps: HealthCheckDeps, result: HealthResult):
   ]);
 }
 
-/** Enqueues a restart job, deduplicated: returns the id of the new or already pending job. */
-export async function enqueueRestart(queue: Queue, config: Config, data: JobPayloads['restart-bridge']): Promise<string | undefined> {
-  const job = await queue.add('restart-bridge', data, JOBS['restart-bridge'].options(config));
-  return job.id;
+export interface EnqueuedRestart {
+  /** The new job, or the pending one that was reused. */
+  id: string;
+  /** True when BullMQ's deduplication kept an already pending restart and added nothing. */
+  reused: boolean;
 }
 
-export type HealthCheckResult = HealthResult & { restartJobId?: string };
+/**
+ * Enqueues a restart job, deduplicated. The job gets an id of our own: BullMQ answers a
+ * deduplicated add with the pending job's id, so a different id means it was reused.
+ */
+export async function enqueueRestart(queue: Queue, config: Config, data: JobPayloads['restart-bridge']): Promise<EnqueuedRestart> {
+  const jobId = `restart-${randomUUID()}`;
+  const job = await queue.add('restart-bridge', data, { ...JOBS['restart-bridge'].options(config), jobId });
+  return { id: job.id ?? jobId, reused: job.id !== jobId };
+}
 
-/** One health check: gather, decide, record, act. Never throws for a server being down. */
+export type HealthCheckResult = HealthResult & { restartJobId?: string; restartReused?: boolean };
+
+/** Queues the restart the result calls for; returns what was done, in words. */
+async function act(deps: HealthCheckDeps, result: HealthCheckResult): Promise<string | undefined> {
+  if (result.action !== 'restart' || !deps.restartQueue) return undefined;
+  try {
+    const r = await withTimeout(enqueueRestart(deps.restartQueue, deps.config, { reason: `${result.status}: ${'cause' in result ? result.cause : ''}`, requestedBy: 'health-check' }), READ_TIMEOUT_MS, 'Redis');
+    result.restartJobId = r.id;
+    result.restartReused = r.reused;
+    return r.reused ? `restart job ${r.id} is already pending: reused it` : `restart job ${r.id} queued`;
+  } catch (err) {
+    return `could not queue a restart: ${coerceError(err).message}`;
+  }
+}
+
+/** One health check: gather, decide, act, then record and log it in one line. Never throws for a server being down. */
 export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) => void = () => undefined): Promise<HealthCheckResult> {
   const result: HealthCheckResult = decideHealth(await gatherHealthInputs(deps));
+  const done = await act(deps, result);
   const level = result.status === 'healthy' || isStarting(result) ? 'info' : result.status === 'warning' ? 'warn' : 'error';
-  deps.log[level]({ health: result }, `health ${result.status}: ${result.message}`);
-  say(`${result.status}: ${result.message}`);
+  const line = `${result.status}${'cause' in result ? ` (${result.cause})` : ''}: ${result.message}${done ? `; ${done}` : ''}`;
+  deps.log[level]({ health: result }, `health ${line}`);
+  say(line);
   await recordHealth(deps, result);
-  if (result.action === 'restart' && deps.restartQueue) {
-    try {
-      result.restartJobId = await withTimeout(enqueueRestart(deps.restartQueue, deps.config, { reason: `${result.status}: ${'cause' in result ? result.cause : ''}`, requestedBy: 'health-check' }), READ_TIMEOUT_MS, 'Redis');
-      say(`restart job ${result.restartJobId} queued (or already pending)`);
-    } catch (err) {
-      say(`could not queue a restart: ${coerceError(err).message}`);
-    }
-  }
   try {
     deps.onResult?.(result);
   } catch (err) {
