@@ -41,6 +41,12 @@ const commands: Record<string, Command> = {
     usage: 'trigger <health-check|restart-bridge>',
     run: async (ctx) => (await import('./commands.js')).triggerCommand(ctx),
   },
+  wait: {
+    summary: 'wait until data is fresh and the bridge is checked; exit 0 ready, 1 timed out, 2 Hazelcast unreachable',
+    usage: 'wait [--max-age SECONDS] [--timeout SECONDS] [--json]',
+    options: { 'max-age': { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' } },
+    run: async (ctx) => (await import('./ready/command.js')).waitCommand(ctx),
+  },
   quarantine: {
     summary: 'files that broke a decoding limit, skipped by every bridge until they change; release one to read it again',
     usage: 'quarantine [list|release PATH] [--json]',

@@ -11,12 +11,13 @@ import { newestScanOnDisk } from '../bridge/scan-files.js';
 import { decideHealth, isStarting, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
 import { JOBS, type JobPayloads } from './table.js';
 import { withTimeout } from '../time.js';
+import { HEALTH_KEY, healthEntry } from '../ready/decide.js';
 import { addToTimeline } from '../health-timeline.js';
 
-/** Key under `HZ_MAP` where every health result is written for downstream programs. */
-export const HEALTH_KEY = 'scan_bridge_health';
+export { HEALTH_KEY };
 /** No read of a check may take longer than this: a dead server makes the check say error, not hang. */
 const READ_TIMEOUT_MS = 2000;
+const HZ_EXPIRY_GRAIN_MS = 1000;
 
 export interface HealthCheckDeps {
   config: Config;
@@ -61,17 +62,22 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
   };
 }
 
-/** Keeps the result as the latest status, in the capped history and timeline, and in Hazelcast. Best effort. */
+/** Keeps the result as the latest status, in the capped history and timeline, and in Hazelcast (with `validUntil`, expiring then). Best effort. */
 export async function recordHealth(deps: HealthCheckDeps, result: HealthResult): Promise<void> {
   const k = keys(deps.config.queuePrefix);
   const json = JSON.stringify(result);
+  const entry = healthEntry(result, deps.config.healthIntervalMs);
+  // The entry dies with the checks: no entry means nobody is checking (DESIGN.md § Health).
+  // Hazelcast keeps expiry times to the second and may drop an entry up to a second early;
+  // the extra second keeps it until validUntil, which every reader enforces to the ms itself.
+  const ttlMs = Math.max(1, entry.validUntil - Date.now()) + HZ_EXPIRY_GRAIN_MS;
   await Promise.all([
     withTimeout(
       addToTimeline(deps.redis.multi().set(k.healthLatest, json).lpush(k.healthHistory, json).ltrim(k.healthHistory, 0, deps.config.healthHistoryMax - 1), k.healthTimeline, result, deps.config.healthTimelineMax).exec(),
       READ_TIMEOUT_MS, 'Redis',
     ).catch((err: unknown) => deps.log.warn(`cannot keep the health result in Redis: ${coerceError(err).message}`)),
     withTimeout(
-      (async () => (await deps.hazelcast.client.getMap<string, string>(deps.config.hzMap)).set(HEALTH_KEY, json))(),
+      (async () => (await deps.hazelcast.client.getMap<string, string>(deps.config.hzMap)).set(HEALTH_KEY, JSON.stringify(entry), ttlMs))(),
       READ_TIMEOUT_MS, 'Hazelcast',
     ).catch((err: unknown) => deps.log.warn(`cannot write ${HEALTH_KEY} to Hazelcast: ${coerceError(err).message}`)),
   ]);

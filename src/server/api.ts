@@ -11,6 +11,7 @@ import type { QueueName } from '../jobs/table.js';
 import type { HealthResult } from '../health.js';
 import { readOnly, sendError } from './guards.js';
 import { withTimeout } from '../time.js';
+import { readyRoute } from './ready.js';
 
 export interface ApiDeps {
   config: Config;
@@ -58,6 +59,8 @@ export function apiRouter(deps: ApiDeps): Router {
       fail(res, err);
     }
   });
+
+  router.get('/api/ready', readyRoute(deps));
 
   router.get('/api/health', async (req, res) => {
     const raw = req.query.limit;
