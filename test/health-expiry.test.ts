@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
 import { HEALTH_KEY, type HealthEntry } from '../src/ready/decide.js';
-import { eventually, killChildren, spawnRoles, testEnv, testLog, writeScanFile } from './helpers.js';
+import { EventLog, eventually, killChildren, spawnRoles, testEnv, testLog, writeScanFile } from './helpers.js';
 import { runPython, waitCli } from './consumers.js';
 
 let hz: Hazelcast;
@@ -20,18 +20,21 @@ describe('with every role stopped, nobody is checking, and consumers say so', ()
     const env = testEnv({ HEALTH_INTERVAL_MS: String(interval), BRIDGE_HEARTBEAT_MS: '300', BRIDGE_HEARTBEAT_TTL_MS: '1500' });
     const config = resolveConfig(env);
     const map = await hz.client.getMap<string, string>(config.hzMap);
+    // Every entry written, as it is written: the last one may expire before a read after the stop.
+    const written = new EventLog<HealthEntry>();
+    const listener = await map.addEntryListener({ added: (e) => written.push(JSON.parse(e.value) as HealthEntry), updated: (e) => written.push(JSON.parse(e.value) as HealthEntry) }, HEALTH_KEY, true);
     writeScanFile(config.arrowDir, 1);
     const roles = spawnRoles(['scheduler', 'worker', 'bridge'], env);
-    await eventually('a health entry written by the running system', async () => {
-      const raw = await map.get(HEALTH_KEY);
-      return raw ? true : undefined;
-    }, 40_000);
+    await written.until(() => true, 40_000, 'a health entry written by the running system');
 
+    // Watched from the stop on: while the system runs, each check renews the entry well before it expires.
+    const gone = eventually('the health entry to expire', async () => ((await map.get(HEALTH_KEY)) === null ? Date.now() : undefined), 30_000);
     roles.signal('SIGTERM');
     await roles.exited;
-    const last = JSON.parse((await map.get(HEALTH_KEY))!) as HealthEntry;
+    const goneAt = await gone;
+    await map.removeEntryListener(listener);
+    const last = written.events.at(-1)!;
     expect(last.validUntil - last.checkedAt).toBe(3 * interval);
-    const goneAt = await eventually('the health entry to expire', async () => ((await map.get(HEALTH_KEY)) === null ? Date.now() : undefined), 20_000);
     // Hazelcast keeps expiry to the second: gone after validUntil, within about a second more.
     expect(goneAt).toBeGreaterThanOrEqual(last.validUntil);
     expect(goneAt - last.validUntil).toBeLessThan(3000);
