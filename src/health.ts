@@ -37,6 +37,10 @@ export interface HealthInputs {
   heartbeat: Read<Heartbeat>;
   /** Highest scan number seen in the scan folder; `null`: unknown or none. */
   newestOnDisk: number | null;
+  /** Whether a bridge run ever started under this prefix (its generation counter is above 0); absent: assume so. */
+  bridgeEverStarted?: boolean;
+  /** Epoch ms of the first health check under this prefix; absent or `null`: unknown. */
+  checkingSince?: number | null;
   /** Restart counter; survives process restarts. */
   restarts: number;
   lastRestart?: { state: 'failed' | 'running' | 'confirmed'; at: number; error?: string } | null;
@@ -187,11 +191,19 @@ function unreachable(i: HealthInputs, facts: Facts): ErrorResult | undefined {
   return undefined;
 }
 
-function noLiveBridge(i: HealthInputs, facts: Facts): DownResult | undefined {
+function noLiveBridge(i: HealthInputs, facts: Facts): DownResult | StartingResult | undefined {
   const hb = i.heartbeat.kind === 'ok' ? i.heartbeat.value : null;
   const ttl = i.thresholds.heartbeatTtlMs;
   let cause: Exclude<DownCause, 'restart_failed'>;
   let seen: string;
+  const waitedMs = i.checkingSince == null ? null : i.now - i.checkingSince;
+  if (!hb && i.bridgeEverStarted === false && i.lastRestart?.state !== 'failed' && waitedMs !== null && waitedMs < i.thresholds.startGraceS * 1000) {
+    // A system being set up: the checks began before any bridge did (roles started separately).
+    return {
+      ...facts, status: 'warning', cause: 'starting', action: 'none',
+      message: `no bridge has started yet under this prefix; checks began ${s1(waitedMs)} ago: down if none starts within ${i.thresholds.startGraceS} s of the first check`,
+    };
+  }
   if (!hb) {
     cause = 'no_heartbeat';
     seen = 'there is no bridge heartbeat in Redis';

@@ -9,6 +9,8 @@ export function keys(prefix: string) {
     generation: `${prefix}:bridge:generation`,
     /** Where a board role listens (JSON: urls, host, pid), refreshed while it runs, expiring after. */
     board: `${prefix}:board:address`,
+    /** When the first health check ran under this prefix (epoch ms): the start of a new system. */
+    checkingSince: `${prefix}:health:checking-since`,
     /** Latest health result (JSON). */
     healthLatest: `${prefix}:health:latest`,
     /** Capped list of health results, newest first (JSON each). */

@@ -8,6 +8,7 @@ import { runHealthCheck } from '../src/jobs/health-check.js';
 import { startJobWorkers } from '../src/workers/job-worker.js';
 import { bridgeKeys, type Heartbeat } from '../src/bridge/facts.js';
 import { QUEUES } from '../src/jobs/table.js';
+import { keys } from '../src/keys.js';
 import type { HealthResult } from '../src/health.js';
 import { EventLog, testConfig, testLog, uniq } from './helpers.js';
 
@@ -180,6 +181,8 @@ describe('alerts', () => {
     closers.push(() => hazelcast.shutdown());
     expect(await hazelcast.waitConnected(20_000)).toBe(true);
     const a = alerter(hook.url, config.queuePrefix, { timeoutMs: 60_000 });
+    // A bridge ran here once: no heartbeat now is down, not a system still starting.
+    await redis.set(keys(config.queuePrefix).generation, '1');
     const check = await runHealthCheck({ config, redis, hazelcast, log: testLog, onResult: (r) => a.notify(r) });
     expect(check.status).toBe('down');
     // The webhook holds the POST open, and the check has already returned its result.

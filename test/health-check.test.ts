@@ -29,6 +29,8 @@ async function world(opts: { ageS?: number; heartbeat?: boolean; onDisk?: number
     const map = await hz.client.getMap<string, string>(config.hzMap);
     await map.set(config.hzKey, JSON.stringify({ scan_number: opts.scan ?? 100, timestamp_ms: now - opts.ageS * 1000, asset_count: 400 }));
   }
+  // A bridge has run under this prefix before (generation 3): a missing heartbeat is a dead bridge.
+  await redis.set(keys(config.queuePrefix).generation, '3');
   if (opts.heartbeat !== false) {
     const hb: Heartbeat = { id: 'h:1', host: 'h', pid: 1, startedAt: now - 120_000, generation: 3, beatAt: now, watching: true };
     await redis.set(bridgeKeys(config.queuePrefix).heartbeat, JSON.stringify(hb), 'PX', 60_000);

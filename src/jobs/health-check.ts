@@ -45,8 +45,11 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
     (v): HealthInputs['latest'] => ({ kind: 'ok', payload: v === null ? null : (JSON.parse(v) as LatestScan) }),
     (err: unknown): HealthInputs['latest'] => ({ kind: 'unreachable', error: coerceError(err).message }),
   );
-  const fromRedis = withTimeout(Promise.all([readBridgeFacts(redis, config.queuePrefix), redis.mget(k.restarts, k.lastRestart)]), READ_TIMEOUT_MS, 'Redis').then(
-    ([facts, [restarts, lastRestart]]) => ({ ok: true as const, facts, restarts: Number(restarts ?? 0), lastRestart: lastRestart ? (JSON.parse(lastRestart) as HealthInputs['lastRestart']) : null }),
+  const fromRedis = withTimeout(Promise.all([readBridgeFacts(redis, config.queuePrefix), redis.mget(k.restarts, k.lastRestart, k.generation, k.checkingSince)]), READ_TIMEOUT_MS, 'Redis').then(
+    ([facts, [restarts, lastRestart, generation, since]]) => ({
+      ok: true as const, facts, restarts: Number(restarts ?? 0), lastRestart: lastRestart ? (JSON.parse(lastRestart) as HealthInputs['lastRestart']) : null,
+      bridgeEverStarted: Number(generation ?? 0) > 0, checkingSince: since === null || since === undefined ? null : Number(since),
+    }),
     (err: unknown) => ({ ok: false as const, error: coerceError(err).message }),
   );
   const [latestRead, r, disk] = await Promise.all([latest, fromRedis, newestScanOnDisk(config.arrowDir).catch(() => null)]);
@@ -59,6 +62,7 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
     newestOnDisk: disk ?? (r.ok ? (r.facts.stats?.newestSeenOnDisk ?? null) : null),
     restarts: r.ok ? r.restarts : 0,
     lastRestart: r.ok ? r.lastRestart : null,
+    ...(r.ok ? { bridgeEverStarted: r.bridgeEverStarted, checkingSince: r.checkingSince } : {}),
   };
 }
 
@@ -117,6 +121,8 @@ async function act(deps: HealthCheckDeps, result: HealthCheckResult): Promise<st
 
 /** One health check: gather, decide, act, then record and log it in one line. Never throws for a server being down. */
 export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) => void = () => undefined): Promise<HealthCheckResult> {
+  // The first check under this prefix marks the start of a new system (kept only if none is there).
+  await withTimeout(deps.redis.set(keys(deps.config.queuePrefix).checkingSince, String(Date.now()), 'NX'), READ_TIMEOUT_MS, 'Redis').catch(() => undefined);
   const result: HealthCheckResult = decideHealth(await gatherHealthInputs(deps));
   const done = await act(deps, result);
   const level = result.status === 'healthy' || isStarting(result) ? 'info' : result.status === 'warning' ? 'warn' : 'error';
