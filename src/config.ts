@@ -53,6 +53,18 @@ export interface Config {
   restartConfirmMs: number;
   /** Health results kept in the history (24 h at one per 30 s). @defaultValue `2880` */
   healthHistoryMax: number;
+  /**
+   * How the bridge learns of new scan files: `events` (inotify), `poll` (listing the folder,
+   * for network and FUSE folders where inotify sees nothing), `auto` (`poll` when `ARROW_DIR`
+   * is on a network or FUSE filesystem, else `events`). @defaultValue `auto`
+   */
+  watchMode: 'auto' | 'events' | 'poll';
+  /** `poll` mode: how often the newest day folder and the root are listed. @defaultValue `1000` */
+  watchPollMs: number;
+  /** `events` mode: how often the newest day folder is listed for files whose events were lost. @defaultValue `5000` */
+  watchRescanMs: number;
+  /** A scan stamped further ahead of this machine's clock, or further before its file's mtime, is refused. @defaultValue `300` */
+  maxClockSkewS: number;
 }
 
 export const DEFAULTS: Readonly<Record<string, string>> = {
@@ -80,6 +92,10 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   BRIDGE_SUMMARY_EVERY: '100',
   RESTART_CONFIRM_MS: '20000',
   HEALTH_HISTORY_MAX: '2880',
+  WATCH_MODE: 'auto',
+  WATCH_POLL_MS: '1000',
+  WATCH_RESCAN_MS: '5000',
+  MAX_CLOCK_SKEW_S: '300',
 };
 
 type Env = Record<string, string | undefined>;
@@ -150,6 +166,14 @@ function name(env: Env, variable: string): string {
   return v;
 }
 
+const WATCH_MODES = ['auto', 'events', 'poll'] as const;
+
+function watchMode(env: Env): Config['watchMode'] {
+  const v = raw(env, 'WATCH_MODE').toLowerCase();
+  if (!(WATCH_MODES as readonly string[]).includes(v)) throw new ConfigError('WATCH_MODE', v, WATCH_MODES.join(', '));
+  return v as Config['watchMode'];
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Resolves every setting once, failing on the first bad one with its name. Pure: reads only `env`. */
@@ -197,6 +221,10 @@ export function resolveConfig(env: Env): Config {
     bridgeSummaryEvery: int(env, 'BRIDGE_SUMMARY_EVERY', 1),
     restartConfirmMs: int(env, 'RESTART_CONFIRM_MS', 100),
     healthHistoryMax: int(env, 'HEALTH_HISTORY_MAX', 1, 1_000_000),
+    watchMode: watchMode(env),
+    watchPollMs: int(env, 'WATCH_POLL_MS', 50, 3_600_000),
+    watchRescanMs: int(env, 'WATCH_RESCAN_MS', 100, 3_600_000),
+    maxClockSkewS: int(env, 'MAX_CLOCK_SKEW_S', 1),
   };
   if (config.dataStaleS <= config.dataWarningS) {
     throw new ConfigError('DATA_STALE_S', String(config.dataStaleS), `a number of seconds above DATA_WARNING_S (${config.dataWarningS})`);
