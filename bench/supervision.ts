@@ -135,7 +135,8 @@ async function main(): Promise<void> {
     }
 
     // A frozen bridge: SIGSTOP its process; time from data going stale to a restart confirmed.
-    const staleEnv = { ...config, dataWarningS: 1, dataStaleS: 2 };
+    // No start-up grace: the bridge was restarted moments ago, and stale is what is measured here.
+    const staleEnv = { ...config, dataWarningS: 1, dataStaleS: 2, bridgeStartGraceS: 0 };
     const hb = await until('a heartbeat', heartbeat);
     const frozen = procs.find((p) => p.pid === hb.pid)!;
     const lastBefore = latest()!;

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from './log.js';
 import { coerceError } from './errors.js';
-import type { HealthResult } from './health.js';
+import { isStarting, type HealthResult } from './health.js';
 import { sleep } from './time.js';
 
 /** Where the last alerted state lives: shared by every worker, kept across restarts. */
@@ -98,6 +98,8 @@ export function createAlerter(o: AlerterOptions): Alerter {
   }
 
   async function decide(result: HealthResult): Promise<void> {
+    // A bridge catching up after its start is expected: neither news nor a change of state.
+    if (isStarting(result)) return;
     const state = alertState(result);
     const { previous, mine } = await previousState(state);
     local = state;

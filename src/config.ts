@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
+import { splitHost } from './server/hosts.js';
 
 export interface Config {
   /** Redis for BullMQ, the bridge lease and its heartbeat. @defaultValue `redis://127.0.0.1:6379` */
@@ -38,6 +39,15 @@ export interface Config {
   boardPassword: string | undefined;
   /** Refuse every state-changing route of the board and the API. @defaultValue `false` */
   boardReadOnly: boolean;
+  /**
+   * `Host` names (optionally `:port`; without one, the board's port) the board answers without a
+   * login; other hosts get 421. Stops DNS rebinding. @defaultValue `['localhost', '127.0.0.1', '[::1]']`
+   */
+  boardAllowedHosts: string[];
+  /** Failed logins an address may make per {@link boardLoginWindowS} before it gets 429. @defaultValue `10` */
+  boardLoginLimit: number;
+  /** The login throttle's window, and how long an address that passed the limit waits. @defaultValue `60` */
+  boardLoginWindowS: number;
   alertWebhookUrl: string | undefined;
   /** @defaultValue `info` */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -49,6 +59,11 @@ export interface Config {
   bridgeLockMs: number;
   /** Log a summary every this many scans. @defaultValue `100` */
   bridgeSummaryEvery: number;
+  /**
+   * A bridge run younger than this whose data is missing or old is reported as `warning`
+   * (`starting`) and neither restarted nor alerted about: it is catching up. @defaultValue `60`
+   */
+  bridgeStartGraceS: number;
   /** How long a restart attempt waits for a new bridge run to show up. @defaultValue `20000` */
   restartConfirmMs: number;
   /** Health results kept in the history (24 h at one per 30 s). @defaultValue `2880` */
@@ -85,11 +100,15 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   BOARD_HOST: '127.0.0.1',
   BOARD_PORT: '3000',
   BOARD_READ_ONLY: 'false',
+  BOARD_ALLOWED_HOSTS: 'localhost,127.0.0.1,[::1]',
+  BOARD_LOGIN_LIMIT: '10',
+  BOARD_LOGIN_WINDOW_S: '60',
   LOG_LEVEL: 'info',
   BRIDGE_HEARTBEAT_MS: '2000',
   BRIDGE_HEARTBEAT_TTL_MS: '10000',
   BRIDGE_LOCK_MS: '5000',
   BRIDGE_SUMMARY_EVERY: '100',
+  BRIDGE_START_GRACE_S: '60',
   RESTART_CONFIRM_MS: '20000',
   HEALTH_HISTORY_MAX: '2880',
   WATCH_MODE: 'auto',
@@ -158,6 +177,15 @@ function hzMembers(env: Env): string[] {
   return members;
 }
 
+function allowedHosts(env: Env): string[] {
+  const v = raw(env, 'BOARD_ALLOWED_HOSTS');
+  const hosts = v.split(',').map((h) => h.trim()).filter((h) => h !== '');
+  if (hosts.length === 0 || !hosts.every((h) => splitHost(h) !== undefined)) {
+    throw new ConfigError('BOARD_ALLOWED_HOSTS', v, 'comma-separated host names or addresses, each optionally with :port, like localhost,127.0.0.1,[::1]');
+  }
+  return hosts;
+}
+
 function name(env: Env, variable: string): string {
   const v = raw(env, variable);
   if (!/^[A-Za-z0-9_.:-]+$/.test(v)) {
@@ -213,12 +241,16 @@ export function resolveConfig(env: Env): Config {
     boardUser,
     boardPassword,
     boardReadOnly: bool(env, 'BOARD_READ_ONLY'),
+    boardAllowedHosts: allowedHosts(env),
+    boardLoginLimit: int(env, 'BOARD_LOGIN_LIMIT', 1, 1_000_000),
+    boardLoginWindowS: int(env, 'BOARD_LOGIN_WINDOW_S', 1, 86_400),
     alertWebhookUrl: alert,
     logLevel: logLevel as Config['logLevel'],
     bridgeHeartbeatMs: int(env, 'BRIDGE_HEARTBEAT_MS', 50),
     bridgeHeartbeatTtlMs: int(env, 'BRIDGE_HEARTBEAT_TTL_MS', 200),
     bridgeLockMs: int(env, 'BRIDGE_LOCK_MS', 500),
     bridgeSummaryEvery: int(env, 'BRIDGE_SUMMARY_EVERY', 1),
+    bridgeStartGraceS: int(env, 'BRIDGE_START_GRACE_S', 0),
     restartConfirmMs: int(env, 'RESTART_CONFIRM_MS', 100),
     healthHistoryMax: int(env, 'HEALTH_HISTORY_MAX', 1, 1_000_000),
     watchMode: watchMode(env),

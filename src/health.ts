@@ -9,6 +9,7 @@ export const STATUSES = ['healthy', 'warning', 'stale', 'down', 'error'] as cons
 export type HealthStatus = (typeof STATUSES)[number];
 export type HealthAction = 'none' | 'restart' | 'alert';
 
+export type WarningCause = 'starting';
 export type StaleCause = 'bridge_behind' | 'scanner_silent';
 export type DownCause = 'no_heartbeat' | 'heartbeat_expired' | 'not_watching' | 'restart_failed';
 export type ErrorCause = 'hazelcast_unreachable' | 'redis_unreachable';
@@ -28,7 +29,8 @@ export type Read<T> = { kind: 'ok'; value: T | null } | { kind: 'unreachable'; e
 export interface HealthInputs {
   /** Epoch ms. */
   now: number;
-  thresholds: { warningS: number; staleS: number; heartbeatTtlMs: number };
+  /** `startGraceS`: how long a new bridge run may catch up before old or missing data counts against it. */
+  thresholds: { warningS: number; staleS: number; heartbeatTtlMs: number; startGraceS: number };
   /** The Hazelcast read; `payload: null` when the key is absent. */
   latest: { kind: 'ok'; payload: LatestScan | null } | { kind: 'unreachable'; error: string };
   /** The Redis read; `value: null` when there is no heartbeat key. */
@@ -67,6 +69,8 @@ export interface HealthFacts {
 
 export interface HealthyResult extends HealthFacts { status: 'healthy'; action: 'none' }
 export interface WarningResult extends HealthFacts { status: 'warning'; action: 'none' }
+/** A young bridge run still catching up: reported, never acted on or alerted about. */
+export interface StartingResult extends HealthFacts { status: 'warning'; cause: WarningCause; action: 'none' }
 export interface StaleResult extends HealthFacts {
   status: 'stale';
   cause: StaleCause;
@@ -87,7 +91,7 @@ export interface ErrorResult extends HealthFacts {
   action: 'alert';
 }
 
-export type HealthResult = HealthyResult | WarningResult | StaleResult | DownResult | ErrorResult;
+export type HealthResult = HealthyResult | WarningResult | StartingResult | StaleResult | DownResult | ErrorResult;
 
 /** A future timestamp further ahead than this is called out as clock skew. */
 const SKEW_NOTE_MS = 5_000;
@@ -133,7 +137,31 @@ function commonFacts(i: HealthInputs): Facts {
 /** The status, with precedence error > down > stale > warning > healthy. */
 export function decideHealth(i: HealthInputs): HealthResult {
   const facts = commonFacts(i);
-  return unreachable(i, facts) ?? noLiveBridge(i, facts) ?? byDataAge(i, facts);
+  return unreachable(i, facts) ?? noLiveBridge(i, facts) ?? starting(i, facts) ?? byDataAge(i, facts);
+}
+
+/** Whether `r` is a start-up report, which nobody is alerted about. */
+export function isStarting(r: HealthResult): r is StartingResult {
+  return r.status === 'warning' && 'cause' in r && r.cause === 'starting';
+}
+
+/**
+ * A bridge run younger than `startGraceS` whose data is missing or not fresh is catching up (or
+ * its scanner is starting too): say so and wait. After the grace the usual rules apply, so a run
+ * that never pushes the newest scan on disk is restarted at most `startGraceS` after it began.
+ */
+function starting(i: HealthInputs, facts: Facts): StartingResult | undefined {
+  const hb = i.heartbeat.kind === 'ok' ? i.heartbeat.value : null;
+  const payload = i.latest.kind === 'ok' ? i.latest.payload : null;
+  const graceMs = i.thresholds.startGraceS * 1000;
+  if (!hb || i.now - hb.startedAt >= graceMs) return undefined;
+  if (payload && i.now - payload.timestamp_ms < i.thresholds.warningS * 1000) return undefined;
+  const held = payload ? `Hazelcast holds scan #${payload.scan_number}, ${s1(i.now - payload.timestamp_ms)} old` : 'Hazelcast holds no scan yet';
+  const disk = i.newestOnDisk === null ? 'no scan is known on disk' : `the newest on disk is #${i.newestOnDisk}`;
+  return {
+    ...facts, status: 'warning', cause: 'starting', action: 'none',
+    message: `bridge ${hb.id} started ${s1(i.now - hb.startedAt)} ago and is catching up: ${held}, ${disk}; judged by data age once the run is ${i.thresholds.startGraceS} s old`,
+  };
 }
 
 function unreachable(i: HealthInputs, facts: Facts): ErrorResult | undefined {

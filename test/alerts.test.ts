@@ -104,6 +104,19 @@ describe('alerts', () => {
     expect(recovered!.text).toBe('✅ scan-bridge recovered: healthy (was down no_heartbeat). it is healthy');
   });
 
+  it('a bridge starting up is no news: no alert, and the state before it stays the one compared with', async () => {
+    const hook = await webhook();
+    closers.push(hook.close);
+    const a = alerter(hook.url, uniq('alerts'));
+    const starting = result('warning', { cause: 'starting', message: 'bridge b:1 started 2.0 s ago and is catching up' });
+    for (const r of [starting, starting, result('healthy'), result('stale'), starting, result('healthy')]) a.notify(r);
+    await a.idle();
+    expect(hook.received.events.map((e) => [e.body.status, e.body.previous])).toEqual([
+      ['stale', 'healthy'],
+      ['healthy', 'stale:scanner_silent'],
+    ]);
+  });
+
   it('a change of cause is a change: down, then down because the restart failed', async () => {
     const hook = await webhook();
     closers.push(hook.close);
@@ -209,9 +222,9 @@ describe('alerts from the job worker', () => {
       return (await job.waitUntilFinished(events, 20_000)) as HealthResult;
     };
 
-    // A live bridge and no scan anywhere: stale, the scanner is silent.
+    // A bridge past its start-up grace and no scan anywhere: stale, the scanner is silent.
     const now = Date.now();
-    const hb: Heartbeat = { id: 'test:1', host: 'test', pid: 1, startedAt: now, generation: 1, beatAt: now, watching: true };
+    const hb: Heartbeat = { id: 'test:1', host: 'test', pid: 1, startedAt: now - 120_000, generation: 1, beatAt: now, watching: true };
     await redis.set(bridgeKeys(config.queuePrefix).heartbeat, JSON.stringify(hb), 'PX', 60_000);
     expect((await check()).status).toBe('stale');
     await hook.received.until((e) => e.body.status === 'stale', 20_000, 'the stale alert');

@@ -31,7 +31,7 @@ async function world(opts: { ageS?: number; heartbeat?: boolean; onDisk?: number
     await map.set(config.hzKey, JSON.stringify({ scan_number: opts.scan ?? 100, timestamp_ms: now - opts.ageS * 1000, asset_count: 400 }));
   }
   if (opts.heartbeat !== false) {
-    const hb: Heartbeat = { id: 'h:1', host: 'h', pid: 1, startedAt: now - 5000, generation: 3, beatAt: now, watching: true };
+    const hb: Heartbeat = { id: 'h:1', host: 'h', pid: 1, startedAt: now - 120_000, generation: 3, beatAt: now, watching: true };
     await redis.set(bridgeKeys(config.queuePrefix).heartbeat, JSON.stringify(hb), 'PX', 60_000);
   }
   const day = join(config.arrowDir, '2026-11-27');

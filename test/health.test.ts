@@ -20,7 +20,7 @@ function beat(over: Partial<Beat> = {}): Beat {
 function inputs(over: Partial<HealthInputs> = {}): HealthInputs {
   return {
     now: NOW,
-    thresholds: { warningS: 30, staleS: 60, heartbeatTtlMs: TTL },
+    thresholds: { warningS: 30, staleS: 60, heartbeatTtlMs: TTL, startGraceS: 60 },
     latest: { kind: 'ok', payload: payload(5_000) },
     heartbeat: { kind: 'ok', value: beat() },
     newestOnDisk: SCAN,
@@ -37,6 +37,8 @@ const hzDown: Partial<HealthInputs> = { latest: { kind: 'unreachable', error: 'E
 const redisDown: Partial<HealthInputs> = { heartbeat: { kind: 'unreachable', error: 'ECONNREFUSED 127.0.0.1:6379' } };
 const expired: Partial<HealthInputs> = { heartbeat: { kind: 'ok', value: beat({ beatAt: NOW - 42_000 }) } };
 const notWatching: Partial<HealthInputs> = { heartbeat: { kind: 'ok', value: beat({ watching: false }) } };
+/** A bridge run that started `ms` ago and beats. */
+const young = (ms: number): Partial<HealthInputs> => ({ heartbeat: { kind: 'ok', value: beat({ startedAt: NOW - ms }) } });
 /** A failed restart, with the data last pushed 50 s ago: before the failure, as when the bridge died. */
 const failedAt = (at: number, error?: string): Partial<HealthInputs> => ({ ...aged(50_000), lastRestart: { state: 'failed', at, ...(error ? { error } : {}) } });
 
@@ -66,6 +68,12 @@ describe('decideHealth: every status and cause', () => {
     ['no heartbeat, restart running', { ...noBeat, lastRestart: { state: 'running', at: NOW - 2_000 } }, { status: 'down', cause: 'no_heartbeat', action: 'restart' }],
     ['no heartbeat, last restart confirmed', { ...noBeat, lastRestart: { state: 'confirmed', at: NOW - 2_000 } }, { status: 'down', cause: 'no_heartbeat', action: 'restart' }],
     ['live bridge, a failed restart does not matter', { ...failedAt(NOW - 12_000), ...aged(5_000) }, { status: 'healthy', action: 'none' }],
+    ['young run, no scan in Hazelcast yet, files on disk', { ...young(5_000), ...noPayload }, { status: 'warning', cause: 'starting', action: 'none' }],
+    ['young run, no scan anywhere yet', { ...young(5_000), ...noPayload, newestOnDisk: null }, { status: 'warning', cause: 'starting', action: 'none' }],
+    ['young run, an hour-old backlog pushed first', { ...young(5_000), ...aged(3_600_000), newestOnDisk: SCAN + 40 }, { status: 'warning', cause: 'starting', action: 'none' }],
+    ['young run, fresh data', { ...young(5_000), ...aged(2_000) }, { status: 'healthy', action: 'none' }],
+    ['run past the grace, still no scan pushed', { ...young(60_000), ...noPayload }, { status: 'stale', cause: 'bridge_behind', action: 'restart' }],
+    ['young run but its heartbeat expired', { heartbeat: { kind: 'ok', value: beat({ startedAt: NOW - 20_000, beatAt: NOW - 15_000 }) }, ...noPayload }, { status: 'down', cause: 'heartbeat_expired', action: 'restart' }],
     ['Hazelcast unreachable', hzDown, { status: 'error', cause: 'hazelcast_unreachable', action: 'alert' }],
     ['Redis unreachable', redisDown, { status: 'error', cause: 'redis_unreachable', action: 'alert' }],
     ['both unreachable: Hazelcast names the cause', { ...hzDown, ...redisDown }, { status: 'error', cause: 'hazelcast_unreachable', action: 'alert' }],
@@ -96,8 +104,10 @@ describe('decideHealth: boundaries', () => {
     ['heartbeat TTL + 1 ms old', { heartbeat: { kind: 'ok', value: beat({ beatAt: NOW - TTL - 1 }) } }, 'down'],
     ['not watching for exactly the TTL', { heartbeat: { kind: 'ok', value: beat({ watching: false, startedAt: NOW - TTL }) } }, 'healthy'],
     ['not watching for TTL + 1 ms', { heartbeat: { kind: 'ok', value: beat({ watching: false, startedAt: NOW - TTL - 1 }) } }, 'down'],
-    ['custom thresholds 10/20: 10 s', { ...aged(10_000), thresholds: { warningS: 10, staleS: 20, heartbeatTtlMs: TTL } }, 'warning'],
-    ['custom thresholds 10/20: 20.001 s', { ...aged(20_001), thresholds: { warningS: 10, staleS: 20, heartbeatTtlMs: TTL } }, 'stale'],
+    ['custom thresholds 10/20: 10 s', { ...aged(10_000), thresholds: { warningS: 10, staleS: 20, heartbeatTtlMs: TTL, startGraceS: 60 } }, 'warning'],
+    ['a run 59.999 s old with old data', { ...young(59_999), ...aged(90_000) }, 'warning'],
+    ['a run exactly the grace old with old data', { ...young(60_000), ...aged(90_000) }, 'stale'],
+    ['custom thresholds 10/20: 20.001 s', { ...aged(20_001), thresholds: { warningS: 10, staleS: 20, heartbeatTtlMs: TTL, startGraceS: 60 } }, 'stale'],
   ])('%s → %s', (_name, over, status) => {
     expect(decideHealth(inputs(over)).status).toBe(status);
   });
@@ -154,6 +164,7 @@ describe('decideHealth: messages', () => {
     ['not watching', notWatching, ['box:42', '120.0 s', /without watching/, /restarting the bridge/]],
     ['restart running', { ...noBeat, lastRestart: { state: 'running', at: NOW - 2_000 } }, [/already running/]],
     ['restart failed', { ...noBeat, ...failedAt(NOW - 12_000, 'no new generation after 3 attempts') }, ['12.0 s ago', 'no new generation after 3 attempts', /exhausted/, /trigger a restart by hand/]],
+    ['young run catching up', { ...young(4_200), ...aged(3_600_000), newestOnDisk: 4268 }, ['box:42 started 4.2 s ago', 'is catching up', '#4228', '3600.0 s old', '#4268', '60 s old']],
     ['Hazelcast unreachable', hzDown, [/Hazelcast is unreachable/, '5701', /retrying next tick/]],
     ['Redis unreachable', redisDown, [/Redis is unreachable/, '6379', /retrying next tick/]],
     ['both unreachable', { ...hzDown, ...redisDown }, [/Hazelcast and Redis/, '5701', '6379']],

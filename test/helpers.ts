@@ -96,9 +96,9 @@ export interface Child {
 
 const children: Child[] = [];
 
-/** `scan-bridge start --role …` as a real child process with these settings. */
-export function spawnRoles(roles: string[], env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, ['dist/cli.js', 'start', ...roles.flatMap((r) => ['--role', r])], {
+/** `scan-bridge start --role … [args]` as a real child process with these settings. */
+export function spawnRoles(roles: string[], env: Record<string, string>, args: string[] = []): Child {
+  const proc = spawn(process.execPath, ['dist/cli.js', 'start', ...roles.flatMap((r) => ['--role', r]), ...args], {
     env: { ...process.env, LOG_PRETTY: '0', ...env, LOG_LEVEL: env.CHILD_LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -9,7 +9,7 @@ import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
 import { scanNumberFromName, isScanCandidate } from '../bridge/files.js';
-import { decideHealth, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
+import { decideHealth, isStarting, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
 import { JOBS, type JobPayloads } from './table.js';
 import { withTimeout } from '../time.js';
 
@@ -73,7 +73,7 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
   const [latestRead, r, disk] = await Promise.all([latest, fromRedis, newestScanOnDisk(config.arrowDir)]);
   return {
     now,
-    thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs },
+    thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs, startGraceS: config.bridgeStartGraceS },
     latest: latestRead,
     heartbeat: r.ok ? { kind: 'ok', value: r.facts.heartbeat } : { kind: 'unreachable', error: r.error },
     // The folder may be on another machine: then the bridge's own view is the best we have.
@@ -110,7 +110,7 @@ export type HealthCheckResult = HealthResult & { restartJobId?: string };
 /** One health check: gather, decide, record, act. Never throws for a server being down. */
 export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) => void = () => undefined): Promise<HealthCheckResult> {
   const result: HealthCheckResult = decideHealth(await gatherHealthInputs(deps));
-  const level = result.status === 'healthy' ? 'info' : result.status === 'warning' ? 'warn' : 'error';
+  const level = result.status === 'healthy' || isStarting(result) ? 'info' : result.status === 'warning' ? 'warn' : 'error';
   deps.log[level]({ health: result }, `health ${result.status}: ${result.message}`);
   say(`${result.status}: ${result.message}`);
   await recordHealth(deps, result);

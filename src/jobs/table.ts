@@ -17,6 +17,13 @@ export interface JobPayloads {
 }
 export type JobName = keyof JobPayloads;
 
+/** The one job name each queue carries. */
+export const QUEUE_JOB: Record<QueueName, JobName> = {
+  [QUEUES.healthCheck]: 'health-check',
+  [QUEUES.restartBridge]: 'restart-bridge',
+  [QUEUES.bridge]: 'bridge',
+};
+
 export interface JobSpec {
   queue: QueueName;
   /** What the job is for, shown as the queue's description in Bull Board. */

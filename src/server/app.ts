@@ -9,7 +9,9 @@ import { ConfigError, coerceError } from '../errors.js';
 import { createHazelcast, createRedis, redisReady, type Hazelcast } from '../connections.js';
 import { openQueues } from '../ops.js';
 import type { QueueName } from '../jobs/table.js';
-import { basicAuth, isLoopback, readOnly, sameOriginOnly, sendError } from './guards.js';
+import { allowedHostsOnly, basicAuth, isLoopback, readOnly, sameOriginOnly, sendError } from './guards.js';
+import { LoginThrottle } from './login-throttle.js';
+import { boardWriteGuard } from './board-writes.js';
 import { apiRouter } from './api.js';
 import { boardRouter, BOARD_PATH } from './board.js';
 import { createMetrics } from './metrics.js';
@@ -26,7 +28,8 @@ export interface AppDeps {
 /**
  * The board's HTTP surface: Bull Board at /board, the JSON API, /metrics and /history.
  *
- * Order matters: /healthz answers without credentials (the container healthcheck calls it and it
+ * Order matters: without a login, a request for a host not in BOARD_ALLOWED_HOSTS is refused
+ * first; /healthz answers without credentials (the container healthcheck calls it and it
  * reveals nothing but "the process answers"); everything after the login, including /readyz and
  * /metrics, needs BOARD_USER / BOARD_PASSWORD when they are set. State-changing requests from
  * another site are refused before any handler sees them.
@@ -37,9 +40,17 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
+  const { boardUser, boardPassword } = config;
+  const login = boardUser !== undefined && boardPassword !== undefined;
+  // Without a login, a foreign page that rebinds its name to this address must not be answered.
+  if (!login) app.use(allowedHostsOnly(config.boardAllowedHosts));
+
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
 
-  if (config.boardUser !== undefined && config.boardPassword !== undefined) app.use(basicAuth(config.boardUser, config.boardPassword));
+  if (login) {
+    const throttle = new LoginThrottle(config.boardLoginLimit, config.boardLoginWindowS * 1000);
+    app.use(basicAuth(boardUser, boardPassword, { throttle, log }));
+  }
   app.use(sameOriginOnly());
 
   app.get('/', (_req, res) => res.redirect(`${BOARD_PATH}/`));
@@ -61,6 +72,7 @@ export function createApp(deps: AppDeps): Express {
   // Bull Board enforces readOnlyMode per queue; refusing every write here as well covers routes
   // that are not per queue (pause all, resume all).
   if (config.boardReadOnly) app.use(BOARD_PATH, readOnly());
+  app.use(BOARD_PATH, boardWriteGuard(config));
   app.use(BOARD_PATH, boardRouter(deps.queues, config.boardReadOnly));
 
   app.use((req: Request, res: Response) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.path}`));

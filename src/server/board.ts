@@ -3,7 +3,8 @@ import type { Router } from 'express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { JOBS, QUEUES, type QueueName } from '../jobs/table.js';
+import { JOBS, QUEUES, QUEUE_JOB, type QueueName } from '../jobs/table.js';
+import { payloadSchema } from '../jobs/payloads.js';
 
 export const BOARD_PATH = '/board';
 
@@ -31,6 +32,8 @@ export function boardRouter(queues: Record<QueueName, Queue>, readOnlyMode: bool
           description: DESCRIPTIONS[name],
           readOnlyMode,
           allowRetries: !readOnlyMode,
+          // The add-job form is built from it; boardWriteGuard enforces it.
+          jobDataSchema: payloadSchema(QUEUE_JOB[name]),
         }),
     ),
     serverAdapter,
