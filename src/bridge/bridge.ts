@@ -8,10 +8,24 @@ import { coerceError } from '../errors.js';
 import { readScan, buildPayload, type Scan } from './arrow.js';
 import { registerCompression } from './compression.js';
 import { isScanCandidate, listScanFiles, relativeToRoot, scanTimeFromPath, type ScanFileRef } from './files.js';
-import { watchScanFolder, type ScanFolderWatcher } from './watcher.js';
 import { HistoryStore, LatestStore, storedScanNumber } from './store.js';
+import { openScanSource, type ScanSource } from './scan-source.js';
+import { chooseWatchMode, type WatchModeChoice } from './watch-mode.js';
+import { describeScan, isNewerScan, type ScanOrderKey } from './scan-order.js';
+import { clockSkewOf, describeSkew, type ClockSkew } from './clock-skew.js';
 
-export type BridgeSettings = Pick<Config, 'arrowDir' | 'hzMap' | 'hzKey' | 'hzHistoryMap' | 'hzHistoryTtlS' | 'bridgeSummaryEvery'>;
+export type BridgeSettings = Pick<
+  Config,
+  'arrowDir' | 'hzMap' | 'hzKey' | 'hzHistoryMap' | 'hzHistoryTtlS' | 'bridgeSummaryEvery' | 'watchMode' | 'watchPollMs' | 'watchRescanMs' | 'maxClockSkewS'
+>;
+
+/** The last scan refused for its time stamp (see clock-skew.ts). */
+export interface RefusedForSkew extends ClockSkew {
+  relPath: string;
+  scanNumber: number;
+  /** Epoch ms of the refusal. */
+  at: number;
+}
 
 /** Push latencies of this run as a cumulative histogram (exported by /metrics). */
 export interface PushLatencyHistogram {
@@ -46,6 +60,13 @@ export interface BridgeStats {
   lastPushLatencyMs: number | null;
   pushLatency: PushLatencyHistogram;
   newestSeenOnDisk: number | null;
+  /** Scan time of {@link newestSeenOnDisk}, epoch ms: scans are ordered by time, then number. */
+  newestSeenOnDiskAtMs: number | null;
+  /** Scans refused because their time stamp is off by more than `MAX_CLOCK_SKEW_S`. */
+  clockSkewRefused: number;
+  lastClockSkew: RefusedForSkew | null;
+  /** How this run watches the scan folder and why; null before it starts watching. */
+  watchMode: WatchModeChoice | null;
   /** The newest scan waiting for Hazelcast (during an outage), if any. */
   pendingLatest: number | null;
   historyBacklog: number;
@@ -127,7 +148,9 @@ export class Bridge {
   private readonly historyInMemory: number;
   private latest!: LatestStore;
   private history!: HistoryStore;
-  private watcher: ScanFolderWatcher | undefined;
+  private source: ScanSource | undefined;
+  /** The scan `latest_eigen_scan` was last moved to by this bridge. */
+  private lastPushedKey: ScanOrderKey | null = null;
   private readonly files = new Map<string, FileState>();
   private pending: Pending | undefined;
   private latestBusy = false;
@@ -165,6 +188,10 @@ export class Bridge {
       lastPushLatencyMs: null,
       pushLatency: { bucketsMs: LATENCY_BUCKETS_MS, cumulative: LATENCY_BUCKETS_MS.map(() => 0), sumMs: 0, count: 0 },
       newestSeenOnDisk: null,
+      newestSeenOnDiskAtMs: null,
+      clockSkewRefused: 0,
+      lastClockSkew: null,
+      watchMode: null,
       pendingLatest: null,
       historyBacklog: 0,
       hazelcastConnected: false,
@@ -192,9 +219,16 @@ export class Bridge {
       }
     });
     await mkdir(this.s.arrowDir, { recursive: true });
-    this.watcher = await watchScanFolder(this.s.arrowDir, {
+    const choice = await chooseWatchMode(this.s.watchMode, this.s.arrowDir);
+    this.st.watchMode = choice;
+    let listingFailed = false;
+    this.source = await openScanSource(this.s.arrowDir, choice, { pollMs: this.s.watchPollMs, rescanMs: this.s.watchRescanMs }, {
       file: (p) => this.onFile(p),
       error: (err) => this.fail(err),
+      problem: (message) => {
+        if (!listingFailed) this.say('warn', `${message}: listing again on the next tick`);
+        listingFailed = true;
+      },
     });
     // inotify says nothing when the watched folder itself goes away: look for it now and then.
     this.folderCheck = setInterval(() => {
@@ -205,7 +239,7 @@ export class Bridge {
     }, 1000);
     this.folderCheck.unref();
     this.st.watching = true;
-    this.say('info', `watching ${this.s.arrowDir} as bridge ${this.id}`);
+    this.say('info', `watching ${this.s.arrowDir} as bridge ${this.id} ${this.source.how} (${choice.reason})`, { watchMode: choice });
     this.catchUp = this.startupCatchUp().catch((err: unknown) => this.say('error', `start-up catch-up failed: ${coerceError(err).message}`));
   }
 
@@ -237,7 +271,7 @@ export class Bridge {
     clearTimeout(this.retryTimer);
     clearInterval(this.folderCheck);
     for (const f of this.files.values()) clearTimeout(f.timer);
-    this.watcher?.close();
+    this.source?.close();
     await this.catchUp;
     this.say('info', `stopped after pushing ${this.st.pushed} scans`);
   }
@@ -292,7 +326,7 @@ export class Bridge {
         if (this.files.has(ref.path)) continue;
         const res = await this.readOnce(ref.path, ref.relPath);
         if (res.kind === 'ok') {
-          this.seen(res.scan.scanNumber);
+          this.seen(res.scan);
           await this.writeHistoryNow({ scan: res.scan, relPath: ref.relPath, scanNumber: res.scan.scanNumber });
         } else if (res.kind === 'broken') {
           this.reject(ref.relPath, res.reason);
@@ -377,7 +411,9 @@ export class Bridge {
       }
       if (res.kind === 'ok') {
         f.status = 'done';
-        this.accept({ scan: res.scan, relPath, eventAt: f.eventAt });
+        const skew = clockSkewOf(res.scan.timestampMs, { nowMs: Date.now(), mtimeMs: st ? mtimeMs : null, maxSkewS: this.s.maxClockSkewS });
+        if (skew) this.refuseSkewed(relPath, res.scan, skew);
+        else this.accept({ scan: res.scan, relPath, eventAt: f.eventAt });
         return;
       }
       if (res.kind === 'broken' && !f.dirty) {
@@ -416,8 +452,21 @@ export class Bridge {
     this.emit({ type: 'rejected', relPath, reason });
   }
 
-  private seen(scanNumber: number): void {
-    if (this.st.newestSeenOnDisk === null || scanNumber > this.st.newestSeenOnDisk) this.st.newestSeenOnDisk = scanNumber;
+  private seen(scan: Scan): void {
+    const seen = this.st.newestSeenOnDisk === null ? null : { scanNumber: this.st.newestSeenOnDisk, timestampMs: this.st.newestSeenOnDiskAtMs ?? -Infinity };
+    if (isNewerScan(orderOf(scan), seen)) {
+      this.st.newestSeenOnDisk = scan.scanNumber;
+      this.st.newestSeenOnDiskAtMs = scan.timestampMs;
+    }
+  }
+
+  /** A scan whose stamp cannot be trusted: it would hold the latest value (ahead) or look like silence (behind). */
+  private refuseSkewed(relPath: string, scan: Scan, skew: ClockSkew): void {
+    this.st.clockSkewRefused++;
+    this.st.lastClockSkew = { ...skew, relPath, scanNumber: scan.scanNumber, at: Date.now() };
+    this.say('warn', `refused ${relPath} (scan #${scan.scanNumber}): ${describeSkew(skew)}, beyond MAX_CLOCK_SKEW_S=${this.s.maxClockSkewS}; a clock is off`, {
+      file: relPath, scan: scan.scanNumber, skewS: skew.skewS, skew: skew.kind,
+    });
   }
 
   private payloadOf(item: { scan: Scan; relPath: string; payload?: Payload | undefined }): string {
@@ -430,14 +479,14 @@ export class Bridge {
   private accept(p: Pending): void {
     const n = p.scan.scanNumber;
     this.payloadOf(p);
-    this.seen(n);
-    const ahead = this.pending?.scan.scanNumber ?? this.st.lastPushedScan ?? -Infinity;
-    if (n > ahead) {
+    this.seen(p.scan);
+    const ahead = this.pending ? orderOf(this.pending.scan) : this.lastPushedKey;
+    if (isNewerScan(orderOf(p.scan), ahead)) {
       this.pending = p;
       this.writeLatest();
     } else {
       this.st.olderSkipped++;
-      this.say('info', `scan #${n} arrived after #${ahead}: kept in history only, the latest stays #${ahead}`, { scan: n });
+      this.say('info', `scan ${describeScan(orderOf(p.scan))} arrived after ${describeScan(ahead!)}: kept in history only, the latest stays #${ahead!.scanNumber}`, { scan: n });
     }
     if (this.historyQueue.length >= HISTORY_QUEUE_MAX) {
       const dropped = this.historyQueue.shift()!;
@@ -458,7 +507,7 @@ export class Bridge {
     if (this.latestBusy || !this.pending || this.stopped) return;
     this.latestBusy = true;
     const p = this.pending;
-    this.latest.putIfNewer(p.scan.scanNumber, this.payloadOf(p)).then(
+    this.latest.putIfNewer(orderOf(p.scan), this.payloadOf(p)).then(
       (outcome) => {
         this.latestBusy = false;
         if (this.pending === p) this.pending = undefined;
@@ -468,6 +517,7 @@ export class Bridge {
           const latencyMs = Date.now() - p.eventAt;
           this.st.pushed++;
           this.st.lastPushedScan = n;
+          this.lastPushedKey = orderOf(p.scan);
           this.st.lastPushedAt = Date.now();
           this.st.lastPushLatencyMs = latencyMs;
           this.observeLatency(latencyMs);
@@ -476,7 +526,7 @@ export class Bridge {
           if (this.st.pushed % this.s.bridgeSummaryEvery === 0) this.summary();
         } else {
           this.st.olderSkipped++;
-          this.say('info', `scan #${n} not written: Hazelcast already holds #${outcome.current}`, { scan: n, current: outcome.current });
+          this.say('info', `scan ${describeScan(orderOf(p.scan))} not written: Hazelcast already holds ${describeScan(outcome.current)}`, { scan: n, current: outcome.current.scanNumber });
         }
         this.writeLatest();
       },
@@ -521,8 +571,9 @@ export class Bridge {
     for (;;) {
       if (this.stopped) return;
       try {
-        await this.history.put(item.scan.scanNumber, this.payloadOf(item));
-        this.st.historyWritten++;
+        const outcome = await this.history.put(orderOf(item.scan), this.payloadOf(item));
+        if (outcome === 'written') this.st.historyWritten++;
+        else this.log.debug({ scan: item.scan.scanNumber, file: item.relPath }, 'history already holds this scan or a newer one under its number');
         this.recovered();
         return;
       } catch (err) {
@@ -565,3 +616,7 @@ export class Bridge {
   }
 }
 
+
+function orderOf(scan: Scan): ScanOrderKey {
+  return { timestampMs: scan.timestampMs, scanNumber: scan.scanNumber };
+}

@@ -73,11 +73,12 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
   const [latestRead, r, disk] = await Promise.all([latest, fromRedis, newestScanOnDisk(config.arrowDir)]);
   return {
     now,
-    thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs, startGraceS: config.bridgeStartGraceS },
+    thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs, startGraceS: config.bridgeStartGraceS, maxClockSkewS: config.maxClockSkewS },
     latest: latestRead,
     heartbeat: r.ok ? { kind: 'ok', value: r.facts.heartbeat } : { kind: 'unreachable', error: r.error },
     // The folder may be on another machine: then the bridge's own view is the best we have.
     newestOnDisk: disk ?? (r.ok ? (r.facts.stats?.newestSeenOnDisk ?? null) : null),
+    clockSkew: r.ok ? (r.facts.stats?.lastClockSkew ?? null) : null,
     restarts: r.ok ? r.restarts : 0,
     lastRestart: r.ok ? r.lastRestart : null,
   };
