@@ -29,8 +29,10 @@ async function startBridge(config: Config, opts: { id?: string; hz?: Hazelcast; 
   return { bridge, events, pushed: (n: number) => events.until((e): e is Pushed => e.type === 'pushed' && e.scanNumber === n, 20_000, `scan #${n} pushed`) };
 }
 
+// Scan times follow scan numbers (10 ms apart), all within the last minute: the order and the
+// clock-skew guard then agree with the numbers these tests use.
 const T0 = Date.now() - 60_000;
-function scan(n: number, assets = 5, at = new Date(T0 + n * 1000)) {
+function scan(n: number, assets = 5, at = new Date(T0 + n * 10)) {
   const row = makeScan({ scanNumber: n, time: at, assets });
   return { row, bytes: encodeScan(row), day: dayFolder(at), name: scanFileName(n, at) };
 }
@@ -119,7 +121,8 @@ c.shutdown()
       const dir = join(config.arrowDir, dayFolder(at));
       await mkdir(dir);
       const tmp = join(dir, `.scan.tmp`);
-      await writeFile(tmp, encodeScan({ ...template, scan_number: i, timestamp: at }));
+      // Folders far in the future, stamps of now: the guard judges the stamp, not the folder name.
+      await writeFile(tmp, encodeScan({ ...template, scan_number: i, timestamp: new Date(T0 + i * 10) }));
       await rename(tmp, join(dir, scanFileName(i, at)));
     }
     // Every scan reaches the history; out-of-order arrivals are fine here, missing ones are not.

@@ -486,7 +486,7 @@ export class Bridge {
       this.writeLatest();
     } else {
       this.st.olderSkipped++;
-      this.say('info', `scan ${describeScan(orderOf(p.scan))} arrived after ${describeScan(ahead!)}: kept in history only, the latest stays #${ahead!.scanNumber}`, { scan: n });
+      this.say('info', `scan #${n} arrived after #${ahead!.scanNumber} (${describeScan(orderOf(p.scan))}, ${describeScan(ahead!)}): kept in history only, the latest stays #${ahead!.scanNumber}`, { scan: n });
     }
     if (this.historyQueue.length >= HISTORY_QUEUE_MAX) {
       const dropped = this.historyQueue.shift()!;
@@ -526,7 +526,7 @@ export class Bridge {
           if (this.st.pushed % this.s.bridgeSummaryEvery === 0) this.summary();
         } else {
           this.st.olderSkipped++;
-          this.say('info', `scan ${describeScan(orderOf(p.scan))} not written: Hazelcast already holds ${describeScan(outcome.current)}`, { scan: n, current: outcome.current.scanNumber });
+          this.say('info', `scan #${n} not written: Hazelcast already holds #${outcome.current.scanNumber} (${describeScan(orderOf(p.scan))}, ${describeScan(outcome.current)})`, { scan: n, current: outcome.current.scanNumber });
         }
         this.writeLatest();
       },

@@ -51,5 +51,5 @@ export function storedScanKey(stored: string): ScanOrderKey | null {
 
 /** `#<n> of <ISO time>`, for log lines where the number alone no longer says which is newer. */
 export function describeScan(k: ScanOrderKey): string {
-  return Number.isFinite(k.timestampMs) ? `#${k.scanNumber} of ${new Date(k.timestampMs).toISOString()}` : `#${k.scanNumber}`;
+  return Number.isFinite(k.timestampMs) ? `#${k.scanNumber} of ${new Date(k.timestampMs).toISOString()}` : `#${k.scanNumber} without a time`;
 }
