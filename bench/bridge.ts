@@ -25,7 +25,7 @@
  * same expression here (both processes read the same system clock).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { mkdir, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,8 +36,10 @@ import { Client, type IMap, type EntryEvent } from 'hazelcast-client';
 import { hazelcastClientConfig } from '../src/connections.js';
 import { createLogger } from '../src/log.js';
 import { startHazelcast, HAZELCAST_VERSION, type Started } from '../src/dev/services.js';
-import { makeScan, encodeScan, scanFileName, dayFolder, type ScanRow } from '../src/demo/scan-writer.js';
-import { readScan, buildPayload, type Scan } from '../src/bridge/arrow.js';
+import { makeScan, encodeScan, type ScanRow } from '../src/demo/scan-writer.js';
+import { buildPayload } from '../src/bridge/payload.js';
+import { readScan, type Scan } from '../src/bridge/read-scan.js';
+import { dayFolder, scanRelPath, stageScanFile, writeScanFileSync, type StagedScanFile } from '../src/bridge/scan-files.js';
 import { registerCompression } from '../src/bridge/compression.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -446,20 +448,20 @@ function patch(t: Template, scanNumber: number, timeMs: number): Uint8Array {
 
 interface ScanFile {
   n: number;
-  dir: string;
-  name: string;
+  time: Date;
+  arrowDir: string;
   relPath: string;
   bytes: Uint8Array;
+  /** Written under its temporary name, waiting for its timed rename. */
+  staged?: StagedScanFile;
 }
 
 function scanFile(arrowDir: string, n: number, time: Date, bytes: Uint8Array): ScanFile {
-  const day = dayFolder(time);
-  const name = scanFileName(n, time);
-  return { n, dir: path.join(arrowDir, day), name, relPath: `${day}/${name}`, bytes };
+  return { n, time, arrowDir, relPath: scanRelPath(n, time), bytes };
 }
 
-const tmpPath = (f: ScanFile) => path.join(f.dir, `.${f.name}.tmp`);
-const finalPath = (f: ScanFile) => path.join(f.dir, f.name);
+const stage = (f: ScanFile) => void (f.staged = stageScanFile(f.arrowDir, f.n, f.time, f.bytes));
+const publish = (f: ScanFile) => f.staged!.publish();
 
 // ---------------------------------------------------------------------------------------------
 // Phase 1: latency, floor and floor_cas, interleaved at 10 scans/s each
@@ -484,7 +486,6 @@ async function phaseLatency(member: Started, observer: Client, writer: Client, t
     payloads.push(buildPayload(read.scan, { sourceFile: f.relPath, bridgeId: `bench-floor:${process.pid}`, writtenAtMs: Date.now() }));
     files.push(f);
   }
-  for (const d of new Set(files.map((f) => f.dir))) mkdirSync(d, { recursive: true });
 
   const bridgeWatch = await LatestWatch.open(observer, maps.bridge);
   const floorWatch = await LatestWatch.open(observer, maps.floor);
@@ -504,7 +505,7 @@ async function phaseLatency(member: Started, observer: Client, writer: Client, t
   let casPrev: string | null = null;
   let casPending: Promise<unknown> = Promise.resolve();
   let floorErrors = 0;
-  writeFileSync(tmpPath(files[0]!), files[0]!.bytes);
+  stage(files[0]!);
   let before: ChildSample | undefined;
   const start = mono() + 200;
   let lastReport = mono();
@@ -516,7 +517,7 @@ async function phaseLatency(member: Started, observer: Client, writer: Client, t
     // slot 0: the bridge (rename into place)
     await sleepUntil(base);
     tBridge.set(n, mono());
-    renameSync(tmpPath(f), finalPath(f));
+    publish(f);
     // slot 35%: floor, a plain map.set of the same payload
     await sleepUntil(base + period * 0.35);
     tFloor.set(n, mono());
@@ -534,7 +535,7 @@ async function phaseLatency(member: Started, observer: Client, writer: Client, t
     // slot 85%: the next file's temp copy, away from the timed moments
     await sleepUntil(base + period * 0.85);
     const nf = files[i + 1];
-    if (nf) writeFileSync(tmpPath(nf), nf.bytes);
+    if (nf) stage(nf);
     if (mono() - lastReport > 5000) {
       lastReport = mono();
       const soFar = files.slice(P.warmupScans, i + 1).flatMap((g) => (bridgeWatch.seen.has(g.n) ? [bridgeWatch.seen.get(g.n)! - tBridge.get(g.n)!] : []));
@@ -658,8 +659,7 @@ async function phaseBacklog(member: Started, observer: Client, tmpRoot: string, 
     const n = i + 1;
     const time = new Date(now - (N - i) * step - 1000);
     const f = scanFile(arrowDir, n, time, patch(templates[i % templates.length]!, n, time.getTime()));
-    if (i === 0) mkdirSync(f.dir, { recursive: true });
-    writeFileSync(finalPath(f), f.bytes);
+    writeScanFileSync(arrowDir, n, time, f.bytes);
     bytesTotal += f.bytes.length;
   }
   progress(`backlog: ${N} files (${mb(bytesTotal)} MB) written in ${Math.round(mono() - tWrite)} ms; starting a fresh bridge`);
@@ -712,18 +712,17 @@ async function phaseBacklog(member: Started, observer: Client, tmpRoot: string, 
     const time = new Date(Date.now() + k * period);
     tailFiles.push(scanFile(arrowDir, n, time, patch(templates[n % templates.length]!, n, time.getTime())));
   }
-  for (const d of new Set(tailFiles.map((f) => f.dir))) mkdirSync(d, { recursive: true });
-  writeFileSync(tmpPath(tailFiles[0]!), tailFiles[0]!.bytes);
+  stage(tailFiles[0]!);
   const tSent = new Map<number, number>();
   const start = mono() + 200;
   for (let k = 0; k < tailFiles.length; k++) {
     const f = tailFiles[k]!;
     await sleepUntil(start + k * period);
     tSent.set(f.n, mono());
-    renameSync(tmpPath(f), finalPath(f));
+    publish(f);
     await sleepUntil(start + k * period + period * 0.85);
     const nf = tailFiles[k + 1];
-    if (nf) writeFileSync(tmpPath(nf), nf.bytes);
+    if (nf) stage(nf);
   }
   const lastTail = tailFiles[tailFiles.length - 1]!.n;
   await watch.signal.until(() => watch.max >= lastTail, 10_000, 'the last tail scan').catch((err: unknown) => progress(String(err)));
@@ -824,10 +823,7 @@ async function phaseMemory(member: Started, observer: Client, tmpRoot: string, t
     await hist.signal.until(() => written - acked < K, 60_000, stall);
     const n = ++written;
     const time = new Date(t0 + (n - 1) * 100);
-    const f = scanFile(arrowDir, n, time, patch(templates[n % templates.length]!, n, time.getTime()));
-    writeFileSync(tmpPath(f), f.bytes);
-    renameSync(tmpPath(f), finalPath(f));
-    paths.set(n, finalPath(f));
+    paths.set(n, writeScanFileSync(arrowDir, n, time, patch(templates[n % templates.length]!, n, time.getTime())));
     if (mono() - lastReport > 5000) {
       lastReport = mono();
       progress(`memory: ${n}/${total} scans (${Math.round((n / (mono() - tStart)) * 1000)}/s)`);

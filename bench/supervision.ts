@@ -9,7 +9,7 @@
  * Real Redis, Hazelcast and `scan-bridge start` processes, default lock and heartbeat settings.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -17,7 +17,8 @@ import { resolveConfig, type Config } from '../src/config.js';
 import { createHazelcast, createRedis, type Hazelcast } from '../src/connections.js';
 import { startHazelcast, startRedis, ROOT } from '../src/dev/services.js';
 import { readBridgeFacts } from '../src/bridge/facts.js';
-import { dayFolder, encodeScan, makeScan, scanFileName } from '../src/demo/scan-writer.js';
+import { scanFileName, writeScanFileSync } from '../src/bridge/scan-files.js';
+import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { enqueueRestart, runHealthCheck } from '../src/jobs/health-check.js';
 import { QUEUES } from '../src/jobs/table.js';
 import { createLogger } from '../src/log.js';
@@ -54,11 +55,7 @@ function scanner(arrowDir: string) {
   const timer = setInterval(() => {
     n++;
     const at = new Date();
-    const dir = join(arrowDir, dayFolder(at));
-    mkdirSync(dir, { recursive: true });
-    const tmp = join(dir, `.${n}.tmp`);
-    writeFileSync(tmp, encodeScan({ ...template, scan_number: n, timestamp: at }));
-    renameSync(tmp, join(dir, scanFileName(n, at)));
+    writeScanFileSync(arrowDir, n, at, encodeScan({ ...template, scan_number: n, timestamp: at }));
   }, 100);
   return { stop: () => clearInterval(timer), last: () => n };
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connections.js';
 import type { Logger } from './log.js';
 import { coerceError } from './errors.js';
 import { isStarting, type HealthResult } from './health.js';
@@ -13,7 +13,7 @@ export interface AlerterOptions {
   /** ALERT_WEBHOOK_URL. */
   url: string;
   /** A fail-fast connection: when Redis is down the decision falls back to this process's memory. */
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   log: Logger;
   /** Waits before each retry. @defaultValue `[1000, 2000, 4000]`: four tries in all, about 7 s. */

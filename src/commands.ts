@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { ConfigError } from './errors.js';
-import { connectRedisOnce, createHazelcast, type Hazelcast } from './connections.js';
+import { connectRedisOnce, createHazelcast, describeRedis, type Hazelcast } from './connections.js';
 import { upsertSchedules } from './scheduler.js';
 import { collectStatus, openQueues, trigger, TRIGGERS, type SystemStatus, type TriggerName } from './ops.js';
 import { gatherHealthInputs } from './jobs/health-check.js';
@@ -50,7 +50,7 @@ export async function healthCommand({ config, log, values }: Ctx): Promise<numbe
   const redis = await connectRedisOnce(config).catch(() => null);
   try {
     await hz.waitConnected(3000);
-    const deadRedis = { mget: () => Promise.reject(new Error(`Redis at ${config.redisUrl} is unreachable`)) } as unknown as NonNullable<typeof redis>;
+    const deadRedis = { mget: () => Promise.reject(new Error(`Redis at ${describeRedis(config.redis)} is unreachable`)) } as unknown as NonNullable<typeof redis>;
     const result = decideHealth(await gatherHealthInputs({ config, redis: redis ?? deadRedis, hazelcast: hz, log }));
     if (values.json) console.log(JSON.stringify(result, null, 2));
     else printHealth(result);

@@ -2,9 +2,23 @@ import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { splitHost } from './server/hosts.js';
 
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Where Redis is: one server by URL, a master found through Sentinel, or a Redis Cluster. */
+export type RedisTarget =
+  | { kind: 'url'; url: string }
+  | { kind: 'sentinel'; sentinels: HostPort[]; master: string; sentinelPassword: string | undefined; password: string | undefined }
+  | { kind: 'cluster'; nodes: HostPort[]; password: string | undefined };
+
 export interface Config {
-  /** Redis for BullMQ, the bridge lease and its heartbeat. @defaultValue `redis://127.0.0.1:6379` */
-  redisUrl: string;
+  /**
+   * Redis for BullMQ, the bridge lease and its heartbeat: `REDIS_SENTINELS` + `REDIS_SENTINEL_MASTER`,
+   * else `REDIS_CLUSTER_NODES`, else `REDIS_URL`. @defaultValue `redis://127.0.0.1:6379`
+   */
+  redis: RedisTarget;
   /** Hazelcast members, `host:port`. @defaultValue `['127.0.0.1:5701']` */
   hzMembers: string[];
   /** @defaultValue `dev` */
@@ -80,6 +94,12 @@ export interface Config {
   watchRescanMs: number;
   /** A scan stamped further ahead of this machine's clock, or further before its file's mtime, is refused. @defaultValue `300` */
   maxClockSkewS: number;
+  /**
+   * Checks kept for the status page's incidents and availability, as small points: also never
+   * older than 7 days. Room for 7 days at one scheduled and one manual check per 30 s (~3 MB).
+   * @defaultValue `40320`
+   */
+  healthTimelineMax: number;
 }
 
 export const DEFAULTS: Readonly<Record<string, string>> = {
@@ -115,6 +135,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   WATCH_POLL_MS: '1000',
   WATCH_RESCAN_MS: '5000',
   MAX_CLOCK_SKEW_S: '300',
+  HEALTH_TIMELINE_MAX: '40320',
 };
 
 type Env = Record<string, string | undefined>;
@@ -157,6 +178,46 @@ function redisUrl(env: Env): string {
     throw new ConfigError('REDIS_URL', v, 'a URL like redis://host:6379');
   }
   return v;
+}
+
+/** `host:port` items; a missing port is `defaultPort`, or an error when there is none. */
+function hostPorts(env: Env, variable: string, defaultPort?: number): HostPort[] | undefined {
+  const v = optional(env, variable);
+  if (v === undefined) return undefined;
+  const list = v.split(',').map((item) => {
+    const m = /^(?:\[([0-9a-fA-F:]+)\]|([A-Za-z0-9._-]+))(?::(\d+))?$/.exec(item.trim());
+    if (!m || (m[3] === undefined ? defaultPort === undefined : !validPort(m[3]))) return undefined;
+    return { host: (m[1] ?? m[2])!, port: m[3] === undefined ? defaultPort! : Number(m[3]) };
+  });
+  if (list.some((hp) => hp === undefined)) {
+    throw new ConfigError(variable, v, `comma-separated host:port, like 10.0.0.1:${defaultPort ?? 7000},10.0.0.2:${defaultPort ?? 7000}`);
+  }
+  return list as HostPort[];
+}
+
+function redisTarget(env: Env): RedisTarget {
+  const sentinels = hostPorts(env, 'REDIS_SENTINELS', 26379);
+  const master = optional(env, 'REDIS_SENTINEL_MASTER');
+  const nodes = hostPorts(env, 'REDIS_CLUSTER_NODES');
+  const password = optional(env, 'REDIS_PASSWORD');
+  if (nodes && (sentinels || master)) {
+    throw new ConfigError('REDIS_CLUSTER_NODES', env.REDIS_CLUSTER_NODES ?? '', 'to be unset when REDIS_SENTINELS is set: Sentinel or Cluster, not both');
+  }
+  if (sentinels && master === undefined) throw new ConfigError('REDIS_SENTINEL_MASTER', '', 'the master name the sentinels monitor, with REDIS_SENTINELS');
+  if (master !== undefined && !sentinels) throw new ConfigError('REDIS_SENTINELS', '', 'comma-separated sentinel host:port, with REDIS_SENTINEL_MASTER');
+  if (sentinels) {
+    return { kind: 'sentinel', sentinels, master: name(env, 'REDIS_SENTINEL_MASTER'), sentinelPassword: optional(env, 'REDIS_SENTINEL_PASSWORD'), password };
+  }
+  if (nodes) return { kind: 'cluster', nodes, password };
+  return { kind: 'url', url: redisUrl(env) };
+}
+
+/** BullMQ on a Redis Cluster needs every key of a queue in one slot: a `{hash tag}` prefix. */
+function queuePrefix(env: Env, redis: RedisTarget): string {
+  const given = raw(env, 'QUEUE_PREFIX');
+  if (/^\{[A-Za-z0-9_.:-]+\}$/.test(given)) return given;
+  const prefix = name(env, 'QUEUE_PREFIX');
+  return redis.kind === 'cluster' ? `{${prefix}}` : prefix;
 }
 
 function validPort(p: string): boolean {
@@ -220,8 +281,9 @@ export function resolveConfig(env: Env): Config {
     const missing = boardUser === undefined ? 'BOARD_USER' : 'BOARD_PASSWORD';
     throw new ConfigError(missing, '', 'to be set together with ' + (missing === 'BOARD_USER' ? 'BOARD_PASSWORD' : 'BOARD_USER'));
   }
+  const redis = redisTarget(env);
   const config: Config = {
-    redisUrl: redisUrl(env),
+    redis,
     hzMembers: hzMembers(env),
     hzClusterName: name(env, 'HZ_CLUSTER_NAME'),
     hzMap: name(env, 'HZ_MAP'),
@@ -230,7 +292,7 @@ export function resolveConfig(env: Env): Config {
     hzHistoryTtlS: int(env, 'HZ_HISTORY_TTL_S', 1),
     // Absolute, so file events, relative names in payloads and child processes all agree.
     arrowDir: resolve(raw(env, 'ARROW_DIR')),
-    queuePrefix: name(env, 'QUEUE_PREFIX'),
+    queuePrefix: queuePrefix(env, redis),
     healthIntervalMs: int(env, 'HEALTH_INTERVAL_MS', 100),
     dataWarningS: int(env, 'DATA_WARNING_S', 1),
     dataStaleS: int(env, 'DATA_STALE_S', 1),
@@ -257,6 +319,7 @@ export function resolveConfig(env: Env): Config {
     watchPollMs: int(env, 'WATCH_POLL_MS', 50, 3_600_000),
     watchRescanMs: int(env, 'WATCH_RESCAN_MS', 100, 3_600_000),
     maxClockSkewS: int(env, 'MAX_CLOCK_SKEW_S', 1),
+    healthTimelineMax: int(env, 'HEALTH_TIMELINE_MAX', 1, 1_000_000),
   };
   if (config.dataStaleS <= config.dataWarningS) {
     throw new ConfigError('DATA_STALE_S', String(config.dataStaleS), `a number of seconds above DATA_WARNING_S (${config.dataWarningS})`);

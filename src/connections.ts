@@ -1,27 +1,76 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { Client, ReconnectMode, LifecycleState, type ClientConfig, type ILogger, LogLevel } from 'hazelcast-client';
 
 export type HazelcastClient = Client;
-import type { Config } from './config.js';
+import type { Config, HostPort, RedisTarget } from './config.js';
+import { withTimeout } from './time.js';
 import type { Logger } from './log.js';
 import { UnreachableError } from './errors.js';
+
+/** A connection to one Redis server (found directly or through Sentinel) or to a Redis Cluster. */
+export type RedisConnection = Redis | Cluster;
+
+/** Backoff of every Redis retry: quick at first, then every 2 s, and never giving up. */
+const backoff = (times: number): number => Math.min(100 * 2 ** Math.min(times, 6), 2000);
+
+/** What a log line or an error may say about where Redis is: never a password. */
+export function describeRedis(target: RedisTarget): string {
+  const list = (hps: HostPort[]) => hps.map((hp) => (hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`)).join(',');
+  if (target.kind === 'sentinel') return `sentinel master "${target.master}" via ${list(target.sentinels)}`;
+  if (target.kind === 'cluster') return `cluster ${list(target.nodes)}`;
+  return target.url.replace(/\/\/[^@]*@/, '//***@');
+}
+
+/**
+ * With Sentinel: ask the sentinels for the master, and keep asking for ever. ioredis's own
+ * sentinel retry backs off to 1 s but a `null` from a custom one would end the connection for
+ * good, the state in which BullMQ workers hang after a failover (bullmq#3088, langfuse#13880).
+ * The failover detector subscribes to the sentinels' `+switch-master`, so a master that is
+ * demoted but still alive is left at once rather than at the first READONLY reply.
+ */
+function sentinelOptions(target: Extract<RedisTarget, { kind: 'sentinel' }>): RedisOptions {
+  return {
+    sentinels: target.sentinels,
+    name: target.master,
+    sentinelPassword: target.sentinelPassword,
+    password: target.password,
+    sentinelRetryStrategy: backoff,
+    sentinelReconnectStrategy: () => 2000,
+    failoverDetector: true,
+    // A connection that still reaches a demoted master reconnects, and the command is sent again.
+    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+  };
+}
 
 /**
  * Redis connection for long-running roles: retries for ever with a capped backoff, and queues
  * nothing while offline, so callers fail fast and try again rather than piling up commands.
  * BullMQ workers need `maxRetriesPerRequest: null`.
  */
-export function createRedis(config: Pick<Config, 'redisUrl'>, opts: RedisOptions = {}): Redis {
-  const redis = new Redis(config.redisUrl, {
-    maxRetriesPerRequest: null,
-    enableReadyCheck: true,
-    connectTimeout: 3000,
-    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 2000),
-    ...opts,
-  });
+export function createRedis(config: Pick<Config, 'redis'>, opts: RedisOptions = {}): RedisConnection {
+  const common: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true, connectTimeout: 3000, retryStrategy: backoff };
+  const target = config.redis;
+  const redis =
+    target.kind === 'cluster'
+      ? clusterConnection(target, { ...common, ...opts })
+      : target.kind === 'sentinel'
+        ? new Redis({ ...sentinelOptions(target), ...common, ...opts })
+        : new Redis(target.url, { ...common, ...opts });
   // Errors are reported through the commands that fail; an 'error' without a listener would crash.
   redis.on('error', () => undefined);
   return redis;
+}
+
+/** The cluster-wide options are the per-server ones lifted up: retry, offline queue, lazy start. */
+function clusterConnection(target: Extract<RedisTarget, { kind: 'cluster' }>, opts: RedisOptions): Cluster {
+  const { retryStrategy, enableOfflineQueue, lazyConnect, enableReadyCheck, ...perNode } = opts;
+  return new Cluster(target.nodes, {
+    clusterRetryStrategy: retryStrategy ?? backoff,
+    enableOfflineQueue,
+    lazyConnect,
+    enableReadyCheck,
+    redisOptions: { ...perNode, password: target.password },
+  });
 }
 
 /**
@@ -29,7 +78,7 @@ export function createRedis(config: Pick<Config, 'redisUrl'>, opts: RedisOptions
  * connects). For fail-fast connections without an offline queue, whose first commands would
  * otherwise fail while the connection is still being made.
  */
-export function redisReady(redis: Redis, timeoutMs = 3000): Promise<void> {
+export function redisReady(redis: RedisConnection, timeoutMs = 3000): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((ok) => {
     const done = () => {
@@ -43,20 +92,22 @@ export function redisReady(redis: Redis, timeoutMs = 3000): Promise<void> {
 }
 
 /** A Redis connection for one command-line call: fails within `timeoutMs` instead of retrying. */
-export async function connectRedisOnce(config: Pick<Config, 'redisUrl'>, timeoutMs = 3000): Promise<Redis> {
+export async function connectRedisOnce(config: Pick<Config, 'redis'>, timeoutMs = 3000): Promise<RedisConnection> {
   const redis = createRedis(config, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     connectTimeout: timeoutMs,
     retryStrategy: () => null,
+    sentinelRetryStrategy: () => null,
+    failoverDetector: false,
     enableOfflineQueue: true,
   });
   try {
-    await redis.connect();
+    await withTimeout(redis.connect(), timeoutMs, 'the server');
     return redis;
   } catch (err) {
     redis.disconnect();
-    throw new UnreachableError('redis', config.redisUrl.replace(/\/\/[^@]*@/, '//***@'), err);
+    throw new UnreachableError('redis', describeRedis(config.redis), err);
   }
 }
 
@@ -115,23 +166,30 @@ export function hazelcastClientConfig(config: Pick<Config, 'hzMembers' | 'hzClus
 export interface Hazelcast {
   client: HazelcastClient;
   connected(): boolean;
-  /** Called on every connect and disconnect. */
-  onChange(listener: (connected: boolean) => void): void;
+  /** Called on every connect and disconnect; returns a function that removes the listener. */
+  onChange(listener: (connected: boolean) => void): () => void;
   /** Resolves true once connected, false after `timeoutMs`. */
   waitConnected(timeoutMs: number): Promise<boolean>;
+  /** State listeners registered now: the `onChange` ones and one per unresolved `waitConnected`. */
+  listenerCount(): number;
   shutdown(): Promise<void>;
 }
 
 export async function createHazelcast(config: Pick<Config, 'hzMembers' | 'hzClusterName'>, log: Logger, mode: HazelcastMode = { kind: 'service' }): Promise<Hazelcast> {
   let connected = false;
   const listeners: Array<(c: boolean) => void> = [];
+  const remove = (l: (c: boolean) => void) => {
+    const i = listeners.indexOf(l);
+    if (i >= 0) listeners.splice(i, 1);
+  };
   const clientConfig = hazelcastClientConfig(config, log, mode);
   clientConfig.lifecycleListeners = [
     (state: LifecycleState) => {
       const now = state === LifecycleState.CONNECTED ? true : state === LifecycleState.DISCONNECTED || state === LifecycleState.SHUTTING_DOWN ? false : connected;
       if (now === connected) return;
       connected = now;
-      for (const l of listeners) {
+      // A copy: waitConnected's listeners remove themselves while being called.
+      for (const l of [...listeners]) {
         try {
           l(now);
         } catch (err) {
@@ -149,17 +207,26 @@ export async function createHazelcast(config: Pick<Config, 'hzMembers' | 'hzClus
   return {
     client,
     connected: () => connected,
-    onChange: (l) => void listeners.push(l),
+    onChange: (l) => {
+      listeners.push(l);
+      return () => remove(l);
+    },
+    listenerCount: () => listeners.length,
     async waitConnected(timeoutMs) {
       if (connected) return true;
+      // The listener goes when the wait ends either way: callers retry in loops while Hazelcast is down.
       return new Promise<boolean>((ok) => {
-        const timer = setTimeout(() => ok(connected), timeoutMs);
-        listeners.push((c) => {
-          if (c) {
-            clearTimeout(timer);
-            ok(true);
-          }
-        });
+        const listener = (c: boolean) => {
+          if (!c) return;
+          clearTimeout(timer);
+          remove(listener);
+          ok(true);
+        };
+        const timer = setTimeout(() => {
+          remove(listener);
+          ok(connected);
+        }, timeoutMs);
+        listeners.push(listener);
       });
     },
     async shutdown() {

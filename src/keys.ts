@@ -11,6 +11,8 @@ export function keys(prefix: string) {
     healthLatest: `${prefix}:health:latest`,
     /** Capped list of health results, newest first (JSON each). */
     healthHistory: `${prefix}:health:history`,
+    /** Sorted set of compact health points by time, 7 days at most (health-timeline.ts). */
+    healthTimeline: `${prefix}:health:timeline`,
     /** Restarts of the bridge, ever: restart jobs confirmed and crash restarts inside a worker. */
     restarts: `${prefix}:bridge:restarts`,
     /** The last restart job's outcome (JSON: state, at, error). */

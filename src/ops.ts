@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connections.js';
 import type { Config } from './config.js';
 import type { Hazelcast } from './connections.js';
 import { coerceError } from './errors.js';
@@ -20,7 +20,7 @@ export interface SystemStatus {
   health: HealthResult | null;
 }
 
-export function openQueues(config: Config, connection: Redis): Record<QueueName, Queue> {
+export function openQueues(config: Config, connection: RedisConnection): Record<QueueName, Queue> {
   const q = (name: QueueName) => {
     const queue = new Queue(name, { connection, prefix: config.queuePrefix });
     queue.on('error', () => undefined);
@@ -29,7 +29,7 @@ export function openQueues(config: Config, connection: Redis): Record<QueueName,
   return { [QUEUES.healthCheck]: q(QUEUES.healthCheck), [QUEUES.restartBridge]: q(QUEUES.restartBridge), [QUEUES.bridge]: q(QUEUES.bridge) } as Record<QueueName, Queue>;
 }
 
-export async function collectStatus(config: Config, redis: Redis, queues: Record<QueueName, Queue>, hazelcast: Hazelcast | null): Promise<SystemStatus> {
+export async function collectStatus(config: Config, redis: RedisConnection, queues: Record<QueueName, Queue>, hazelcast: Hazelcast | null): Promise<SystemStatus> {
   const k = keys(config.queuePrefix);
   const now = Date.now();
   const [schedulers, facts, [restarts, lastRestart, health], ...perQueue] = await Promise.all([

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connections.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { coerceError } from './errors.js';
@@ -28,7 +28,7 @@ export interface Scheduler {
 /** How often the scheduler re-asserts the schedule, in case Redis lost it (a restart without persistence). */
 const REASSERT_MS = 10_000;
 
-export async function startScheduler(config: Config, log: Logger, connection: Redis = createRedis(config)): Promise<Scheduler> {
+export async function startScheduler(config: Config, log: Logger, connection: RedisConnection = createRedis(config)): Promise<Scheduler> {
   const queue = new Queue(QUEUES.healthCheck, { connection, prefix: config.queuePrefix });
   queue.on('error', () => undefined);
   let failing = false;

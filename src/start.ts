@@ -1,7 +1,7 @@
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { ConfigError, coerceError } from './errors.js';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connections.js';
 import { createRedis } from './connections.js';
 import { readBridgeFacts } from './bridge/facts.js';
 import { startScheduler } from './scheduler.js';
@@ -18,7 +18,7 @@ interface Stoppable {
   stop(): Promise<void>;
 }
 
-async function firstHeartbeat(redis: Redis, prefix: string, timeoutMs: number): Promise<void> {
+async function firstHeartbeat(redis: RedisConnection, prefix: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const facts = await readBridgeFacts(redis, prefix).catch(() => null);

@@ -1,9 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
 import { Queue, QueueEvents } from 'bullmq';
-import { createHazelcast, createRedis } from '../src/connections.js';
+import { createHazelcast, createRedis, type RedisConnection } from '../src/connections.js';
 import { createAlerter, alertKey, type Alerter } from '../src/alerts.js';
 import { runHealthCheck } from '../src/jobs/health-check.js';
 import { startJobWorkers } from '../src/workers/job-worker.js';
@@ -63,7 +62,7 @@ const result = (status: HealthResult['status'], extra: Record<string, unknown> =
     ...extra,
   }) as HealthResult;
 
-let redis: Redis;
+let redis: RedisConnection;
 const closers: Array<() => Promise<void>> = [];
 const fast = { retryDelaysMs: [5, 10, 20], timeoutMs: 2000 };
 

@@ -1,5 +1,5 @@
 /**
- * The pure Arrow → payload core (src/bridge/arrow.ts, src/bridge/compression.ts), checked against
+ * The pure Arrow → payload core (src/bridge/read-scan.ts and the modules it uses), checked against
  * fixtures written by pyarrow (test/fixtures/make_fixtures.py) and the values pyarrow expects.
  * Needs python3 with pyarrow; no servers.
  */
@@ -26,21 +26,20 @@ import {
   Uint64,
   Utf8,
   compressionRegistry,
+  makeData,
+  makeVector,
   tableFromIPC,
   vectorFromArray,
+  type DataType,
+  type Vector,
 } from 'apache-arrow';
-import {
-  BRIDGE_FIELDS,
-  buildPayload,
-  classifyBytes,
-  isComplete,
-  metadataValue,
-  parseScanPath,
-  parseTimestamp,
-  readScan,
-  toJsonValue,
-  type Scan,
-} from '../src/bridge/arrow.js';
+import { vectorToJson } from '../src/bridge/cells.js';
+import { classifyBytes, isComplete } from '../src/bridge/ipc-structure.js';
+import { metadataValue } from '../src/bridge/json-values.js';
+import { BRIDGE_FIELDS, buildPayload } from '../src/bridge/payload.js';
+import { readScan, type Scan } from '../src/bridge/read-scan.js';
+import { parseScanPath } from '../src/bridge/scan-files.js';
+import { parseTimestamp } from '../src/bridge/scan-values.js';
 import { decodeLz4Frame, decodeZstd, registerCompression } from '../src/bridge/compression.js';
 
 /** lz4js (CommonJS, untyped): the reference implementation the LZ4 decoder is checked against. */
@@ -309,51 +308,46 @@ describe('classifyBytes / isComplete', () => {
   });
 });
 
-describe('toJsonValue', () => {
+/** A vector of `type` over raw values, as a file would hold them. */
+function rawVector(type: DataType, values: BigInt64Array | Int32Array): Vector {
+  return makeVector(makeData({ type, length: values.length, data: values } as never));
+}
+
+describe('cell values (vectorToJson: the one converter)', () => {
   it('64-bit integers: number within ±(2^53−1), else decimal string', () => {
-    const t = new Int64();
-    expect(toJsonValue(t, 2n ** 53n - 1n)).toBe(9007199254740991);
-    expect(toJsonValue(t, -(2n ** 53n - 1n))).toBe(-9007199254740991);
-    expect(toJsonValue(t, 2n ** 53n)).toBe('9007199254740992');
-    expect(toJsonValue(t, -(2n ** 63n))).toBe('-9223372036854775808');
-    expect(toJsonValue(new Uint64(), 2n ** 64n - 1n)).toBe('18446744073709551615');
-    expect(toJsonValue(new Int32(), 7)).toBe(7);
+    expect(vectorToJson(vectorFromArray([2n ** 53n - 1n, -(2n ** 53n - 1n), 2n ** 53n, -(2n ** 63n)], new Int64()))).toEqual([
+      9007199254740991, -9007199254740991, '9007199254740992', '-9223372036854775808',
+    ]);
+    expect(vectorToJson(vectorFromArray([2n ** 64n - 1n], new Uint64()))).toEqual(['18446744073709551615']);
+    expect(vectorToJson(vectorFromArray([7], new Int32()))).toEqual([7]);
   });
 
   it('NaN and ±Infinity become null, null stays null', () => {
-    const t = new Float64();
-    expect(toJsonValue(t, NaN)).toBeNull();
-    expect(toJsonValue(t, Infinity)).toBeNull();
-    expect(toJsonValue(t, -Infinity)).toBeNull();
-    expect(toJsonValue(t, null)).toBeNull();
-    expect(toJsonValue(t, undefined)).toBeNull();
-    expect(toJsonValue(t, -0.25)).toBe(-0.25);
+    expect(vectorToJson(vectorFromArray([NaN, Infinity, -Infinity, null, undefined, -0.25], new Float64()))).toEqual([
+      null, null, null, null, null, -0.25,
+    ]);
   });
 
   it('timestamps → ISO-8601 UTC with ms; dates → YYYY-MM-DD', () => {
-    expect(toJsonValue(new TimestampNanosecond('UTC'), 1795774500123456789n)).toBe('2026-11-27T10:15:00.123Z');
-    expect(toJsonValue(new Timestamp(TimeUnit.SECOND, 'UTC'), 1795774500n)).toBe('2026-11-27T10:15:00.000Z');
-    expect(toJsonValue(new Timestamp(TimeUnit.MICROSECOND, 'UTC'), -1n)).toBe('1969-12-31T23:59:59.999Z');
-    // a number is epoch ms, as vector.get() returns it
-    expect(toJsonValue(new TimestampNanosecond('UTC'), 1795774500123.4568)).toBe('2026-11-27T10:15:00.123Z');
-    expect(toJsonValue(new DateDay(), 1795737600000)).toBe('2026-11-27');
+    // the raw count in the column's unit
+    expect(vectorToJson(rawVector(new TimestampNanosecond('UTC'), BigInt64Array.of(1795774500123456789n)))).toEqual(['2026-11-27T10:15:00.123Z']);
+    expect(vectorToJson(rawVector(new Timestamp(TimeUnit.SECOND, 'UTC'), BigInt64Array.of(1795774500n)))).toEqual(['2026-11-27T10:15:00.000Z']);
+    expect(vectorToJson(rawVector(new Timestamp(TimeUnit.MICROSECOND, 'UTC'), BigInt64Array.of(-1n)))).toEqual(['1969-12-31T23:59:59.999Z']);
+    expect(vectorToJson(rawVector(new DateDay(), Int32Array.of(1795737600000 / 86400000)))).toEqual(['2026-11-27']);
   });
 
   it('lists keep inner nulls (Float64Array would turn them into 0)', () => {
     const listType = new List(new Field('item', new Float64(), true));
-    const vec = vectorFromArray([[1.5, null, NaN, 2]], listType);
-    const cell = vec.get(0)!;
-    expect(Array.from(cell.toArray() as Float64Array)).toEqual([1.5, 0, NaN, 2]); // the pitfall
-    expect(toJsonValue(listType, cell)).toEqual([1.5, null, null, 2]);
-    expect(toJsonValue(vec, [1, null])).toEqual([1, null]);
+    const vec = vectorFromArray([[1.5, null, NaN, 2], [1, null]], listType);
+    expect(Array.from(vec.get(0)!.toArray() as Float64Array)).toEqual([1.5, 0, NaN, 2]); // the pitfall
+    expect(vectorToJson(vec)).toEqual([[1.5, null, null, 2], [1, null]]);
   });
 
   it('structs → objects, dictionaries → decoded values', () => {
     const st = new Struct([new Field('a', new Int64(), true), new Field('b', new Utf8(), true)]);
-    expect(toJsonValue(st, { a: 2n ** 60n, b: null })).toEqual({ a: '1152921504606846976', b: null });
+    expect(vectorToJson(vectorFromArray([{ a: 2n ** 60n, b: null }], st))).toEqual([{ a: '1152921504606846976', b: null }]);
     const dict = new Dictionary(new Utf8(), new Int32());
-    const v = vectorFromArray(['BULL', 'BEAR', 'BULL'], dict);
-    expect(toJsonValue(dict, v.get(2))).toBe('BULL');
+    expect(vectorToJson(vectorFromArray(['BULL', 'BEAR', 'BULL'], dict))).toEqual(['BULL', 'BEAR', 'BULL']);
   });
 });
 

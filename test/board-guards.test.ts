@@ -285,7 +285,8 @@ describe("Bull Board's add-job route takes only the job's payload", () => {
     });
     expect(r.status).toBe(200);
     const job = (JSON.parse(r.body) as { job: { id: string; name: string; data: unknown; opts: Record<string, unknown> } }).job;
-    expect(job.name).toBe('restart-bridge');
+    // The name line as the board shows it (board-format.ts).
+    expect(job.name).toBe('restart-bridge · by hand (asked by board)');
     expect(job.data).toEqual({ reason: 'by hand', requestedBy: 'board' });
     expect(job.id).not.toBe('mine');
     expect(job.opts).toMatchObject({ delay: 60_000, attempts: config.restartAttempts });

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Bridge, type BridgeEvent } from '../src/bridge/bridge.js';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
 import { startHazelcast, type Started } from '../src/dev/services.js';
-import { dayFolder, encodeScan, makeScan, scanFileName } from '../src/demo/scan-writer.js';
+import { writeScanFile } from '../src/bridge/scan-files.js';
+import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { EventLog, eventually, testConfig, testLog } from './helpers.js';
 
 /** A member of this test's own, so killing it disturbs no other test. */
@@ -30,11 +31,7 @@ describe('bridge: Hazelcast killed and restarted while scans keep arriving', () 
       const now = Date.now();
       const put = async (n: number) => {
         const at = new Date(now - 1000 + n);
-        const dir = join(config.arrowDir, dayFolder(at));
-        await mkdir(dir, { recursive: true });
-        const tmp = join(dir, `.${n}.tmp`);
-        await writeFile(tmp, encodeScan(makeScan({ scanNumber: n, time: at, assets: 4 })));
-        await rename(tmp, join(dir, scanFileName(n, at)));
+        await writeScanFile(config.arrowDir, n, at, encodeScan(makeScan({ scanNumber: n, time: at, assets: 4 })));
       };
       await put(1);
       await events.until((e) => e.type === 'pushed' && e.scanNumber === 1);

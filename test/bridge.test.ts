@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { appendFile, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Bridge, type BridgeEvent } from '../src/bridge/bridge.js';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
 import type { Config } from '../src/config.js';
-import { dayFolder, encodeScan, makeScan, scanFileName } from '../src/demo/scan-writer.js';
+import { dayFolder, scanFileName, writeScanFile } from '../src/bridge/scan-files.js';
+import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { EventLog, eventually, testConfig, testLog } from './helpers.js';
 
 type Pushed = Extract<BridgeEvent, { type: 'pushed' }>;
@@ -29,8 +30,8 @@ async function startBridge(config: Config, opts: { id?: string; hz?: Hazelcast; 
   return { bridge, events, pushed: (n: number) => events.until((e): e is Pushed => e.type === 'pushed' && e.scanNumber === n, 20_000, `scan #${n} pushed`) };
 }
 
-// Scan times follow scan numbers (10 ms apart), all within the last minute: the order and the
-// clock-skew guard then agree with the numbers these tests use.
+// Scan times follow scan numbers (10 ms apart), all within the last minute: the scan order and
+// the clock-skew guard then agree with the numbers these tests use.
 const T0 = Date.now() - 60_000;
 function scan(n: number, assets = 5, at = new Date(T0 + n * 10)) {
   const row = makeScan({ scanNumber: n, time: at, assets });
@@ -40,10 +41,7 @@ function scan(n: number, assets = 5, at = new Date(T0 + n * 10)) {
 /** Writes a scan the way a good producer does: a dotted temp name, then a rename into place. */
 async function put(config: Config, n: number, assets = 5): Promise<string> {
   const s = scan(n, assets);
-  await mkdir(join(config.arrowDir, s.day), { recursive: true });
-  const tmp = join(config.arrowDir, s.day, `.${s.name}.tmp`);
-  await writeFile(tmp, s.bytes);
-  await rename(tmp, join(config.arrowDir, s.day, s.name));
+  await writeScanFile(config.arrowDir, n, s.row.timestamp, s.bytes);
   return `${s.day}/${s.name}`;
 }
 
@@ -118,12 +116,9 @@ c.shutdown()
     const template = makeScan({ scanNumber: 1, time: new Date(T0), assets: 3 });
     for (let i = 1; i <= 40; i++) {
       const at = new Date(Date.UTC(2030, 0, i, 0, 0, 1));
-      const dir = join(config.arrowDir, dayFolder(at));
-      await mkdir(dir);
-      const tmp = join(dir, `.scan.tmp`);
-      // Folders far in the future, stamps of now: the guard judges the stamp, not the folder name.
-      await writeFile(tmp, encodeScan({ ...template, scan_number: i, timestamp: new Date(T0 + i * 10) }));
-      await rename(tmp, join(dir, scanFileName(i, at)));
+      // a new day folder each time, the scan renamed into it at once
+      // Folders far in the future, stamps of now: the clock-skew guard judges the stamp, not the folder.
+      await writeScanFile(config.arrowDir, i, at, encodeScan({ ...template, scan_number: i, timestamp: new Date(T0 + i * 10) }));
     }
     // Every scan reaches the history; out-of-order arrivals are fine here, missing ones are not.
     const keys = await eventually('all 40 scans in history', async () => {

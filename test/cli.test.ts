@@ -1,20 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { createHazelcast, createRedis, type Hazelcast } from '../src/connections.js';
+import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
 import { bridgeKeys, type Heartbeat } from '../src/bridge/facts.js';
 import { QUEUES } from '../src/jobs/table.js';
 import { testEnv, testLog } from './helpers.js';
 
-function cli(env: Record<string, string>, ...args: string[]) {
-  const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { env: { ...process.env, ...env, LOG_PRETTY: '0' }, encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+/** Runs the CLI without blocking this process, so the test's own Hazelcast client keeps its heartbeat. */
+function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((ok) => {
+    execFile(process.execPath, ['dist/cli.js', ...args], { env: { ...process.env, ...env, LOG_PRETTY: '0' }, encoding: 'utf8', timeout: 30_000 }, (error, out, err) => {
+      ok({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out, err });
+    });
+  });
 }
 
 let hz: Hazelcast;
-let redis: Redis;
+let redis: RedisConnection;
 beforeAll(async () => {
   const config = resolveConfig(testEnv());
   hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
@@ -42,22 +45,22 @@ async function world(ageS: number | null, heartbeat: boolean) {
 describe('scan-bridge health', () => {
   it('exits 0 when healthy, with the facts in words', async () => {
     const { env } = await world(1, true);
-    const r = cli(env, 'health');
+    const r = await cli(env, 'health');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^HEALTHY: /);
     expect(r.out).toContain('scan #42');
   });
 
   it('exits 1 on warning and 2 when down; --json gives the result', async () => {
-    expect(cli((await world(45, true)).env, 'health').code).toBe(1);
-    const down = cli((await world(1, false)).env, 'health', '--json');
+    expect((await cli((await world(45, true)).env, 'health')).code).toBe(1);
+    const down = await cli((await world(1, false)).env, 'health', '--json');
     expect(down.code).toBe(2);
     expect(JSON.parse(down.out)).toMatchObject({ status: 'down', scanNumber: 42 });
   });
 
   it('exits 2 with an error result when Hazelcast is unreachable', async () => {
     const { env } = await world(1, true);
-    const r = cli({ ...env, HZ_MEMBERS: '127.0.0.1:1' }, 'health', '--json');
+    const r = await cli({ ...env, HZ_MEMBERS: '127.0.0.1:1' }, 'health', '--json');
     expect(r.code).toBe(2);
     expect(JSON.parse(r.out)).toMatchObject({ status: 'error', cause: 'hazelcast_unreachable' });
   });
@@ -66,43 +69,43 @@ describe('scan-bridge health', () => {
 describe('scan-bridge create, trigger, status', () => {
   it('create is idempotent and updates the interval', async () => {
     const { env, config } = await world(null, false);
-    expect(cli(env, 'create').code).toBe(0);
-    expect(cli(env, 'create').code).toBe(0);
+    expect((await cli(env, 'create')).code).toBe(0);
+    expect((await cli(env, 'create')).code).toBe(0);
     const q = new Queue(QUEUES.healthCheck, { connection: redis, prefix: config.queuePrefix });
     expect((await q.getJobSchedulers()).map((s) => Number(s.every))).toEqual([30000]);
-    expect(cli({ ...env, HEALTH_INTERVAL_MS: '15000' }, 'create').code).toBe(0);
+    expect((await cli({ ...env, HEALTH_INTERVAL_MS: '15000' }, 'create')).code).toBe(0);
     expect((await q.getJobSchedulers()).map((s) => Number(s.every))).toEqual([15000]);
   });
 
   it('trigger queues the job by hand; a restart only once', async () => {
     const { env, config } = await world(null, false);
-    const first = cli(env, 'trigger', 'restart-bridge');
-    const second = cli(env, 'trigger', 'restart-bridge');
+    const first = await cli(env, 'trigger', 'restart-bridge');
+    const second = await cli(env, 'trigger', 'restart-bridge');
     expect(first.code).toBe(0);
     const id = /as job (\S+)/.exec(first.out)![1];
     expect(second.out).toContain(`as job ${id} `);
-    expect(cli(env, 'trigger', 'health-check').code).toBe(0);
+    expect((await cli(env, 'trigger', 'health-check')).code).toBe(0);
     const restarts = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
     const checks = new Queue(QUEUES.healthCheck, { connection: redis, prefix: config.queuePrefix });
     expect((await restarts.getJobCounts('waiting')).waiting).toBe(1);
     expect((await checks.getJobCounts('waiting')).waiting).toBe(1);
-    const bad = cli(env, 'trigger', 'reboot');
+    const bad = await cli(env, 'trigger', 'reboot');
     expect(bad.code).toBe(78);
     expect(bad.err).toContain('expected health-check or restart-bridge');
   });
 
   it('status shows the bridge and the latest scan, in words and as JSON', async () => {
     const { env } = await world(3, true);
-    const text = cli(env, 'status');
+    const text = await cli(env, 'status');
     expect(text.code).toBe(0);
     expect(text.out).toContain('active: h:1 on h, generation 2');
     expect(text.out).toMatch(/#42 at .* 400 assets, by h:1/);
-    const json = JSON.parse(cli(env, 'status', '--json').out);
+    const json = JSON.parse((await cli(env, 'status', '--json')).out);
     expect(json).toMatchObject({ bridge: { heartbeat: { id: 'h:1' } }, latestScan: { scanNumber: 42, assetCount: 400 } });
   });
 
-  it('says plainly when Redis is unreachable, without a stack trace', () => {
-    const r = cli({ ...testEnv(), REDIS_URL: 'redis://127.0.0.1:1' }, 'status');
+  it('says plainly when Redis is unreachable, without a stack trace', async () => {
+    const r = await cli({ ...testEnv(), REDIS_URL: 'redis://127.0.0.1:1' }, 'status');
     expect(r.code).toBe(2);
     expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(r.err).toContain('redis at redis://127.0.0.1:1 is unreachable');

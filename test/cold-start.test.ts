@@ -1,15 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { createRedis } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
 import { keys } from '../src/keys.js';
 import { QUEUES } from '../src/jobs/table.js';
 import { isStarting, type HealthResult } from '../src/health.js';
-import { dayFolder, encodeScan, makeScan, scanFileName } from '../src/demo/scan-writer.js';
+import { writeScanFileSync } from '../src/bridge/scan-files.js';
+import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { eventually, killChildren, spawnRoles, testEnv } from './helpers.js';
 
 afterEach(killChildren);
@@ -37,9 +36,7 @@ async function alertReceiver() {
 /** Scans 1..n, written an hour ago by a scanner that has since stopped: the backlog a new bridge finds. */
 function writeBacklog(arrowDir: string, n: number): void {
   const at = new Date(Date.now() - 3600_000);
-  const dir = join(arrowDir, dayFolder(at));
-  mkdirSync(dir, { recursive: true });
-  for (let i = 1; i <= n; i++) writeFileSync(join(dir, scanFileName(i, at)), encodeScan(makeScan({ scanNumber: i, time: at, assets: 8 })));
+  for (let i = 1; i <= n; i++) writeScanFileSync(arrowDir, i, at, encodeScan(makeScan({ scanNumber: i, time: at, assets: 8 })));
 }
 
 /**

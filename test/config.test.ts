@@ -18,7 +18,7 @@ describe('resolveConfig', () => {
   it('gives the defaults of DESIGN.md for an empty environment', () => {
     const c = resolveConfig({});
     expect(c).toMatchObject({
-      redisUrl: 'redis://127.0.0.1:6379',
+      redis: { kind: 'url', url: 'redis://127.0.0.1:6379' },
       hzMembers: ['127.0.0.1:5701'],
       hzClusterName: 'dev',
       hzMap: 'DOLPHIN_FEATURES',
@@ -75,6 +75,37 @@ describe('resolveConfig', () => {
     const err = failure({ [name]: value });
     expect(err.variable).toBe(name);
     expect(err.message.startsWith(message)).toBe(true);
+  });
+
+  it('uses the sentinels instead of REDIS_URL when REDIS_SENTINELS is set', () => {
+    const c = resolveConfig({ REDIS_SENTINELS: 's1:26379, s2:26380,[::1]', REDIS_SENTINEL_MASTER: 'main', REDIS_SENTINEL_PASSWORD: 'spw', REDIS_PASSWORD: 'pw' });
+    expect(c.redis).toEqual({
+      kind: 'sentinel',
+      sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }, { host: '::1', port: 26379 }],
+      master: 'main',
+      sentinelPassword: 'spw',
+      password: 'pw',
+    });
+    expect(c.queuePrefix).toBe('scan-bridge');
+  });
+
+  it('hash-tags the queue prefix for a Redis Cluster, as BullMQ requires', () => {
+    const c = resolveConfig({ REDIS_CLUSTER_NODES: 'n1:7000,n2:7001' });
+    expect(c.redis).toEqual({ kind: 'cluster', nodes: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }], password: undefined });
+    expect(c.queuePrefix).toBe('{scan-bridge}');
+    expect(resolveConfig({ REDIS_CLUSTER_NODES: 'n1:7000', QUEUE_PREFIX: '{mine}' }).queuePrefix).toBe('{mine}');
+  });
+
+  it.each([
+    [{ REDIS_SENTINELS: 's1:26379' }, 'REDIS_SENTINEL_MASTER'],
+    [{ REDIS_SENTINEL_MASTER: 'main' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 's1:port', REDIS_SENTINEL_MASTER: 'main' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 's1:26379,,s2', REDIS_SENTINEL_MASTER: 'main' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_MASTER: 'a b' }, 'REDIS_SENTINEL_MASTER'],
+    [{ REDIS_CLUSTER_NODES: 'n1:70000' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: 'n1:7000', REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_MASTER: 'main' }, 'REDIS_CLUSTER_NODES'],
+  ])('rejects the Redis topology %j naming %s', (env, variable) => {
+    expect(failure(env).variable).toBe(variable);
   });
 
   it('wants BOARD_USER and BOARD_PASSWORD together', () => {

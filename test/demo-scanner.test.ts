@@ -4,15 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  dayFolder,
-  encodeScan,
-  makeScan,
-  scanFileName,
-  writeScanAtomically,
-  type ScanRow,
-} from '../src/demo/scan-writer.js';
-import { highestScanNumber, runDemoScanner } from '../src/demo/scanner.js';
+import { dayFolder, newestScanOnDisk, scanFileName } from '../src/bridge/scan-files.js';
+import { encodeScan, makeScan, writeScanAtomically, type ScanRow } from '../src/demo/scan-writer.js';
+import { runDemoScanner } from '../src/demo/scanner.js';
 
 /** Reads Arrow IPC files with pyarrow (the real consumers' library) and returns plain JSON. */
 const PY_READER = String.raw`
@@ -190,7 +184,7 @@ describe('runDemoScanner', () => {
     await writeFile(path.join(dir, '2026-11-26', '.scan_000099_000000.arrow.tmp'), ''); // ignored
     await mkdir(path.join(dir, 'not-a-day'), { recursive: true });
     await writeFile(path.join(dir, 'not-a-day', 'scan_000500_000000.arrow'), ''); // ignored
-    expect(await highestScanNumber(dir)).toBe(41);
+    expect(await newestScanOnDisk(dir)).toBe(41);
 
     const lines: Array<{ msg: string } & Record<string, unknown>> = [];
     const t0 = Date.now();

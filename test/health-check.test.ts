@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { createHazelcast, createRedis, type Hazelcast } from '../src/connections.js';
+import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } from '../src/connections.js';
 import { enqueueRestart, HEALTH_KEY, runHealthCheck, type HealthCheckDeps } from '../src/jobs/health-check.js';
 import { bridgeKeys, type Heartbeat } from '../src/bridge/facts.js';
 import { keys } from '../src/keys.js';
@@ -12,7 +11,7 @@ import type { Config } from '../src/config.js';
 import { testConfig, testLog } from './helpers.js';
 
 let hz: Hazelcast;
-let redis: Redis;
+let redis: RedisConnection;
 beforeAll(async () => {
   hz = await createHazelcast(testConfig(), testLog, { kind: 'command', timeoutMs: 10_000 });
   redis = createRedis(testConfig());

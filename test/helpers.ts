@@ -1,12 +1,13 @@
 import { inject } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/log.js';
-import { dayFolder, encodeScan, makeScan, scanFileName } from '../src/demo/scan-writer.js';
+import { writeScanFileSync } from '../src/bridge/scan-files.js';
+import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 
 /** A unique suffix, so tests never share queues, keys or maps. */
 export function uniq(prefix = 't'): string {
@@ -126,9 +127,5 @@ export async function killChildren(): Promise<void> {
 /** Writes scan `n` (now, a few assets) the way a good producer does: a dotted temp name, then a rename. */
 export function writeScanFile(arrowDir: string, n: number, assets = 4): void {
   const at = new Date();
-  const dir = join(arrowDir, dayFolder(at));
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${n}.tmp`);
-  writeFileSync(tmp, encodeScan(makeScan({ scanNumber: n, time: at, assets })));
-  renameSync(tmp, join(dir, scanFileName(n, at)));
+  writeScanFileSync(arrowDir, n, at, encodeScan(makeScan({ scanNumber: n, time: at, assets })));
 }

@@ -1,17 +1,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
-import { createHazelcast, createRedis, type Hazelcast } from '../src/connections.js';
+import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } from '../src/connections.js';
 import type { Config } from '../src/config.js';
 import { runBridge, type RunningBridge } from '../src/bridge/run.js';
 import type { BridgeEvent } from '../src/bridge/bridge.js';
 import { runHealthCheck } from '../src/jobs/health-check.js';
-import { dayFolder, encodeScan, makeScan, scanFileName } from '../src/demo/scan-writer.js';
+import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
+import { dayFolder, scanFileName } from '../src/bridge/scan-files.js';
 import { EventLog, eventually, testConfig, testLog } from './helpers.js';
 
 let hz: Hazelcast;
-let redis: Redis;
+let redis: RedisConnection;
 beforeAll(async () => {
   hz = await createHazelcast(testConfig(), testLog, { kind: 'command', timeoutMs: 10_000 });
   redis = createRedis(testConfig());

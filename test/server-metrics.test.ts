@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
 import type { Config } from '../src/config.js';
-import { createHazelcast, createRedis, type Hazelcast } from '../src/connections.js';
+import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } from '../src/connections.js';
 import { openQueues } from '../src/ops.js';
 import { keys } from '../src/keys.js';
 import { bridgeKeys, type Heartbeat } from '../src/bridge/facts.js';
@@ -83,7 +82,7 @@ const AUTH = { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toStri
 
 describe('/metrics', () => {
   let config: Config;
-  let redis: Redis;
+  let redis: RedisConnection;
   let hazelcast: Hazelcast;
   let queues: Record<QueueName, Queue>;
   let server: Server;

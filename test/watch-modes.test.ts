@@ -3,7 +3,8 @@ import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFi
 import { join } from 'node:path';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
 import { resolveConfig, type Config } from '../src/config.js';
-import { dayFolder, encodeScan, makeScan, scanFileName } from '../src/demo/scan-writer.js';
+import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
+import { dayFolder, scanFileName } from '../src/bridge/scan-files.js';
 import { eventually, killChildren, spawnRoles, testEnv, testLog, type Child } from './helpers.js';
 
 let hz: Hazelcast;

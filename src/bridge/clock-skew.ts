@@ -11,6 +11,14 @@ export interface ClockSkew {
   skewS: number;
 }
 
+/** The last scan a bridge refused for its time stamp, as its stats report it. */
+export interface RefusedForSkew extends ClockSkew {
+  relPath: string;
+  scanNumber: number;
+  /** Epoch ms of the refusal. */
+  at: number;
+}
+
 /** The skew of a scan beyond `maxSkewS`, or null when it is within bounds. `mtimeMs` null: unknown. */
 export function clockSkewOf(scanTimeMs: number, at: { nowMs: number; mtimeMs: number | null; maxSkewS: number }): ClockSkew | null {
   const limitMs = at.maxSkewS * 1000;

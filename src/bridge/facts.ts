@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../connections.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
-import type { BridgeStats } from './bridge.js';
+import type { BridgeStats } from './stats.js';
 
 export function bridgeKeys(prefix: string) {
   const k = keys(prefix);
@@ -23,7 +23,7 @@ export interface Heartbeat {
 }
 
 export interface BridgeFactsOptions {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   stats: () => BridgeStats;
   log: Logger;
@@ -103,7 +103,7 @@ export interface BridgeFactsView {
   stats: (BridgeStats & { generation: number; updatedAt: number }) | null;
 }
 
-export async function readBridgeFacts(redis: Redis, prefix: string): Promise<BridgeFactsView> {
+export async function readBridgeFacts(redis: RedisConnection, prefix: string): Promise<BridgeFactsView> {
   const k = bridgeKeys(prefix);
   const [hb, st] = await redis.mget(k.heartbeat, k.stats);
   return { heartbeat: hb ? (JSON.parse(hb) as Heartbeat) : null, stats: st ? (JSON.parse(st) as BridgeFactsView['stats']) : null };

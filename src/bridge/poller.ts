@@ -12,7 +12,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { coerceError } from '../errors.js';
-import { isScanCandidate, scanNumberFromName, scanTimeFromPath } from './files.js';
+import { fileOrder, isScanCandidate, parseScanPath } from './scan-files.js';
 import { compareScans } from './scan-order.js';
 
 /** A file is watched for growth this long after it first appeared (a writer writing in place). */
@@ -159,12 +159,8 @@ export async function startFolderPoller(o: FolderPollerOptions): Promise<FolderP
   };
 }
 
-function orderKey(rel: string) {
-  return { timestampMs: scanTimeFromPath(rel) ?? -Infinity, scanNumber: scanNumberFromName(rel) ?? -1 };
-}
-
 function newestFirst(a: string, b: string): number {
-  return compareScans(orderKey(b), orderKey(a)) || (a < b ? 1 : -1);
+  return compareScans(fileOrder(parseScanPath(b)), fileOrder(parseScanPath(a))) || (a < b ? 1 : -1);
 }
 
 async function pool<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {

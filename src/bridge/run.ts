@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { createHazelcast, type Hazelcast } from '../connections.js';
@@ -15,7 +15,7 @@ export interface RunningBridge {
  * One bridge run: its own Hazelcast client, the bridge, and its heartbeat in Redis.
  * `redis` is borrowed, not closed.
  */
-export async function runBridge(config: Config, redis: Redis, log: Logger, onEvent?: (e: BridgeEvent) => void): Promise<RunningBridge> {
+export async function runBridge(config: Config, redis: RedisConnection, log: Logger, onEvent?: (e: BridgeEvent) => void): Promise<RunningBridge> {
   const hazelcast: Hazelcast = await createHazelcast(config, log);
   const bridge = new Bridge({ settings: config, hazelcast, log: log.child({ component: 'bridge' }), ...(onEvent ? { onEvent } : {}) });
   const facts = new BridgeFacts({ redis, prefix: config.queuePrefix, stats: () => bridge.stats(), log, intervalMs: config.bridgeHeartbeatMs, ttlMs: config.bridgeHeartbeatTtlMs });

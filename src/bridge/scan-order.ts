@@ -9,6 +9,11 @@ export interface ScanOrderKey {
   scanNumber: number;
 }
 
+/** The order key of a decoded scan. */
+export function scanOrderOf(scan: ScanOrderKey): ScanOrderKey {
+  return { timestampMs: scan.timestampMs, scanNumber: scan.scanNumber };
+}
+
 /** Negative when `a` is older than `b`, positive when newer, 0 for the same place in the order. */
 export function compareScans(a: ScanOrderKey, b: ScanOrderKey): number {
   return a.timestampMs - b.timestampMs || a.scanNumber - b.scanNumber;

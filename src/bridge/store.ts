@@ -1,6 +1,5 @@
 import type { IMap } from 'hazelcast-client';
 import type { HazelcastClient } from '../connections.js';
-import { historyKey } from './files.js';
 import { isNewerScan, storedScanKey, type ScanOrderKey } from './scan-order.js';
 
 /** The scan number inside a stored payload; -1 when it holds none (then any scan replaces it). */
@@ -123,4 +122,9 @@ function lazyMap(client: HazelcastClient, name: string): LazyMap {
     });
     return map;
   };
+}
+
+/** History key: the scan number zero-padded to six digits, as in the file names. */
+function historyKey(scanNumber: number): string {
+  return String(scanNumber).padStart(6, '0');
 }

@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { coerceError } from '../errors.js';
-import { isScanCandidate } from './files.js';
+import { isScanCandidate } from './scan-files.js';
 
 export interface ScanFolderEvents {
   /** A scan candidate appeared or changed (or was removed: the caller finds out when it reads). */

@@ -1,9 +1,7 @@
 /**
  * Generation and writing of canonical "wide" scan files (one row per scan), as described in
- * shared/scan-format.md. Used by the demo scanner, tests and benchmarks.
+ * docs/scan-format.md. Used by the demo scanner, tests and benchmarks.
  */
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
-import path from 'node:path';
 import {
   Field,
   Float64,
@@ -20,6 +18,7 @@ import {
   vectorFromArray,
   type Vector,
 } from 'apache-arrow';
+import { writeScanFile } from '../bridge/scan-files.js';
 
 export const SCANNER_VERSION = 'scan-bridge-demo/0.1';
 export const WINDOWS = [50, 150, 300, 750] as const;
@@ -285,49 +284,7 @@ export function encodeScan(row: ScanRow, format: 'file' | 'stream' = 'file'): Ui
   return tableToIPC(scanTable(row), format);
 }
 
-// ---------------------------------------------------------------------------------------------
-// File naming and atomic writing
-
-const pad = (v: number, n: number) => String(v).padStart(n, '0');
-
-/** `scan_<NNNNNN>_<HHMMSS>.arrow`, time in UTC. */
-export function scanFileName(scanNumber: number, time: Date): string {
-  const hms = pad(time.getUTCHours(), 2) + pad(time.getUTCMinutes(), 2) + pad(time.getUTCSeconds(), 2);
-  return `scan_${pad(scanNumber, 6)}_${hms}.arrow`;
-}
-
-/** `YYYY-MM-DD`, UTC. */
-export function dayFolder(time: Date): string {
-  return `${pad(time.getUTCFullYear(), 4)}-${pad(time.getUTCMonth() + 1, 2)}-${pad(time.getUTCDate(), 2)}`;
-}
-
-/**
- * Writes the scan to `<arrowDir>/<day>/.<name>.tmp`, flushes it to disk and renames it into
- * place, so readers never see a partial file. Returns the final path.
- */
-export async function writeScanAtomically(
-  arrowDir: string,
-  row: ScanRow,
-  bytes?: Uint8Array,
-): Promise<string> {
-  const data = bytes ?? encodeScan(row);
-  const dir = path.join(arrowDir, dayFolder(row.timestamp));
-  const name = scanFileName(row.scan_number, row.timestamp);
-  const finalPath = path.join(dir, name);
-  const tmpPath = path.join(dir, `.${name}.tmp`);
-  await mkdir(dir, { recursive: true });
-  try {
-    const fh = await open(tmpPath, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmpPath, finalPath);
-  } catch (err) {
-    await unlink(tmpPath).catch(() => undefined);
-    throw err;
-  }
-  return finalPath;
+/** Writes the scan atomically under its contract name (see `writeScanFile`); returns the final path. */
+export async function writeScanAtomically(arrowDir: string, row: ScanRow, bytes?: Uint8Array): Promise<string> {
+  return writeScanFile(arrowDir, row.scan_number, row.timestamp, bytes ?? encodeScan(row));
 }

@@ -2,17 +2,16 @@
  * Demo market scanner: writes one canonical scan file every `intervalMs`, atomically, continuing
  * the numbering found on disk. Stands in for the real (Python) scanner in demos and tests.
  */
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from 'pino';
-import { dayFolder, DEFAULT_SEED, makeScan, scanFileName, writeScanAtomically } from './scan-writer.js';
+import { newestScanOnDisk, scanRelPath } from '../bridge/scan-files.js';
+import { DEFAULT_SEED, makeScan, writeScanAtomically } from './scan-writer.js';
 import { sleep } from '../time.js';
 
 export interface DemoScannerOptions {
   arrowDir: string;
   intervalMs: number;
   assets: number;
-  /** first scan number to write; default: one past the highest number already under arrowDir */
+  /** first scan number to write; default: one past the newest scan on disk (newestScanOnDisk) */
   startScanNumber?: number;
   log: Logger;
   signal?: AbortSignal;
@@ -20,36 +19,6 @@ export interface DemoScannerOptions {
   count?: number;
   /** PRNG seed for the generated values */
   seed?: number;
-}
-
-const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
-const SCAN_RE = /^scan_(\d+)_\d{6}\.arrow$/;
-
-/** Highest scan number among `<arrowDir>/<YYYY-MM-DD>/scan_<N>_<HHMMSS>.arrow`, or 0 if none. */
-export async function highestScanNumber(arrowDir: string): Promise<number> {
-  let days: string[];
-  try {
-    days = (await readdir(arrowDir, { withFileTypes: true }))
-      .filter((d) => d.isDirectory() && DAY_RE.test(d.name))
-      .map((d) => d.name);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw err;
-  }
-  let max = 0;
-  for (const day of days) {
-    let names: string[];
-    try {
-      names = await readdir(path.join(arrowDir, day));
-    } catch {
-      continue; // folder vanished or unreadable: ignore it
-    }
-    for (const name of names) {
-      const m = SCAN_RE.exec(name);
-      if (m) max = Math.max(max, Number(m[1]));
-    }
-  }
-  return max;
 }
 
 export async function runDemoScanner(opts: DemoScannerOptions): Promise<void> {
@@ -62,7 +31,7 @@ export async function runDemoScanner(opts: DemoScannerOptions): Promise<void> {
     next = opts.startScanNumber;
   } else {
     try {
-      next = (await highestScanNumber(arrowDir)) + 1;
+      next = ((await newestScanOnDisk(arrowDir)) ?? 0) + 1;
     } catch (err) {
       log.warn({ err, arrowDir }, `could not list existing scans in ${arrowDir}; starting at scan #1`);
       next = 1;
@@ -86,7 +55,7 @@ export async function runDemoScanner(opts: DemoScannerOptions): Promise<void> {
 
     const time = new Date();
     const scanNumber = next;
-    const rel = `${dayFolder(time)}/${scanFileName(scanNumber, time)}`;
+    const rel = scanRelPath(scanNumber, time);
     attempts++;
     try {
       const row = makeScan({ scanNumber, time, assets, seed });

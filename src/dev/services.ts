@@ -69,6 +69,11 @@ interface SpawnOpts {
   logFile?: string;
 }
 
+interface RedisOpts extends SpawnOpts {
+  /** More `redis-server` arguments, e.g. `['--replicaof', '127.0.0.1', '7000']`. */
+  args?: string[];
+}
+
 function stopper(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): () => Promise<void> {
   return () =>
     new Promise<void>((ok) => {
@@ -89,12 +94,12 @@ function output(opts: SpawnOpts): 'pipe' | number {
 }
 
 /** Starts `redis-server` (Debian's) on loopback without persistence. */
-export async function startRedis(opts: SpawnOpts = {}): Promise<Started> {
+export async function startRedis(opts: RedisOpts = {}): Promise<Started> {
   const port = opts.port ?? (await freePort());
   const out = output(opts);
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--dir', '/tmp'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--dir', '/tmp', ...(opts.args ?? [])],
     { stdio: ['ignore', out, out], detached: opts.detached ?? false },
   );
   child.stdout?.resume();

@@ -1,5 +1,5 @@
 import { WaitingError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
@@ -12,11 +12,28 @@ import { sleep } from '../time.js';
 export interface BridgeJobDeps {
   config: Config;
   /** For the bridge's heartbeat and for control keys; BullMQ has its own connections. */
-  redis: Redis;
+  redis: RedisConnection;
   log: Logger;
   /** Aborted when this process shuts down: the bridge is handed to a standby at once. */
   shutdown: AbortSignal;
 }
+
+/** What the running bridge publishes about itself, as the job's progress and in its data. */
+export interface BridgeLiveStats {
+  pushed: number;
+  lastScan: number | null;
+  newestOnDisk: number | null;
+  /** Since the last push. */
+  lagMs: number | null;
+  rejected: number;
+  generation: number;
+  hazelcastConnected: boolean;
+  uptimeS: number;
+  updatedAt: number;
+}
+
+/** The bridge job's data: its payload, and the live stats the running bridge adds. */
+export type BridgeJobData = JobPayloads['bridge'] & { live?: BridgeLiveStats };
 
 type Outcome = { kind: 'restart' } | { kind: 'crash'; error: Error } | { kind: 'lost'; why: string } | { kind: 'shutdown' };
 
@@ -35,7 +52,7 @@ export function bridgeProcessor(deps: BridgeJobDeps) {
   const jobKey = (id: string) => `${config.queuePrefix}:${QUEUES.bridge}:${id}`;
   const lockKey = (id: string) => `${jobKey(id)}:lock`;
 
-  return async (job: Job<JobPayloads['bridge']>, token?: string): Promise<void> => {
+  return async (job: Job<BridgeJobData>, token?: string): Promise<void> => {
     const log = deps.log.child({ job: job.id });
     const jobLog = (line: string) => void job.log(`${new Date().toISOString()} ${line}`).catch(() => undefined);
     const onEvent = (e: BridgeEvent) => {
@@ -127,10 +144,21 @@ export function bridgeProcessor(deps: BridgeJobDeps) {
         }, CONTROL_POLL_MS);
         const progress = setInterval(() => {
           const s = run.bridge.stats();
-          const lagMs = s.lastPushedAt === null ? null : Date.now() - s.lastPushedAt;
-          void job
-            .updateProgress({ pushed: s.pushed, lastScan: s.lastPushedScan, newestOnDisk: s.newestSeenOnDisk, lagMs, rejected: s.rejected, generation: run.facts.currentGeneration, hazelcastConnected: s.hazelcastConnected })
-            .catch(() => undefined);
+          const now = Date.now();
+          const live: BridgeLiveStats = {
+            pushed: s.pushed,
+            lastScan: s.lastPushedScan,
+            newestOnDisk: s.newestSeenOnDisk,
+            lagMs: s.lastPushedAt === null ? null : now - s.lastPushedAt,
+            rejected: s.rejected,
+            generation: run.facts.currentGeneration,
+            hazelcastConnected: s.hazelcastConnected,
+            uptimeS: Math.round((now - s.startedAt) / 1000),
+            updatedAt: now,
+          };
+          void job.updateProgress(live).catch(() => undefined);
+          // Also in the data: Bull Board opens a job on its Data tab, so that is where people look.
+          void job.updateData({ requestedBy: job.data.requestedBy, live } satisfies BridgeJobData).catch(() => undefined);
         }, config.bridgeHeartbeatMs);
       });
     }

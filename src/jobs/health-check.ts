@@ -1,17 +1,16 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
-import { scanNumberFromName, isScanCandidate } from '../bridge/files.js';
+import { newestScanFileOnDisk } from '../bridge/scan-files.js';
 import { decideHealth, isStarting, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
 import { JOBS, type JobPayloads } from './table.js';
 import { withTimeout } from '../time.js';
+import { addToTimeline } from '../health-timeline.js';
 
 /** Key under `HZ_MAP` where every health result is written for downstream programs. */
 export const HEALTH_KEY = 'scan_bridge_health';
@@ -21,35 +20,13 @@ const READ_TIMEOUT_MS = 2000;
 export interface HealthCheckDeps {
   config: Config;
   /** A fail-fast connection (no offline queue): a Redis outage is an error result, not a hang. */
-  redis: Redis;
+  redis: RedisConnection;
   hazelcast: Hazelcast;
   log: Logger;
   /** Where restarts go; absent for a check that must not act (none yet). */
   restartQueue?: Queue;
   /** Told every result once it is recorded (alerts); must not block. */
   onResult?: (result: HealthCheckResult) => void;
-}
-
-/**
- * Highest scan number in the newest day folder that has scans, from file names only; null when
- * the folder is not on this machine or holds none.
- */
-export async function newestScanOnDisk(arrowDir: string): Promise<number | null> {
-  let days: string[];
-  try {
-    days = (await readdir(arrowDir, { withFileTypes: true })).filter((d) => d.isDirectory() && /^\d{4}-\d{2}-\d{2}$/.test(d.name)).map((d) => d.name).sort();
-  } catch {
-    return null;
-  }
-  for (const day of days.reverse()) {
-    let best: number | null = null;
-    for (const name of await readdir(join(arrowDir, day)).catch(() => [] as string[])) {
-      const n = isScanCandidate(name) ? scanNumberFromName(name) : undefined;
-      if (n !== undefined && (best === null || n > best)) best = n;
-    }
-    if (best !== null) return best;
-  }
-  return null;
 }
 
 /** Reads everything the decision needs, each read bounded in time. */
@@ -70,27 +47,29 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
     ([facts, [restarts, lastRestart]]) => ({ ok: true as const, facts, restarts: Number(restarts ?? 0), lastRestart: lastRestart ? (JSON.parse(lastRestart) as HealthInputs['lastRestart']) : null }),
     (err: unknown) => ({ ok: false as const, error: coerceError(err).message }),
   );
-  const [latestRead, r, disk] = await Promise.all([latest, fromRedis, newestScanOnDisk(config.arrowDir)]);
+  const [latestRead, r, disk] = await Promise.all([latest, fromRedis, newestScanFileOnDisk(config.arrowDir).catch(() => null)]);
+  const stats = r.ok ? r.facts.stats : null;
   return {
     now,
     thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs, startGraceS: config.bridgeStartGraceS, maxClockSkewS: config.maxClockSkewS },
     latest: latestRead,
     heartbeat: r.ok ? { kind: 'ok', value: r.facts.heartbeat } : { kind: 'unreachable', error: r.error },
     // The folder may be on another machine: then the bridge's own view is the best we have.
-    newestOnDisk: disk ?? (r.ok ? (r.facts.stats?.newestSeenOnDisk ?? null) : null),
-    clockSkew: r.ok ? (r.facts.stats?.lastClockSkew ?? null) : null,
+    newestOnDisk: disk ? disk.scanNumber : (stats?.newestSeenOnDisk ?? null),
+    newestOnDiskAtMs: disk ? disk.timestampMs : (stats?.newestSeenOnDiskAtMs ?? null),
+    clockSkew: stats?.lastClockSkew ?? null,
     restarts: r.ok ? r.restarts : 0,
     lastRestart: r.ok ? r.lastRestart : null,
   };
 }
 
-/** Keeps the result as the latest status, in the capped history, and in Hazelcast. Best effort. */
+/** Keeps the result as the latest status, in the capped history and timeline, and in Hazelcast. Best effort. */
 export async function recordHealth(deps: HealthCheckDeps, result: HealthResult): Promise<void> {
   const k = keys(deps.config.queuePrefix);
   const json = JSON.stringify(result);
   await Promise.all([
     withTimeout(
-      deps.redis.multi().set(k.healthLatest, json).lpush(k.healthHistory, json).ltrim(k.healthHistory, 0, deps.config.healthHistoryMax - 1).exec(),
+      addToTimeline(deps.redis.multi().set(k.healthLatest, json).lpush(k.healthHistory, json).ltrim(k.healthHistory, 0, deps.config.healthHistoryMax - 1), k.healthTimeline, result, deps.config.healthTimelineMax).exec(),
       READ_TIMEOUT_MS, 'Redis',
     ).catch((err: unknown) => deps.log.warn(`cannot keep the health result in Redis: ${coerceError(err).message}`)),
     withTimeout(

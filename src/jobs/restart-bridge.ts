@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { keys } from '../keys.js';
@@ -8,7 +8,7 @@ import { JOBS, type JobPayloads } from './table.js';
 
 export interface RestartDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisConnection;
   bridgeQueue: Queue;
   log: Logger;
 }
@@ -37,7 +37,7 @@ export async function ensureBridgeJob(bridgeQueue: Queue, config: Config, reques
   await bridgeQueue.add('bridge', { requestedBy } satisfies JobPayloads['bridge'], JOBS.bridge.options(config));
 }
 
-async function setLastRestart(redis: Redis, prefix: string, v: LastRestart): Promise<void> {
+async function setLastRestart(redis: RedisConnection, prefix: string, v: LastRestart): Promise<void> {
   await redis.set(keys(prefix).lastRestart, JSON.stringify(v));
 }
 

@@ -60,7 +60,7 @@ export const JOBS: Record<JobName, JobSpec> = {
   },
   bridge: {
     queue: QUEUES.bridge,
-    description: 'The running Arrow → Hazelcast bridge: its log lines are the job log, its live stats the progress. One active at a time.',
+    description: 'The running Arrow → Hazelcast bridge: its log lines are the job log, its live stats its name line, data and progress. One active at a time.',
     options: () => ({
       attempts: 1,
       // A bridge run ends only by failing or being replaced; at most one waits or runs.

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
 import type { Logger } from '../log.js';
@@ -14,18 +14,18 @@ import { withTimeout } from '../time.js';
 
 export interface ApiDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisConnection;
   hazelcast: Hazelcast;
   queues: Record<QueueName, Queue>;
   log: Logger;
 }
 
 const PING_TIMEOUT_MS = 2000;
-/** Without `?limit=`: enough for a glance; the history page asks for 24 h explicitly. */
+/** Without `?limit=`: enough for a glance. */
 const DEFAULT_HISTORY_LIMIT = 100;
 
 /** `{ ok: true }` or why not, for /readyz. */
-export async function readiness(redis: Redis, hazelcast: Hazelcast): Promise<{ ready: boolean; redis: { ok: boolean; error?: string }; hazelcast: { ok: boolean; error?: string } }> {
+export async function readiness(redis: RedisConnection, hazelcast: Hazelcast): Promise<{ ready: boolean; redis: { ok: boolean; error?: string }; hazelcast: { ok: boolean; error?: string } }> {
   const r = await withTimeout(redis.ping(), PING_TIMEOUT_MS, 'Redis').then(
     () => ({ ok: true }),
     (err: unknown) => ({ ok: false, error: coerceError(err).message }),

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { ConfigError, coerceError } from '../errors.js';
@@ -12,21 +12,22 @@ import type { QueueName } from '../jobs/table.js';
 import { allowedHostsOnly, basicAuth, isLoopback, readOnly, sameOriginOnly, sendError } from './guards.js';
 import { LoginThrottle } from './login-throttle.js';
 import { boardWriteGuard } from './board-writes.js';
+import { boardPageRewrite } from './board-page.js';
 import { apiRouter } from './api.js';
 import { boardRouter, BOARD_PATH } from './board.js';
 import { createMetrics } from './metrics.js';
-import { historyPage } from './history.js';
+import { statusPageRouter } from './status-page.js';
 
 export interface AppDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisConnection;
   hazelcast: Hazelcast;
   queues: Record<QueueName, Queue>;
   log: Logger;
 }
 
 /**
- * The board's HTTP surface: Bull Board at /board, the JSON API, /metrics and /history.
+ * The board's HTTP surface: Bull Board at /board, the JSON API, /metrics and the /status page.
  *
  * Order matters: without a login, a request for a host not in BOARD_ALLOWED_HOSTS is refused
  * first; /healthz answers without credentials (the container healthcheck calls it and it
@@ -54,7 +55,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(sameOriginOnly());
 
   app.get('/', (_req, res) => res.redirect(`${BOARD_PATH}/`));
-  app.get('/history', historyPage());
+  app.use(statusPageRouter(deps));
 
   const metrics = createMetrics(deps);
   app.get('/metrics', async (_req, res) => {
@@ -73,6 +74,7 @@ export function createApp(deps: AppDeps): Express {
   // that are not per queue (pause all, resume all).
   if (config.boardReadOnly) app.use(BOARD_PATH, readOnly());
   app.use(BOARD_PATH, boardWriteGuard(config));
+  app.use(BOARD_PATH, boardPageRewrite());
   app.use(BOARD_PATH, boardRouter(deps.queues, config.boardReadOnly));
 
   app.use((req: Request, res: Response) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.path}`));

@@ -18,6 +18,13 @@ function chosenOptions(raw: unknown): { delay?: number; priority?: number } {
   return out;
 }
 
+/** A duplicated bridge job carries the stats its run added (`live`): they are not its payload. */
+function withoutLiveStats(name: JobName, data: unknown): unknown {
+  if (name !== 'bridge' || typeof data !== 'object' || data === null || !('live' in data)) return data;
+  const { live: _live, ...payload } = data as Record<string, unknown>;
+  return payload;
+}
+
 /**
  * Runs before Bull Board on the routes that write a job's payload: adding a job and editing its
  * data. A body whose data is not the job's payload is refused with 400, so a worker never meets a
@@ -39,7 +46,7 @@ export function boardWriteGuard(config: Config): Router {
     if (name !== expected) {
       return sendError(res, 400, 'bad_job', `queue ${req.params.queueName} runs only ${expected} jobs, not ${JSON.stringify(given)}`);
     }
-    const parsed = parsePayload(name, body.data);
+    const parsed = parsePayload(name, withoutLiveStats(name, body.data));
     if (!parsed.ok) return sendError(res, 400, 'bad_payload', parsed.error);
     req.body = { name, data: parsed.payload, options: { ...JOBS[name].options(config), ...chosenOptions(body.options) } };
     next();

@@ -1,18 +1,18 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
-import type { PushLatencyHistogram } from '../bridge/bridge.js';
+import type { PushLatencyHistogram } from '../bridge/stats.js';
 import { STATUSES, type HealthResult, type LatestScan } from '../health.js';
 import type { QueueName } from '../jobs/table.js';
 import { withTimeout } from '../time.js';
 
 export interface MetricsDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisConnection;
   hazelcast: Hazelcast;
   queues: Record<QueueName, Queue>;
 }

@@ -1,0 +1,87 @@
+import type { Hazelcast } from '../connections.js';
+import { coerceError } from '../errors.js';
+import type { HistoryWriter } from './history-writer.js';
+import { fileOrder, listScanFiles, type ScanFileRef } from './scan-files.js';
+import { readScanFile, type ScanFileReader } from './scan-reader.js';
+import type { LatestStore } from './store.js';
+import type { Scan } from './read-scan.js';
+import { compareToFileName, describeScan, storedScanKey, type ScanOrderKey } from './scan-order.js';
+
+export interface CatchUpDeps {
+  arrowDir: string;
+  historyTtlS: number;
+  hazelcast: Pick<Hazelcast, 'waitConnected'>;
+  latest: Pick<LatestStore, 'read'>;
+  reader: Pick<ScanFileReader, 'onFile' | 'has'>;
+  history: Pick<HistoryWriter, 'write'>;
+  /** A scan read from disk. */
+  seen(scan: Scan): void;
+  /** Whether a scan read from disk is refused for its time stamp (it then goes nowhere). */
+  refused(scan: Scan, relPath: string): boolean;
+  reject(relPath: string, reason: string): void;
+  say(level: 'info' | 'warn', message: string): void;
+  stopped(): boolean;
+}
+
+const BACKFILL_WORKERS = 8;
+
+/**
+ * The start-up catch-up: pushes the newest scan on disk at once (through the reader, like a file
+ * event), then writes to history the scans this bridge missed: those newer than what Hazelcast
+ * holds and younger than the history TTL.
+ */
+export async function startupCatchUp(d: CatchUpDeps): Promise<void> {
+  const listed = await listScanFiles(d.arrowDir);
+  if (listed.length === 0) return;
+  const newest = listed[listed.length - 1]!;
+  let stored: ScanOrderKey | null = null;
+  // A client just created is still connecting: give it a moment before deciding what was missed.
+  await d.hazelcast.waitConnected(5000);
+  try {
+    const current = await d.latest.read();
+    stored = current === null ? null : storedScanKey(current);
+  } catch (err) {
+    d.say('warn', `cannot read the current scan from Hazelcast (${coerceError(err).message}): catching up from disk alone`);
+  }
+  d.reader.onFile(newest.path);
+  const horizon = Date.now() - d.historyTtlS * 1000;
+  // Newer than what Hazelcast holds, in scan order: after a numbering restart, lower numbers too.
+  const newer = (f: ScanFileRef) => stored === null || f.scanNumber === undefined || compareToFileName(fileOrder(f), stored) > 0;
+  const missed = listed.slice(0, -1).filter((f) => newer(f) && (f.timestampMs ?? Infinity) >= horizon);
+  if (missed.length === 0) return;
+  const held = stored === null ? 'nothing' : describeScan(stored);
+  d.say('info', `catching up: ${missed.length} scans on disk are newer than ${held} in Hazelcast; writing them to history`);
+  await backfill(d, missed);
+}
+
+/** Reads and writes the missed scans to history, a few at a time; files the reader knows are its business. */
+async function backfill(d: CatchUpDeps, refs: ScanFileRef[]): Promise<void> {
+  const t0 = Date.now();
+  let done = 0;
+  let lastReport = t0;
+  let next = 0;
+  const work = async () => {
+    while (!d.stopped() && next < refs.length) {
+      const ref = refs[next++]!;
+      if (d.reader.has(ref.path)) continue;
+      const res = await readScanFile(ref.path, ref.relPath);
+      if (res.kind === 'ok') {
+        if (d.refused(res.scan, ref.relPath)) continue;
+        d.seen(res.scan);
+        await d.history.write({ scan: res.scan, relPath: ref.relPath, scanNumber: res.scan.scanNumber });
+      } else if (res.kind === 'broken') {
+        d.reject(ref.relPath, res.reason);
+      } else if (res.kind === 'incomplete') {
+        d.reader.onFile(ref.path);
+      }
+      done++;
+      if (Date.now() - lastReport >= 2000) {
+        lastReport = Date.now();
+        d.say('info', `catching up: ${done}/${refs.length} scans written to history (${Math.round((done * 1000) / (lastReport - t0))}/s)`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: BACKFILL_WORKERS }, work));
+  const s = (Date.now() - t0) / 1000;
+  d.say('info', `caught up: ${done} scans written to history in ${s.toFixed(1)} s`);
+}

@@ -1,0 +1,167 @@
+/**
+ * The bridge's parts, each alone: per-file reading and retry, coalescing of the latest value,
+ * the history writer, the outage retry and the folder check. Real files, the real Hazelcast
+ * member of the global setup.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createHazelcast, type Hazelcast } from '../src/connections.js';
+import { checkFolderEvery } from '../src/bridge/folder-check.js';
+import { HistoryWriter } from '../src/bridge/history-writer.js';
+import { LatestWriter, type LatestItem } from '../src/bridge/latest-writer.js';
+import { OutageRetry } from '../src/bridge/outage.js';
+import { freshPayload } from '../src/bridge/payload.js';
+import { readScan, type Scan } from '../src/bridge/read-scan.js';
+import { ScanFileReader } from '../src/bridge/scan-reader.js';
+import { scanRelPath, writeScanFile } from '../src/bridge/scan-files.js';
+import { HistoryStore, LatestStore, storedScanNumber, type PutOutcome } from '../src/bridge/store.js';
+import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
+import { EventLog, eventually, testConfig, testLog } from './helpers.js';
+
+const T0 = Date.now() - 60_000;
+function scanOf(n: number): { scan: Scan; relPath: string; bytes: Uint8Array } {
+  const at = new Date(T0 + n * 1000);
+  const bytes = encodeScan(makeScan({ scanNumber: n, time: at, assets: 3 }));
+  const relPath = scanRelPath(n, at);
+  const r = readScan(bytes, { relPath });
+  if (r.kind !== 'ok') throw new Error(r.reason);
+  return { scan: r.scan, relPath, bytes };
+}
+
+let hz: Hazelcast;
+beforeAll(async () => {
+  hz = await createHazelcast(testConfig(), testLog);
+  expect(await hz.waitConnected(20_000)).toBe(true);
+});
+afterAll(async () => hz.shutdown());
+
+describe('ScanFileReader', () => {
+  type Ev = { type: 'scan'; n: number } | { type: 'reject'; reason: string };
+  function reader(arrowDir: string, incompleteTimeoutMs = 5000) {
+    const events = new EventLog<Ev>();
+    const r = new ScanFileReader({
+      arrowDir,
+      incompleteTimeoutMs,
+      onScan: (scan) => events.push({ type: 'scan', n: scan.scanNumber }),
+      onReject: (_relPath, reason) => events.push({ type: 'reject', reason }),
+    });
+    return { r, events };
+  }
+
+  it('reads a file written in two halves once it is whole, and tells it once', async () => {
+    const { arrowDir } = testConfig();
+    const { r, events } = reader(arrowDir);
+    const s = scanOf(7);
+    const path = join(arrowDir, s.relPath);
+    await mkdir(join(path, '..'), { recursive: true });
+    const half = Math.floor(s.bytes.length / 2);
+    await writeFile(path, s.bytes.subarray(0, half));
+    r.onFile(path);
+    await eventually('a retry of the half-written file', async () => (r.retried > 0 ? true : undefined));
+    await appendFile(path, s.bytes.subarray(half));
+    r.onFile(path);
+    await events.until((e) => e.type === 'scan');
+    expect(events.events).toEqual([{ type: 'scan', n: 7 }]);
+    r.stop();
+  });
+
+  it('rejects a file that stops growing while incomplete, and one that is not Arrow at once', async () => {
+    const { arrowDir } = testConfig();
+    const { r, events } = reader(arrowDir, 200);
+    const s = scanOf(8);
+    const dir = join(arrowDir, s.relPath, '..');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'scan_000008_000000.arrow'), s.bytes.subarray(0, 100));
+    await writeFile(join(dir, 'scan_000009_000000.arrow'), '{"not": "arrow"}');
+    r.onFile(join(dir, 'scan_000008_000000.arrow'));
+    r.onFile(join(dir, 'scan_000009_000000.arrow'));
+    const json = await events.until((e) => e.type === 'reject' && e.reason.includes('JSON'));
+    expect(json).toMatchObject({ type: 'reject' });
+    const stuck = await events.until((e) => e.type === 'reject' && e.reason.includes('still incomplete after 200 ms'));
+    expect(stuck).toMatchObject({ type: 'reject' });
+    expect(events.events.filter((e) => e.type === 'scan')).toEqual([]);
+    r.stop();
+  });
+});
+
+describe('LatestWriter', () => {
+  it('coalesces: scans offered during a write replace each other, only the newest is written next', async () => {
+    const config = testConfig();
+    const store = new LatestStore(hz.client, config.hzMap, config.hzKey);
+    const done: Array<{ n: number; outcome: PutOutcome }> = [];
+    const w = new LatestWriter({
+      store,
+      payloadOf: (item) => freshPayload(item, 'test:1'),
+      onDone: (item, outcome) => done.push({ n: item.scan.scanNumber, outcome }),
+      onError: (err) => {
+        throw err;
+      },
+    });
+    const items: LatestItem[] = Array.from({ length: 20 }, (_, k) => ({ ...scanOf(k + 1), eventAt: Date.now() }));
+    for (const item of items) expect(w.offer(item)).toEqual({ taken: true });
+    expect(w.pendingScan()).toBe(20);
+    await eventually('scan #20 written', async () => (done.some((d) => d.n === 20) ? true : undefined));
+    expect(done.map((d) => d.n)).toEqual([1, 20]);
+    expect(done.every((d) => d.outcome.kind === 'written')).toBe(true);
+    expect(w.offer(items[4]!)).toEqual({ taken: false, ahead: 20 });
+    expect(storedScanNumber((await store.read())!)).toBe(20);
+  });
+});
+
+describe('HistoryWriter', () => {
+  it('writes live scans, reading again from disk the ones not kept in memory', async () => {
+    // inMemory 0: no decoded scan is kept, each is read again from its file when written.
+    const config = testConfig();
+    const lines: string[] = [];
+    const outage = new OutageRetry({ hazelcast: hz, kick: () => undefined, hasPending: () => false, say: (_l, m) => lines.push(m) });
+    const w = new HistoryWriter({
+      store: new HistoryStore(hz.client, config.hzHistoryMap, 60_000),
+      hazelcast: hz,
+      arrowDir: config.arrowDir,
+      inMemory: 0,
+      payloadOf: (item) => freshPayload(item, 'test:1'),
+      outage,
+      say: (_l, m) => lines.push(m),
+    });
+    const scans = [1, 2, 3, 4].map(scanOf);
+    // #1 to #3 are on disk; #4 is not (gone before it is written): it is skipped with a warning.
+    for (const n of [1, 2, 3]) await writeScanFile(config.arrowDir, n, new Date(T0 + n * 1000), scans[n - 1]!.bytes);
+    for (const s of scans) w.enqueue(s.scan, s.relPath, undefined);
+    await eventually('the queue drained', async () => (w.backlog() === 0 ? true : undefined));
+    const map = await hz.client.getMap<string, string>(config.hzHistoryMap);
+    expect([...(await map.keySet())].sort()).toEqual(['000001', '000002', '000003']);
+    expect(w.written).toBe(3);
+    expect(lines.some((l) => l.startsWith('scan #4 not written to history:') && l.includes(scans[3]!.relPath))).toBe(true);
+    expect(outage.errors).toBe(0);
+  });
+});
+
+describe('OutageRetry', () => {
+  it('counts every failure, says so once, retries on a timer, and says when writes succeed again', async () => {
+    const lines = new EventLog<string>();
+    let kicks = 0;
+    const o = new OutageRetry({ hazelcast: hz, kick: () => void kicks++, hasPending: () => true, say: (_l, m) => lines.push(m), retryMs: 20 });
+    o.failed(new Error('boom'), 'keeping it');
+    o.failed(new Error('boom again'), 'keeping it');
+    expect(o.errors).toBe(2);
+    expect(lines.events).toEqual(['Hazelcast write failed (boom): keeping it']);
+    await eventually('the timed retry', async () => (kicks === 1 ? true : undefined));
+    o.recovered();
+    o.recovered();
+    expect(lines.events).toEqual(['Hazelcast write failed (boom): keeping it', 'Hazelcast writes succeed again']);
+    o.stop();
+  });
+});
+
+describe('checkFolderEvery', () => {
+  it('tells when the folder goes away', async () => {
+    const { arrowDir } = testConfig();
+    const gone = new EventLog<Error>();
+    const stop = checkFolderEvery(arrowDir, 20, (err) => gone.push(err));
+    await rm(arrowDir, { recursive: true });
+    const err = await gone.until(() => true, 5000);
+    expect(err.message).toContain(`the scan folder ${arrowDir} is gone`);
+    stop();
+  });
+});
