@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
@@ -35,12 +36,12 @@ function inotifyOf(pid: number): { instances: number; watches: number } {
 }
 
 /** A bridge process (`start --role bridge`) on its own names, started and watching. */
-async function bridgeProcess(env: Record<string, string>): Promise<{ child: Child; config: Config }> {
+async function bridgeProcess(env: Record<string, string>): Promise<{ child: Child; config: Config; env: Record<string, string> }> {
   const e = testEnv({ BRIDGE_HEARTBEAT_MS: '200', ...env });
   const config = resolveConfig(e);
   const child = spawnRoles(['bridge'], e);
   await eventually('the bridge watching', async () => (/"msg":"watching /.test(child.output()) ? true : undefined), 30_000);
-  return { child, config };
+  return { child, config, env: e };
 }
 
 async function latestNumber(config: Config): Promise<number | null> {
@@ -66,7 +67,7 @@ function stage(config: Config, n: number, at: Date): { publish(): number } {
 describe('WATCH_MODE=poll', () => {
   it('holds no inotify watch, says why it polls, and lands every scan of a stream within WATCH_POLL_MS + 100 ms', async () => {
     const pollMs = 500;
-    const { child, config } = await bridgeProcess({ WATCH_MODE: 'poll', WATCH_POLL_MS: String(pollMs) });
+    const { child, config, env } = await bridgeProcess({ WATCH_MODE: 'poll', WATCH_POLL_MS: String(pollMs) });
     expect(child.output()).toMatch(/"msg":"watching .* by polling every 500 ms \(WATCH_MODE=poll\)/);
     expect(inotifyOf(child.pid)).toEqual({ instances: 0, watches: 0 });
 
@@ -81,6 +82,10 @@ describe('WATCH_MODE=poll', () => {
     }
     expect(Math.max(...latencies), `latencies ${latencies.join(', ')} ms`).toBeLessThanOrEqual(pollMs + 100);
     expect(inotifyOf(child.pid)).toEqual({ instances: 0, watches: 0 });
+
+    // `status` says how the bridge watches and why.
+    const status = execFileSync(process.execPath, ['dist/cli.js', 'status'], { env: { ...process.env, ...env, LOG_LEVEL: 'silent' }, encoding: 'utf8', timeout: 30_000 });
+    expect(status).toContain('watch mode: poll (WATCH_MODE=poll)');
   });
 });
 
