@@ -73,7 +73,10 @@ export interface HealthFacts {
   bridge: BridgeInfo | null;
   restarts: number;
   action: HealthAction;
-  /** One sentence for people: what was seen and what is done about it. */
+  /**
+   * One sentence for people: what was seen and what it calls for. It never says an action was
+   * taken: whoever acts on `action` (the health-check job) says what it did.
+   */
   message: string;
 }
 
@@ -187,7 +190,7 @@ function clockSkew(i: HealthInputs, facts: Facts): ClockSkewWarningResult | Stal
   if (payload && payload.timestamp_ms - i.now > maxS * 1000) {
     return {
       ...facts, status: 'stale', cause: 'clock_skew', action: 'alert',
-      message: `scan #${payload.scan_number} in Hazelcast is stamped ${s1(payload.timestamp_ms - i.now)} in the future, beyond MAX_CLOCK_SKEW_S=${maxS}: a clock is off and a restart cannot help; alerting`,
+      message: `scan #${payload.scan_number} in Hazelcast is stamped ${s1(payload.timestamp_ms - i.now)} in the future, beyond MAX_CLOCK_SKEW_S=${maxS}: a clock is off and a restart cannot help; a person should correct the clock`,
     };
   }
   const r = i.clockSkew;
@@ -195,16 +198,16 @@ function clockSkew(i: HealthInputs, facts: Facts): ClockSkewWarningResult | Stal
   const how = r.kind === 'ahead' ? `stamped ${r.skewS} s ahead of the bridge's clock` : `stamped ${r.skewS} s before its file was written`;
   const refused = `the bridge refused ${r.relPath} (scan #${r.scanNumber}) ${s1(Math.max(0, i.now - r.at))} ago, ${how}`;
   if (payload && i.now - payload.timestamp_ms < i.thresholds.warningS * 1000) {
-    return { ...facts, status: 'warning', cause: 'clock_skew', action: 'none', message: `${refused}; the data is fresh (scan #${payload.scan_number}): logging a warning` };
+    return { ...facts, status: 'warning', cause: 'clock_skew', action: 'none', message: `${refused}; the data is fresh (scan #${payload.scan_number})` };
   }
   const data = payload ? `data is ${s1(i.now - payload.timestamp_ms)} old (scan #${payload.scan_number})` : 'no scan in Hazelcast yet';
-  return { ...facts, status: 'stale', cause: 'clock_skew', action: 'alert', message: `${data} and ${refused}: a clock is off and a restart cannot help; alerting` };
+  return { ...facts, status: 'stale', cause: 'clock_skew', action: 'alert', message: `${data} and ${refused}: a clock is off and a restart cannot help; a person should correct the clock` };
 }
 
 function unreachable(i: HealthInputs, facts: Facts): ErrorResult | undefined {
   const hz = i.latest.kind === 'unreachable' ? i.latest.error : undefined;
   const redis = i.heartbeat.kind === 'unreachable' ? i.heartbeat.error : undefined;
-  const retry = 'alerting, retrying next tick';
+  const retry = 'checked again next tick';
   if (hz !== undefined && redis !== undefined) {
     return {
       ...facts, status: 'error', cause: 'hazelcast_unreachable', action: 'alert',
@@ -252,7 +255,7 @@ function noLiveBridge(i: HealthInputs, facts: Facts): DownResult | undefined {
     };
   }
   const already = r?.state === 'running' ? ' (a restart is already running)' : '';
-  return { ...facts, status: 'down', cause, action: 'restart', message: `${seen}: restarting the bridge${already}` };
+  return { ...facts, status: 'down', cause, action: 'restart', message: `${seen}: the bridge needs a restart${already}` };
 }
 
 /**
@@ -274,9 +277,9 @@ function byDataAge(i: HealthInputs, facts: Facts): HealthyResult | WarningResult
 
   if (!payload) {
     if (disk !== null) {
-      return { ...facts, status: 'stale', cause: 'bridge_behind', action: 'restart', message: `no scan in Hazelcast yet although scan #${disk} exists on disk: restarting the bridge` };
+      return { ...facts, status: 'stale', cause: 'bridge_behind', action: 'restart', message: `no scan in Hazelcast yet although scan #${disk} exists on disk: the bridge needs a restart` };
     }
-    return { ...facts, status: 'stale', cause: 'scanner_silent', action: 'alert', message: 'no scan in Hazelcast yet and none on disk: the scanner has written nothing, a restart cannot help; alerting' };
+    return { ...facts, status: 'stale', cause: 'scanner_silent', action: 'alert', message: 'no scan in Hazelcast yet and none on disk: the scanner has written nothing and a restart cannot help; a person should look at the scanner' };
   }
 
   const ageMs = i.now - payload.timestamp_ms;
@@ -290,13 +293,13 @@ function byDataAge(i: HealthInputs, facts: Facts): HealthyResult | WarningResult
   }
   const old = `data is ${s1(ageMs)} old (${scan})`;
   if (ageS <= staleS) {
-    return { ...facts, status: 'warning', action: 'none', message: `${old}, past the ${warningS} s warning threshold but not yet ${staleS} s stale: logging a warning` };
+    return { ...facts, status: 'warning', action: 'none', message: `${old}, past the ${warningS} s warning threshold but not yet ${staleS} s stale` };
   }
   if (disk !== null && diskIsNewer(i, payload)) {
-    return { ...facts, status: 'stale', cause: 'bridge_behind', action: 'restart', message: `${old}; a newer scan #${disk} exists on disk: restarting the bridge` };
+    return { ...facts, status: 'stale', cause: 'bridge_behind', action: 'restart', message: `${old}; a newer scan #${disk} exists on disk: the bridge needs a restart` };
   }
   const onDisk = disk === null ? 'no scan file is known on disk' : `the newest on disk is #${disk}`;
-  return { ...facts, status: 'stale', cause: 'scanner_silent', action: 'alert', message: `${old} and ${onDisk}: the scanner went silent and a restart cannot help; alerting` };
+  return { ...facts, status: 'stale', cause: 'scanner_silent', action: 'alert', message: `${old} and ${onDisk}: the scanner went silent and a restart cannot help; a person should look at the scanner` };
 }
 
 /** Whether the newest scan on disk comes after the one in Hazelcast, in scan order when its time is known. */

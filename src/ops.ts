@@ -68,10 +68,12 @@ export type TriggerName = 'health-check' | 'restart-bridge';
 export const TRIGGERS: readonly TriggerName[] = ['health-check', 'restart-bridge'];
 
 /** Enqueues a job by hand; a restart is deduplicated like the automatic one. */
-export async function trigger(config: Config, queues: Record<QueueName, Queue>, name: TriggerName, by: string): Promise<{ jobId: string | undefined; queue: QueueName }> {
+/** `reused`: a restart was already pending and nothing new was queued. */
+export async function trigger(config: Config, queues: Record<QueueName, Queue>, name: TriggerName, by: string): Promise<{ jobId: string | undefined; queue: QueueName; reused: boolean }> {
   if (name === 'health-check') {
     const job = await queues[QUEUES.healthCheck].add('health-check', { trigger: 'manual' }, JOBS['health-check'].options(config));
-    return { jobId: job.id, queue: QUEUES.healthCheck };
+    return { jobId: job.id, queue: QUEUES.healthCheck, reused: false };
   }
-  return { jobId: await enqueueRestart(queues[QUEUES.restartBridge], config, { reason: 'by hand', requestedBy: by }), queue: QUEUES.restartBridge };
+  const r = await enqueueRestart(queues[QUEUES.restartBridge], config, { reason: 'by hand', requestedBy: by });
+  return { jobId: r.id, queue: QUEUES.restartBridge, reused: r.reused };
 }

@@ -1,6 +1,6 @@
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { ConfigError, coerceError } from './errors.js';
+import { UsageError, coerceError } from './errors.js';
 import type { RedisConnection } from './connections.js';
 import { createRedis } from './connections.js';
 import { readBridgeFacts } from './bridge/facts.js';
@@ -30,7 +30,7 @@ async function firstHeartbeat(redis: RedisConnection, prefix: string, timeoutMs:
 /** `scan-bridge start`: runs the roles until SIGTERM/SIGINT, then stops them in reverse order. */
 export async function start(config: Config, log: Logger, values: Record<string, unknown>): Promise<number> {
   const asked = ((values.role as string[] | undefined) ?? ['all']).flatMap((r) => r.split(','));
-  for (const r of asked) if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError('--role', r, ROLES.join(', '));
+  for (const r of asked) if (!(ROLES as readonly string[]).includes(r)) throw new UsageError(`unknown role "${r}": expected ${ROLES.join(', ')}`);
   const roles = new Set<Role>(asked.includes('all') ? ['scheduler', 'worker', 'bridge', 'board'] : (asked as Role[]));
   const running: Stoppable[] = [];
   // Shared by the scheduler and the start-up wait below.

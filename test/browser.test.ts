@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -22,6 +22,15 @@ function findChromium(): string {
   }
   throw new Error(`no Chromium on PATH (${process.env.PATH ?? ''}): install chromium (apt-get install chromium) to run the browser test`);
 }
+
+/** Looked up once; a missing Chromium fails every test below by name (a failing beforeAll would only skip them). */
+const CHROMIUM: { path: string } | { error: Error } = (() => {
+  try {
+    return { path: findChromium() };
+  } catch (err) {
+    return { error: err as Error };
+  }
+})();
 const ARTIFACTS = 'test-artifacts';
 const USER = 'operator';
 const PASSWORD = 'browser-test-password';
@@ -43,7 +52,12 @@ describe('in a real browser', () => {
   const external: string[] = [];
   const cspViolations: string[] = [];
 
+  beforeEach(() => {
+    if ('error' in CHROMIUM) throw CHROMIUM.error;
+  });
+
   beforeAll(async () => {
+    if ('error' in CHROMIUM) return;
     mkdirSync(ARTIFACTS, { recursive: true });
     env = testEnv({ BOARD_HOST: '127.0.0.1', BOARD_PORT: '0', BOARD_USER: USER, BOARD_PASSWORD: PASSWORD, HEALTH_INTERVAL_MS: '1000',
       // The scans written below must stay "healthy" however slow the machine running this is.
@@ -60,7 +74,7 @@ describe('in a real browser', () => {
     }, 30_000);
     // launch() gives every run a fresh, throw-away user-data-dir of its own.
     browser = await chromium.launch({
-      executablePath: findChromium(),
+      executablePath: CHROMIUM.path,
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
@@ -206,8 +220,10 @@ describe('in a real browser', () => {
     await page.getByText(/✓ healthy · data/).first().waitFor({ timeout: 20_000 });
     // In colour too: the stale line red on a light red ground, the healthy ones as Bull Board draws them.
     const stale = page.getByText(/✖ STALE \(scanner_silent\)/).first();
-    await expect.poll(() => stale.evaluate((e) => getComputedStyle(e).color)).toBe('rgb(185, 28, 28)');
-    expect(await page.getByText(/✓ healthy · data/).first().evaluate((e) => getComputedStyle(e).color)).not.toBe('rgb(185, 28, 28)');
+    // Runs in the page; the test's types have no DOM globals.
+    const colorOf = (e: unknown) => (globalThis as unknown as { getComputedStyle(el: unknown): { color: string } }).getComputedStyle(e).color;
+    await expect.poll(() => stale.evaluate(colorOf)).toBe('rgb(185, 28, 28)');
+    expect(await page.getByText(/✓ healthy · data/).first().evaluate(colorOf)).not.toBe('rgb(185, 28, 28)');
     await page.screenshot({ path: `${ARTIFACTS}/board-unhealthy-check.png`, fullPage: false });
 
     // The scanner speaks again; the incident ends.

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startHazelcast, startRedis, type Started } from '../src/dev/services.js';
+import { startHazelcastCluster, startRedis, type Started } from '../src/dev/services.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -13,8 +13,15 @@ const started: Started[] = [];
 
 /**
  * Starts a real Redis and a real Hazelcast member on free loopback ports for the whole run,
- * unless REDIS_URL / HZ_MEMBERS point at servers that already run.
+ * unless REDIS_URL / HZ_MEMBERS point at servers that already run. TEST_HZ_MEMBERS=N runs the
+ * suite against a cluster of N members instead of one.
  */
+function hzMemberCount(): number {
+  const v = process.env.TEST_HZ_MEMBERS ?? '1';
+  if (!/^[1-9]$/.test(v)) throw new Error(`TEST_HZ_MEMBERS=${JSON.stringify(v)} is not valid: expected a number of members from 1 to 9`);
+  return Number(v);
+}
+
 export async function setup(project: TestProject): Promise<void> {
   const [redisUrl, hzMembers] = await Promise.all([
     process.env.REDIS_URL ??
@@ -23,12 +30,12 @@ export async function setup(project: TestProject): Promise<void> {
         return s.address;
       }),
     process.env.HZ_MEMBERS ??
-      startHazelcast({ clusterName: process.env.HZ_CLUSTER_NAME ?? 'dev' }).then((s) => {
-        started.push(s);
-        return s.address;
+      startHazelcastCluster(hzMemberCount(), { clusterName: process.env.HZ_CLUSTER_NAME ?? 'dev' }).then((c) => {
+        started.push(...c.members);
+        return c.address;
       }),
   ]);
-  console.log(`[tests] real Redis at ${redisUrl}, real Hazelcast member at ${hzMembers}`);
+  console.log(`[tests] real Redis at ${redisUrl}, real Hazelcast at ${hzMembers}`);
   project.provide('redisUrl', redisUrl);
   project.provide('hzMembers', hzMembers);
   project.provide('hzClusterName', process.env.HZ_CLUSTER_NAME ?? 'dev');

@@ -17,7 +17,7 @@ import { initialStats, observeLatency, type BridgeStats } from './stats.js';
 import { HistoryStore, LatestStore, type PutOutcome } from './store.js';
 import { openScanSource, type ScanSource } from './scan-source.js';
 import { chooseWatchMode } from './watch-mode.js';
-import { describeScan, isNewerScan, scanOrderOf } from './scan-order.js';
+import { compareScans, describeScan, isNewerScan, scanOrderOf } from './scan-order.js';
 import { clockSkewOf, describeSkew } from './clock-skew.js';
 
 export type BridgeSettings = Pick<
@@ -262,10 +262,12 @@ export class Bridge {
       this.say('info', `pushed scan #${n} (${p.scan.assetCount} assets) in ${latencyMs} ms`, { scan: n, assets: p.scan.assetCount, ms: latencyMs, file: p.relPath });
       this.emit({ type: 'pushed', scanNumber: n, assets: p.scan.assetCount, latencyMs, relPath: p.relPath });
       if (this.st.pushed % this.s.bridgeSummaryEvery === 0) this.summary();
+    } else if (compareScans(outcome.current, scanOrderOf(p.scan)) === 0) {
+      this.say('info', `scan #${n} is already in Hazelcast: nothing to write`, { scan: n });
     } else {
       this.st.olderSkipped++;
       const c = outcome.current;
-      this.say('info', `scan #${n} not written: Hazelcast already holds #${c.scanNumber} (${describeScan(scanOrderOf(p.scan))}, ${describeScan(c)})`, { scan: n, current: c.scanNumber });
+      this.say('info', `scan #${n} not written: Hazelcast already holds the newer #${c.scanNumber} (${describeScan(scanOrderOf(p.scan))}, ${describeScan(c)})`, { scan: n, current: c.scanNumber });
     }
   }
 

@@ -49,8 +49,8 @@ export async function startupCatchUp(d: CatchUpDeps): Promise<void> {
   const newer = (f: ScanFileRef) => stored === null || f.scanNumber === undefined || compareToFileName(fileOrder(f), stored) > 0;
   const missed = listed.slice(0, -1).filter((f) => newer(f) && (f.timestampMs ?? Infinity) >= horizon);
   if (missed.length === 0) return;
-  const held = stored === null ? 'nothing' : describeScan(stored);
-  d.say('info', `catching up: ${missed.length} scans on disk are newer than ${held} in Hazelcast; writing them to history`);
+  const than = stored === null ? 'that Hazelcast has not seen' : `are newer than ${describeScan(stored)} in Hazelcast`;
+  d.say('info', `catching up: ${missed.length} scans on disk ${than}; writing them to history`);
   await backfill(d, missed);
 }
 

@@ -21,7 +21,10 @@ export interface BridgeStats {
   pushed: number;
   /** Scans written to the history map. */
   historyWritten: number;
-  /** Scans not newer than the stored one (out of order, replayed, or written by another bridge). */
+  /**
+   * Scans older than the stored one (out of order, replayed, or overtaken by another bridge). The
+   * very scan already stored (a restart pushing its newest scan again) is not one of them.
+   */
   olderSkipped: number;
   /** Files that stayed broken and were skipped. */
   rejected: number;

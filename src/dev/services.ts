@@ -109,8 +109,18 @@ export async function startRedis(opts: RedisOpts = {}): Promise<Started> {
   return { address: `redis://127.0.0.1:${port}`, port, pid: child.pid!, stop: stopper(child), kill: stopper(child, 'SIGKILL') };
 }
 
-/** Starts a Hazelcast member from the Maven jar with deploy/hazelcast.xml; ready at "is STARTED". */
-export async function startHazelcast(opts: SpawnOpts & { clusterName?: string; heap?: string } = {}): Promise<Started> {
+interface HazelcastOpts extends SpawnOpts {
+  clusterName?: string;
+  heap?: string;
+  /** Every member of the cluster, this one included, as `host:port`. @defaultValue this one alone */
+  members?: string[];
+}
+
+/**
+ * Starts a Hazelcast member from the Maven jar with deploy/hazelcast.xml. Ready at "is STARTED"
+ * and, when it has fellow `members`, once it sees all of them.
+ */
+export async function startHazelcast(opts: HazelcastOpts = {}): Promise<Started> {
   const port = opts.port ?? (await freePort());
   const jar = hazelcastJar();
   const out = output(opts);
@@ -126,6 +136,7 @@ export async function startHazelcast(opts: SpawnOpts & { clusterName?: string; h
       `-Dhazelcast.config=${join(ROOT, 'deploy', 'hazelcast.xml')}`,
       `-Dscanbridge.hz.port=${port}`,
       `-Dscanbridge.hz.cluster=${opts.clusterName ?? 'dev'}`,
+      `-Dscanbridge.hz.members=${(opts.members ?? [`127.0.0.1:${port}`]).join(',')}`,
       '-cp',
       jar,
       'com.hazelcast.core.server.HazelcastMemberStarter',
@@ -138,7 +149,11 @@ export async function startHazelcast(opts: SpawnOpts & { clusterName?: string; h
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const started = () => (opts.logFile ? readFileSync(opts.logFile, 'utf8') : log).includes('is STARTED');
+  const size = opts.members?.length ?? 1;
+  const started = () => {
+    const text = opts.logFile ? readFileSync(opts.logFile, 'utf8') : log;
+    return text.includes('is STARTED') && (size === 1 || text.includes(`Members {size:${size},`));
+  };
   try {
     await waitUntil(`hazelcast member on port ${port}`, started, 90_000, child);
   } catch (err) {
@@ -148,4 +163,29 @@ export async function startHazelcast(opts: SpawnOpts & { clusterName?: string; h
   if (opts.detached) child.unref();
   // Keep draining the pipes so the member never blocks on a full stdout.
   return { address: `127.0.0.1:${port}`, port, pid: child.pid!, stop: stopper(child), kill: stopper(child, 'SIGKILL') };
+}
+
+/**
+ * Starts `n` Hazelcast members that form one cluster, side by side, on free loopback ports.
+ * `restart(i)` starts member `i` again on its port after a kill; it joins the others.
+ */
+export async function startHazelcastCluster(n: number, opts: Omit<HazelcastOpts, 'members' | 'port'> = {}): Promise<{ members: Started[]; address: string; restart(i: number): Promise<Started>; stop(): Promise<void> }> {
+  const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
+  const addresses = ports.map((p) => `127.0.0.1:${p}`);
+  const results = await Promise.allSettled(ports.map((port) => startHazelcast({ ...opts, port, members: addresses })));
+  const members = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(members.map((m) => m.kill()));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return {
+    members,
+    address: addresses.join(','),
+    async restart(i) {
+      members[i] = await startHazelcast({ ...opts, port: ports[i]!, members: addresses });
+      return members[i]!;
+    },
+    stop: async () => void (await Promise.all(members.map((m) => m.stop()))),
+  };
 }

@@ -1,0 +1,66 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { createHazelcast, createRedis } from '../src/connections.js';
+import { resolveConfig } from '../src/config.js';
+import { startHazelcastCluster } from '../src/dev/services.js';
+import { QUEUES } from '../src/jobs/table.js';
+import { eventually, killChildren, spawnRoles, testEnv, testLog, uniq, writeScanFile } from './helpers.js';
+
+/** Two members of this file's own cluster: killing one disturbs no other test. */
+let cluster: Awaited<ReturnType<typeof startHazelcastCluster>>;
+const clusterName = uniq('hz');
+beforeAll(async () => {
+  cluster = await startHazelcastCluster(2, { clusterName, heap: '256m' });
+});
+afterAll(async () => cluster?.stop());
+afterEach(killChildren);
+
+describe('Hazelcast cluster of 2 members', () => {
+  it('SIGKILL of the member that owns latest_eigen_scan: the value survives, the next scan lands within 10 s, checks stay healthy', async () => {
+    const env = testEnv({ HZ_MEMBERS: cluster.address, HZ_CLUSTER_NAME: clusterName, HEALTH_INTERVAL_MS: '1000', BRIDGE_HEARTBEAT_MS: '300', BRIDGE_HEARTBEAT_TTL_MS: '1500' });
+    const config = resolveConfig(env);
+    const roles = spawnRoles(['scheduler', 'worker', 'bridge'], env);
+    const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 30_000 });
+    const redis = createRedis(config);
+    const healthQueue = new Queue(QUEUES.healthCheck, { connection: redis, prefix: config.queuePrefix });
+    const latest = async () => {
+      const v = await (await hz.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
+      return v === null ? null : (JSON.parse(v) as { scan_number: number }).scan_number;
+    };
+    try {
+      for (let n = 1; n <= 3; n++) writeScanFile(config.arrowDir, n);
+      await eventually('scan #3 in Hazelcast', async () => ((await latest()) === 3 ? true : undefined), 30_000);
+
+      // The member holding the primary copy: its backup on the other member must take over.
+      const partition = hz.client.getPartitionService().getPartitionId(config.hzKey);
+      const owner = hz.client.getPartitionService().getPartitionOwner(partition).toString();
+      const ownerMember = hz.client.getCluster().getMembers().find((m) => m.uuid.toString() === owner)!;
+      const victim = cluster.members.findIndex((m) => m.port === ownerMember.address.port);
+      expect(victim).toBeGreaterThanOrEqual(0);
+      await cluster.members[victim]!.kill();
+      const killedAt = Date.now();
+
+      // Every successful read after the kill says #3 (never null, never older).
+      const afterKill = await eventually('a read of latest_eigen_scan after the kill', () => latest().catch(() => undefined), 20_000);
+      expect(afterKill).toBe(3);
+
+      writeScanFile(config.arrowDir, 4);
+      const writtenAt = Date.now();
+      await eventually('scan #4 in Hazelcast', async () => ((await latest().catch(() => null)) === 4 ? true : undefined), 10_000);
+      expect(Date.now() - writtenAt).toBeLessThanOrEqual(10_000);
+
+      const history = await hz.client.getMap<string, string>(config.hzHistoryMap);
+      for (let n = 1; n <= 4; n++) expect(await history.get(String(n).padStart(6, '0'))).not.toBeNull();
+
+      await eventually('a healthy check finished after the kill', async () => {
+        const jobs = await healthQueue.getJobs(['completed'], 0, 5);
+        return jobs.some((j) => (j.finishedOn ?? 0) > killedAt && (j.returnvalue as { status?: string } | undefined)?.status === 'healthy') ? true : undefined;
+      }, 30_000);
+      expect(roles.proc.exitCode).toBeNull();
+    } finally {
+      await healthQueue.close();
+      redis.disconnect();
+      await hz.shutdown();
+    }
+  });
+});
