@@ -5,9 +5,9 @@
  *
  * Each tick lists the root (for new day folders) and the active day folders: the newest one,
  * plus any other in which a new file showed up in the last minute (a day just ended, or a
- * scanner whose clock is off). Only new names, and names first seen in the last
- * {@link GROWTH_WATCH_MS}, are `stat`ed, so a tick over a folder of 10,000 settled files costs
- * one directory listing.
+ * scanner whose clock is off). New names are reported as listed; only names first seen in the
+ * last {@link GROWTH_WATCH_MS} are `stat`ed (for growth), so a tick over a folder of 10,000
+ * settled files costs one directory listing.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -58,6 +58,7 @@ export async function startFolderPoller(o: FolderPollerOptions): Promise<FolderP
   /** Whether the last tick met a failed listing: a failure is reported when it starts, not every tick. */
   let failing = false;
   let tickFailed = false;
+  let newestSeen: string | undefined;
 
   const listRoot = async (): Promise<string[] | undefined> => {
     try {
@@ -86,23 +87,32 @@ export async function startFolderPoller(o: FolderPollerOptions): Promise<FolderP
     }
     const files = (day.files ??= new Map());
     const present = new Set<string>();
-    const toStat: string[] = [];
+    const changed: string[] = [];
+    const young: string[] = [];
     for (const n of names) {
       if (!isScanCandidate(n)) continue;
       present.add(n);
       const f = files.get(n);
-      if (!f || now - f.firstSeen < GROWTH_WATCH_MS) toStat.push(n);
+      if (!f) {
+        // New: reported at once, unstated; the reader reads and stats it anyway. Files there at
+        // the first listing count as settled (not watched for growth).
+        files.set(n, { size: -1, mtimeMs: -1, firstSeen: emit ? now : 0 });
+        day.lastNewAt = now;
+        if (emit) changed.push(n);
+      } else if (now - f.firstSeen < GROWTH_WATCH_MS) {
+        young.push(n);
+      }
     }
     for (const n of files.keys()) if (!present.has(n)) files.delete(n);
-    const changed: string[] = [];
-    await pool(toStat, async (n) => {
+    await pool(young, async (n) => {
       const s = await stat(join(dir, n)).catch(() => null);
-      if (!s?.isFile()) return;
       const f = files.get(n);
-      if (f && f.size === s.size && f.mtimeMs === s.mtimeMs) return;
-      files.set(n, { size: s.size, mtimeMs: s.mtimeMs, firstSeen: f?.firstSeen ?? now });
-      if (!f) day.lastNewAt = now;
-      if (emit) changed.push(n);
+      if (!s?.isFile() || !f || (f.size === s.size && f.mtimeMs === s.mtimeMs)) return;
+      const first = f.size < 0;
+      f.size = s.size;
+      f.mtimeMs = s.mtimeMs;
+      // The first stat only learns the size; a later change is growth (a writer writing in place).
+      if (!first && emit) changed.push(n);
     });
     return changed.map((n) => `${name}/${n}`);
   };
@@ -121,6 +131,10 @@ export async function startFolderPoller(o: FolderPollerOptions): Promise<FolderP
     const names = await listRoot();
     if (!names) return;
     const newest = names.reduce<string | undefined>((a, b) => (a === undefined || b > a ? b : a), undefined);
+    // The day that just ended stays active a while: its last scans may still be being written.
+    const previous = newestSeen !== undefined && newestSeen !== newest ? days.get(newestSeen) : undefined;
+    if (previous) previous.lastNewAt = now;
+    newestSeen = newest;
     for (const n of names) {
       // A folder that appears while we run is listed whole; those there at start are old news.
       if (!days.has(n)) days.set(n, { files: undefined, lastNewAt: emit ? now : 0 });
