@@ -94,6 +94,8 @@ function printStatus(s: SystemStatus): void {
   if (!s.latestScan) console.log('  none in Hazelcast');
   else if ('error' in s.latestScan) console.log(`  Hazelcast unreachable: ${s.latestScan.error}`);
   else console.log(`  #${s.latestScan.scanNumber} at ${s.latestScan.timestamp} (${s.latestScan.ageS} s old), ${s.latestScan.assetCount} assets, by ${s.latestScan.bridgeId ?? '?'}`);
+  console.log('Board');
+  console.log(s.board ? `  ${s.board.board} (status page ${s.board.statusPage}), served by ${s.board.host} pid ${s.board.pid}` : '  none announced: no board role is running');
   console.log('Last health check');
   console.log(s.health ? `  ${s.health.status}: ${s.health.message} (${ago(s.health.checkedAt)})` : '  none yet');
   console.log('Schedules');

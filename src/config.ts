@@ -78,6 +78,8 @@ export interface Config {
    * (`starting`) and neither restarted nor alerted about: it is catching up. @defaultValue `60`
    */
   bridgeStartGraceS: number;
+  /** How often `start` logs a one-line summary: status, data age, bridge, the board's address. @defaultValue `300000` */
+  logSummaryIntervalMs: number;
   /** How long a restart attempt waits for a new bridge run to show up. @defaultValue `20000` */
   restartConfirmMs: number;
   /** Health results kept in the history (24 h at one per 30 s). @defaultValue `2880` */
@@ -129,6 +131,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   BRIDGE_LOCK_MS: '5000',
   BRIDGE_SUMMARY_EVERY: '100',
   BRIDGE_START_GRACE_S: '60',
+  LOG_SUMMARY_INTERVAL_MS: '300000',
   RESTART_CONFIRM_MS: '20000',
   HEALTH_HISTORY_MAX: '2880',
   WATCH_MODE: 'auto',
@@ -313,6 +316,7 @@ export function resolveConfig(env: Env): Config {
     bridgeLockMs: int(env, 'BRIDGE_LOCK_MS', 500),
     bridgeSummaryEvery: int(env, 'BRIDGE_SUMMARY_EVERY', 1),
     bridgeStartGraceS: int(env, 'BRIDGE_START_GRACE_S', 0),
+    logSummaryIntervalMs: int(env, 'LOG_SUMMARY_INTERVAL_MS', 100),
     restartConfirmMs: int(env, 'RESTART_CONFIRM_MS', 100),
     healthHistoryMax: int(env, 'HEALTH_HISTORY_MAX', 1, 1_000_000),
     watchMode: watchMode(env),

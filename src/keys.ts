@@ -7,6 +7,8 @@ export function keys(prefix: string) {
     stats: `${prefix}:bridge:stats`,
     /** Counter: one generation per bridge run, across all machines. */
     generation: `${prefix}:bridge:generation`,
+    /** Where a board role listens (JSON: urls, host, pid), refreshed while it runs, expiring after. */
+    board: `${prefix}:board:address`,
     /** Latest health result (JSON). */
     healthLatest: `${prefix}:health:latest`,
     /** Capped list of health results, newest first (JSON each). */

@@ -9,6 +9,7 @@ import { startJobWorkers } from './workers/job-worker.js';
 import { startBridgeWorker } from './workers/bridge-worker.js';
 import { runDemoScanner } from './demo/scanner.js';
 import { startBoard } from './server/app.js';
+import { startSummary } from './summary.js';
 
 const ROLES = ['all', 'scheduler', 'worker', 'bridge', 'board'] as const;
 type Role = (typeof ROLES)[number];
@@ -50,8 +51,10 @@ export async function start(config: Config, log: Logger, values: Record<string, 
     process.once('SIGINT', () => void stopAll('SIGINT').then(ok));
   });
 
+  let boardUrl: string | undefined;
   if (roles.has('board')) {
     const board = await startBoard(config, log.child({ role: 'board' }));
+    boardUrl = board.url;
     running.push({ name: 'board', stop: () => board.stop() });
   }
   if (roles.has('bridge')) {
@@ -71,10 +74,13 @@ export async function start(config: Config, log: Logger, values: Record<string, 
   }
   if (values['with-demo-scanner']) {
     const ctl = new AbortController();
-    const demo = runDemoScanner({ arrowDir: config.arrowDir, intervalMs: 5000, assets: 400, log: log.child({ component: 'demo-scanner' }), signal: ctl.signal });
+    // The bridge's push line tells each scan; the scanner's own line per scan would double them.
+    const demo = runDemoScanner({ arrowDir: config.arrowDir, intervalMs: 5000, assets: 400, log: log.child({ component: 'demo-scanner' }), signal: ctl.signal, perScanLevel: 'debug' });
     running.push({ name: 'demo scanner', stop: async () => (ctl.abort(), await demo) });
   }
-  log.info(`scan-bridge running: roles ${[...roles].join(', ')}`);
+  const summary = startSummary({ config, redis, log, ...(boardUrl ? { boardUrl } : {}) });
+  running.push({ name: 'summary', stop: () => summary.stop() });
+  log.info(`scan-bridge running: roles ${[...roles].join(', ')}${boardUrl ? `; board at ${boardUrl}/board/, status page at ${boardUrl}/status` : ''}`);
   await done;
   return 0;
 }
