@@ -95,7 +95,7 @@ export function latencies(sent: Array<{ n: number; t0: number }>, seen: Map<numb
 }
 
 export function scanNumberOf(value: string): number {
-  const m = /^\{"scan_number":(\d+)[,}]/.exec(value);
+  const m = /^\{"scan_number": ?(\d+)[,}]/.exec(value);
   if (m) return Number(m[1]);
   const n = (JSON.parse(value) as { scan_number?: unknown }).scan_number;
   return typeof n === 'number' ? n : Number(n);

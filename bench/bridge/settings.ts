@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 export const argv = process.argv.slice(2);
 export const QUICK = argv.includes('--quick');
 export const KEEP_DIRS = argv.includes('--keep-dirs');
+/** Only the latency measure (the three-way comparison): skips backlog and memory. */
+export const LATENCY_ONLY = argv.includes('--latency-only');
 /** Memory phase: delete each file once pushed (the folder stays small) instead of keeping all, as a real scanner does. */
 export const DELETE_PUSHED = argv.includes('--delete-pushed');
 /** `--profile-child DIR`: run each bridge child with --cpu-prof into DIR (evidence for bottlenecks). */
