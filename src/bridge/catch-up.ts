@@ -2,9 +2,10 @@ import type { Hazelcast } from '../connections.js';
 import { coerceError } from '../errors.js';
 import type { HistoryWriter } from './history-writer.js';
 import { fileOrder, listScanFiles, type ScanFileRef } from './scan-files.js';
-import { readScanFile, type ScanFileReader } from './scan-reader.js';
+import type { ReadOutcome } from './scan-decoder.js';
+import type { DecodedScan } from './payload.js';
+import type { ScanFileReader } from './scan-reader.js';
 import type { LatestStore } from './store.js';
-import type { Scan } from './read-scan.js';
 import { compareToFileName, describeScan, storedScanKey, type ScanOrderKey } from './scan-order.js';
 
 export interface CatchUpDeps {
@@ -13,12 +14,15 @@ export interface CatchUpDeps {
   hazelcast: Pick<Hazelcast, 'waitConnected'>;
   latest: Pick<LatestStore, 'read'>;
   reader: Pick<ScanFileReader, 'onFile' | 'has'>;
+  /** One read of one file (scan-decoder.ts). */
+  read(path: string, relPath: string): Promise<ReadOutcome>;
   history: Pick<HistoryWriter, 'write'>;
   /** A scan read from disk. */
-  seen(scan: Scan): void;
+  seen(scan: DecodedScan): void;
   /** Whether a scan read from disk is refused for its time stamp (it then goes nowhere). */
-  refused(scan: Scan, relPath: string): boolean;
+  refused(scan: DecodedScan, relPath: string): boolean;
   reject(relPath: string, reason: string): void;
+  skip(relPath: string, reason: string): void;
   say(level: 'info' | 'warn', message: string): void;
   stopped(): boolean;
 }
@@ -64,13 +68,15 @@ async function backfill(d: CatchUpDeps, refs: ScanFileRef[]): Promise<void> {
     while (!d.stopped() && next < refs.length) {
       const ref = refs[next++]!;
       if (d.reader.has(ref.path)) continue;
-      const res = await readScanFile(ref.path, ref.relPath);
+      const res = await d.read(ref.path, ref.relPath);
       if (res.kind === 'ok') {
         if (d.refused(res.scan, ref.relPath)) continue;
         d.seen(res.scan);
         await d.history.write({ scan: res.scan, relPath: ref.relPath, scanNumber: res.scan.scanNumber });
       } else if (res.kind === 'broken') {
         d.reject(ref.relPath, res.reason);
+      } else if (res.kind === 'skip') {
+        d.skip(ref.relPath, res.reason);
       } else if (res.kind === 'incomplete') {
         d.reader.onFile(ref.path);
       }

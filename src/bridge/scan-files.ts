@@ -5,8 +5,8 @@
  * atomic writer (a dotted `.tmp` name in the day folder, then a rename) that producers, tests
  * and benchmarks use.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { mkdirSync, renameSync, writeFileSync, type Dirent } from 'node:fs';
+import { lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { toScanNumber } from './scan-values.js';
 import { compareScans, type ScanOrderKey } from './scan-order.js';
@@ -70,6 +70,21 @@ function byOrder(a: ScanFileRef, b: ScanFileRef): number {
   return compareScans(fileOrder(a), fileOrder(b)) || (a.relPath < b.relPath ? -1 : 1);
 }
 
+/** From the listing alone: a regular file, or a symlink that may point to one (FIFOs, sockets, folders are not). */
+function mayBeRegular(entry: Dirent): boolean {
+  return entry.isFile() || entry.isSymbolicLink();
+}
+
+/** Whether `path` is a regular file, directly or through symlinks (`lstat`, then `stat` of the target). */
+export async function isRegularFile(path: string): Promise<boolean> {
+  try {
+    const l = await lstat(path);
+    return (l.isSymbolicLink() ? await stat(path) : l).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Every scan candidate in `root/<folder>/` (any folder not starting with a dot), oldest first in
  * scan order (time, then number) from the path; files whose names say neither first, by name.
@@ -84,14 +99,15 @@ export async function listScanFiles(root: string): Promise<ScanFileRef[]> {
   }
   const out: ScanFileRef[] = [];
   for (const day of days.sort()) {
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = await readdir(join(root, day));
+      entries = await readdir(join(root, day), { withFileTypes: true });
     } catch {
       continue;
     }
-    for (const name of names) {
-      if (!isScanCandidate(name)) continue;
+    for (const entry of entries) {
+      const name = entry.name;
+      if (!isScanCandidate(name) || !mayBeRegular(entry)) continue;
       const relPath = `${day}/${name}`;
       const { scanNumber, timestampMs } = parseScanPath(relPath);
       out.push({ path: join(root, day, name), relPath, scanNumber, timestampMs });
@@ -119,16 +135,18 @@ export async function newestScanFileOnDisk(arrowDir: string): Promise<ScanOrderK
     throw err;
   }
   for (const day of days.sort().reverse()) {
-    let best: ScanOrderKey | null = null;
     // A folder removed or unreadable meanwhile holds nothing we can see.
-    for (const name of await readdir(join(arrowDir, day)).catch(() => [] as string[])) {
-      if (!isScanCandidate(name)) continue;
-      const p = parseScanPath(`${day}/${name}`);
-      if (p.scanNumber === undefined) continue;
-      const k = fileOrder(p);
-      if (best === null || compareScans(k, best) > 0) best = k;
+    const entries = await readdir(join(arrowDir, day), { withFileTypes: true }).catch(() => [] as Dirent[]);
+    const numbered = entries
+      .filter((e) => isScanCandidate(e.name) && mayBeRegular(e))
+      .map((e) => ({ e, p: parseScanPath(`${day}/${e.name}`) }))
+      .filter((x) => x.p.scanNumber !== undefined)
+      .map(({ e, p }) => ({ e, k: fileOrder(p) }))
+      .sort((a, b) => compareScans(b.k, a.k));
+    // Only a regular file can be a scan: a FIFO or a folder named like a newer one is not "newer on disk".
+    for (const { e, k } of numbered) {
+      if (!e.isSymbolicLink() || (await isRegularFile(join(arrowDir, day, e.name)))) return k;
     }
-    if (best !== null) return best;
   }
   return null;
 }
