@@ -7,6 +7,7 @@ import { resolveConfig } from '../src/config.js';
 import { keys } from '../src/keys.js';
 import { QUEUES } from '../src/jobs/table.js';
 import { isStarting, type HealthResult } from '../src/health.js';
+import { utimesSync } from 'node:fs';
 import { writeScanFileSync } from '../src/bridge/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { eventually, killChildren, spawnRoles, testEnv } from './helpers.js';
@@ -36,7 +37,11 @@ async function alertReceiver() {
 /** Scans 1..n, written an hour ago by a scanner that has since stopped: the backlog a new bridge finds. */
 function writeBacklog(arrowDir: string, n: number): void {
   const at = new Date(Date.now() - 3600_000);
-  for (let i = 1; i <= n; i++) writeScanFileSync(arrowDir, i, at, encodeScan(makeScan({ scanNumber: i, time: at, assets: 8 })));
+  for (let i = 1; i <= n; i++) {
+    const path = writeScanFileSync(arrowDir, i, at, encodeScan(makeScan({ scanNumber: i, time: at, assets: 8 })));
+    // Written then, as their stamps say: the bridge refuses a scan stamped long before its file was written.
+    utimesSync(path, at, at);
+  }
 }
 
 /**
