@@ -13,6 +13,7 @@ import { OutageRetry } from './outage.js';
 import { freshPayload } from './payload.js';
 import type { Scan } from './read-scan.js';
 import { ScanFileReader } from './scan-reader.js';
+import { preciseNow, type ScanTimes } from './scan-times.js';
 import { initialStats, observeLatency, type BridgeStats } from './stats.js';
 import { HistoryStore, LatestStore, type PutOutcome } from './store.js';
 import { watchScanFolder, type ScanFolderWatcher } from './watcher.js';
@@ -20,7 +21,8 @@ import { watchScanFolder, type ScanFolderWatcher } from './watcher.js';
 export type BridgeSettings = Pick<Config, 'arrowDir' | 'hzMap' | 'hzKey' | 'hzHistoryMap' | 'hzHistoryTtlS' | 'bridgeSummaryEvery'>;
 
 export type BridgeEvent =
-  | { type: 'pushed'; scanNumber: number; assets: number; latencyMs: number; relPath: string }
+  /** `times`: the moments of this scan's path (scan-times.ts); its history write fills in later. */
+  | { type: 'pushed'; scanNumber: number; assets: number; latencyMs: number; relPath: string; times?: ScanTimes }
   | { type: 'rejected'; relPath: string; reason: string }
   | { type: 'line'; level: 'info' | 'warn' | 'error'; message: string };
 
@@ -88,8 +90,14 @@ export class Bridge {
     this.latest = new LatestWriter({
       store: this.latestStore,
       payloadOf,
-      onDone: (item, outcome) => this.latestDone(item, outcome),
-      onError: (err, newest) => this.outage.failed(err, `keeping scan #${newest.scan.scanNumber} to write when it returns`),
+      onDone: (item, outcome) => {
+        this.history.nudge();
+        this.latestDone(item, outcome);
+      },
+      onError: (err, newest) => {
+        this.outage.failed(err, `keeping scan #${newest.scan.scanNumber} to write when it returns`);
+        this.history.nudge();
+      },
     });
     this.history = new HistoryWriter({
       store: new HistoryStore(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS * 1000),
@@ -99,6 +107,7 @@ export class Bridge {
       payloadOf,
       outage: this.outage,
       say: (level, message) => this.say(level, message),
+      latestFirst: () => this.latest.writing(),
     });
     this.st = initialStats(this.id);
   }
@@ -201,28 +210,31 @@ export class Bridge {
   /** A scan read from a file event: to the latest value when it is ahead, to history in any case. */
   private accept(p: LatestItem): void {
     const n = p.scan.scanNumber;
+    p.times = { event: p.eventAt, decoded: preciseNow() };
     freshPayload(p, this.id);
+    p.times.payload = preciseNow();
     this.seen(n);
     const offer = this.latest.offer(p);
     if (!offer.taken) {
       this.st.olderSkipped++;
       this.say('info', `scan #${n} arrived after #${offer.ahead}: kept in history only, the latest stays #${offer.ahead}`, { scan: n });
     }
-    this.history.enqueue(p.scan, p.relPath, p.payload);
+    // Queued now, written once the latest value is answered (latestFirst).
+    this.history.enqueue(p.scan, p.relPath, p.payload, p.times);
   }
 
   private latestDone(p: LatestItem, outcome: PutOutcome): void {
     this.outage.recovered();
     const n = p.scan.scanNumber;
     if (outcome.kind === 'written') {
-      const latencyMs = Date.now() - p.eventAt;
+      const latencyMs = Math.round((preciseNow() - p.eventAt) * 10) / 10;
       this.st.pushed++;
       this.st.lastPushedScan = n;
       this.st.lastPushedAt = Date.now();
       this.st.lastPushLatencyMs = latencyMs;
       observeLatency(this.st.pushLatency, latencyMs);
       this.say('info', `pushed scan #${n} (${p.scan.assetCount} assets) in ${latencyMs} ms`, { scan: n, assets: p.scan.assetCount, ms: latencyMs, file: p.relPath });
-      this.emit({ type: 'pushed', scanNumber: n, assets: p.scan.assetCount, latencyMs, relPath: p.relPath });
+      this.emit({ type: 'pushed', scanNumber: n, assets: p.scan.assetCount, latencyMs, relPath: p.relPath, ...(p.times ? { times: p.times } : {}) });
       if (this.st.pushed % this.s.bridgeSummaryEvery === 0) this.summary();
     } else if (outcome.current === n) {
       this.say('info', `scan #${n} is already in Hazelcast: nothing to write`, { scan: n });

@@ -1,14 +1,17 @@
 import type { BuiltPayload } from './payload.js';
 import type { Scan } from './read-scan.js';
+import type { ScanTimes } from './scan-times.js';
+import { preciseNow } from './scan-times.js';
 import type { LatestStore, PutOutcome } from './store.js';
 
 /** A scan offered for `latest_eigen_scan`. */
 export interface LatestItem {
   scan: Scan;
   relPath: string;
-  /** When its file was seen: the push latency is measured from here. */
+  /** When its file was seen (epoch ms, sub-ms): the push latency is measured from here. */
   eventAt: number;
   payload?: BuiltPayload;
+  times?: ScanTimes;
 }
 
 export interface LatestWriterOptions {
@@ -38,6 +41,11 @@ export class LatestWriter {
     return this.pending?.scan.scanNumber ?? null;
   }
 
+  /** A write is in flight. */
+  writing(): boolean {
+    return this.busy;
+  }
+
   /** Takes the scan when it is ahead; otherwise returns the number it is behind. */
   offer(item: LatestItem): { taken: true } | { taken: false; ahead: number } {
     const ahead = this.pending?.scan.scanNumber ?? this.lastWritten ?? -Infinity;
@@ -52,8 +60,11 @@ export class LatestWriter {
     if (this.busy || !this.pending || this.stopped) return;
     this.busy = true;
     const p = this.pending;
-    this.o.store.putIfNewer(p.scan.scanNumber, this.o.payloadOf(p)).then(
+    const payload = this.o.payloadOf(p);
+    if (p.times) p.times.latestSent = preciseNow();
+    this.o.store.putIfNewer(p.scan.scanNumber, payload).then(
       (outcome) => {
+        if (p.times) p.times.latestAnswered = preciseNow();
         this.busy = false;
         if (this.pending === p) this.pending = undefined;
         if (outcome.kind === 'written') this.lastWritten = p.scan.scanNumber;

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { coerceError } from '../errors.js';
 import { readScan, type ReadResult, type Scan } from './read-scan.js';
 import { isScanCandidate, relativeToRoot } from './scan-files.js';
+import { preciseNow } from './scan-times.js';
 
 export type ReadOutcome = ReadResult | { kind: 'gone'; reason: string };
 
@@ -64,7 +65,7 @@ export class ScanFileReader {
   /** A file event (or a file found by a listing). */
   onFile(path: string): void {
     if (this.stopped || !isScanCandidate(path)) return;
-    const now = Date.now();
+    const now = preciseNow();
     let f = this.files.get(path);
     if (!f) {
       f = { eventAt: now, attempts: 0, size: -1, mtimeMs: -1, lastGrowth: now, status: 'waiting', dirty: false };
@@ -79,7 +80,7 @@ export class ScanFileReader {
       void this.changedSince(path, known).then((changed) => {
         if (changed) {
           known.status = 'waiting';
-          known.eventAt = Date.now();
+          known.eventAt = preciseNow();
           this.read(path, known);
         }
       });
