@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
 import { createHazelcast, createRedis, type Hazelcast } from '../src/connections.js';
 import { openQueues } from '../src/ops.js';
 import { createApp } from '../src/server/app.js';
@@ -60,7 +59,7 @@ describe('GET /api/ready handler (pure)', () => {
 
 describe('GET /api/ready on a real server and Hazelcast', () => {
   let hz: Hazelcast;
-  let redis: Redis;
+  let redis: ReturnType<typeof createRedis>;
   let config: Config;
   let server: Server;
   let url: string;

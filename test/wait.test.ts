@@ -1,24 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
 import { HEALTH_KEY } from '../src/ready/decide.js';
-import { EventLog, testEnv, testLog } from './helpers.js';
-
-/** `scan-bridge wait …` as a child; Redis deliberately unreachable: wait must not need it. */
-function waitCli(env: Record<string, string>, ...args: string[]) {
-  const proc = spawn(process.execPath, ['dist/cli.js', 'wait', ...args], { env: { ...process.env, ...env, REDIS_URL: 'redis://127.0.0.1:1', LOG_PRETTY: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  const lines = new EventLog<string>();
-  proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  proc.stderr.on('data', (b: Buffer) => {
-    err += b.toString();
-    for (const l of b.toString().split('\n')) if (l) lines.push(l);
-  });
-  const exited = new Promise<{ code: number | null; at: number }>((ok) => proc.once('exit', (code) => ok({ code, at: Date.now() })));
-  return { stderrLines: lines, exited, out: () => out, err: () => err };
-}
+import { testEnv, testLog } from './helpers.js';
+import { waitCli } from './consumers.js';
 
 let hz: Hazelcast;
 beforeAll(async () => {
@@ -44,7 +29,7 @@ describe('scan-bridge wait', () => {
   it('exits 0 within 200 ms of a fresh scan landing, while the earlier scan was too old', async () => {
     const { env, config, map } = await world({ ageS: 60, health: health('stale', { cause: 'scanner_silent' }) });
     const w = waitCli(env, '--max-age', '5', '--timeout', '60');
-    const waiting = await w.stderrLines.until((l) => l.startsWith('waiting'), 30_000, 'the waiting line');
+    const waiting = await w.lines.until((l) => l.startsWith('waiting'), 30_000, 'the waiting line');
     expect(waiting).toMatch(/data is 6\d\.\d s old \(scan #41\), over the 5 s limit/);
     const wrote = Date.now();
     await map.set(config.hzKey, scan(42, 0));
@@ -57,7 +42,7 @@ describe('scan-bridge wait', () => {
   it('a health entry arriving makes fresh data ready; --json gives the facts', async () => {
     const { env, map } = await world({ ageS: 0 });
     const w = waitCli(env, '--max-age', '30', '--timeout', '60', '--json');
-    await w.stderrLines.until((l) => l.includes('no health entry'), 30_000, 'the waiting line');
+    await w.lines.until((l) => l.includes('no health entry'), 30_000, 'the waiting line');
     await map.set(HEALTH_KEY, health('healthy'));
     expect((await w.exited).code).toBe(0);
     expect(JSON.parse(w.out())).toMatchObject({ ready: true, missing: [], maxAgeS: 30, scanNumber: 41, health: { status: 'healthy', cause: null } });

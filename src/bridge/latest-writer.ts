@@ -1,7 +1,6 @@
 import type { BuiltPayload } from './payload.js';
-import type { Scan } from './read-scan.js';
-import type { ScanTimes } from './scan-times.js';
-import { preciseNow } from './scan-times.js';
+import type { DecodedScan as Scan } from './payload.js';
+import { preciseNow, type ScanTimes } from './scan-times.js';
 import type { LatestStore, PutOutcome } from './store.js';
 
 /** A scan offered for `latest_eigen_scan`. */
