@@ -51,6 +51,13 @@ export function stageBreakdown(ns: number[], renamedAt: Map<number, number>, see
   });
 }
 
+/** How many Hazelcast calls each write of the latest value took (1 in the usual case). */
+export function casCalls(times: Map<number, ScanTimes>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of times.values()) if (t.calls !== undefined) out[String(t.calls)] = (out[String(t.calls)] ?? 0) + 1;
+  return out;
+}
+
 /** The CPU of the pure steps on the same LZ4 files, in this process: the file read (sync), the decode, the payload. */
 export function cpuSplit(arrowDir: string, relPaths: string[]) {
   const read: number[] = [];

@@ -14,7 +14,7 @@ import { buildPayload } from '../../src/bridge/payload.js';
 import { readScan } from '../../src/bridge/read-scan.js';
 import { BridgeChild, childEnv, pickStats, type ChildSample } from './child.js';
 import { decompose, destroyMaps, latencies, LatestWatch, mb, mono, progress, r2, sleepUntil, summarize } from './harness.js';
-import { cpuSplit, stageBreakdown } from './breakdown.js';
+import { casCalls, cpuSplit, stageBreakdown } from './breakdown.js';
 import { PythonPeer, recodeLz4 } from './peer.js';
 import { publish, scanFile, stage, type ScanFile } from './scans.js';
 import { KEEP_DIRS, KEY, P, TARGETS } from './settings.js';
@@ -175,6 +175,7 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
     floor_ms: floor,
     floor_cas_ms: floorCas,
     stages,
+    cas_calls_per_write: casCalls(moments),
     cpu_per_scan_in_bench_process: cpu,
     bridge_split: split,
     overhead_ratio: ratio(bridge.p50, floor.p50),

@@ -63,7 +63,10 @@ export class LatestWriter {
     if (p.times) p.times.latestSent = preciseNow();
     this.o.store.putIfNewer(p.scan.scanNumber, payload).then(
       (outcome) => {
-        if (p.times) p.times.latestAnswered = preciseNow();
+        if (p.times) {
+          p.times.latestAnswered = preciseNow();
+          if (outcome.kind === 'written') p.times.calls = outcome.calls;
+        }
         this.busy = false;
         if (this.pending === p) this.pending = undefined;
         if (outcome.kind === 'written') this.lastWritten = p.scan.scanNumber;

@@ -18,6 +18,8 @@ export interface ScanTimes {
   /** The compare-and-set on the latest key called, and answered. */
   latestSent?: number;
   latestAnswered?: number;
+  /** Hazelcast calls the compare-and-set took: 1 in the usual case (store.ts). */
+  calls?: number;
   /** Its history write called, and answered. */
   historySent?: number;
   historyAnswered?: number;
