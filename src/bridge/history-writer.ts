@@ -4,6 +4,7 @@ import type { BuiltPayload, DecodedScan as Scan } from './payload.js';
 import type { ReadOutcome } from './scan-decoder.js';
 import { preciseNow, type ScanTimes } from './scan-times.js';
 import type { HistoryStore } from './store.js';
+import { scanOrderOf } from './scan-order.js';
 
 /** A scan waiting for the history map; without `scan` only its file is kept, read again when written. */
 export interface HistoryItem {
@@ -116,9 +117,10 @@ export class HistoryWriter {
       try {
         const payload = this.o.payloadOf(item);
         if (p.times) p.times.historySent = preciseNow();
-        await this.o.store.put(item.scan.scanNumber, payload);
+        // `kept`: the number holds this scan already, or a newer one (a scanner restart replayed).
+        const outcome = await this.o.store.put(scanOrderOf(item.scan), payload);
         if (p.times) p.times.historyAnswered = preciseNow();
-        this.written++;
+        if (outcome === 'written') this.written++;
         this.o.outage.recovered();
         return;
       } catch (err) {

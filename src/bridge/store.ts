@@ -1,5 +1,6 @@
 import type { IMap } from 'hazelcast-client';
 import type { HazelcastClient } from '../connections.js';
+import { isNewerScan, storedScanKey, type ScanOrderKey } from './scan-order.js';
 
 /** The scan number inside a stored payload; -1 when it holds none (then any scan replaces it). */
 export function storedScanNumber(stored: string): number {
@@ -18,10 +19,10 @@ export type PutOutcome =
   /** `calls`: Hazelcast calls it took, 1 in the usual case. */
   | { kind: 'written'; previous: number | null; calls: number }
   /** The stored scan is this one or newer: nothing written. */
-  | { kind: 'not_newer'; current: number };
+  | { kind: 'not_newer'; current: ScanOrderKey };
 
 /**
- * Writes the newest scan to one map key, moving only to a higher scan number, safely against
+ * Writes the newest scan to one map key, moving only to a newer scan (scan-order.ts), safely against
  * other writers: a compare-and-set on the exact stored string (`replaceIfSame`, `putIfAbsent`),
  * never read-then-set. One call in the usual case: `replaceIfSame` on what this writer stored last
  * (`lastWritten`), or `putIfAbsent` when it has written nothing yet; a read only after a compare
@@ -43,7 +44,7 @@ export class LatestStore {
     return (await this.map()).get(this.key);
   }
 
-  async putIfNewer(scanNumber: number, payload: string): Promise<PutOutcome> {
+  async putIfNewer(scan: ScanOrderKey, payload: string): Promise<PutOutcome> {
     let calls = 0;
     const map = await this.map();
     // null: nothing written yet as far as this writer knows; putIfAbsent finds out in the same call.
@@ -55,13 +56,13 @@ export class LatestStore {
         if (prev === null || prev === undefined) return this.wrote(payload, null, calls);
         current = prev;
       }
-      const currentNumber = storedScanNumber(current);
-      if (currentNumber >= scanNumber) {
+      const stored = storedScanKey(current);
+      if (stored && !isNewerScan(scan, stored)) {
         this.lastWritten = current;
-        return { kind: 'not_newer', current: currentNumber };
+        return { kind: 'not_newer', current: stored };
       }
       calls++;
-      if (await map.replaceIfSame(this.key, current, payload)) return this.wrote(payload, currentNumber, calls);
+      if (await map.replaceIfSame(this.key, current, payload)) return this.wrote(payload, stored?.scanNumber ?? null, calls);
       // Another writer moved the key: compare with what is there now.
       calls++;
       current = await map.get(this.key);
@@ -74,7 +75,11 @@ export class LatestStore {
   }
 }
 
-/** Every scan by zero-padded number, each entry expiring after `ttlMs`. */
+/**
+ * Every scan by zero-padded number, each entry expiring after `ttlMs`. After a scanner restarts
+ * its numbering a number comes round again: a newer scan replaces the older one under it, never
+ * the reverse, by the same compare-and-set as the latest value.
+ */
 export class HistoryStore {
   private readonly map: LazyMap;
 
@@ -86,8 +91,24 @@ export class HistoryStore {
     this.map = lazyMap(client, mapName);
   }
 
-  async put(scanNumber: number, payload: string): Promise<void> {
-    await (await this.map()).set(historyKey(scanNumber), payload, this.ttlMs);
+  /** `kept`: the key already holds this scan or a newer one. */
+  async put(scan: ScanOrderKey, payload: string): Promise<'written' | 'kept'> {
+    const map = await this.map();
+    const key = historyKey(scan.scanNumber);
+    // The usual case, a number not seen yet, costs one call.
+    let current: string | null | undefined = await map.putIfAbsent(key, payload, this.ttlMs);
+    for (;;) {
+      if (current === null || current === undefined) return 'written';
+      const stored = storedScanKey(current);
+      if (stored && !isNewerScan(scan, stored)) return 'kept';
+      if (await map.replaceIfSame(key, current, payload)) {
+        // A replace does not take a TTL: give the new entry its own.
+        await map.setTtl(key, this.ttlMs);
+        return 'written';
+      }
+      current = await map.get(key);
+      if (current === null) current = await map.putIfAbsent(key, payload, this.ttlMs);
+    }
   }
 }
 
