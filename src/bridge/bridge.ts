@@ -299,7 +299,7 @@ export class Bridge {
     this.outage.recovered();
     const n = p.scan.scanNumber;
     if (outcome.kind === 'written') {
-      const latencyMs = Math.round((preciseNow() - p.eventAt) * 10) / 10;
+      const latencyMs = Math.round(preciseNow() - p.eventAt);
       this.st.pushed++;
       this.st.lastPushedScan = n;
       this.st.lastPushedAt = Date.now();
