@@ -47,6 +47,12 @@ const commands: Record<string, Command> = {
     options: { 'max-age': { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' } },
     run: async (ctx) => (await import('./ready/command.js')).waitCommand(ctx),
   },
+  quarantine: {
+    summary: 'files that broke a decoding limit, skipped by every bridge until they change; release one to read it again',
+    usage: 'quarantine [list|release PATH] [--json]',
+    options: { json: { type: 'boolean' } },
+    run: async (ctx) => (await import('./quarantine-command.js')).quarantineCommand(ctx),
+  },
   'demo-scanner': {
     summary: 'write canonical scan files into ARROW_DIR/<day>/, atomically',
     usage: 'demo-scanner [--interval-ms N] [--assets N] [--count N]',

@@ -94,6 +94,9 @@ function printStatus(s: SystemStatus): void {
   console.log(s.board ? `  ${s.board.board} (status page ${s.board.statusPage}), served by ${s.board.host} pid ${s.board.pid}` : '  none announced: no board role is running');
   console.log('Last health check');
   console.log(s.health ? `  ${s.health.status}: ${s.health.message} (${ago(s.health.checkedAt)})` : '  none yet');
+  console.log(`Quarantine (${s.quarantine.length})`);
+  if (s.quarantine.length === 0) console.log('  none');
+  for (const q of s.quarantine) console.log(`  ${q.relPath}: ${q.reason} (${ago(q.at)})`);
   console.log('Schedules');
   if (s.schedules.length === 0) console.log('  none: run `scan-bridge create` or start a scheduler');
   for (const sc of s.schedules) console.log(`  ${sc.id}: every ${sc.every ?? '?'} ms, next ${sc.next ? new Date(sc.next).toISOString() : '–'}`);

@@ -99,6 +99,12 @@ export interface Config {
    * @defaultValue `40320`
    */
   healthTimelineMax: number;
+  /** Longest a scan file may take to decode; past it the decoder thread is replaced and the file quarantined. @defaultValue `2000` */
+  decodeTimeoutMs: number;
+  /** Most bytes one scan may decode to (LZ4/ZSTD output and the JS values built from it), checked before allocating. @defaultValue 256 MiB */
+  maxScanBytes: number;
+  /** Larger scan files are refused unread. @defaultValue 256 MiB */
+  maxScanFileBytes: number;
 }
 
 export const DEFAULTS: Readonly<Record<string, string>> = {
@@ -134,6 +140,9 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   RESTART_CONFIRM_MS: '20000',
   HEALTH_HISTORY_MAX: '2880',
   HEALTH_TIMELINE_MAX: '40320',
+  DECODE_TIMEOUT_MS: '2000',
+  MAX_SCAN_BYTES: String(256 * 1024 * 1024),
+  MAX_SCAN_FILE_BYTES: String(256 * 1024 * 1024),
 };
 
 type Env = Record<string, string | undefined>;
@@ -318,6 +327,10 @@ export function resolveConfig(env: Env): Config {
     restartConfirmMs: int(env, 'RESTART_CONFIRM_MS', 100),
     healthHistoryMax: int(env, 'HEALTH_HISTORY_MAX', 1, 1_000_000),
     healthTimelineMax: int(env, 'HEALTH_TIMELINE_MAX', 1, 1_000_000),
+    decodeTimeoutMs: int(env, 'DECODE_TIMEOUT_MS', 50, 600_000),
+    // Up to 4 GiB: Arrow's buffers and V8's typed arrays are sized in 32 bits here.
+    maxScanBytes: int(env, 'MAX_SCAN_BYTES', 1024, 4 * 1024 ** 3),
+    maxScanFileBytes: int(env, 'MAX_SCAN_FILE_BYTES', 1024, 4 * 1024 ** 3),
   };
   if (config.dataStaleS <= config.dataWarningS) {
     throw new ConfigError('DATA_STALE_S', String(config.dataStaleS), `a number of seconds above DATA_WARNING_S (${config.dataWarningS})`);

@@ -23,5 +23,7 @@ export function keys(prefix: string) {
     restartRequest: `${prefix}:bridge:restart-request`,
     /** Set when a worker gave up after its crash restarts; cleared by a restart job. */
     gaveUp: `${prefix}:bridge:gave-up`,
+    /** Hash: scan files that broke a decoding limit, by path relative to ARROW_DIR (JSON each). */
+    quarantine: `${prefix}:bridge:quarantine`,
   };
 }

@@ -5,6 +5,7 @@ import type { Hazelcast } from './connections.js';
 import { coerceError } from './errors.js';
 import { keys } from './keys.js';
 import { readBridgeFacts, type BridgeFactsView } from './bridge/facts.js';
+import { readQuarantine, type QuarantineEntry } from './bridge/quarantine.js';
 import { QUEUES, JOBS, type QueueName } from './jobs/table.js';
 import { enqueueRestart, type HealthCheckResult } from './jobs/health-check.js';
 import type { LastRestart } from './jobs/restart-bridge.js';
@@ -21,6 +22,8 @@ export interface SystemStatus {
   health: HealthResult | null;
   /** Where the board role last said it listens; `null`: no board announced itself lately. */
   board: BoardAnnouncement | null;
+  /** Files that broke a decoding limit, skipped by every bridge until they change. */
+  quarantine: QuarantineEntry[];
 }
 
 export function openQueues(config: Config, connection: RedisConnection): Record<QueueName, Queue> {
@@ -35,9 +38,10 @@ export function openQueues(config: Config, connection: RedisConnection): Record<
 export async function collectStatus(config: Config, redis: RedisConnection, queues: Record<QueueName, Queue>, hazelcast: Hazelcast | null): Promise<SystemStatus> {
   const k = keys(config.queuePrefix);
   const now = Date.now();
-  const [schedulers, facts, [restarts, lastRestart, health, board], ...perQueue] = await Promise.all([
+  const [schedulers, facts, quarantine, [restarts, lastRestart, health, board], ...perQueue] = await Promise.all([
     queues[QUEUES.healthCheck].getJobSchedulers(),
     readBridgeFacts(redis, config.queuePrefix),
+    readQuarantine(redis, config.queuePrefix),
     redis.mget(k.restarts, k.lastRestart, k.healthLatest, k.board),
     ...Object.values(queues).map(async (q) => ({
       name: q.name as QueueName,
@@ -65,6 +69,7 @@ export async function collectStatus(config: Config, redis: RedisConnection, queu
     latestScan,
     health: health ? (JSON.parse(health) as HealthCheckResult) : null,
     board: board ? (JSON.parse(board) as BoardAnnouncement) : null,
+    quarantine,
   };
 }
 
