@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     const restartQueue = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
     const restartMs: number[] = [];
     for (let i = 0; i < (quick ? 2 : 5); i++) {
-      const id = await enqueueRestart(restartQueue, config, { reason: 'bench', requestedBy: 'bench' });
+      const { id } = await enqueueRestart(restartQueue, config, { reason: 'bench', requestedBy: 'bench' });
       const job = await until('restart confirmed', async () => {
         const j = await restartQueue.getJob(id!);
         return j?.finishedOn ? j : undefined;

@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # The whole system on this machine, with or without Docker: Redis, Hazelcast, every scan-bridge
 # role and the demo scanner writing a scan every 5 s. Ctrl-C stops scan-bridge; the services keep
-# running until `npm run services:down`.
+# running until `npm run services:down`. With REDIS_URL and/or HZ_MEMBERS set, those servers are
+# used and only the missing ones are started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "${SERVICES_DOCKER:-1}" != "0" ] && docker info >/dev/null 2>&1; then
+missing=()
+[ -n "${REDIS_URL:-}" ] || missing+=(redis)
+[ -n "${HZ_MEMBERS:-}" ] || missing+=(hazelcast)
+if [ ${#missing[@]} -eq 2 ] && [ "${SERVICES_DOCKER:-1}" != "0" ] && docker info >/dev/null 2>&1; then
   : "${BOARD_USER:?set BOARD_USER and BOARD_PASSWORD for the board published by docker compose}"
   exec docker compose up --build
 fi
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
 npm run -s build
-bash scripts/services.sh up
+if [ ${#missing[@]} -gt 0 ]; then
+  bash scripts/services.sh up "${missing[@]}"
+fi
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:${SERVICES_REDIS_PORT:-6379}}"
 export HZ_MEMBERS="${HZ_MEMBERS:-127.0.0.1:${SERVICES_HZ_PORT:-5701}}"
 export ARROW_DIR="${ARROW_DIR:-./data/arrow_scans}"
-echo "Starting scan-bridge (all roles) with the demo scanner writing into $ARROW_DIR; Ctrl-C to stop."
+echo "Starting scan-bridge (all roles), using REDIS_URL=$REDIS_URL and HZ_MEMBERS=$HZ_MEMBERS, with the demo scanner writing into $ARROW_DIR; Ctrl-C to stop."
 exec node dist/cli.js start --role all --with-demo-scanner

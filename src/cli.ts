@@ -2,7 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { config as loadDotenv } from 'dotenv';
 import { resolveConfig, type Config } from './config.js';
-import { ConfigError, UnreachableError, coerceError } from './errors.js';
+import { ConfigError, UnreachableError, UsageError, coerceError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 
 interface Command {
@@ -41,6 +41,18 @@ const commands: Record<string, Command> = {
     usage: 'trigger <health-check|restart-bridge>',
     run: async (ctx) => (await import('./commands.js')).triggerCommand(ctx),
   },
+  wait: {
+    summary: 'wait until data is fresh and the bridge is checked; exit 0 ready, 1 timed out, 2 Hazelcast unreachable',
+    usage: 'wait [--max-age SECONDS] [--timeout SECONDS] [--json]',
+    options: { 'max-age': { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' } },
+    run: async (ctx) => (await import('./ready/command.js')).waitCommand(ctx),
+  },
+  quarantine: {
+    summary: 'files that broke a decoding limit, skipped by every bridge until they change; release one to read it again',
+    usage: 'quarantine [list|release PATH] [--json]',
+    options: { json: { type: 'boolean' } },
+    run: async (ctx) => (await import('./quarantine-command.js')).quarantineCommand(ctx),
+  },
   'demo-scanner': {
     summary: 'write canonical scan files into ARROW_DIR/<day>/, atomically',
     usage: 'demo-scanner [--interval-ms N] [--assets N] [--count N]',
@@ -65,9 +77,13 @@ function help(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
+    console.error(help());
+    return 64;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(help());
-    return name ? 0 : 1;
+    return 0;
   }
   const command = commands[name];
   if (!command) {
@@ -78,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   } catch (err) {
-    console.error(`${name}: ${coerceError(err).message}\nusage: scan-bridge ${command.usage}`);
+    console.error(`scan-bridge ${name}: ${coerceError(err).message}\nusage: scan-bridge ${command.usage}`);
     return 64;
   }
   const values = parsed.values as Record<string, unknown>;
@@ -101,6 +117,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run({ config, log, values, positionals: parsed.positionals });
   } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`scan-bridge ${name}: ${err.message}\nusage: scan-bridge ${command.usage}`);
+      return 64;
+    }
     if (err instanceof UnreachableError || err instanceof ConfigError) {
       console.error(`scan-bridge ${name}: ${err.message}`);
       return err instanceof ConfigError ? 78 : 2;

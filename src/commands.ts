@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { ConfigError } from './errors.js';
+import { UsageError } from './errors.js';
 import { connectRedisOnce, createHazelcast, describeRedis, type Hazelcast } from './connections.js';
 import { upsertSchedules } from './scheduler.js';
 import { collectStatus, openQueues, trigger, TRIGGERS, type SystemStatus, type TriggerName } from './ops.js';
@@ -32,21 +32,38 @@ export async function createCommand({ config }: Ctx): Promise<number> {
 
 export async function triggerCommand({ config, positionals }: Ctx): Promise<number> {
   const name = positionals[0] as TriggerName | undefined;
-  if (!name || !TRIGGERS.includes(name)) throw new ConfigError('trigger', name ?? '', TRIGGERS.join(' or '));
+  if (!name) throw new UsageError(`no job given: expected ${TRIGGERS.join(' or ')}`);
+  if (!TRIGGERS.includes(name)) throw new UsageError(`unknown job "${name}": expected ${TRIGGERS.join(' or ')}`);
   const r = await withQueues(config, (q) => trigger(config, q, name, `cli@${hostname()}`));
-  console.log(`queued ${name} as job ${r.jobId} in queue ${r.queue}${name === 'restart-bridge' ? ' (an already pending restart is reused)' : ''}`);
+  if (r.reused) console.log(`${name} job ${r.jobId} was already pending in queue ${r.queue}: reused it, nothing new queued`);
+  else console.log(`queued ${name} as job ${r.jobId} in queue ${r.queue}`);
   return 0;
 }
 
+/**
+ * The Hazelcast client's own warnings (one per failed connection attempt, as JSON) bury a
+ * command's one-line answer: they show only when LOG_LEVEL asks for debug.
+ */
+export function clientLog(log: Logger): Logger {
+  return log.isLevelEnabled('debug') ? log : log.child({}, { level: 'silent' });
+}
+
+const CALLED_FOR: Record<HealthResult['action'], string | undefined> = {
+  none: undefined,
+  restart: 'the scheduled check queues a restart for this; this command only reports (`scan-bridge trigger restart-bridge` restarts now)',
+  alert: 'the scheduled check alerts on this change when ALERT_WEBHOOK_URL is set; this command only reports',
+};
+
 function printHealth(r: HealthResult): void {
   console.log(`${r.status.toUpperCase()}${'cause' in r ? ` (${r.cause})` : ''}: ${r.message}`);
+  if (CALLED_FOR[r.action]) console.log(`  ${CALLED_FOR[r.action]}`);
   console.log(`  data age ${r.dataAgeS ?? '–'} s, scan #${r.scanNumber ?? '–'}, ${r.assetCount ?? '–'} assets, newest on disk #${r.newestOnDisk ?? '–'}`);
   console.log(`  bridge ${r.bridge ? `${r.bridge.id} (generation ${r.bridge.generation}, up ${r.bridge.uptimeS} s)` : 'none'}, restarts ${r.restarts}`);
 }
 
 /** Runs the check now, from this machine; it reports and acts on nothing (use `trigger restart-bridge`). */
 export async function healthCommand({ config, log, values }: Ctx): Promise<number> {
-  const hz: Hazelcast = await createHazelcast(config, log, { kind: 'service' });
+  const hz: Hazelcast = await createHazelcast(config, clientLog(log), { kind: 'service' });
   const redis = await connectRedisOnce(config).catch(() => null);
   try {
     await hz.waitConnected(3000);
@@ -73,8 +90,13 @@ function printStatus(s: SystemStatus): void {
   if (!s.latestScan) console.log('  none in Hazelcast');
   else if ('error' in s.latestScan) console.log(`  Hazelcast unreachable: ${s.latestScan.error}`);
   else console.log(`  #${s.latestScan.scanNumber} at ${s.latestScan.timestamp} (${s.latestScan.ageS} s old), ${s.latestScan.assetCount} assets, by ${s.latestScan.bridgeId ?? '?'}`);
+  console.log('Board');
+  console.log(s.board ? `  ${s.board.board} (status page ${s.board.statusPage}), served by ${s.board.host} pid ${s.board.pid}` : '  none announced: no board role is running');
   console.log('Last health check');
   console.log(s.health ? `  ${s.health.status}: ${s.health.message} (${ago(s.health.checkedAt)})` : '  none yet');
+  console.log(`Quarantine (${s.quarantine.length})`);
+  if (s.quarantine.length === 0) console.log('  none');
+  for (const q of s.quarantine) console.log(`  ${q.relPath}: ${q.reason} (${ago(q.at)})`);
   console.log('Schedules');
   if (s.schedules.length === 0) console.log('  none: run `scan-bridge create` or start a scheduler');
   for (const sc of s.schedules) console.log(`  ${sc.id}: every ${sc.every ?? '?'} ms, next ${sc.next ? new Date(sc.next).toISOString() : '–'}`);
@@ -85,7 +107,7 @@ function printStatus(s: SystemStatus): void {
 }
 
 export async function statusCommand({ config, log, values }: Ctx): Promise<number> {
-  const hz = await createHazelcast(config, log, { kind: 'service' });
+  const hz = await createHazelcast(config, clientLog(log), { kind: 'service' });
   try {
     await hz.waitConnected(3000);
     const status = await withQueues(config, (q, redis) => collectStatus(config, redis, q, hz));

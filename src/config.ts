@@ -78,6 +78,8 @@ export interface Config {
    * (`starting`) and neither restarted nor alerted about: it is catching up. @defaultValue `60`
    */
   bridgeStartGraceS: number;
+  /** How often `start` logs a one-line summary: status, data age, bridge, the board's address. @defaultValue `300000` */
+  logSummaryIntervalMs: number;
   /** How long a restart attempt waits for a new bridge run to show up. @defaultValue `20000` */
   restartConfirmMs: number;
   /** Health results kept in the history (24 h at one per 30 s). @defaultValue `2880` */
@@ -88,6 +90,12 @@ export interface Config {
    * @defaultValue `40320`
    */
   healthTimelineMax: number;
+  /** Longest a scan file may take to decode; past it the decoder thread is replaced and the file quarantined. @defaultValue `2000` */
+  decodeTimeoutMs: number;
+  /** Most bytes one scan may decode to (LZ4/ZSTD output and the JS values built from it), checked before allocating. @defaultValue 256 MiB */
+  maxScanBytes: number;
+  /** Larger scan files are refused unread. @defaultValue 256 MiB */
+  maxScanFileBytes: number;
 }
 
 export const DEFAULTS: Readonly<Record<string, string>> = {
@@ -117,9 +125,13 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   BRIDGE_LOCK_MS: '5000',
   BRIDGE_SUMMARY_EVERY: '100',
   BRIDGE_START_GRACE_S: '60',
+  LOG_SUMMARY_INTERVAL_MS: '300000',
   RESTART_CONFIRM_MS: '20000',
   HEALTH_HISTORY_MAX: '2880',
   HEALTH_TIMELINE_MAX: '40320',
+  DECODE_TIMEOUT_MS: '2000',
+  MAX_SCAN_BYTES: String(256 * 1024 * 1024),
+  MAX_SCAN_FILE_BYTES: String(256 * 1024 * 1024),
 };
 
 type Env = Record<string, string | undefined>;
@@ -289,9 +301,14 @@ export function resolveConfig(env: Env): Config {
     bridgeLockMs: int(env, 'BRIDGE_LOCK_MS', 500),
     bridgeSummaryEvery: int(env, 'BRIDGE_SUMMARY_EVERY', 1),
     bridgeStartGraceS: int(env, 'BRIDGE_START_GRACE_S', 0),
+    logSummaryIntervalMs: int(env, 'LOG_SUMMARY_INTERVAL_MS', 100),
     restartConfirmMs: int(env, 'RESTART_CONFIRM_MS', 100),
     healthHistoryMax: int(env, 'HEALTH_HISTORY_MAX', 1, 1_000_000),
     healthTimelineMax: int(env, 'HEALTH_TIMELINE_MAX', 1, 1_000_000),
+    decodeTimeoutMs: int(env, 'DECODE_TIMEOUT_MS', 50, 600_000),
+    // Up to 4 GiB: Arrow's buffers and V8's typed arrays are sized in 32 bits here.
+    maxScanBytes: int(env, 'MAX_SCAN_BYTES', 1024, 4 * 1024 ** 3),
+    maxScanFileBytes: int(env, 'MAX_SCAN_FILE_BYTES', 1024, 4 * 1024 ** 3),
   };
   if (config.dataStaleS <= config.dataWarningS) {
     throw new ConfigError('DATA_STALE_S', String(config.dataStaleS), `a number of seconds above DATA_WARNING_S (${config.dataWarningS})`);

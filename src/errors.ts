@@ -10,6 +10,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** The command line itself is wrong (unknown command, job, role or flag): exit 64, with the usage. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
 /** A server the command needs did not answer; the CLI prints it without a stack trace. */
 export class UnreachableError extends Error {
   constructor(

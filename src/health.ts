@@ -63,7 +63,10 @@ export interface HealthFacts {
   bridge: BridgeInfo | null;
   restarts: number;
   action: HealthAction;
-  /** One sentence for people: what was seen and what is done about it. */
+  /**
+   * One sentence for people: what was seen and what it calls for. It never says an action was
+   * taken: whoever acts on `action` (the health-check job) says what it did.
+   */
   message: string;
 }
 
@@ -167,7 +170,7 @@ function starting(i: HealthInputs, facts: Facts): StartingResult | undefined {
 function unreachable(i: HealthInputs, facts: Facts): ErrorResult | undefined {
   const hz = i.latest.kind === 'unreachable' ? i.latest.error : undefined;
   const redis = i.heartbeat.kind === 'unreachable' ? i.heartbeat.error : undefined;
-  const retry = 'alerting, retrying next tick';
+  const retry = 'checked again next tick';
   if (hz !== undefined && redis !== undefined) {
     return {
       ...facts, status: 'error', cause: 'hazelcast_unreachable', action: 'alert',
@@ -215,7 +218,7 @@ function noLiveBridge(i: HealthInputs, facts: Facts): DownResult | undefined {
     };
   }
   const already = r?.state === 'running' ? ' (a restart is already running)' : '';
-  return { ...facts, status: 'down', cause, action: 'restart', message: `${seen}: restarting the bridge${already}` };
+  return { ...facts, status: 'down', cause, action: 'restart', message: `${seen}: the bridge needs a restart${already}` };
 }
 
 /**
@@ -237,9 +240,9 @@ function byDataAge(i: HealthInputs, facts: Facts): HealthyResult | WarningResult
 
   if (!payload) {
     if (disk !== null) {
-      return { ...facts, status: 'stale', cause: 'bridge_behind', action: 'restart', message: `no scan in Hazelcast yet although scan #${disk} exists on disk: restarting the bridge` };
+      return { ...facts, status: 'stale', cause: 'bridge_behind', action: 'restart', message: `no scan in Hazelcast yet although scan #${disk} exists on disk: the bridge needs a restart` };
     }
-    return { ...facts, status: 'stale', cause: 'scanner_silent', action: 'alert', message: 'no scan in Hazelcast yet and none on disk: the scanner has written nothing, a restart cannot help; alerting' };
+    return { ...facts, status: 'stale', cause: 'scanner_silent', action: 'alert', message: 'no scan in Hazelcast yet and none on disk: the scanner has written nothing and a restart cannot help; a person should look at the scanner' };
   }
 
   const ageMs = i.now - payload.timestamp_ms;
@@ -253,11 +256,11 @@ function byDataAge(i: HealthInputs, facts: Facts): HealthyResult | WarningResult
   }
   const old = `data is ${s1(ageMs)} old (${scan})`;
   if (ageS <= staleS) {
-    return { ...facts, status: 'warning', action: 'none', message: `${old}, past the ${warningS} s warning threshold but not yet ${staleS} s stale: logging a warning` };
+    return { ...facts, status: 'warning', action: 'none', message: `${old}, past the ${warningS} s warning threshold but not yet ${staleS} s stale` };
   }
   if (disk !== null && disk > payload.scan_number) {
-    return { ...facts, status: 'stale', cause: 'bridge_behind', action: 'restart', message: `${old}; a newer scan #${disk} exists on disk: restarting the bridge` };
+    return { ...facts, status: 'stale', cause: 'bridge_behind', action: 'restart', message: `${old}; a newer scan #${disk} exists on disk: the bridge needs a restart` };
   }
   const onDisk = disk === null ? 'no scan file is known on disk' : `the newest on disk is #${disk}`;
-  return { ...facts, status: 'stale', cause: 'scanner_silent', action: 'alert', message: `${old} and ${onDisk}: the scanner went silent and a restart cannot help; alerting` };
+  return { ...facts, status: 'stale', cause: 'scanner_silent', action: 'alert', message: `${old} and ${onDisk}: the scanner went silent and a restart cannot help; a person should look at the scanner` };
 }

@@ -7,6 +7,8 @@ export function keys(prefix: string) {
     stats: `${prefix}:bridge:stats`,
     /** Counter: one generation per bridge run, across all machines. */
     generation: `${prefix}:bridge:generation`,
+    /** Where a board role listens (JSON: urls, host, pid), refreshed while it runs, expiring after. */
+    board: `${prefix}:board:address`,
     /** Latest health result (JSON). */
     healthLatest: `${prefix}:health:latest`,
     /** Capped list of health results, newest first (JSON each). */
@@ -21,5 +23,7 @@ export function keys(prefix: string) {
     restartRequest: `${prefix}:bridge:restart-request`,
     /** Set when a worker gave up after its crash restarts; cleared by a restart job. */
     gaveUp: `${prefix}:bridge:gave-up`,
+    /** Hash: scan files that broke a decoding limit, by path relative to ARROW_DIR (JSON each). */
+    quarantine: `${prefix}:bridge:quarantine`,
   };
 }

@@ -5,10 +5,12 @@ import type { Hazelcast } from './connections.js';
 import { coerceError } from './errors.js';
 import { keys } from './keys.js';
 import { readBridgeFacts, type BridgeFactsView } from './bridge/facts.js';
+import { readQuarantine, type QuarantineEntry } from './bridge/quarantine.js';
 import { QUEUES, JOBS, type QueueName } from './jobs/table.js';
 import { enqueueRestart, type HealthCheckResult } from './jobs/health-check.js';
 import type { LastRestart } from './jobs/restart-bridge.js';
 import type { HealthResult } from './health.js';
+import type { BoardAnnouncement } from './summary.js';
 
 /** What operators ask about: the shape of `scan-bridge status --json` and `GET /api/status`. */
 export interface SystemStatus {
@@ -18,6 +20,10 @@ export interface SystemStatus {
   bridge: BridgeFactsView & { restarts: number; lastRestart: LastRestart | null };
   latestScan: { scanNumber: number; timestamp: string; ageS: number; assetCount: number; bridgeId: string | null } | { error: string } | null;
   health: HealthResult | null;
+  /** Where the board role last said it listens; `null`: no board announced itself lately. */
+  board: BoardAnnouncement | null;
+  /** Files that broke a decoding limit, skipped by every bridge until they change. */
+  quarantine: QuarantineEntry[];
 }
 
 export function openQueues(config: Config, connection: RedisConnection): Record<QueueName, Queue> {
@@ -32,10 +38,11 @@ export function openQueues(config: Config, connection: RedisConnection): Record<
 export async function collectStatus(config: Config, redis: RedisConnection, queues: Record<QueueName, Queue>, hazelcast: Hazelcast | null): Promise<SystemStatus> {
   const k = keys(config.queuePrefix);
   const now = Date.now();
-  const [schedulers, facts, [restarts, lastRestart, health], ...perQueue] = await Promise.all([
+  const [schedulers, facts, quarantine, [restarts, lastRestart, health, board], ...perQueue] = await Promise.all([
     queues[QUEUES.healthCheck].getJobSchedulers(),
     readBridgeFacts(redis, config.queuePrefix),
-    redis.mget(k.restarts, k.lastRestart, k.healthLatest),
+    readQuarantine(redis, config.queuePrefix),
+    redis.mget(k.restarts, k.lastRestart, k.healthLatest, k.board),
     ...Object.values(queues).map(async (q) => ({
       name: q.name as QueueName,
       workers: (await q.getWorkersCount()) as number,
@@ -61,17 +68,23 @@ export async function collectStatus(config: Config, redis: RedisConnection, queu
     bridge: { ...facts, restarts: Number(restarts ?? 0), lastRestart: lastRestart ? (JSON.parse(lastRestart) as LastRestart) : null },
     latestScan,
     health: health ? (JSON.parse(health) as HealthCheckResult) : null,
+    board: board ? (JSON.parse(board) as BoardAnnouncement) : null,
+    quarantine,
   };
 }
 
 export type TriggerName = 'health-check' | 'restart-bridge';
 export const TRIGGERS: readonly TriggerName[] = ['health-check', 'restart-bridge'];
 
-/** Enqueues a job by hand; a restart is deduplicated like the automatic one. */
-export async function trigger(config: Config, queues: Record<QueueName, Queue>, name: TriggerName, by: string): Promise<{ jobId: string | undefined; queue: QueueName }> {
+/**
+ * Enqueues a job by hand; a restart is deduplicated like the automatic one (`reused`: a restart
+ * was already pending and nothing new was queued).
+ */
+export async function trigger(config: Config, queues: Record<QueueName, Queue>, name: TriggerName, by: string): Promise<{ jobId: string | undefined; queue: QueueName; reused: boolean }> {
   if (name === 'health-check') {
     const job = await queues[QUEUES.healthCheck].add('health-check', { trigger: 'manual' }, JOBS['health-check'].options(config));
-    return { jobId: job.id, queue: QUEUES.healthCheck };
+    return { jobId: job.id, queue: QUEUES.healthCheck, reused: false };
   }
-  return { jobId: await enqueueRestart(queues[QUEUES.restartBridge], config, { reason: 'by hand', requestedBy: by }), queue: QUEUES.restartBridge };
+  const r = await enqueueRestart(queues[QUEUES.restartBridge], config, { reason: 'by hand', requestedBy: by });
+  return { jobId: r.id, queue: QUEUES.restartBridge, reused: r.reused };
 }

@@ -1,6 +1,6 @@
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { ConfigError, coerceError } from './errors.js';
+import { UsageError, coerceError } from './errors.js';
 import type { RedisConnection } from './connections.js';
 import { createRedis } from './connections.js';
 import { readBridgeFacts } from './bridge/facts.js';
@@ -9,6 +9,7 @@ import { startJobWorkers } from './workers/job-worker.js';
 import { startBridgeWorker } from './workers/bridge-worker.js';
 import { runDemoScanner } from './demo/scanner.js';
 import { startBoard } from './server/app.js';
+import { startSummary } from './summary.js';
 
 const ROLES = ['all', 'scheduler', 'worker', 'bridge', 'board'] as const;
 type Role = (typeof ROLES)[number];
@@ -30,7 +31,7 @@ async function firstHeartbeat(redis: RedisConnection, prefix: string, timeoutMs:
 /** `scan-bridge start`: runs the roles until SIGTERM/SIGINT, then stops them in reverse order. */
 export async function start(config: Config, log: Logger, values: Record<string, unknown>): Promise<number> {
   const asked = ((values.role as string[] | undefined) ?? ['all']).flatMap((r) => r.split(','));
-  for (const r of asked) if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError('--role', r, ROLES.join(', '));
+  for (const r of asked) if (!(ROLES as readonly string[]).includes(r)) throw new UsageError(`unknown role "${r}": expected ${ROLES.join(', ')}`);
   const roles = new Set<Role>(asked.includes('all') ? ['scheduler', 'worker', 'bridge', 'board'] : (asked as Role[]));
   const running: Stoppable[] = [];
   // Shared by the scheduler and the start-up wait below.
@@ -50,8 +51,10 @@ export async function start(config: Config, log: Logger, values: Record<string, 
     process.once('SIGINT', () => void stopAll('SIGINT').then(ok));
   });
 
+  let boardUrl: string | undefined;
   if (roles.has('board')) {
     const board = await startBoard(config, log.child({ role: 'board' }));
+    boardUrl = board.url;
     running.push({ name: 'board', stop: () => board.stop() });
   }
   if (roles.has('bridge')) {
@@ -71,10 +74,13 @@ export async function start(config: Config, log: Logger, values: Record<string, 
   }
   if (values['with-demo-scanner']) {
     const ctl = new AbortController();
-    const demo = runDemoScanner({ arrowDir: config.arrowDir, intervalMs: 5000, assets: 400, log: log.child({ component: 'demo-scanner' }), signal: ctl.signal });
+    // The bridge's push line tells each scan; the scanner's own line per scan would double them.
+    const demo = runDemoScanner({ arrowDir: config.arrowDir, intervalMs: 5000, assets: 400, log: log.child({ component: 'demo-scanner' }), signal: ctl.signal, perScanLevel: 'debug' });
     running.push({ name: 'demo scanner', stop: async () => (ctl.abort(), await demo) });
   }
-  log.info(`scan-bridge running: roles ${[...roles].join(', ')}`);
+  const summary = startSummary({ config, redis, log, ...(boardUrl ? { boardUrl } : {}) });
+  running.push({ name: 'summary', stop: () => summary.stop() });
+  log.info(`scan-bridge running: roles ${[...roles].join(', ')}${boardUrl ? `; board at ${boardUrl}/board/, status page at ${boardUrl}/status` : ''}`);
   await done;
   return 0;
 }

@@ -19,6 +19,7 @@ import {
   Int32,
   Int64,
   List,
+  Map_,
   Struct,
   TimeUnit,
   Timestamp,
@@ -348,6 +349,14 @@ describe('cell values (vectorToJson: the one converter)', () => {
     expect(vectorToJson(vectorFromArray([{ a: 2n ** 60n, b: null }], st))).toEqual([{ a: '1152921504606846976', b: null }]);
     const dict = new Dictionary(new Utf8(), new Int32());
     expect(vectorToJson(vectorFromArray(['BULL', 'BEAR', 'BULL'], dict))).toEqual(['BULL', 'BEAR', 'BULL']);
+  });
+
+  it('maps → objects when the keys are strings, else [key, value] pairs; null maps stay null', () => {
+    const entries = (key: DataType, value: DataType) => new Field('entries', new Struct([new Field('key', key, false), new Field('value', value, true)]), false);
+    const byName = vectorFromArray([new Map([['maker', 0.0002], ['taker', NaN]]), null], new Map_(entries(new Utf8(), new Float64())) as never);
+    expect(vectorToJson(byName)).toEqual([{ maker: 0.0002, taker: null }, null]);
+    const byNumber = vectorFromArray([new Map([[1, 'a'], [2, null]])], new Map_(entries(new Int32(), new Utf8())) as never);
+    expect(vectorToJson(byNumber)).toEqual([[[1, 'a'], [2, null]]]);
   });
 });
 

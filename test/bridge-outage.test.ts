@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Bridge, type BridgeEvent } from '../src/bridge/bridge.js';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
 import { startHazelcast, type Started } from '../src/dev/services.js';

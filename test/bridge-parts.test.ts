@@ -12,8 +12,9 @@ import { checkFolderEvery } from '../src/bridge/folder-check.js';
 import { HistoryWriter } from '../src/bridge/history-writer.js';
 import { LatestWriter, type LatestItem } from '../src/bridge/latest-writer.js';
 import { OutageRetry } from '../src/bridge/outage.js';
-import { freshPayload } from '../src/bridge/payload.js';
-import { readScan, type Scan } from '../src/bridge/read-scan.js';
+import { bodyJson, freshPayload, type DecodedScan } from '../src/bridge/payload.js';
+import { readScan } from '../src/bridge/read-scan.js';
+import { ScanDecoder } from '../src/bridge/scan-decoder.js';
 import { ScanFileReader } from '../src/bridge/scan-reader.js';
 import { scanRelPath, writeScanFile } from '../src/bridge/scan-files.js';
 import { HistoryStore, LatestStore, storedScanNumber, type PutOutcome } from '../src/bridge/store.js';
@@ -21,21 +22,30 @@ import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { EventLog, eventually, testConfig, testLog } from './helpers.js';
 
 const T0 = Date.now() - 60_000;
-function scanOf(n: number): { scan: Scan; relPath: string; bytes: Uint8Array } {
+function scanOf(n: number): { scan: DecodedScan; relPath: string; bytes: Uint8Array } {
   const at = new Date(T0 + n * 1000);
   const bytes = encodeScan(makeScan({ scanNumber: n, time: at, assets: 3 }));
   const relPath = scanRelPath(n, at);
   const r = readScan(bytes, { relPath });
   if (r.kind !== 'ok') throw new Error(r.reason);
-  return { scan: r.scan, relPath, bytes };
+  const { body, ...head } = r.scan;
+  return { scan: { ...head, body: bodyJson(body) }, relPath, bytes };
 }
 
 let hz: Hazelcast;
+// Files are read as the bridge reads them: in decoder threads (quarantine in memory only).
+let decoder: ScanDecoder;
+const read = (path: string, relPath: string) => decoder.read(path, relPath);
 beforeAll(async () => {
   hz = await createHazelcast(testConfig(), testLog);
+  decoder = new ScanDecoder(testConfig(), 'test:1', undefined, testLog);
+  await decoder.start();
   expect(await hz.waitConnected(20_000)).toBe(true);
 });
-afterAll(async () => hz.shutdown());
+afterAll(async () => {
+  await decoder.stop();
+  await hz.shutdown();
+});
 
 describe('ScanFileReader', () => {
   type Ev = { type: 'scan'; n: number } | { type: 'reject'; reason: string };
@@ -44,6 +54,8 @@ describe('ScanFileReader', () => {
     const r = new ScanFileReader({
       arrowDir,
       incompleteTimeoutMs,
+      read,
+      onSkip: (_relPath, reason) => events.push({ type: 'reject', reason }),
       onScan: (scan) => events.push({ type: 'scan', n: scan.scanNumber }),
       onReject: (_relPath, reason) => events.push({ type: 'reject', reason }),
     });
@@ -120,6 +132,7 @@ describe('HistoryWriter', () => {
       store: new HistoryStore(hz.client, config.hzHistoryMap, 60_000),
       hazelcast: hz,
       arrowDir: config.arrowDir,
+      read,
       inMemory: 0,
       payloadOf: (item) => freshPayload(item, 'test:1'),
       outage,

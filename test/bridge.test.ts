@@ -241,6 +241,35 @@ describe('bridge: start-up catch-up', () => {
   });
 });
 
+describe('bridge: what people read about a catch-up', () => {
+  const lines = (events: EventLog<BridgeEvent>) => events.events.flatMap((e) => (e.type === 'line' ? [e.message] : []));
+
+  it('a first start on an empty map names no sentinel scan number', async () => {
+    const config = testConfig();
+    for (const n of [1, 2, 3]) await put(config, n);
+    const { pushed, bridge, events } = await startBridge(config);
+    await pushed(3);
+    await bridge.caughtUp();
+    expect(lines(events).join('\n')).not.toMatch(/#-1|-Infinity|null|undefined|NaN/);
+    expect(lines(events)).toContain('catching up: 2 scans on disk that Hazelcast has not seen; writing them to history');
+  });
+
+  it('a restart that finds its newest scan already in Hazelcast counts nothing out of order', async () => {
+    const config = testConfig();
+    const hz = await hazelcast(config);
+    const first = await startBridge(config, { hz });
+    for (const n of [1, 2]) await put(config, n);
+    await first.pushed(2);
+    await first.bridge.stop();
+    const second = await startBridge(config, { hz });
+    await second.events.until((e) => e.type === 'line' && /#2 is already in Hazelcast/.test(e.message), 20_000, 'the newest scan found already pushed');
+    await put(config, 3);
+    await second.pushed(3);
+    expect(second.bridge.stats().olderSkipped).toBe(0);
+    expect(lines(second.events).join('\n')).not.toMatch(/not written|out of order/);
+  });
+});
+
 describe('bridge: two bridges racing on the same map', () => {
   it('only ever moves the value forward', async () => {
     const a = testConfig();

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
 import { bridgeKeys, type Heartbeat } from '../src/bridge/facts.js';
 import { QUEUES } from '../src/jobs/table.js';
-import { testEnv, testLog } from './helpers.js';
+import { eventually, testEnv, testLog } from './helpers.js';
 
 /** Runs the CLI without blocking this process, so the test's own Hazelcast client keeps its heartbeat. */
 function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
@@ -43,6 +43,27 @@ async function world(ageS: number | null, heartbeat: boolean) {
 }
 
 describe('scan-bridge health', () => {
+  it('with the bridge down reports what a check would do, and claims no action of its own', async () => {
+    const { env, config } = await world(1, false);
+    const r = await cli(env, 'health');
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/^DOWN \(no_heartbeat\): /);
+    expect(r.out).not.toMatch(/restarting|alerting|queued/);
+    expect(r.out).toContain('this command only reports');
+    const restarts = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
+    expect(await restarts.getJobCountByTypes('waiting', 'active', 'delayed', 'completed', 'failed')).toBe(0);
+  });
+
+  it('with Hazelcast unreachable prints its verdict and no client log lines', async () => {
+    const { env } = await world(1, true);
+    // At the default log level, where the client's warnings used to come through.
+    const r = await cli({ ...env, HZ_MEMBERS: '127.0.0.1:1', LOG_LEVEL: 'info' }, 'health');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/^ERROR \(hazelcast_unreachable\): /);
+    expect(r.out).not.toMatch(/"level"|hazelcast: /);
+  });
+
   it('exits 0 when healthy, with the facts in words', async () => {
     const { env } = await world(1, true);
     const r = await cli(env, 'health');
@@ -66,6 +87,25 @@ describe('scan-bridge health', () => {
   });
 });
 
+describe('exit codes', () => {
+  it.each<[string, number, string[], Record<string, string>, RegExp]>([
+    ['an unknown job to trigger', 64, ['trigger', 'bogus'], {}, /^scan-bridge trigger: unknown job "bogus": expected health-check or restart-bridge\nusage: scan-bridge trigger/],
+    ['trigger without a job', 64, ['trigger'], {}, /^scan-bridge trigger: .*expected health-check or restart-bridge/],
+    ['an unknown command', 64, ['bogus'], {}, /^unknown command "bogus"/],
+    ['no command at all', 64, [], {}, /^Usage: scan-bridge <command>/m],
+    ['an unknown flag', 64, ['status', '--bogus'], {}, /^scan-bridge status: .*--bogus.*\nusage: scan-bridge status/],
+    ['an unknown role', 64, ['start', '--role', 'bogus'], {}, /^scan-bridge start: unknown role "bogus": expected all, scheduler, worker, bridge, board/],
+    ['a bad setting', 78, ['status'], { DATA_STALE_S: 'soon' }, /^scan-bridge: bad setting: DATA_STALE_S="soon"/],
+    ['a bad setting found by a role', 78, ['start', '--role', 'board'], { BOARD_HOST: '0.0.0.0', BOARD_PORT: '0' }, /BOARD_HOST="0\.0\.0\.0" is not valid/],
+    ['Redis unreachable', 2, ['trigger', 'health-check'], { REDIS_URL: 'redis://127.0.0.1:1' }, /^scan-bridge trigger: redis at redis:\/\/127\.0\.0\.1:1 is unreachable/],
+  ])('%s: exit %i', async (_what, code, args, extra, stderr) => {
+    const r = await cli({ ...testEnv(), LOG_LEVEL: 'info', ...extra }, ...args);
+    expect(r.code).toBe(code);
+    expect(r.err).toMatch(stderr);
+    expect(r.err).not.toMatch(/\n\s+at |"level"/);
+  });
+});
+
 describe('scan-bridge create, trigger, status', () => {
   it('create is idempotent and updates the interval', async () => {
     const { env, config } = await world(null, false);
@@ -83,15 +123,32 @@ describe('scan-bridge create, trigger, status', () => {
     const second = await cli(env, 'trigger', 'restart-bridge');
     expect(first.code).toBe(0);
     const id = /as job (\S+)/.exec(first.out)![1];
-    expect(second.out).toContain(`as job ${id} `);
+    expect(second.out).toContain(`job ${id} was already pending`);
     expect((await cli(env, 'trigger', 'health-check')).code).toBe(0);
     const restarts = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
     const checks = new Queue(QUEUES.healthCheck, { connection: redis, prefix: config.queuePrefix });
     expect((await restarts.getJobCounts('waiting')).waiting).toBe(1);
     expect((await checks.getJobCounts('waiting')).waiting).toBe(1);
-    const bad = await cli(env, 'trigger', 'reboot');
-    expect(bad.code).toBe(78);
-    expect(bad.err).toContain('expected health-check or restart-bridge');
+  });
+
+  it('trigger restart-bridge says "reused" only when a pending restart was reused', async () => {
+    const { env, config } = await world(null, false);
+    const first = await cli(env, 'trigger', 'restart-bridge');
+    expect(first.code).toBe(0);
+    expect(first.out).not.toMatch(/reused|already/);
+    const id = /as job (\S+)/.exec(first.out)![1]!;
+    const second = await cli(env, 'trigger', 'restart-bridge');
+    expect(second.out.trim()).toBe(`restart-bridge job ${id} was already pending in queue restart-bridge: reused it, nothing new queued`);
+    // Once that restart has run, the next one is a restart of its own.
+    const worker = new Worker(QUEUES.restartBridge, async () => 'done', { connection: createRedis(config), prefix: config.queuePrefix });
+    try {
+      await eventually('the pending restart to complete', async () => ((await new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix }).getJobCounts('completed')).completed === 1 ? true : undefined));
+    } finally {
+      await worker.close();
+    }
+    const third = await cli(env, 'trigger', 'restart-bridge');
+    expect(third.out).not.toMatch(/reused|already/);
+    expect(/as job (\S+)/.exec(third.out)![1]).not.toBe(id);
   });
 
   it('status shows the bridge and the latest scan, in words and as JSON', async () => {

@@ -8,7 +8,7 @@ import { bridgeKeys, type Heartbeat } from '../src/bridge/facts.js';
 import { keys } from '../src/keys.js';
 import { QUEUES } from '../src/jobs/table.js';
 import type { Config } from '../src/config.js';
-import { testConfig, testLog } from './helpers.js';
+import { eventually, testConfig, testLog } from './helpers.js';
 
 let hz: Hazelcast;
 let redis: RedisConnection;
@@ -60,6 +60,20 @@ describe('health check on real Redis and Hazelcast', () => {
     expect(await restartJobs(restartQueue)).toBe(0);
   });
 
+  it('the Hazelcast health entry carries validUntil and expires after 3 health intervals', async () => {
+    const { config, deps } = await world({ ageS: 2 });
+    const interval = 400;
+    const r = await runHealthCheck({ ...deps, config: { ...config, healthIntervalMs: interval } });
+    const map = await hz.client.getMap<string, string>(config.hzMap);
+    const stored = JSON.parse((await map.get(HEALTH_KEY))!) as { checkedAt: number; validUntil: number };
+    expect(stored.checkedAt).toBe(r.checkedAt);
+    expect(stored.validUntil).toBe(r.checkedAt + 3 * interval);
+    const gone = await eventually('the health entry to expire', async () => ((await map.get(HEALTH_KEY)) === null ? Date.now() : undefined), 10_000);
+    // Hazelcast keeps expiry to the second: the entry lasts until validUntil, and goes soon after.
+    expect(gone).toBeGreaterThanOrEqual(stored.validUntil);
+    expect(gone - stored.validUntil).toBeLessThan(3000);
+  });
+
   it('warning between DATA_WARNING_S and DATA_STALE_S', async () => {
     const { deps } = await world({ ageS: 45 });
     expect((await runHealthCheck(deps)).status).toBe('warning');
@@ -93,7 +107,9 @@ describe('health check on real Redis and Hazelcast', () => {
     const b = await runHealthCheck(deps);
     const c = await enqueueRestart(restartQueue, config, { reason: 'by hand', requestedBy: 'test' });
     expect(b.restartJobId).toBe(a.restartJobId);
-    expect(c).toBe(a.restartJobId);
+    expect(c.id).toBe(a.restartJobId);
+    // Each says truly whether it added a job or reused the pending one.
+    expect([a.restartReused, b.restartReused, c.reused]).toEqual([false, true, true]);
     expect(await restartJobs(restartQueue)).toBe(1);
   });
 

@@ -225,7 +225,7 @@ describe('restart jobs', () => {
     const queue = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
     try {
       const before = (await activeBridge(env, [bridge])).hb.generation;
-      const id = await enqueueRestart(queue, config, { reason: 'test', requestedBy: 'test' });
+      const { id } = await enqueueRestart(queue, config, { reason: 'test', requestedBy: 'test' });
       const job = await finished(queue, id!);
       expect(job.returnvalue.generation).toBeGreaterThan(before);
       expect(Number(await redis.get(keys(config.queuePrefix).restarts))).toBe(1);
@@ -242,7 +242,7 @@ describe('restart jobs', () => {
     const redis = createRedis(config);
     const queue = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
     try {
-      const id = await enqueueRestart(queue, config, { reason: 'test', requestedBy: 'test' });
+      const { id } = await enqueueRestart(queue, config, { reason: 'test', requestedBy: 'test' });
       // The restart is under way, waiting for a bridge, before the first bridge worker starts.
       await eventually('the restart attempt running', async () => ((await (await queue.getJob(id!))?.getState()) === 'active' ? true : undefined));
       spawnRoles(['bridge'], env);
@@ -263,7 +263,7 @@ describe('restart jobs', () => {
     const queue = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
     try {
       // No bridge worker runs anywhere: no restart can be confirmed.
-      const id = await enqueueRestart(queue, config, { reason: 'test', requestedBy: 'test' });
+      const { id } = await enqueueRestart(queue, config, { reason: 'test', requestedBy: 'test' });
       const job = await eventually('the restart failing for good', async () => {
         const j = await queue.getJob(id!);
         return j && (await j.getState()) === 'failed' ? j : undefined;

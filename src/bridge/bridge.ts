@@ -1,23 +1,23 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import type { Hazelcast } from '../connections.js';
+import { join } from 'node:path';
+import type { Hazelcast, RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { startupCatchUp } from './catch-up.js';
-import { registerCompression } from './compression.js';
 import { checkFolderEvery } from './folder-check.js';
 import { HistoryWriter } from './history-writer.js';
 import { LatestWriter, type LatestItem } from './latest-writer.js';
 import { OutageRetry } from './outage.js';
-import { freshPayload } from './payload.js';
-import type { Scan } from './read-scan.js';
+import { freshPayload, type DecodedScan } from './payload.js';
+import { ScanDecoder, type ReaderSettings } from './scan-decoder.js';
 import { ScanFileReader } from './scan-reader.js';
 import { initialStats, observeLatency, type BridgeStats } from './stats.js';
 import { HistoryStore, LatestStore, type PutOutcome } from './store.js';
 import { watchScanFolder, type ScanFolderWatcher } from './watcher.js';
 
-export type BridgeSettings = Pick<Config, 'arrowDir' | 'hzMap' | 'hzKey' | 'hzHistoryMap' | 'hzHistoryTtlS' | 'bridgeSummaryEvery'>;
+export type BridgeSettings = Pick<Config, 'arrowDir' | 'hzMap' | 'hzKey' | 'hzHistoryMap' | 'hzHistoryTtlS' | 'bridgeSummaryEvery'> & ReaderSettings;
 
 export type BridgeEvent =
   | { type: 'pushed'; scanNumber: number; assets: number; latencyMs: number; relPath: string }
@@ -31,6 +31,8 @@ export interface BridgeOptions {
   /** `<hostname>:<pid>` unless given. */
   bridgeId?: string;
   onEvent?: (event: BridgeEvent) => void;
+  /** Where the quarantine is kept; without it, in memory only. */
+  redis?: RedisConnection;
   /** How long a file may stay incomplete without growing before it counts as broken. @defaultValue 5000 */
   incompleteTimeoutMs?: number;
   /** Decoded scans kept for history during an outage; later ones are read from disk again. @defaultValue 500 */
@@ -40,7 +42,8 @@ export interface BridgeOptions {
 /**
  * Watches the scan folder and writes each complete scan to Hazelcast: the newest to
  * `latest_eigen_scan` (only ever forward), every one to the history map. Survives broken files
- * and Hazelcast outages; never throws from a callback. Composes the parts: per-file reading
+ * and Hazelcast outages; never throws from a callback. Composes the parts: decoding off the
+ * main thread, under limits, with the quarantine (scan-decoder.ts), per-file reading
  * (scan-reader.ts), the latest value (latest-writer.ts), the history (history-writer.ts), the
  * outage retry (outage.ts), the start-up catch-up (catch-up.ts) and the folder check.
  */
@@ -50,7 +53,10 @@ export class Bridge {
   private readonly hz: Hazelcast;
   private readonly log: Logger;
   private readonly onEvent: (e: BridgeEvent) => void;
+  private readonly decoder: ScanDecoder;
   private readonly reader: ScanFileReader;
+  /** Paths already logged as skipped in this run: a FIFO or a quarantined file is logged once. */
+  private readonly skipLogged = new Set<string>();
   private readonly latest: LatestWriter;
   private readonly latestStore: LatestStore;
   private readonly history: HistoryWriter;
@@ -62,13 +68,14 @@ export class Bridge {
   private readonly st: BridgeStats;
 
   constructor(opts: BridgeOptions) {
-    registerCompression();
     this.s = opts.settings;
     this.hz = opts.hazelcast;
     this.log = opts.log;
     this.id = opts.bridgeId ?? `${hostname()}:${process.pid}`;
     this.onEvent = opts.onEvent ?? (() => undefined);
-    const payloadOf = (item: { scan: Scan; relPath: string; payload?: LatestItem['payload'] }) => freshPayload(item, this.id);
+    const payloadOf = (item: { scan: DecodedScan; relPath: string; payload?: LatestItem['payload'] }) => freshPayload(item, this.id);
+    this.decoder = new ScanDecoder(this.s, this.id, opts.redis, this.log, (relPath) => this.released(relPath));
+    const read = (path: string, relPath: string) => this.decoder.read(path, relPath);
     this.outage = new OutageRetry({
       hazelcast: this.hz,
       kick: () => {
@@ -81,6 +88,8 @@ export class Bridge {
     this.reader = new ScanFileReader({
       arrowDir: this.s.arrowDir,
       incompleteTimeoutMs: opts.incompleteTimeoutMs ?? 5000,
+      read,
+      onSkip: (relPath, reason) => this.skip(relPath, reason),
       onScan: (scan, relPath, eventAt) => this.accept({ scan, relPath, eventAt }),
       onReject: (relPath, reason) => this.reject(relPath, reason),
     });
@@ -95,6 +104,7 @@ export class Bridge {
       store: new HistoryStore(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS * 1000),
       hazelcast: this.hz,
       arrowDir: this.s.arrowDir,
+      read,
       inMemory: opts.historyInMemory ?? 500,
       payloadOf,
       outage: this.outage,
@@ -112,6 +122,8 @@ export class Bridge {
       pendingLatest: this.latest.pendingScan(),
       historyBacklog: this.history.backlog(),
       hazelcastConnected: this.hz.connected(),
+      quarantined: this.decoder.quarantine.size,
+      decodersReplaced: this.decoder.decodersReplaced,
     };
   }
 
@@ -119,6 +131,7 @@ export class Bridge {
   async start(): Promise<void> {
     this.outage.start();
     await mkdir(this.s.arrowDir, { recursive: true });
+    await this.decoder.start();
     this.watcher = await watchScanFolder(this.s.arrowDir, {
       file: (p) => this.reader.onFile(p),
       error: (err) => this.fail(err),
@@ -132,9 +145,11 @@ export class Bridge {
       hazelcast: this.hz,
       latest: this.latestStore,
       reader: this.reader,
+      read: (path, relPath) => this.decoder.read(path, relPath),
       history: this.history,
       seen: (n) => this.seen(n),
       reject: (relPath, reason) => this.reject(relPath, reason),
+      skip: (relPath, reason) => this.skip(relPath, reason),
       say: (level, message) => this.say(level, message),
       stopped: () => this.stopped,
     }).catch((err: unknown) => this.say('error', `start-up catch-up failed: ${coerceError(err).message}`));
@@ -171,6 +186,8 @@ export class Bridge {
     this.latest.stop();
     this.history.stop();
     this.watcher?.close();
+    // Closing the decoders first ends the catch-up's pending reads at once.
+    await this.decoder.stop();
     await this.catchUp;
     this.say('info', `stopped after pushing ${this.st.pushed} scans`);
   }
@@ -192,6 +209,22 @@ export class Bridge {
     this.st.rejected++;
     this.say('warn', `rejected ${relPath}: ${reason}`, { file: relPath, reason });
     this.emit({ type: 'rejected', relPath, reason });
+  }
+
+  /** A file named like a scan that is not read: not a regular file, or quarantined. Logged once a run. */
+  private skip(relPath: string, reason: string): void {
+    this.st.skipped++;
+    if (this.skipLogged.has(relPath)) return;
+    this.skipLogged.add(relPath);
+    this.say('warn', `skipped ${relPath}: ${reason}`, { file: relPath, reason });
+  }
+
+  /** Released from quarantine by hand: read it again now, as if it were new. */
+  private released(relPath: string): void {
+    if (this.stopped) return;
+    this.skipLogged.delete(relPath);
+    this.say('info', `${relPath} released from quarantine: reading it again`, { file: relPath });
+    this.reader.readAgain(join(this.s.arrowDir, relPath));
   }
 
   private seen(scanNumber: number): void {
@@ -224,9 +257,11 @@ export class Bridge {
       this.say('info', `pushed scan #${n} (${p.scan.assetCount} assets) in ${latencyMs} ms`, { scan: n, assets: p.scan.assetCount, ms: latencyMs, file: p.relPath });
       this.emit({ type: 'pushed', scanNumber: n, assets: p.scan.assetCount, latencyMs, relPath: p.relPath });
       if (this.st.pushed % this.s.bridgeSummaryEvery === 0) this.summary();
+    } else if (outcome.current === n) {
+      this.say('info', `scan #${n} is already in Hazelcast: nothing to write`, { scan: n });
     } else {
       this.st.olderSkipped++;
-      this.say('info', `scan #${n} not written: Hazelcast already holds #${outcome.current}`, { scan: n, current: outcome.current });
+      this.say('info', `scan #${n} not written: Hazelcast already holds the newer #${outcome.current}`, { scan: n, current: outcome.current });
     }
   }
 

@@ -2,7 +2,8 @@ import type { Hazelcast } from '../connections.js';
 import { coerceError } from '../errors.js';
 import type { HistoryWriter } from './history-writer.js';
 import { listScanFiles, parseScanPath, type ScanFileRef } from './scan-files.js';
-import { readScanFile, type ScanFileReader } from './scan-reader.js';
+import type { ReadOutcome } from './scan-decoder.js';
+import type { ScanFileReader } from './scan-reader.js';
 import { storedScanNumber, type LatestStore } from './store.js';
 
 export interface CatchUpDeps {
@@ -11,10 +12,13 @@ export interface CatchUpDeps {
   hazelcast: Pick<Hazelcast, 'waitConnected'>;
   latest: Pick<LatestStore, 'read'>;
   reader: Pick<ScanFileReader, 'onFile' | 'has'>;
+  /** One read of one file (scan-decoder.ts). */
+  read(path: string, relPath: string): Promise<ReadOutcome>;
   history: Pick<HistoryWriter, 'write'>;
   /** A scan number read from disk. */
   seen(scanNumber: number): void;
   reject(relPath: string, reason: string): void;
+  skip(relPath: string, reason: string): void;
   say(level: 'info' | 'warn', message: string): void;
   stopped(): boolean;
 }
@@ -43,7 +47,8 @@ export async function startupCatchUp(d: CatchUpDeps): Promise<void> {
   const horizon = Date.now() - d.historyTtlS * 1000;
   const missed = listed.slice(0, -1).filter((f) => (f.scanNumber === undefined || f.scanNumber > stored) && (parseScanPath(f.relPath).timestampMs ?? Infinity) >= horizon);
   if (missed.length === 0) return;
-  d.say('info', `catching up: ${missed.length} scans on disk are newer than #${stored} in Hazelcast; writing them to history`);
+  const than = stored < 0 ? 'that Hazelcast has not seen' : `are newer than #${stored} in Hazelcast`;
+  d.say('info', `catching up: ${missed.length} scans on disk ${than}; writing them to history`);
   await backfill(d, missed);
 }
 
@@ -57,12 +62,14 @@ async function backfill(d: CatchUpDeps, refs: ScanFileRef[]): Promise<void> {
     while (!d.stopped() && next < refs.length) {
       const ref = refs[next++]!;
       if (d.reader.has(ref.path)) continue;
-      const res = await readScanFile(ref.path, ref.relPath);
+      const res = await d.read(ref.path, ref.relPath);
       if (res.kind === 'ok') {
         d.seen(res.scan.scanNumber);
         await d.history.write({ scan: res.scan, relPath: ref.relPath, scanNumber: res.scan.scanNumber });
       } else if (res.kind === 'broken') {
         d.reject(ref.relPath, res.reason);
+      } else if (res.kind === 'skip') {
+        d.skip(ref.relPath, res.reason);
       } else if (res.kind === 'incomplete') {
         d.reader.onFile(ref.path);
       }

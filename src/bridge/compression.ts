@@ -12,9 +12,13 @@
  * past the end of its output (typed arrays drop those writes silently) and a garbage match length
  * of ~2^31 spins for seconds. So LZ4 frames are decoded here by a bounds-checked decoder that
  * throws on any inconsistency; lz4js stays the reference it is tested against. ZSTD: fzstd.
+ *
+ * Both claim their output from the decode budget (MAX_SCAN_BYTES, see decode/limits.ts) before
+ * allocating it: a 10 MB file must not make us allocate the 2.4 GB its header claims.
  */
 import { CompressionType, compressionRegistry } from 'apache-arrow';
 import { decompress as zstdDecompress } from 'fzstd';
+import { claimBytes, refuseBytes, remainingBytes } from './decode/limits.js';
 
 /** Makes sure arrow can lay any typed array over the result. */
 export function aligned(buf: Uint8Array): Uint8Array {
@@ -173,7 +177,7 @@ function decodeFrames(src: Uint8Array, frame: Frame, capacity: number): Uint8Arr
   return dst.slice(0, d); // fresh copy, byteOffset 0
 }
 
-/** LZ4 frame → bytes, bounds-checked; throws on corrupted input. */
+/** LZ4 frame → bytes, bounds-checked; throws on corrupted input, LimitError past the decode budget. */
 export function decodeLz4Frame(src: Uint8Array): Uint8Array {
   const frame = parseFrames(src);
   let bound = 0;
@@ -181,6 +185,7 @@ export function decodeLz4Frame(src: Uint8Array): Uint8Array {
   const hint = uncompressedLengthHint(src);
   const exact = hint >= 0 && hint <= bound ? hint : frame.contentSize >= 0 && frame.contentSize <= bound ? frame.contentSize : -1;
   if (exact >= 0) {
+    claimBytes(exact, 'LZ4 output');
     try {
       const out = decodeFrames(src, frame, exact);
       if (out.length === exact) return out;
@@ -188,10 +193,31 @@ export function decodeLz4Frame(src: Uint8Array): Uint8Array {
       if (!(e instanceof Lz4Error)) throw e;
     }
   }
-  return decodeFrames(src, frame, bound);
+  // No size to trust: decode into what the frame could hold, but never more than the budget left.
+  const capacity = Math.min(bound, remainingBytes());
+  claimBytes(capacity, 'LZ4 output');
+  try {
+    return decodeFrames(src, frame, capacity);
+  } catch (e) {
+    if (e instanceof Lz4Error && capacity < bound && e.message.endsWith('output larger than expected')) {
+      refuseBytes(`LZ4 output grew past the ${capacity} bytes left of MAX_SCAN_BYTES`);
+    }
+    throw e;
+  }
 }
 
+/**
+ * ZSTD → bytes. Inside an Arrow IPC buffer the output size is declared: it is claimed, then
+ * allocated once and handed to fzstd, which then allocates no window of its own (a frame header
+ * may ask for up to 2 GiB of window).
+ */
 export function decodeZstd(src: Uint8Array): Uint8Array {
+  const hint = uncompressedLengthHint(src);
+  if (hint >= 0) {
+    claimBytes(hint, 'ZSTD output');
+    return zstdDecompress(src, new Uint8Array(hint));
+  }
+  if (remainingBytes() !== Infinity) refuseBytes('ZSTD buffer without a declared size: cannot be checked against MAX_SCAN_BYTES');
   return aligned(zstdDecompress(src));
 }
 

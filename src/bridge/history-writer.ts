@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import type { Hazelcast } from '../connections.js';
-import type { BuiltPayload } from './payload.js';
-import type { Scan } from './read-scan.js';
-import { readScanFile } from './scan-reader.js';
+import type { BuiltPayload, DecodedScan as Scan } from './payload.js';
+import type { ReadOutcome } from './scan-decoder.js';
 import type { HistoryStore } from './store.js';
 
 /** A scan waiting for the history map; without `scan` only its file is kept, read again when written. */
@@ -17,6 +16,8 @@ export interface HistoryWriterOptions {
   store: Pick<HistoryStore, 'put'>;
   hazelcast: Pick<Hazelcast, 'waitConnected'>;
   arrowDir: string;
+  /** One read of one file (scan-decoder.ts): a scan not kept in memory is read again. */
+  read(path: string, relPath: string): Promise<ReadOutcome>;
   /** Decoded scans kept in the queue; later ones are read from disk again. */
   inMemory: number;
   payloadOf(item: { scan: Scan; relPath: string; payload?: BuiltPayload | undefined }): string;
@@ -90,7 +91,7 @@ export class HistoryWriter {
   /** One history write; on failure the scan goes back in the queue (live) or is retried here (backfill). */
   private async writeOne(p: HistoryItem, live: boolean): Promise<void> {
     if (!p.scan) {
-      const res = await readScanFile(join(this.o.arrowDir, p.relPath), p.relPath);
+      const res = await this.o.read(join(this.o.arrowDir, p.relPath), p.relPath);
       if (res.kind !== 'ok') {
         this.o.say('warn', `scan #${p.scanNumber} not written to history: ${p.relPath} cannot be read again (${res.reason})`);
         return;

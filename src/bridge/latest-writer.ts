@@ -1,5 +1,5 @@
 import type { BuiltPayload } from './payload.js';
-import type { Scan } from './read-scan.js';
+import type { DecodedScan as Scan } from './payload.js';
 import type { LatestStore, PutOutcome } from './store.js';
 
 /** A scan offered for `latest_eigen_scan`. */

@@ -1,6 +1,17 @@
-/** The JSON text the bridge stores in Hazelcast for one scan. */
+/**
+ * The JSON text the bridge stores in Hazelcast for one scan. The bridge builds it in two parts:
+ * the body's JSON in the decode worker (its time depends on the file), and the bridge fields in
+ * front on the main thread at write time (`written_at_ms` is the time of the write). Joining
+ * them is string concatenation only, and gives the text `buildPayload` makes, byte for byte.
+ */
 import { isoMs, setKey } from './json-values.js';
 import type { Scan } from './read-scan.js';
+
+/** What the main thread knows of a decoded scan: everything but the body, which stays JSON text. */
+export type ScanHead = Pick<Scan, 'scanNumber' | 'timestampMs' | 'assetCount' | 'layout'>;
+
+/** A decoded scan as the main thread holds it: the head, and the body as JSON text. */
+export type DecodedScan = ScanHead & { body: string };
 
 export type PayloadMeta = { sourceFile: string; bridgeId: string; writtenAtMs: number };
 
@@ -23,7 +34,21 @@ const BRIDGE_FIELD_SET = new Set<string>(BRIDGE_FIELDS);
  * fields with a bridge field's name are dropped: the bridge's normalised values win.
  */
 export function buildPayload(scan: Scan, meta: PayloadMeta): string {
-  const out: Record<string, unknown> = {
+  return composePayload(scan, bodyJson(scan.body), meta);
+}
+
+/** The body's fields as JSON without the outer braces ('' for none), bridge fields left out. */
+export function bodyJson(body: Record<string, unknown>): string {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(body)) {
+    if (!BRIDGE_FIELD_SET.has(k)) setKey(out, k, body[k]);
+  }
+  return JSON.stringify(out).slice(1, -1);
+}
+
+/** The payload text: the bridge fields, then the body from {@link bodyJson}. */
+export function composePayload(scan: ScanHead, body: string, meta: PayloadMeta): string {
+  const head = JSON.stringify({
     scan_number: scan.scanNumber,
     timestamp: isoMs(scan.timestampMs),
     timestamp_ms: scan.timestampMs,
@@ -31,11 +56,8 @@ export function buildPayload(scan: Scan, meta: PayloadMeta): string {
     asset_count: scan.assetCount,
     source_file: meta.sourceFile,
     bridge_id: meta.bridgeId,
-  };
-  for (const k of Object.keys(scan.body)) {
-    if (!BRIDGE_FIELD_SET.has(k)) setKey(out, k, scan.body[k]);
-  }
-  return JSON.stringify(out);
+  });
+  return body === '' ? head : `${head.slice(0, -1)},${body}}`;
 }
 
 /** A payload and when it was built: reused for latest and history while `written_at_ms` is still true. */
@@ -47,9 +69,9 @@ export interface BuiltPayload {
 const PAYLOAD_FRESH_MS = 1000;
 
 /** The item's payload text, built (again) when it has none or it is older than a second. */
-export function freshPayload(item: { scan: Scan; relPath: string; payload?: BuiltPayload | undefined }, bridgeId: string): string {
+export function freshPayload(item: { scan: DecodedScan; relPath: string; payload?: BuiltPayload | undefined }, bridgeId: string): string {
   const now = Date.now();
   if (item.payload && now - item.payload.builtAt < PAYLOAD_FRESH_MS) return item.payload.text;
-  item.payload = { text: buildPayload(item.scan, { sourceFile: item.relPath, bridgeId, writtenAtMs: now }), builtAt: now };
+  item.payload = { text: composePayload(item.scan, item.scan.body, { sourceFile: item.relPath, bridgeId, writtenAtMs: now }), builtAt: now };
   return item.payload.text;
 }

@@ -23,6 +23,8 @@ import { coerceError } from '../errors.js';
 import { makeCellReader } from './cells.js';
 import { checkBatches } from './column-checks.js';
 import { registerCompression } from './compression.js';
+import { claimBytes } from './decode/limits.js';
+import { valueCost } from './decode/value-cost.js';
 import { checkedStructure, classifyBytes, describeUnknown } from './ipc-structure.js';
 import { isoMs, metadataValue, setKey } from './json-values.js';
 import { parseScanPath } from './scan-files.js';
@@ -98,12 +100,20 @@ function readScanUnchecked(bytes: Uint8Array, where: { relPath: string }): ReadR
   for (const [k, v] of schema.metadata) if (!isSkippedMetadataKey(k)) metadata.push([k, v]);
   const layout: 'wide' | 'long' = names.includes('asset') && !names.includes('assets') ? 'long' : 'wide';
 
+  // The JS values are claimed from the decode budget (MAX_SCAN_BYTES) before any is built.
+  const wideBatch = batches.find((b) => b.numRows > 0)!;
+  let cost = 0;
+  for (const batch of layout === 'wide' ? [wideBatch] : batches) {
+    const rows = layout === 'wide' ? 1 : batch.numRows;
+    for (const col of batch.data.children) cost += valueCost(col, 0, rows);
+  }
+  claimBytes(cost, 'its JS values');
+
   const body: Record<string, unknown> = {};
   let assetCount: number;
   let firstRow: Record<string, unknown>;
   if (layout === 'wide') {
-    const batch = batches.find((b) => b.numRows > 0)!;
-    const cols = batch.data.children;
+    const cols = wideBatch.data.children;
     for (let k = 0; k < names.length; k++) setKey(body, names[k]!, makeCellReader(cols[k]!)(0));
     for (const [k, v] of metadata) if (!Object.prototype.hasOwnProperty.call(body, k)) setKey(body, k, metadataValue(v));
     firstRow = body;

@@ -17,7 +17,7 @@ export interface RunningBridge {
  */
 export async function runBridge(config: Config, redis: RedisConnection, log: Logger, onEvent?: (e: BridgeEvent) => void): Promise<RunningBridge> {
   const hazelcast: Hazelcast = await createHazelcast(config, log);
-  const bridge = new Bridge({ settings: config, hazelcast, log: log.child({ component: 'bridge' }), ...(onEvent ? { onEvent } : {}) });
+  const bridge = new Bridge({ settings: config, hazelcast, redis, log: log.child({ component: 'bridge' }), ...(onEvent ? { onEvent } : {}) });
   const facts = new BridgeFacts({ redis, prefix: config.queuePrefix, stats: () => bridge.stats(), log, intervalMs: config.bridgeHeartbeatMs, ttlMs: config.bridgeHeartbeatTtlMs });
   try {
     await bridge.start();

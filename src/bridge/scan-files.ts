@@ -5,8 +5,8 @@
  * atomic writer (a dotted `.tmp` name in the day folder, then a rename) that producers, tests
  * and benchmarks use.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { mkdirSync, renameSync, writeFileSync, type Dirent } from 'node:fs';
+import { lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { toScanNumber } from './scan-values.js';
 
@@ -58,6 +58,21 @@ export interface ScanFileRef {
   scanNumber: number | undefined;
 }
 
+/** From the listing alone: a regular file, or a symlink that may point to one (FIFOs, sockets, folders are not). */
+function mayBeRegular(entry: Dirent): boolean {
+  return entry.isFile() || entry.isSymbolicLink();
+}
+
+/** Whether `path` is a regular file, directly or through symlinks (`lstat`, then `stat` of the target). */
+export async function isRegularFile(path: string): Promise<boolean> {
+  try {
+    const l = await lstat(path);
+    return (l.isSymbolicLink() ? await stat(path) : l).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Every scan candidate in `root/<folder>/` (any folder not starting with a dot), oldest first by
  * scan number from the name (files without one first, by name). Reads directory listings only.
@@ -71,14 +86,15 @@ export async function listScanFiles(root: string): Promise<ScanFileRef[]> {
   }
   const out: ScanFileRef[] = [];
   for (const day of days.sort()) {
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = await readdir(join(root, day));
+      entries = await readdir(join(root, day), { withFileTypes: true });
     } catch {
       continue;
     }
-    for (const name of names) {
-      if (!isScanCandidate(name)) continue;
+    for (const entry of entries) {
+      const name = entry.name;
+      if (!isScanCandidate(name) || !mayBeRegular(entry)) continue;
       out.push({ path: join(root, day, name), relPath: `${day}/${name}`, scanNumber: parseScanPath(name).scanNumber });
     }
   }
@@ -98,13 +114,17 @@ export async function newestScanOnDisk(arrowDir: string): Promise<number | null>
     throw err;
   }
   for (const day of days.sort().reverse()) {
-    let best: number | null = null;
     // A folder removed or unreadable meanwhile holds nothing we can see.
-    for (const name of await readdir(join(arrowDir, day)).catch(() => [] as string[])) {
-      const n = isScanCandidate(name) ? parseScanPath(name).scanNumber : undefined;
-      if (n !== undefined && (best === null || n > best)) best = n;
+    const entries = await readdir(join(arrowDir, day), { withFileTypes: true }).catch(() => [] as Dirent[]);
+    const numbered = entries
+      .filter((e) => isScanCandidate(e.name) && mayBeRegular(e))
+      .map((e) => ({ e, n: parseScanPath(e.name).scanNumber }))
+      .filter((x): x is { e: Dirent; n: number } => x.n !== undefined)
+      .sort((a, b) => b.n - a.n);
+    // Only a regular file can be a scan: a FIFO or a folder named like a newer one is not "newer on disk".
+    for (const { e, n } of numbered) {
+      if (!e.isSymbolicLink() || (await isRegularFile(join(arrowDir, day, e.name)))) return n;
     }
-    if (best !== null) return best;
   }
   return null;
 }

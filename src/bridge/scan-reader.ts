@@ -1,30 +1,21 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { coerceError } from '../errors.js';
-import { readScan, type ReadResult, type Scan } from './read-scan.js';
+import type { DecodedScan } from './payload.js';
+import type { ReadOutcome } from './scan-decoder.js';
 import { isScanCandidate, relativeToRoot } from './scan-files.js';
-
-export type ReadOutcome = ReadResult | { kind: 'gone'; reason: string };
-
-/** One read of one file: the scan, why not, or `gone` when the file no longer exists. */
-export async function readScanFile(path: string, relPath: string): Promise<ReadOutcome> {
-  try {
-    const bytes = await readFile(path);
-    return readScan(bytes, { relPath });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') return { kind: 'gone', reason: 'the file is gone' };
-    return { kind: 'incomplete', reason: e.message };
-  }
-}
 
 export interface ScanFileReaderOptions {
   arrowDir: string;
+  /** One read of one file, off the main thread (scan-decoder.ts). */
+  read(path: string, relPath: string): Promise<ReadOutcome>;
   /** How long a file may stay incomplete without growing before it counts as broken. */
   incompleteTimeoutMs: number;
   /** A complete scan; `eventAt` is when its file was first seen (or seen changed). */
-  onScan(scan: Scan, relPath: string, eventAt: number): void;
+  onScan(scan: DecodedScan, relPath: string, eventAt: number): void;
   /** A file that stays broken; told once per version of the file. */
   onReject(relPath: string, reason: string): void;
+  /** A path not to be read: not a regular file, or quarantined. */
+  onSkip(relPath: string, reason: string): void;
 }
 
 interface FileState {
@@ -89,6 +80,14 @@ export class ScanFileReader {
     this.read(path, f);
   }
 
+  /** Forgets what it knew of the file (released from quarantine) and reads it as new. */
+  readAgain(path: string): void {
+    const f = this.files.get(path);
+    if (f?.status === 'reading' || f?.status === 'waiting') return;
+    this.files.delete(path);
+    this.onFile(path);
+  }
+
   stop(): void {
     this.stopped = true;
     for (const f of this.files.values()) clearTimeout(f.timer);
@@ -109,9 +108,10 @@ export class ScanFileReader {
     const relPath = relativeToRoot(this.o.arrowDir, path);
     void (async () => {
       // Side by side: the size and time tell a growing file from a finished one later on.
-      const [res, st] = await Promise.all([readScanFile(path, relPath), stat(path).catch(() => null)]);
-      const size = st?.size ?? -1;
-      const mtimeMs = st?.mtimeMs ?? -1;
+      // The size and time (from the decoder's fstat) tell a growing file from a finished one later on.
+      const res = await this.o.read(path, relPath);
+      const size = res.kind === 'gone' ? -1 : res.size;
+      const mtimeMs = res.kind === 'gone' ? -1 : res.mtimeMs;
       if (size !== f.size) f.lastGrowth = Date.now();
       f.size = size;
       f.mtimeMs = mtimeMs;
@@ -119,6 +119,11 @@ export class ScanFileReader {
       if (res.kind === 'gone') {
         // Removed (cleaned up, or renamed away): nothing to push, nothing to complain about.
         this.files.delete(path);
+        return;
+      }
+      if (res.kind === 'skip') {
+        f.status = 'broken';
+        this.o.onSkip(relPath, res.reason);
         return;
       }
       if (res.kind === 'ok') {

@@ -19,10 +19,19 @@ export interface BridgeStats {
   pushed: number;
   /** Scans written to the history map. */
   historyWritten: number;
-  /** Scans not newer than the stored one (out of order, replayed, or written by another bridge). */
+  /**
+   * Scans older than the stored one (out of order, replayed, or overtaken by another bridge). The
+   * very scan already stored (a restart pushing its newest scan again) is not one of them.
+   */
   olderSkipped: number;
   /** Files that stayed broken and were skipped. */
   rejected: number;
+  /** Reads of paths named like scans that were not read: not regular files (FIFOs, folders, ...), or quarantined. */
+  skipped: number;
+  /** Files in quarantine (broke a decoding limit), as this bridge knows them. */
+  quarantined: number;
+  /** Decoder threads replaced after a limit or a crash. */
+  decodersReplaced: number;
   /** Reads of files found incomplete and tried again. */
   retried: number;
   /** Hazelcast calls that failed (each retried). */
@@ -48,6 +57,9 @@ export function initialStats(bridgeId: string): BridgeStats {
     historyWritten: 0,
     olderSkipped: 0,
     rejected: 0,
+    skipped: 0,
+    quarantined: 0,
+    decodersReplaced: 0,
     retried: 0,
     hazelcastErrors: 0,
     lastPushedScan: null,

@@ -19,6 +19,8 @@ export interface DemoScannerOptions {
   count?: number;
   /** PRNG seed for the generated values */
   seed?: number;
+  /** level of the one line per scan written; `debug` when another line tells each scan already. Default `info` */
+  perScanLevel?: 'info' | 'debug';
 }
 
 export async function runDemoScanner(opts: DemoScannerOptions): Promise<void> {
@@ -62,7 +64,7 @@ export async function runDemoScanner(opts: DemoScannerOptions): Promise<void> {
       await writeScanAtomically(arrowDir, row);
       written++;
       next++;
-      log.info(
+      log[opts.perScanLevel ?? 'info'](
         { scanNumber, assets: row.assets.length, file: rel },
         `wrote scan #${scanNumber} (${row.assets.length} assets) to ${rel}`,
       );

@@ -1,19 +1,26 @@
 /**
  * `npm run services:up` / `services:down`: Redis and a Hazelcast member on this machine,
- * without Docker, running in the background until `down`. State lives in .cache/services.
+ * without Docker, running in the background until `down`. State lives in .cache/services
+ * (SERVICES_STATE_DIR). `up redis` or `up hazelcast` starts only that one. SERVICES_HZ_MEMBERS=N
+ * starts N members in one cluster, on SERVICES_HZ_PORT and the ports after it.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startHazelcastCluster, startRedis } from './services.js';
+import { HAZELCAST_VERSION, ROOT, portFree, startHazelcastCluster, startRedis } from './services.js';
 
-const dir = join(ROOT, '.cache', 'services');
+const dir = process.env.SERVICES_STATE_DIR ?? join(ROOT, '.cache', 'services');
 const state = join(dir, 'pids.json');
 
-interface State {
-  redis: { pid: number; url: string };
-  /** `pid` alone: a state file written before clusters of several members. */
-  hazelcast: { pids?: number[]; pid?: number; members: string };
-}
+const SERVICES = {
+  redis: { env: 'SERVICES_REDIS_PORT', port: 6379, setting: 'REDIS_URL' },
+  hazelcast: { env: 'SERVICES_HZ_PORT', port: 5701, setting: 'HZ_MEMBERS' },
+} as const;
+type Service = keyof typeof SERVICES;
+
+/** `pids`: every process of the service (the Hazelcast members); `pid` is the first of them. */
+type State = Partial<Record<Service, { pid: number; pids?: number[]; address: string }>>;
+
+const pidsOf = (r: { pid: number; pids?: number[] }) => r.pids ?? [r.pid];
 
 function alive(pid: number): boolean {
   try {
@@ -24,45 +31,67 @@ function alive(pid: number): boolean {
   }
 }
 
+function portOf(name: Service): number {
+  const raw = process.env[SERVICES[name].env];
+  if (raw === undefined || raw === '') return SERVICES[name].port;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 65535) throw new Error(`${SERVICES[name].env}=${JSON.stringify(raw)} is not valid: expected a port from 1 to 65535`);
+  return n;
+}
+
+function hzMembers(): number {
+  const raw = process.env.SERVICES_HZ_MEMBERS ?? '1';
+  if (!/^[1-9]$/.test(raw)) throw new Error(`SERVICES_HZ_MEMBERS=${JSON.stringify(raw)} is not valid: expected a number of members from 1 to 9`);
+  return Number(raw);
+}
+
 function printSettings(s: State): void {
   console.log('Services are up. Use these settings (or put them in .env):');
-  console.log(`  REDIS_URL=${s.redis.url}`);
-  console.log(`  HZ_MEMBERS=${s.hazelcast.members}`);
-  console.log('  HZ_CLUSTER_NAME=dev');
-  console.log(`Logs: ${dir}/redis.log, ${dir}/hazelcast*.log. Stop them with: npm run services:down`);
+  for (const name of Object.keys(s) as Service[]) console.log(`  ${SERVICES[name].setting}=${s[name]!.address}`);
+  if (s.hazelcast) console.log('  HZ_CLUSTER_NAME=dev');
+  const logs = (Object.keys(s) as Service[]).map((n) => join(dir, pidsOf(s[n]!).length > 1 ? `${n}*.log` : `${n}.log`));
+  console.log(`Logs: ${logs.join(', ')}. Stop them with: npm run services:down`);
 }
 
-function hzPids(s: State): number[] {
-  return s.hazelcast.pids ?? (s.hazelcast.pid !== undefined ? [s.hazelcast.pid] : []);
+function readState(): State {
+  return existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as State) : {};
 }
 
-async function up(): Promise<void> {
+async function up(wanted: Service[]): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  if (existsSync(state)) {
-    const s = JSON.parse(readFileSync(state, 'utf8')) as State;
-    if (alive(s.redis.pid) && hzPids(s).every(alive)) {
-      printSettings(s);
-      return;
-    }
-    await down(true);
+  const recorded = readState();
+  if (wanted.every((n) => recorded[n] && pidsOf(recorded[n]).every(alive))) {
+    printSettings(recorded);
+    return;
   }
-  const redisPort = Number(process.env.SERVICES_REDIS_PORT ?? 6379);
-  const hzPort = Number(process.env.SERVICES_HZ_PORT ?? 5701);
-  // SERVICES_HZ_MEMBERS=N: N members in one cluster, on SERVICES_HZ_PORT and the ports after it.
-  const hzCount = Number(process.env.SERVICES_HZ_MEMBERS ?? 1);
-  if (!Number.isInteger(hzCount) || hzCount < 1 || hzCount > 9) throw new Error(`SERVICES_HZ_MEMBERS=${process.env.SERVICES_HZ_MEMBERS} is not valid: expected 1 to 9`);
-  const hzPorts = Array.from({ length: hzCount }, (_, i) => hzPort + i);
-  console.log(`Starting redis-server on 127.0.0.1:${redisPort} …`);
-  const redis = await startRedis({ port: redisPort, detached: true, logFile: join(dir, 'redis.log') });
-  console.log(`Starting Hazelcast ${'5.6.0'} on 127.0.0.1:${hzPorts.join(', ')} (first start fetches the jar through Maven) …`);
-  let hz;
+  await down(true);
+  const count = { redis: 1, hazelcast: hzMembers() };
+  const ports = Object.fromEntries(wanted.map((n) => [n, Array.from({ length: count[n] }, (_, i) => portOf(n) + i)])) as Record<Service, number[]>;
+  // Before starting anything: a port held by another process would answer for a server that never started.
+  for (const n of wanted) {
+    for (const port of ports[n]) {
+      if (!(await portFree(port))) {
+        throw new Error(`port ${port} on 127.0.0.1 is already in use by another process, so ${n} cannot start there: stop that process, or choose another port with ${SERVICES[n].env}=<port>`);
+      }
+    }
+  }
+  const started: Partial<Record<Service, { pids: number[]; address: string; stop(): Promise<void> }>> = {};
   try {
-    hz = await startHazelcastCluster(hzCount, { ports: hzPorts, detached: true, logFile: (i) => join(dir, i === 0 ? 'hazelcast.log' : `hazelcast-${i + 1}.log`) });
+    if (wanted.includes('redis')) {
+      console.log(`Starting redis-server on 127.0.0.1:${ports.redis[0]} …`);
+      const r = await startRedis({ port: ports.redis[0], detached: true, logFile: join(dir, 'redis.log') });
+      started.redis = { pids: [r.pid], address: r.address, stop: r.stop };
+    }
+    if (wanted.includes('hazelcast')) {
+      console.log(`Starting Hazelcast ${HAZELCAST_VERSION} on 127.0.0.1:${ports.hazelcast.join(', ')} (first start fetches the jar through Maven) …`);
+      const c = await startHazelcastCluster(count.hazelcast, { ports: ports.hazelcast, detached: true, logFile: (i) => join(dir, i === 0 ? 'hazelcast.log' : `hazelcast-${i + 1}.log`) });
+      started.hazelcast = { pids: c.members.map((m) => m.pid), address: c.address, stop: c.stop };
+    }
   } catch (err) {
-    await redis.stop();
+    await Promise.all(Object.values(started).map((s) => s.stop()));
     throw err;
   }
-  const s: State = { redis: { pid: redis.pid, url: redis.address }, hazelcast: { pids: hz.members.map((m) => m.pid), members: hz.address } };
+  const s: State = Object.fromEntries(Object.entries(started).map(([n, v]) => [n, { pid: v.pids[0]!, pids: v.pids, address: v.address }]));
   writeFileSync(state, JSON.stringify(s, null, 2));
   printSettings(s);
 }
@@ -72,8 +101,8 @@ async function down(quiet = false): Promise<void> {
     if (!quiet) console.log('No services recorded as running.');
     return;
   }
-  const s = JSON.parse(readFileSync(state, 'utf8')) as State;
-  for (const [name, pid] of [['redis', s.redis.pid] as const, ...hzPids(s).map((pid) => ['hazelcast', pid] as const)]) {
+  const s = readState();
+  for (const [name, pid] of (Object.keys(s) as Service[]).flatMap((n) => pidsOf(s[n]!).map((p) => [n, p] as const))) {
     if (!alive(pid)) continue;
     process.kill(pid, 'SIGTERM');
     const deadline = Date.now() + 15_000;
@@ -84,8 +113,17 @@ async function down(quiet = false): Promise<void> {
   rmSync(state, { force: true });
 }
 
-const cmd = process.argv[2];
-const run = cmd === 'up' ? up() : cmd === 'down' ? down() : Promise.reject(new Error('usage: services-cli up|down'));
+const [cmd, ...names] = process.argv.slice(2);
+const unknown = names.filter((n) => !(n in SERVICES));
+const wanted = (names.length ? names : Object.keys(SERVICES)) as Service[];
+const run =
+  unknown.length > 0
+    ? Promise.reject(new Error(`unknown service ${unknown.join(', ')}: expected redis or hazelcast`))
+    : cmd === 'up'
+      ? up(wanted)
+      : cmd === 'down'
+        ? down()
+        : Promise.reject(new Error('usage: services-cli up|down [redis] [hazelcast]'));
 run.catch((err: unknown) => {
   console.error(`services ${cmd ?? ''}: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);

@@ -1,6 +1,6 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
-import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,6 +40,31 @@ function portAnswers(port: number): Promise<boolean> {
     });
     s.once('error', () => ok(false));
   });
+}
+
+/** Whether nothing listens on `port` on loopback: this process can bind it itself. */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => ok(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => ok(true)));
+  });
+}
+
+/** A port another process holds: starting there would only find that process answering. */
+export class PortTakenError extends Error {
+  override name = 'PortTakenError';
+  constructor(
+    readonly port: number,
+    what: string,
+  ) {
+    super(`port ${port} on 127.0.0.1 is already in use by another process: ${what} cannot listen there`);
+  }
+}
+
+async function assertPortFree(port: number, what: string): Promise<void> {
+  if (!(await portFree(port))) throw new PortTakenError(port, what);
 }
 
 /** Polls `ready` until it returns true, or fails after `timeoutMs` with `what` in the message. */
@@ -87,26 +112,52 @@ function stopper(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): () =>
     });
 }
 
-function output(opts: SpawnOpts): 'pipe' | number {
-  if (!opts.logFile) return 'pipe';
-  mkdirSync(dirname(opts.logFile), { recursive: true });
-  return openSync(opts.logFile, 'a');
+/**
+ * Where the child's output goes, and how to read what it printed since this start: a log file
+ * is appended to (earlier starts stay readable), but only its new part counts for readiness.
+ */
+function output(opts: SpawnOpts, child: () => ChildProcess | undefined): { stdio: 'pipe' | number; attach(): void; text(): string } {
+  if (opts.logFile) {
+    const file = opts.logFile;
+    mkdirSync(dirname(file), { recursive: true });
+    const from = existsSync(file) ? statSync(file).size : 0;
+    return { stdio: openSync(file, 'a'), attach: () => undefined, text: () => readFileSync(file).subarray(from).toString() };
+  }
+  let log = '';
+  const collect = (b: Buffer) => {
+    if (log.length < 200_000) log += b.toString();
+  };
+  return {
+    stdio: 'pipe',
+    // Keep draining the pipes so the server never blocks on a full stdout.
+    attach: () => {
+      child()?.stdout?.on('data', collect);
+      child()?.stderr?.on('data', collect);
+    },
+    text: () => log,
+  };
 }
 
 /** Starts `redis-server` (Debian's) on loopback without persistence. */
 export async function startRedis(opts: RedisOpts = {}): Promise<Started> {
   const port = opts.port ?? (await freePort());
-  const out = output(opts);
-  const child = spawn(
+  await assertPortFree(port, 'redis-server');
+  let child: ChildProcess | undefined;
+  const out = output(opts, () => child);
+  child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--dir', '/tmp', ...(opts.args ?? [])],
-    { stdio: ['ignore', out, out], detached: opts.detached ?? false },
+    { stdio: ['ignore', out.stdio, out.stdio], detached: opts.detached ?? false },
   );
-  child.stdout?.resume();
-  child.stderr?.resume();
-  await waitUntil(`redis-server on port ${port}`, () => portAnswers(port), 15_000, child);
+  out.attach();
+  // Ready when this very process says so: a port that answers may be someone else's server.
+  const own = child;
+  await waitUntil(`redis-server on port ${port}`, async () => out.text().includes('Ready to accept connections') && (await portAnswers(port)), 15_000, own).catch((err: unknown) => {
+    own.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\n${out.text().slice(-2000)}`);
+  });
   if (opts.detached) child.unref();
-  return { address: `redis://127.0.0.1:${port}`, port, pid: child.pid!, stop: stopper(child), kill: stopper(child, 'SIGKILL') };
+  return { address: `redis://127.0.0.1:${port}`, port, pid: own.pid!, stop: stopper(own), kill: stopper(own, 'SIGKILL') };
 }
 
 interface HazelcastOpts extends SpawnOpts {
@@ -122,8 +173,10 @@ interface HazelcastOpts extends SpawnOpts {
  */
 export async function startHazelcast(opts: HazelcastOpts = {}): Promise<Started> {
   const port = opts.port ?? (await freePort());
+  await assertPortFree(port, 'the Hazelcast member');
   const jar = hazelcastJar();
-  const out = output(opts);
+  let spawned: ChildProcess | undefined;
+  const out = output(opts, () => spawned);
   const heap = opts.heap ?? '384m';
   const child = spawn(
     'java',
@@ -141,27 +194,23 @@ export async function startHazelcast(opts: HazelcastOpts = {}): Promise<Started>
       jar,
       'com.hazelcast.core.server.HazelcastMemberStarter',
     ],
-    { stdio: ['ignore', out, out], detached: opts.detached ?? false },
+    { stdio: ['ignore', out.stdio, out.stdio], detached: opts.detached ?? false },
   );
-  let log = '';
-  const collect = (b: Buffer) => {
-    if (log.length < 200_000) log += b.toString();
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  spawned = child;
+  out.attach();
   const size = opts.members?.length ?? 1;
-  const started = () => {
-    const text = opts.logFile ? readFileSync(opts.logFile, 'utf8') : log;
-    return text.includes('is STARTED') && (size === 1 || text.includes(`Members {size:${size},`));
+  // This start's output only, and the port answering: an earlier start's log says nothing of this one.
+  const started = async () => {
+    const text = out.text();
+    return text.includes('is STARTED') && (size === 1 || text.includes(`Members {size:${size},`)) && (await portAnswers(port));
   };
   try {
     await waitUntil(`hazelcast member on port ${port}`, started, 90_000, child);
   } catch (err) {
     child.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}\n${log.slice(-2000)}`);
+    throw new Error(`${(err as Error).message}\n${out.text().slice(-2000)}`);
   }
   if (opts.detached) child.unref();
-  // Keep draining the pipes so the member never blocks on a full stdout.
   return { address: `127.0.0.1:${port}`, port, pid: child.pid!, stop: stopper(child), kill: stopper(child, 'SIGKILL') };
 }
 

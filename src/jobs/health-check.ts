@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
 import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
@@ -10,12 +11,13 @@ import { newestScanOnDisk } from '../bridge/scan-files.js';
 import { decideHealth, isStarting, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
 import { JOBS, type JobPayloads } from './table.js';
 import { withTimeout } from '../time.js';
+import { HEALTH_KEY, healthEntry } from '../ready/decide.js';
 import { addToTimeline } from '../health-timeline.js';
 
-/** Key under `HZ_MAP` where every health result is written for downstream programs. */
-export const HEALTH_KEY = 'scan_bridge_health';
+export { HEALTH_KEY };
 /** No read of a check may take longer than this: a dead server makes the check say error, not hang. */
 const READ_TIMEOUT_MS = 2000;
+const HZ_EXPIRY_GRAIN_MS = 1000;
 
 export interface HealthCheckDeps {
   config: Config;
@@ -60,45 +62,68 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
   };
 }
 
-/** Keeps the result as the latest status, in the capped history and timeline, and in Hazelcast. Best effort. */
+/** Keeps the result as the latest status, in the capped history and timeline, and in Hazelcast (with `validUntil`, expiring then). Best effort. */
 export async function recordHealth(deps: HealthCheckDeps, result: HealthResult): Promise<void> {
   const k = keys(deps.config.queuePrefix);
   const json = JSON.stringify(result);
+  const entry = healthEntry(result, deps.config.healthIntervalMs);
+  // The entry dies with the checks: no entry means nobody is checking (DESIGN.md § Health).
+  // Hazelcast keeps expiry times to the second and may drop an entry up to a second early;
+  // the extra second keeps it until validUntil, which every reader enforces to the ms itself.
+  const ttlMs = Math.max(1, entry.validUntil - Date.now()) + HZ_EXPIRY_GRAIN_MS;
   await Promise.all([
     withTimeout(
       addToTimeline(deps.redis.multi().set(k.healthLatest, json).lpush(k.healthHistory, json).ltrim(k.healthHistory, 0, deps.config.healthHistoryMax - 1), k.healthTimeline, result, deps.config.healthTimelineMax).exec(),
       READ_TIMEOUT_MS, 'Redis',
     ).catch((err: unknown) => deps.log.warn(`cannot keep the health result in Redis: ${coerceError(err).message}`)),
     withTimeout(
-      (async () => (await deps.hazelcast.client.getMap<string, string>(deps.config.hzMap)).set(HEALTH_KEY, json))(),
+      (async () => (await deps.hazelcast.client.getMap<string, string>(deps.config.hzMap)).set(HEALTH_KEY, JSON.stringify(entry), ttlMs))(),
       READ_TIMEOUT_MS, 'Hazelcast',
     ).catch((err: unknown) => deps.log.warn(`cannot write ${HEALTH_KEY} to Hazelcast: ${coerceError(err).message}`)),
   ]);
 }
 
-/** Enqueues a restart job, deduplicated: returns the id of the new or already pending job. */
-export async function enqueueRestart(queue: Queue, config: Config, data: JobPayloads['restart-bridge']): Promise<string | undefined> {
-  const job = await queue.add('restart-bridge', data, JOBS['restart-bridge'].options(config));
-  return job.id;
+export interface EnqueuedRestart {
+  /** The new job, or the pending one that was reused. */
+  id: string;
+  /** True when BullMQ's deduplication kept an already pending restart and added nothing. */
+  reused: boolean;
 }
 
-export type HealthCheckResult = HealthResult & { restartJobId?: string };
+/**
+ * Enqueues a restart job, deduplicated. The job gets an id of our own: BullMQ answers a
+ * deduplicated add with the pending job's id, so a different id means it was reused.
+ */
+export async function enqueueRestart(queue: Queue, config: Config, data: JobPayloads['restart-bridge']): Promise<EnqueuedRestart> {
+  const jobId = `restart-${randomUUID()}`;
+  const job = await queue.add('restart-bridge', data, { ...JOBS['restart-bridge'].options(config), jobId });
+  return { id: job.id ?? jobId, reused: job.id !== jobId };
+}
 
-/** One health check: gather, decide, record, act. Never throws for a server being down. */
+export type HealthCheckResult = HealthResult & { restartJobId?: string; restartReused?: boolean };
+
+/** Queues the restart the result calls for; returns what was done, in words. */
+async function act(deps: HealthCheckDeps, result: HealthCheckResult): Promise<string | undefined> {
+  if (result.action !== 'restart' || !deps.restartQueue) return undefined;
+  try {
+    const r = await withTimeout(enqueueRestart(deps.restartQueue, deps.config, { reason: `${result.status}: ${'cause' in result ? result.cause : ''}`, requestedBy: 'health-check' }), READ_TIMEOUT_MS, 'Redis');
+    result.restartJobId = r.id;
+    result.restartReused = r.reused;
+    return r.reused ? `restart job ${r.id} is already pending: reused it` : `restart job ${r.id} queued`;
+  } catch (err) {
+    return `could not queue a restart: ${coerceError(err).message}`;
+  }
+}
+
+/** One health check: gather, decide, act, then record and log it in one line. Never throws for a server being down. */
 export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) => void = () => undefined): Promise<HealthCheckResult> {
   const result: HealthCheckResult = decideHealth(await gatherHealthInputs(deps));
+  const done = await act(deps, result);
   const level = result.status === 'healthy' || isStarting(result) ? 'info' : result.status === 'warning' ? 'warn' : 'error';
-  deps.log[level]({ health: result }, `health ${result.status}: ${result.message}`);
-  say(`${result.status}: ${result.message}`);
+  const line = `${result.status}${'cause' in result ? ` (${result.cause})` : ''}: ${result.message}${done ? `; ${done}` : ''}`;
+  deps.log[level]({ health: result }, `health ${line}`);
+  say(line);
   await recordHealth(deps, result);
-  if (result.action === 'restart' && deps.restartQueue) {
-    try {
-      result.restartJobId = await withTimeout(enqueueRestart(deps.restartQueue, deps.config, { reason: `${result.status}: ${'cause' in result ? result.cause : ''}`, requestedBy: 'health-check' }), READ_TIMEOUT_MS, 'Redis');
-      say(`restart job ${result.restartJobId} queued (or already pending)`);
-    } catch (err) {
-      say(`could not queue a restart: ${coerceError(err).message}`);
-    }
-  }
   try {
     deps.onResult?.(result);
   } catch (err) {

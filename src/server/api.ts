@@ -11,6 +11,7 @@ import type { QueueName } from '../jobs/table.js';
 import type { HealthResult } from '../health.js';
 import { readOnly, sendError } from './guards.js';
 import { withTimeout } from '../time.js';
+import { readyRoute } from './ready.js';
 
 export interface ApiDeps {
   config: Config;
@@ -59,6 +60,8 @@ export function apiRouter(deps: ApiDeps): Router {
     }
   });
 
+  router.get('/api/ready', readyRoute(deps));
+
   router.get('/api/health', async (req, res) => {
     const raw = req.query.limit;
     let limit = DEFAULT_HISTORY_LIMIT;
@@ -89,7 +92,7 @@ export function apiRouter(deps: ApiDeps): Router {
     const by = `api:${(res.locals.user as string | undefined) ?? 'anonymous'}@${req.ip ?? 'unknown'}`;
     try {
       const r = await withTimeout(trigger(config, queues, name as TriggerName, by), 5000, 'Redis');
-      log.info(`${name} triggered by ${by}: job ${r.jobId}`);
+      log.info(`${name} triggered by ${by}: job ${r.jobId}${r.reused ? ' (already pending: reused)' : ''}`);
       res.status(202).json({ job: name, ...r });
     } catch (err) {
       fail(res, err);

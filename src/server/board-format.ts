@@ -37,7 +37,10 @@ export function healthCheckName(job: JobView): string {
   }
   const parts = [MARK[r.status] + ('cause' in r ? ` (${r.cause})` : ''), ageText(r.dataAgeS)];
   if (r.scanNumber !== null) parts.push(`scan #${r.scanNumber}`);
-  if (r.action === 'restart') parts.push((r as { restartJobId?: string }).restartJobId ? 'restart queued' : 'restart wanted');
+  if (r.action === 'restart') {
+    const done = r as { restartJobId?: string; restartReused?: boolean };
+    parts.push(done.restartJobId ? (done.restartReused ? 'restart already pending' : 'restart queued') : 'restart wanted');
+  }
   if (r.action === 'alert') parts.push('alert');
   return parts.join(' · ');
 }

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
+import { quarantineSize } from '../bridge/quarantine.js';
 import type { PushLatencyHistogram } from '../bridge/stats.js';
 import { STATUSES, type HealthResult, type LatestScan } from '../health.js';
 import type { QueueName } from '../jobs/table.js';
@@ -42,6 +43,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const restarts = c('scan_bridge_restarts_total', 'Bridge restarts ever (restart jobs confirmed and crash restarts)');
   const health = g('scan_bridge_health_status', 'The latest health status: 1 for the current one, 0 for the others', ['status']);
   const checked = g('scan_bridge_health_checked_timestamp_seconds', 'When the latest health check ran (NaN: never)');
+  const quarantined = g('scan_bridge_quarantined_files', 'Scan files in quarantine: they broke a decoding limit and every bridge skips them until they change');
 
   async function latestScan(): Promise<LatestScan | null | 'unreachable'> {
     if (!hazelcast.connected()) return 'unreachable';
@@ -56,12 +58,14 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   async function scrapeOnce(): Promise<string> {
     const k = keys(config.queuePrefix);
     const now = Date.now();
-    const [facts, [restartCount, latestHealth], scan, queueText] = await Promise.all([
+    const [facts, [restartCount, latestHealth], scan, queueText, quarantinedFiles] = await Promise.all([
       readBridgeFacts(redis, config.queuePrefix),
       redis.mget(k.restarts, k.healthLatest),
       latestScan(),
       Promise.all(Object.values(queues).map((q) => q.exportPrometheusMetrics())),
+      quarantineSize(redis, config.queuePrefix),
     ]);
+    quarantined.set(quarantinedFiles);
     const hb = facts.heartbeat;
     const live = hb !== null && now - hb.beatAt <= config.bridgeHeartbeatTtlMs;
     up.set(live ? 1 : 0);

@@ -1,0 +1,34 @@
+/** The bridge benchmark's settings: command-line flags, sizes and targets. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const argv = process.argv.slice(2);
+export const QUICK = argv.includes('--quick');
+export const KEEP_DIRS = argv.includes('--keep-dirs');
+/** Only the latency measure (the three-way comparison): skips backlog and memory. */
+export const LATENCY_ONLY = argv.includes('--latency-only');
+/** Memory phase: delete each file once pushed (the folder stays small) instead of keeping all, as a real scanner does. */
+export const DELETE_PUSHED = argv.includes('--delete-pushed');
+/** `--profile-child DIR`: run each bridge child with --cpu-prof into DIR (evidence for bottlenecks). */
+export const PROFILE_DIR = argv.includes('--profile-child') ? path.resolve(argv[argv.indexOf('--profile-child') + 1] ?? 'bench-profiles') : undefined;
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CHILD = path.join(ROOT, 'bench', 'bridge-child.ts');
+
+export const P = {
+  assets: 400,
+  ratePerS: 10,
+  warmupScans: QUICK ? 10 : 20,
+  latencyScans: QUICK ? 200 : 1000,
+  backlogFiles: QUICK ? 2000 : 10_000,
+  backlogTailScans: QUICK ? 20 : 50,
+  memFirst: 1000,
+  memTotal: QUICK ? 5000 : 50_000,
+  memSampleEvery: QUICK ? 1000 : 10_000,
+  memInFlight: 16,
+  historyTtlS: 86_400,
+  templates: 32,
+  hzHeap: QUICK ? '1g' : '3g',
+  deadlineMs: (QUICK ? 6 : 40) * 60_000,
+};
+export const TARGETS = { latencyP50Ms: 10, latencyP99Ms: 30, backlogNewestMs: 2000, historyScansPerS: 1000, memoryGrowthMb: 20 };
+export const KEY = 'latest_eigen_scan';

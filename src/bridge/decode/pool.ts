@@ -1,0 +1,175 @@
+/**
+ * A small pool of decode worker threads. Each decode has a time limit (DECODE_TIMEOUT_MS) and
+ * each worker a heap limit (`resourceLimits`); a worker that overruns either, or dies, is
+ * terminated and replaced, and its file comes back as `limit` with a reason naming the limit.
+ * `decode` never rejects, and nothing here runs for a time that depends on the file.
+ */
+import { stat } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import { coerceError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { DecodeResult, DecodeTask } from './decode-file.js';
+import type { Limit } from './limits.js';
+import type { ResultMessage, TaskMessage } from './worker.js';
+
+export interface DecodePoolOptions {
+  /** Worker threads. @defaultValue 2 */
+  size?: number;
+  /** DECODE_TIMEOUT_MS */
+  timeoutMs: number;
+  /** MAX_SCAN_BYTES */
+  maxScanBytes: number;
+  /** MAX_SCAN_FILE_BYTES */
+  maxFileBytes: number;
+  /** Old-generation heap of each worker, MiB. @defaultValue twice MAX_SCAN_BYTES plus 64 */
+  memoryLimitMb?: number;
+  log?: Logger;
+}
+
+interface Job {
+  id: number;
+  task: DecodeTask;
+  done: (r: DecodeResult) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  /** The worker loaded its code: a crash after this is the file's doing, before it the set-up's. */
+  ready: boolean;
+  job: Job | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const MIB = 1024 * 1024;
+
+function workerFile(): URL {
+  // Under vitest this module runs from src/ as TypeScript; the worker always runs the build in dist/.
+  if (!import.meta.url.endsWith('.ts')) return new URL('./worker.js', import.meta.url);
+  const i = import.meta.url.lastIndexOf('/src/');
+  return new URL(`${import.meta.url.slice(0, i)}/dist/${import.meta.url.slice(i + 5, -'pool.ts'.length)}worker.js`);
+}
+
+export class DecodePool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+  private replacedCount = 0;
+  private readonly memoryLimitMb: number;
+
+  constructor(private readonly o: DecodePoolOptions) {
+    this.memoryLimitMb = o.memoryLimitMb ?? Math.ceil((2 * o.maxScanBytes) / MIB) + 64;
+    for (let i = 0; i < (o.size ?? 2); i++) this.slots.push(this.spawn());
+  }
+
+  /** Decodes one file; `quarantined` is the size and mtime of its quarantined version, if any. */
+  decode(path: string, relPath: string, quarantined?: { size: number; mtimeMs: number }): Promise<DecodeResult> {
+    if (this.closed) return Promise.resolve({ kind: 'incomplete', reason: 'the decoder pool is closed', size: -1, mtimeMs: -1, decodeMs: 0 });
+    const task: DecodeTask = { path, relPath, maxScanBytes: this.o.maxScanBytes, maxFileBytes: this.o.maxFileBytes, quarantined };
+    return new Promise((done) => {
+      this.queue.push({ id: this.nextId++, task, done });
+      this.dispatch();
+    });
+  }
+
+  /** Resolves true once every worker has loaded its code (false after `timeoutMs` or on close): decodes are fast from then on. */
+  async ready(timeoutMs = 30_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed && Date.now() < deadline && !this.slots.every((s) => s.ready)) await new Promise((r) => setTimeout(r, 10));
+    return !this.closed && this.slots.every((s) => s.ready);
+  }
+
+  /** Workers replaced after a limit or a crash, since the pool started. */
+  get replaced(): number {
+    return this.replacedCount;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const j of this.queue.splice(0)) j.done({ kind: 'incomplete', reason: 'the decoder pool is closed', size: -1, mtimeMs: -1, decodeMs: 0 });
+    await Promise.all(
+      this.slots.map((s) => {
+        clearTimeout(s.timer);
+        s.job?.done({ kind: 'incomplete', reason: 'the decoder pool is closed', size: -1, mtimeMs: -1, decodeMs: 0 });
+        s.job = undefined;
+        return s.worker.terminate().catch(() => undefined);
+      }),
+    );
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(workerFile(), {
+      resourceLimits: { maxOldGenerationSizeMb: this.memoryLimitMb, stackSizeMb: 4 },
+      // Not the flags of this process (--input-type, loaders of a test runner): the worker is plain built JS.
+      execArgv: [],
+      stdout: false,
+      stderr: false,
+    });
+    const slot: Slot = { worker, ready: false, job: undefined, timer: undefined };
+    worker.unref();
+    worker.on('message', (m: ResultMessage | 'ready') => {
+      if (m === 'ready') {
+        slot.ready = true;
+        this.dispatch();
+        return;
+      }
+      if (!slot.job || slot.job.id !== m.id) return;
+      const job = slot.job;
+      clearTimeout(slot.timer);
+      slot.job = undefined;
+      job.done(m.result);
+      this.dispatch();
+    });
+    worker.on('error', (err) => {
+      const e = err as NodeJS.ErrnoException;
+      const memory = e.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      this.lose(slot, memory ? 'decoder memory' : 'decoder crash', memory ? `the decoder ran out of its ${this.memoryLimitMb} MiB heap (resourceLimits)` : `the decoder crashed: ${coerceError(err).message}`);
+    });
+    worker.on('exit', (code) => this.lose(slot, 'decoder crash', `the decoder exited (code ${code})`));
+    return slot;
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.closed || this.queue.length === 0) return;
+      // Only to a worker that has loaded (that takes a while on a busy machine): a running one may free up sooner.
+      if (slot.job || !slot.ready) continue;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      slot.timer = setTimeout(() => this.lose(slot, 'DECODE_TIMEOUT_MS', `decoding took longer than DECODE_TIMEOUT_MS (${this.o.timeoutMs} ms)`), this.o.timeoutMs);
+      slot.worker.postMessage({ id: job.id, task: job.task } satisfies TaskMessage);
+    }
+  }
+
+  /** The slot's worker is done for (limit, crash or exit): fail its file, put a fresh worker in its place. */
+  private lose(slot: Slot, limit: Limit, reason: string): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0 || this.closed) return;
+    clearTimeout(slot.timer);
+    const job = slot.job;
+    slot.job = undefined;
+    // Terminating interrupts even a tight loop in the decoder; the promise is not awaited, a new worker starts now.
+    slot.worker.removeAllListeners('exit');
+    slot.worker.terminate().catch(() => undefined);
+    this.replacedCount++;
+    if (!slot.ready) {
+      // Not the file's doing: the worker never loaded. Try again in a while rather than in a loop.
+      this.o.log?.error(`a decoder thread failed to start: ${reason}`);
+      const retry = setTimeout(() => {
+        if (!this.closed && this.slots[i] === slot) this.slots[i] = this.spawn();
+      }, 1000);
+      retry.unref();
+      return;
+    }
+    this.slots[i] = this.spawn();
+    if (job) {
+      this.o.log?.warn({ file: job.task.relPath, limit }, `decoder replaced: ${reason}`);
+      // The file's size and mtime name the version that broke the limit (stat does not open the file).
+      stat(job.task.path).then(
+        (st) => job.done({ kind: 'limit', limit, reason, size: st.size, mtimeMs: st.mtimeMs, decodeMs: limit === 'DECODE_TIMEOUT_MS' ? this.o.timeoutMs : 0 }),
+        () => job.done({ kind: 'gone' }),
+      );
+    }
+    this.dispatch();
+  }
+}

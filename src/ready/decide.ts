@@ -1,0 +1,77 @@
+/**
+ * Whether downstream programs may use the data, from the two Hazelcast entries they can see and
+ * the clock: the one decision behind `scan-bridge wait`, `GET /api/ready` and the Python client
+ * (which mirrors it). Pure: the caller reads Hazelcast.
+ */
+import type { HealthResult, LatestScan } from '../health.js';
+
+/** Key under `HZ_MAP` where every health check writes its result for downstream programs. */
+export const HEALTH_KEY = 'scan_bridge_health';
+
+/** How many health intervals the Hazelcast health entry outlives the check that wrote it. */
+export const HEALTH_ENTRY_INTERVALS = 3;
+
+/** `DOLPHIN_FEATURES`/`scan_bridge_health`: a health result and the moment it stops counting. */
+export type HealthEntry = HealthResult & {
+  /** Epoch ms: `checkedAt` + 3 health intervals; the entry's Hazelcast TTL ends then too. */
+  validUntil: number;
+};
+
+export function healthEntry(result: HealthResult, healthIntervalMs: number): HealthEntry {
+  return { ...result, validUntil: result.checkedAt + HEALTH_ENTRY_INTERVALS * healthIntervalMs };
+}
+
+/** Statuses under which the data must not be used, whatever its age. */
+const UNUSABLE = new Set<string>(['down', 'error']);
+
+export interface ReadyInputs {
+  /** Epoch ms. */
+  now: number;
+  maxAgeS: number;
+  latest: LatestScan | null;
+  health: HealthEntry | null;
+}
+
+export interface Readiness {
+  ready: boolean;
+  /** What stands in the way, one phrase each; empty when ready. */
+  missing: string[];
+  maxAgeS: number;
+  /** now − `timestamp_ms`, seconds, 0.1 s; a future timestamp counts as 0; `null`: no scan. */
+  dataAgeS: number | null;
+  scanNumber: number | null;
+  /** `null`: no health entry, or one past its `validUntil`. */
+  health: { status: string; cause: string | null; checkedAt: number; validUntil: number } | null;
+  /** = `now`. */
+  at: number;
+}
+
+export function decideReady(i: ReadyInputs): Readiness {
+  const missing: string[] = [];
+  const dataAgeS = i.latest ? Math.round(Math.max(0, i.now - i.latest.timestamp_ms) / 100) / 10 : null;
+  if (!i.latest) missing.push('no scan in Hazelcast');
+  else if (dataAgeS! > i.maxAgeS) missing.push(`data is ${dataAgeS!.toFixed(1)} s old (scan #${i.latest.scan_number}), over the ${i.maxAgeS} s limit`);
+
+  // Hazelcast expires the entry at validUntil; checking it here as well covers a reader that
+  // got the entry a moment before it expired.
+  const h = i.health && i.health.validUntil > i.now ? i.health : null;
+  const cause = h && 'cause' in h ? h.cause : null;
+  if (!h) missing.push('no health entry (no health check within 3 intervals: nobody is checking)');
+  else if (UNUSABLE.has(h.status)) missing.push(`the last health check says ${h.status}${cause ? ` (${cause})` : ''}`);
+
+  return {
+    ready: missing.length === 0,
+    missing,
+    maxAgeS: i.maxAgeS,
+    dataAgeS,
+    scanNumber: i.latest?.scan_number ?? null,
+    health: h ? { status: h.status, cause, checkedAt: h.checkedAt, validUntil: h.validUntil } : null,
+    at: i.now,
+  };
+}
+
+/** One line for people. */
+export function describeReadiness(r: Readiness): string {
+  if (!r.ready) return r.missing.join('; ');
+  return `data is ${r.dataAgeS!.toFixed(1)} s old (scan #${r.scanNumber}), health ${r.health!.status} as of ${((r.at - r.health!.checkedAt) / 1000).toFixed(1)} s ago`;
+}

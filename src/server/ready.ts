@@ -1,0 +1,66 @@
+import type { Request, Response } from 'express';
+import type { Config } from '../config.js';
+import type { Hazelcast } from '../connections.js';
+import type { Logger } from '../log.js';
+import { coerceError } from '../errors.js';
+import type { Readiness } from '../ready/decide.js';
+import { waitUntilReady } from '../ready/wait.js';
+
+/**
+ * The longest `wait_s` a request may hold: below the 60 s idle timeout of common load balancers
+ * and proxies, so a held request is answered rather than cut.
+ */
+export const READY_MAX_WAIT_S = 55;
+const DEFAULT_MAX_AGE_S = 30;
+
+export interface Reply {
+  status: number;
+  body: unknown;
+}
+
+export type ReadyQuery = { maxAgeS: number; waitS: number };
+
+function seconds(raw: unknown, name: string, fallback: number, max: number): number | string {
+  if (raw === undefined) return fallback;
+  const n = typeof raw === 'string' && /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+  return Number.isFinite(n) && n <= max ? n : `${name} must be a number of seconds from 0 to ${max}, got ${JSON.stringify(raw)}`;
+}
+
+/** `?max_age_s=30&wait_s=10` → the query, or the 400 to answer. */
+export function parseReadyQuery(query: Record<string, unknown>): ReadyQuery | Reply {
+  const maxAgeS = seconds(query.max_age_s, 'max_age_s', DEFAULT_MAX_AGE_S, Number.MAX_SAFE_INTEGER);
+  const waitS = seconds(query.wait_s, 'wait_s', 0, READY_MAX_WAIT_S);
+  const bad = [maxAgeS, waitS].find((v): v is string => typeof v === 'string');
+  if (bad !== undefined) return { status: 400, body: { error: { code: 'bad_request', message: bad } } };
+  return { maxAgeS: maxAgeS as number, waitS: waitS as number };
+}
+
+/** 200 with the facts when ready; 503 with the same facts and what is missing when not. */
+export function readyReply(r: Readiness | { unreachable: string }): Reply {
+  if ('unreachable' in r) return { status: 503, body: { ready: false, missing: [r.unreachable], error: r.unreachable } };
+  return { status: r.ready ? 200 : 503, body: r };
+}
+
+/** Answers `GET /api/ready`, holding the request open up to `wait_s` for the data to be ready. */
+export async function answerReady(query: Record<string, unknown>, wait: (q: ReadyQuery) => Promise<Readiness>): Promise<Reply> {
+  const q = parseReadyQuery(query);
+  if ('status' in q) return q;
+  try {
+    return readyReply(await wait(q));
+  } catch (err) {
+    return readyReply({ unreachable: coerceError(err).message });
+  }
+}
+
+export function readyRoute(deps: { config: Config; hazelcast: Hazelcast; log: Logger }) {
+  return async (req: Request, res: Response): Promise<void> => {
+    // A caller that gives up ends the wait, and with it the entry listeners.
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    const reply = await answerReady(req.query as Record<string, unknown>, (q) =>
+      waitUntilReady(deps.hazelcast, deps.config, { maxAgeS: q.maxAgeS, timeoutMs: q.waitS * 1000, signal: gone.signal }),
+    );
+    if (reply.status === 503 && 'error' in (reply.body as object)) deps.log.warn(`API: /api/ready: ${(reply.body as { error: string }).error}`);
+    if (!res.writableEnded && !gone.signal.aborted) res.status(reply.status).json(reply.body);
+  };
+}

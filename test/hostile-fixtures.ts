@@ -1,0 +1,20 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Writes the hostile scan files of test/fixtures/make_hostile.py (pyarrow) into a new folder; returns it. */
+export function makeHostileFiles(): string {
+  const out = mkdtempSync(join(tmpdir(), 'scan-hostile-'));
+  const script = fileURLToPath(new URL('./fixtures/make_hostile.py', import.meta.url));
+  execFileSync('python3', [script, out], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+  return out;
+}
+
+/** Highest RSS the process ever had (VmHWM), MiB. */
+export function peakRssMb(pid: number | 'self', status: (p: string) => string): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(status(`/proc/${pid}/status`));
+  if (!m) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number(m[1]) / 1024;
+}

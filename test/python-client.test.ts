@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHazelcast, type Hazelcast } from '../src/connections.js';
+import { resolveConfig } from '../src/config.js';
+import { HEALTH_KEY } from '../src/ready/decide.js';
+import { testEnv, testLog } from './helpers.js';
+import { runPython } from './consumers.js';
+
+let hz: Hazelcast;
+beforeAll(async () => {
+  hz = await createHazelcast(resolveConfig(testEnv()), testLog, { kind: 'command', timeoutMs: 10_000 });
+});
+afterAll(async () => {
+  await hz.shutdown();
+});
+
+const scan = (n: number, ageS: number) => JSON.stringify({ scan_number: n, timestamp: new Date().toISOString(), timestamp_ms: Date.now() - ageS * 1000, asset_count: 2, assets: ['BTCUSDT', 'ETHUSDT'] });
+const health = (status: string, extra: Record<string, unknown> = {}) => JSON.stringify({ status, checkedAt: Date.now(), validUntil: Date.now() + 60_000, message: status, ...extra });
+
+async function world() {
+  const env = testEnv();
+  const config = resolveConfig(env);
+  return { env, config, map: await hz.client.getMap<string, string>(config.hzMap) };
+}
+
+describe('Python client (clients/python/scan_bridge_client.py) against the real member', () => {
+  it('latest_scan parses the payload; health() is the entry, None once past validUntil or absent; settings from HZ_*', async () => {
+    const { env, config, map } = await world();
+    await map.set(config.hzKey, scan(7, 1));
+    await map.set(HEALTH_KEY, health('healthy'));
+    const script = `
+import json, scan_bridge_client as c
+with c.ScanBridgeClient() as b:
+    print(json.dumps({"scan": b.latest_scan(), "health": b.health()}))
+`;
+    const r = runPython(script, env);
+    expect((await r.exited).code, r.err()).toBe(0);
+    const got = JSON.parse(r.out()) as { scan: Record<string, unknown>; health: Record<string, unknown> };
+    expect(got.scan).toMatchObject({ scan_number: 7, asset_count: 2, assets: ['BTCUSDT', 'ETHUSDT'] });
+    expect(got.health).toMatchObject({ status: 'healthy' });
+
+    await map.set(HEALTH_KEY, health('healthy', { validUntil: Date.now() - 1 }));
+    const expired = runPython(script, env);
+    expect((await expired.exited).code, expired.err()).toBe(0);
+    expect(JSON.parse(expired.out())).toMatchObject({ scan: { scan_number: 7 }, health: null });
+
+    // Arguments instead of the environment.
+    const byArgs = runPython(`
+import json, scan_bridge_client as c
+b = c.ScanBridgeClient(members=${JSON.stringify(env.HZ_MEMBERS)}, cluster_name=${JSON.stringify(env.HZ_CLUSTER_NAME)}, map_name=${JSON.stringify(config.hzMap)}, key="nothing_here")
+print(json.dumps(b.latest_scan())); b.close()
+`, { PATH: process.env.PATH ?? '' });
+    expect((await byArgs.exited).code, byArgs.err()).toBe(0);
+    expect(byArgs.out().trim()).toBe('null');
+  });
+
+  it('wait_until_fresh returns the scan that lands while it waits, woken by its entry listener', async () => {
+    const { env, config, map } = await world();
+    await map.set(config.hzKey, scan(8, 120));
+    await map.set(HEALTH_KEY, health('stale', { cause: 'scanner_silent' }));
+    const r = runPython(`
+import json, sys, time, scan_bridge_client as c
+with c.ScanBridgeClient() as b:
+    s = b.wait_until_fresh(max_age_s=5, timeout_s=60, on_waiting=lambda r: print("waiting: " + "; ".join(r["missing"]), flush=True))
+    print(json.dumps({"scan": s["scan_number"], "returned_ms": time.time() * 1000}), flush=True)
+`, env);
+    const waiting = await r.lines.until((l) => l.startsWith('waiting'), 30_000, 'the waiting line');
+    expect(waiting).toMatch(/^waiting: data is 1\d\d\.\d s old \(scan #8\), over the 5 s limit$/);
+    const wrote = Date.now();
+    await map.set(config.hzKey, scan(9, 0));
+    expect((await r.exited).code, r.err()).toBe(0);
+    const got = JSON.parse(r.out().split('\n')[1]!) as { scan: number; returned_ms: number };
+    expect(got.scan).toBe(9);
+    expect(got.returned_ms - wrote).toBeLessThan(1000);
+  });
+
+  it('wait_until_fresh raises TimeoutError naming what is missing', async () => {
+    const { env, config, map } = await world();
+    await map.set(config.hzKey, scan(10, 1));
+    await map.set(HEALTH_KEY, health('down', { cause: 'no_heartbeat' }));
+    const r = runPython(`
+import scan_bridge_client as c
+with c.ScanBridgeClient() as b:
+    try:
+        b.wait_until_fresh(max_age_s=30, timeout_s=0.5)
+    except TimeoutError as e:
+        print(e)
+`, env);
+    expect((await r.exited).code, r.err()).toBe(0);
+    expect(r.out().trim()).toBe('not ready after 0.5 s: the last health check says down (no_heartbeat)');
+  });
+});

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHazelcast, type Hazelcast } from '../src/connections.js';
+import { resolveConfig } from '../src/config.js';
+import { HEALTH_KEY } from '../src/ready/decide.js';
+import { testEnv, testLog } from './helpers.js';
+import { waitCli } from './consumers.js';
+
+let hz: Hazelcast;
+beforeAll(async () => {
+  hz = await createHazelcast(resolveConfig(testEnv()), testLog, { kind: 'command', timeoutMs: 10_000 });
+});
+afterAll(async () => {
+  await hz.shutdown();
+});
+
+const scan = (n: number, ageS: number) => JSON.stringify({ scan_number: n, timestamp: new Date().toISOString(), timestamp_ms: Date.now() - ageS * 1000, asset_count: 400 });
+const health = (status: string, extra: Record<string, unknown> = {}) => JSON.stringify({ status, checkedAt: Date.now(), validUntil: Date.now() + 60_000, message: status, ...extra });
+
+async function world(opts: { ageS?: number; health?: string | null }) {
+  const env = testEnv();
+  const config = resolveConfig(env);
+  const map = await hz.client.getMap<string, string>(config.hzMap);
+  if (opts.ageS !== undefined) await map.set(config.hzKey, scan(41, opts.ageS));
+  if (opts.health) await map.set(HEALTH_KEY, opts.health);
+  return { env, config, map };
+}
+
+describe('scan-bridge wait', () => {
+  it('exits 0 within 200 ms of a fresh scan landing, while the earlier scan was too old', async () => {
+    const { env, config, map } = await world({ ageS: 60, health: health('stale', { cause: 'scanner_silent' }) });
+    const w = waitCli(env, '--max-age', '5', '--timeout', '60');
+    const waiting = await w.lines.until((l) => l.startsWith('waiting'), 30_000, 'the waiting line');
+    expect(waiting).toMatch(/data is 6\d\.\d s old \(scan #41\), over the 5 s limit/);
+    const wrote = Date.now();
+    await map.set(config.hzKey, scan(42, 0));
+    const { code, at } = await w.exited;
+    expect(code).toBe(0);
+    expect(at - wrote, 'ms from the write to the exit').toBeLessThan(200);
+    expect(w.out()).toMatch(/^ready: data is 0\.\d s old \(scan #42\), health stale as of/);
+  });
+
+  it('a health entry arriving makes fresh data ready; --json gives the facts', async () => {
+    const { env, map } = await world({ ageS: 0 });
+    const w = waitCli(env, '--max-age', '30', '--timeout', '60', '--json');
+    await w.lines.until((l) => l.includes('no health entry'), 30_000, 'the waiting line');
+    await map.set(HEALTH_KEY, health('healthy'));
+    expect((await w.exited).code).toBe(0);
+    expect(JSON.parse(w.out())).toMatchObject({ ready: true, missing: [], maxAgeS: 30, scanNumber: 41, health: { status: 'healthy', cause: null } });
+  });
+
+  it('exits 1 after --timeout with a stopped scanner, one line naming the data age', async () => {
+    const { env } = await world({ ageS: 90, health: health('stale', { cause: 'scanner_silent' }) });
+    const started = Date.now();
+    const w = waitCli(env, '--timeout', '1.5');
+    const { code, at } = await w.exited;
+    expect(code).toBe(1);
+    expect(at - started).toBeGreaterThanOrEqual(1500);
+    expect(w.out().trim().split('\n')).toEqual([expect.stringMatching(/^not ready after 1\.5 s: data is 9\d\.\d s old \(scan #41\), over the 30 s limit$/)]);
+  });
+
+  it('names a missing health entry and an unusable status', async () => {
+    const none = waitCli((await world({ ageS: 1 })).env, '--timeout', '0');
+    expect((await none.exited).code).toBe(1);
+    expect(none.out()).toMatch(/^not ready after 0 s: no health entry \(no health check within 3 intervals: nobody is checking\)\n$/);
+
+    const expired = waitCli((await world({ ageS: 1, health: health('healthy', { validUntil: Date.now() - 1 }) })).env, '--timeout', '0');
+    expect((await expired.exited).code).toBe(1);
+    expect(expired.out()).toContain('no health entry');
+
+    const down = waitCli((await world({ ageS: 1, health: health('down', { cause: 'no_heartbeat' }) })).env, '--timeout', '0', '--json');
+    expect((await down.exited).code).toBe(1);
+    expect(JSON.parse(down.out())).toMatchObject({ ready: false, missing: ['the last health check says down (no_heartbeat)'] });
+
+    const nothing = waitCli((await world({})).env, '--timeout', '0');
+    expect((await nothing.exited).code).toBe(1);
+    expect(nothing.out()).toMatch(/: no scan in Hazelcast; no health entry/);
+  });
+
+  it('exits 2 with one line when Hazelcast is unreachable', async () => {
+    const { env } = await world({});
+    const w = waitCli({ ...env, HZ_MEMBERS: '127.0.0.1:1' }, '--timeout', '2');
+    expect((await w.exited).code).toBe(2);
+    expect(w.err().trim().split('\n')).toEqual([expect.stringMatching(/^scan-bridge wait: hazelcast at 127\.0\.0\.1:1 is unreachable/)]);
+    expect(w.out()).toBe('');
+  });
+
+  it('exits 64 on a bad option', async () => {
+    const w = waitCli(testEnv(), '--max-age', 'soon');
+    expect((await w.exited).code).toBe(64);
+    expect(w.err()).toMatch(/--max-age must be a number of seconds ≥ 0, got "soon"/);
+  });
+});
