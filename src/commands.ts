@@ -8,6 +8,7 @@ import { collectStatus, openQueues, trigger, TRIGGERS, type SystemStatus, type T
 import { gatherHealthInputs } from './jobs/health-check.js';
 import { decideHealth, exitCodeFor, type HealthResult } from './health.js';
 import { QUEUES } from './jobs/table.js';
+import { describeSkew } from './bridge/clock-skew.js';
 
 type Ctx = { config: Config; log: Logger; values: Record<string, unknown>; positionals: string[] };
 
@@ -84,7 +85,10 @@ function printStatus(s: SystemStatus): void {
   console.log('Bridge');
   if (hb) console.log(`  active: ${hb.id} on ${hb.host}, generation ${hb.generation}, up ${((s.at - hb.startedAt) / 1000).toFixed(0)} s, last beat ${ago(hb.beatAt)}`);
   else console.log('  active: none (no live heartbeat)');
-  if (st) console.log(`  pushed ${st.pushed}, last #${st.lastPushedScan ?? '–'} ${ago(st.lastPushedAt)}, newest on disk #${st.newestSeenOnDisk ?? '–'}, rejected ${st.rejected}, out of order ${st.olderSkipped}`);
+  if (st) console.log(`  pushed ${st.pushed}, last #${st.lastPushedScan ?? '–'} ${ago(st.lastPushedAt)}, newest on disk #${st.newestSeenOnDisk ?? '–'}, rejected ${st.rejected}, out of order ${st.olderSkipped}, refused for clock skew ${st.clockSkewRefused ?? 0}`);
+  // Stats of a bridge from before watch modes carry none.
+  if (st?.watchMode) console.log(`  watch mode: ${st.watchMode.mode} (${st.watchMode.reason})`);
+  if (st?.lastClockSkew) console.log(`  last clock skew: ${st.lastClockSkew.relPath} (scan #${st.lastClockSkew.scanNumber}) ${describeSkew(st.lastClockSkew)}, ${ago(st.lastClockSkew.at)}`);
   console.log(`  restarts ${s.bridge.restarts}${s.bridge.lastRestart ? `, last restart ${s.bridge.lastRestart.state} ${ago(s.bridge.lastRestart.at)}` : ''}`);
   console.log('Latest scan');
   if (!s.latestScan) console.log('  none in Hazelcast');

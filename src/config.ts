@@ -85,6 +85,18 @@ export interface Config {
   /** Health results kept in the history (24 h at one per 30 s). @defaultValue `2880` */
   healthHistoryMax: number;
   /**
+   * How the bridge learns of new scan files: `events` (inotify), `poll` (listing the folder,
+   * for network and FUSE folders where inotify sees nothing), `auto` (`poll` when `ARROW_DIR`
+   * is on a network or FUSE filesystem, else `events`). @defaultValue `auto`
+   */
+  watchMode: 'auto' | 'events' | 'poll';
+  /** `poll` mode: how often the newest day folder and the root are listed. @defaultValue `1000` */
+  watchPollMs: number;
+  /** `events` mode: how often the newest day folder is listed for files whose events were lost. @defaultValue `5000` */
+  watchRescanMs: number;
+  /** A scan stamped further ahead of this machine's clock, or further before its file's mtime, is refused. @defaultValue `300` */
+  maxClockSkewS: number;
+  /**
    * Checks kept for the status page's incidents and availability, as small points: also never
    * older than 7 days. Room for 7 days at one scheduled and one manual check per 30 s (~3 MB).
    * @defaultValue `40320`
@@ -128,6 +140,10 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   LOG_SUMMARY_INTERVAL_MS: '300000',
   RESTART_CONFIRM_MS: '20000',
   HEALTH_HISTORY_MAX: '2880',
+  WATCH_MODE: 'auto',
+  WATCH_POLL_MS: '1000',
+  WATCH_RESCAN_MS: '5000',
+  MAX_CLOCK_SKEW_S: '300',
   HEALTH_TIMELINE_MAX: '40320',
   DECODE_TIMEOUT_MS: '2000',
   MAX_SCAN_BYTES: String(256 * 1024 * 1024),
@@ -251,6 +267,14 @@ function name(env: Env, variable: string): string {
   return v;
 }
 
+const WATCH_MODES = ['auto', 'events', 'poll'] as const;
+
+function watchMode(env: Env): Config['watchMode'] {
+  const v = raw(env, 'WATCH_MODE').toLowerCase();
+  if (!(WATCH_MODES as readonly string[]).includes(v)) throw new ConfigError('WATCH_MODE', v, WATCH_MODES.join(', '));
+  return v as Config['watchMode'];
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Resolves every setting once, failing on the first bad one with its name. Pure: reads only `env`. */
@@ -304,6 +328,10 @@ export function resolveConfig(env: Env): Config {
     logSummaryIntervalMs: int(env, 'LOG_SUMMARY_INTERVAL_MS', 100),
     restartConfirmMs: int(env, 'RESTART_CONFIRM_MS', 100),
     healthHistoryMax: int(env, 'HEALTH_HISTORY_MAX', 1, 1_000_000),
+    watchMode: watchMode(env),
+    watchPollMs: int(env, 'WATCH_POLL_MS', 50, 3_600_000),
+    watchRescanMs: int(env, 'WATCH_RESCAN_MS', 100, 3_600_000),
+    maxClockSkewS: int(env, 'MAX_CLOCK_SKEW_S', 1),
     healthTimelineMax: int(env, 'HEALTH_TIMELINE_MAX', 1, 1_000_000),
     decodeTimeoutMs: int(env, 'DECODE_TIMEOUT_MS', 50, 600_000),
     // Up to 4 GiB: Arrow's buffers and V8's typed arrays are sized in 32 bits here.

@@ -3,14 +3,15 @@
  * Redis and the scan folder, and passes the clock in. Nothing here does I/O.
  */
 import type { Heartbeat } from './bridge/facts.js';
+import { compareToFileName } from './bridge/scan-order.js';
 
 /** Mildest first; {@link severity} is the index. */
 export const STATUSES = ['healthy', 'warning', 'stale', 'down', 'error'] as const;
 export type HealthStatus = (typeof STATUSES)[number];
 export type HealthAction = 'none' | 'restart' | 'alert';
 
-export type WarningCause = 'starting';
-export type StaleCause = 'bridge_behind' | 'scanner_silent';
+export type WarningCause = 'starting' | 'clock_skew';
+export type StaleCause = 'bridge_behind' | 'scanner_silent' | 'clock_skew';
 export type DownCause = 'no_heartbeat' | 'heartbeat_expired' | 'not_watching' | 'restart_failed';
 export type ErrorCause = 'hazelcast_unreachable' | 'redis_unreachable';
 
@@ -30,13 +31,22 @@ export interface HealthInputs {
   /** Epoch ms. */
   now: number;
   /** `startGraceS`: how long a new bridge run may catch up before old or missing data counts against it. */
-  thresholds: { warningS: number; staleS: number; heartbeatTtlMs: number; startGraceS: number };
+  /** `maxClockSkewS`: a scan stamped further ahead is not fresh but wrong (default 300). */
+  thresholds: { warningS: number; staleS: number; heartbeatTtlMs: number; startGraceS: number; maxClockSkewS?: number };
   /** The Hazelcast read; `payload: null` when the key is absent. */
   latest: { kind: 'ok'; payload: LatestScan | null } | { kind: 'unreachable'; error: string };
   /** The Redis read; `value: null` when there is no heartbeat key. */
   heartbeat: Read<Heartbeat>;
-  /** Highest scan number seen in the scan folder; `null`: unknown or none. */
+  /** The newest scan in the scan folder (by time, then number); `null`: unknown or none. */
   newestOnDisk: number | null;
+  /**
+   * Its scan time from the file name, epoch ms. With it "newer on disk" follows the scan order
+   * (time, then number), so a scanner that restarted its numbering is not taken for behind;
+   * without it only numbers are compared.
+   */
+  newestOnDiskAtMs?: number | null;
+  /** The last scan the bridge refused for its time stamp, if any (from its stats). */
+  clockSkew?: { relPath: string; scanNumber: number; kind: 'ahead' | 'before_mtime'; skewS: number; at: number } | null;
   /** Restart counter; survives process restarts. */
   restarts: number;
   lastRestart?: { state: 'failed' | 'running' | 'confirmed'; at: number; error?: string } | null;
@@ -72,12 +82,14 @@ export interface HealthFacts {
 
 export interface HealthyResult extends HealthFacts { status: 'healthy'; action: 'none' }
 export interface WarningResult extends HealthFacts { status: 'warning'; action: 'none' }
+/** The bridge refused a scan for its time stamp lately, while the data is still fresh. */
+export interface ClockSkewWarningResult extends HealthFacts { status: 'warning'; cause: 'clock_skew'; action: 'none' }
 /** A young bridge run still catching up: reported, never acted on or alerted about. */
-export interface StartingResult extends HealthFacts { status: 'warning'; cause: WarningCause; action: 'none' }
+export interface StartingResult extends HealthFacts { status: 'warning'; cause: 'starting'; action: 'none' }
 export interface StaleResult extends HealthFacts {
   status: 'stale';
   cause: StaleCause;
-  /** `restart` when the bridge is behind; `alert` when the scanner is silent. */
+  /** `restart` when the bridge is behind; `alert` when the scanner is silent or its clock is off. */
   action: 'restart' | 'alert';
 }
 export interface DownResult extends HealthFacts {
@@ -94,7 +106,7 @@ export interface ErrorResult extends HealthFacts {
   action: 'alert';
 }
 
-export type HealthResult = HealthyResult | WarningResult | StartingResult | StaleResult | DownResult | ErrorResult;
+export type HealthResult = HealthyResult | WarningResult | StartingResult | ClockSkewWarningResult | StaleResult | DownResult | ErrorResult;
 
 /** A future timestamp further ahead than this is called out as clock skew. */
 const SKEW_NOTE_MS = 5_000;
@@ -140,7 +152,7 @@ function commonFacts(i: HealthInputs): Facts {
 /** The status, with precedence error > down > stale > warning > healthy. */
 export function decideHealth(i: HealthInputs): HealthResult {
   const facts = commonFacts(i);
-  return unreachable(i, facts) ?? noLiveBridge(i, facts) ?? starting(i, facts) ?? byDataAge(i, facts);
+  return unreachable(i, facts) ?? noLiveBridge(i, facts) ?? clockSkew(i, facts) ?? starting(i, facts) ?? byDataAge(i, facts);
 }
 
 /** Whether `r` is a start-up report, which nobody is alerted about. */
@@ -165,6 +177,31 @@ function starting(i: HealthInputs, facts: Facts): StartingResult | undefined {
     ...facts, status: 'warning', cause: 'starting', action: 'none',
     message: `bridge ${hb.id} started ${s1(i.now - hb.startedAt)} ago and is catching up: ${held}, ${disk}; judged by data age once the run is ${i.thresholds.startGraceS} s old`,
   };
+}
+
+/**
+ * A wrong clock, on either side: the value in Hazelcast stamped beyond `maxClockSkewS` ahead
+ * (it would count as fresh for as long as that), or a scan the bridge refused for its stamp
+ * within the last `staleS`. A restart cannot mend a clock: alert, and name the file.
+ */
+function clockSkew(i: HealthInputs, facts: Facts): ClockSkewWarningResult | StaleResult | undefined {
+  const payload = i.latest.kind === 'ok' ? i.latest.payload : null;
+  const maxS = i.thresholds.maxClockSkewS ?? 300;
+  if (payload && payload.timestamp_ms - i.now > maxS * 1000) {
+    return {
+      ...facts, status: 'stale', cause: 'clock_skew', action: 'alert',
+      message: `scan #${payload.scan_number} in Hazelcast is stamped ${s1(payload.timestamp_ms - i.now)} in the future, beyond MAX_CLOCK_SKEW_S=${maxS}: a clock is off and a restart cannot help; a person should correct the clock`,
+    };
+  }
+  const r = i.clockSkew;
+  if (!r || i.now - r.at > i.thresholds.staleS * 1000) return undefined;
+  const how = r.kind === 'ahead' ? `stamped ${r.skewS} s ahead of the bridge's clock` : `stamped ${r.skewS} s before its file was written`;
+  const refused = `the bridge refused ${r.relPath} (scan #${r.scanNumber}) ${s1(Math.max(0, i.now - r.at))} ago, ${how}`;
+  if (payload && i.now - payload.timestamp_ms < i.thresholds.warningS * 1000) {
+    return { ...facts, status: 'warning', cause: 'clock_skew', action: 'none', message: `${refused}; the data is fresh (scan #${payload.scan_number})` };
+  }
+  const data = payload ? `data is ${s1(i.now - payload.timestamp_ms)} old (scan #${payload.scan_number})` : 'no scan in Hazelcast yet';
+  return { ...facts, status: 'stale', cause: 'clock_skew', action: 'alert', message: `${data} and ${refused}: a clock is off and a restart cannot help; a person should correct the clock` };
 }
 
 function unreachable(i: HealthInputs, facts: Facts): ErrorResult | undefined {
@@ -258,9 +295,16 @@ function byDataAge(i: HealthInputs, facts: Facts): HealthyResult | WarningResult
   if (ageS <= staleS) {
     return { ...facts, status: 'warning', action: 'none', message: `${old}, past the ${warningS} s warning threshold but not yet ${staleS} s stale` };
   }
-  if (disk !== null && disk > payload.scan_number) {
+  if (disk !== null && diskIsNewer(i, payload)) {
     return { ...facts, status: 'stale', cause: 'bridge_behind', action: 'restart', message: `${old}; a newer scan #${disk} exists on disk: the bridge needs a restart` };
   }
   const onDisk = disk === null ? 'no scan file is known on disk' : `the newest on disk is #${disk}`;
   return { ...facts, status: 'stale', cause: 'scanner_silent', action: 'alert', message: `${old} and ${onDisk}: the scanner went silent and a restart cannot help; a person should look at the scanner` };
+}
+
+/** Whether the newest scan on disk comes after the one in Hazelcast, in scan order when its time is known. */
+function diskIsNewer(i: HealthInputs, payload: LatestScan): boolean {
+  const disk = i.newestOnDisk!;
+  if (i.newestOnDiskAtMs === undefined || i.newestOnDiskAtMs === null) return disk > payload.scan_number;
+  return compareToFileName({ scanNumber: disk, timestampMs: i.newestOnDiskAtMs }, { scanNumber: payload.scan_number, timestampMs: payload.timestamp_ms }) > 0;
 }

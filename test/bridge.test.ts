@@ -30,8 +30,10 @@ async function startBridge(config: Config, opts: { id?: string; hz?: Hazelcast; 
   return { bridge, events, pushed: (n: number) => events.until((e): e is Pushed => e.type === 'pushed' && e.scanNumber === n, 20_000, `scan #${n} pushed`) };
 }
 
+// Scan times follow scan numbers (10 ms apart), all within the last minute: the scan order and
+// the clock-skew guard then agree with the numbers these tests use.
 const T0 = Date.now() - 60_000;
-function scan(n: number, assets = 5, at = new Date(T0 + n * 1000)) {
+function scan(n: number, assets = 5, at = new Date(T0 + n * 10)) {
   const row = makeScan({ scanNumber: n, time: at, assets });
   return { row, bytes: encodeScan(row), day: dayFolder(at), name: scanFileName(n, at) };
 }
@@ -115,7 +117,8 @@ c.shutdown()
     for (let i = 1; i <= 40; i++) {
       const at = new Date(Date.UTC(2030, 0, i, 0, 0, 1));
       // a new day folder each time, the scan renamed into it at once
-      await writeScanFile(config.arrowDir, i, at, encodeScan({ ...template, scan_number: i, timestamp: at }));
+      // Folders far in the future, stamps of now: the clock-skew guard judges the stamp, not the folder.
+      await writeScanFile(config.arrowDir, i, at, encodeScan({ ...template, scan_number: i, timestamp: new Date(T0 + i * 10) }));
     }
     // Every scan reaches the history; out-of-order arrivals are fine here, missing ones are not.
     const keys = await eventually('all 40 scans in history', async () => {

@@ -71,10 +71,19 @@ describe('resolveConfig', () => {
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL="loud"'],
     ['BOARD_READ_ONLY', 'maybe', 'BOARD_READ_ONLY="maybe"'],
     ['ALERT_WEBHOOK_URL', 'ftp://x', 'ALERT_WEBHOOK_URL="ftp://x"'],
+    ['WATCH_MODE', 'inotify', 'WATCH_MODE="inotify" is not valid: expected auto, events, poll'],
+    ['WATCH_POLL_MS', '10', 'WATCH_POLL_MS="10" is not valid: expected a whole number from 50'],
+    ['WATCH_RESCAN_MS', 'often', 'WATCH_RESCAN_MS="often"'],
+    ['MAX_CLOCK_SKEW_S', '0', 'MAX_CLOCK_SKEW_S="0"'],
   ])('rejects %s=%s naming the variable', (name, value, message) => {
     const err = failure({ [name]: value });
     expect(err.variable).toBe(name);
     expect(err.message.startsWith(message)).toBe(true);
+  });
+
+  it('reads the watch mode and the clock-skew limit, with their defaults', () => {
+    expect(resolveConfig({})).toMatchObject({ watchMode: 'auto', watchPollMs: 1000, watchRescanMs: 5000, maxClockSkewS: 300 });
+    expect(resolveConfig({ WATCH_MODE: 'Poll', WATCH_POLL_MS: '250', WATCH_RESCAN_MS: '2000', MAX_CLOCK_SKEW_S: '60' })).toMatchObject({ watchMode: 'poll', watchPollMs: 250, watchRescanMs: 2000, maxClockSkewS: 60 });
   });
 
   it('uses the sentinels instead of REDIS_URL when REDIS_SENTINELS is set', () => {

@@ -6,6 +6,7 @@ import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } fr
 import { enqueueRestart, HEALTH_KEY, runHealthCheck, type HealthCheckDeps } from '../src/jobs/health-check.js';
 import { bridgeKeys, type Heartbeat } from '../src/bridge/facts.js';
 import { keys } from '../src/keys.js';
+import { dayFolder, scanFileName } from '../src/bridge/scan-files.js';
 import { QUEUES } from '../src/jobs/table.js';
 import type { Config } from '../src/config.js';
 import { eventually, testConfig, testLog } from './helpers.js';
@@ -33,9 +34,14 @@ async function world(opts: { ageS?: number; heartbeat?: boolean; onDisk?: number
     const hb: Heartbeat = { id: 'h:1', host: 'h', pid: 1, startedAt: now - 120_000, generation: 3, beatAt: now, watching: true };
     await redis.set(bridgeKeys(config.queuePrefix).heartbeat, JSON.stringify(hb), 'PX', 60_000);
   }
-  const day = join(config.arrowDir, '2026-11-27');
-  mkdirSync(day, { recursive: true });
-  for (const n of opts.onDisk ?? []) writeFileSync(join(day, `scan_${String(n).padStart(6, '0')}_120000.arrow`), '');
+  // Files on disk one second apart per scan number around the payload's scan, as a scanner
+  // writes them: "newer on disk" follows scan time first (scan-format.md § Ordering).
+  const scanAt = now - (opts.ageS ?? 0) * 1000;
+  for (const n of opts.onDisk ?? []) {
+    const at = new Date(scanAt + (n - (opts.scan ?? 100)) * 1000);
+    mkdirSync(join(config.arrowDir, dayFolder(at)), { recursive: true });
+    writeFileSync(join(config.arrowDir, dayFolder(at), scanFileName(n, at)), '');
+  }
   const restartQueue = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
   const deps: HealthCheckDeps = { config, redis, hazelcast: hz, log: testLog, restartQueue };
   return { config, deps, restartQueue };

@@ -99,7 +99,8 @@ describe('decideHealth: boundaries', () => {
     ['age exactly 60 s', aged(60_000), 'warning'],
     ['age 60.001 s', aged(60_001), 'stale'],
     ['age 5 s in the future', aged(-5_000), 'healthy'],
-    ['age an hour in the future', aged(-3_600_000), 'healthy'],
+    ['age 300 s in the future (MAX_CLOCK_SKEW_S)', aged(-300_000), 'healthy'],
+    ['age an hour in the future: clock skew, not fresh', aged(-3_600_000), 'stale'],
     ['heartbeat exactly TTL old', { heartbeat: { kind: 'ok', value: beat({ beatAt: NOW - TTL }) } }, 'healthy'],
     ['heartbeat TTL + 1 ms old', { heartbeat: { kind: 'ok', value: beat({ beatAt: NOW - TTL - 1 }) } }, 'down'],
     ['not watching for exactly the TTL', { heartbeat: { kind: 'ok', value: beat({ watching: false, startedAt: NOW - TTL }) } }, 'healthy'],
@@ -288,5 +289,40 @@ describe('exitCodeFor, severity and STATUSES', () => {
     if (r.status !== 'error') throw new Error('expected error');
     expect(r.cause).toBe('hazelcast_unreachable');
     expect(typeof r.error).toBe('string');
+  });
+});
+
+describe('decideHealth: scan order and clock skew (issue 9)', () => {
+  const refusal = (agoMs: number, kind: 'ahead' | 'before_mtime' = 'ahead') => ({
+    clockSkew: { relPath: '2026-11-29/scan_004229_120000.arrow', scanNumber: SCAN + 1, kind, skewS: 86_400, at: NOW - agoMs },
+  });
+
+  it('judges "newer on disk" by scan time first: a restarted scanner is not taken for behind, nor its old numbers for ahead', () => {
+    // Hazelcast holds #3 of the restarted scanner; #4231 of the old numbering is older.
+    const held = aged(72_400, { scan_number: 3 });
+    expect(decideHealth(inputs({ ...held, newestOnDisk: 4231, newestOnDiskAtMs: NOW - 600_000 }))).toMatchObject({ status: 'stale', cause: 'scanner_silent' });
+    // #1 of a restart, written after the held scan: behind.
+    expect(decideHealth(inputs({ ...aged(72_400), newestOnDisk: 1, newestOnDiskAtMs: NOW - 10_000 }))).toMatchObject({ status: 'stale', cause: 'bridge_behind', action: 'restart' });
+    // The same second as the held scan (file names have whole seconds): by number.
+    const sameSecond = Math.floor((NOW - 72_400) / 1000) * 1000;
+    expect(decideHealth(inputs({ ...aged(72_400), newestOnDisk: SCAN, newestOnDiskAtMs: sameSecond }))).toMatchObject({ cause: 'scanner_silent' });
+    expect(decideHealth(inputs({ ...aged(72_400), newestOnDisk: SCAN + 1, newestOnDiskAtMs: sameSecond }))).toMatchObject({ cause: 'bridge_behind' });
+  });
+
+  it('a scan refused for its stamp: warning while the data is fresh, stale clock_skew (alert, no restart) when it is not', () => {
+    const fresh = decideHealth(inputs({ ...refusal(2_000) }));
+    expect(fresh).toMatchObject({ status: 'warning', cause: 'clock_skew', action: 'none' });
+    expect(fresh.message).toContain('2026-11-29/scan_004229_120000.arrow');
+    // Old data and a future-named file on disk: clock skew, not a bridge to restart.
+    expect(decideHealth(inputs({ ...aged(72_400), ...refusal(2_000), newestOnDisk: SCAN + 1, newestOnDiskAtMs: NOW + 86_400_000 }))).toMatchObject({ status: 'stale', cause: 'clock_skew', action: 'alert' });
+    expect(decideHealth(inputs({ ...noPayload, ...refusal(1_000, 'before_mtime') }))).toMatchObject({ status: 'stale', cause: 'clock_skew', action: 'alert' });
+    // A refusal older than DATA_STALE_S is history.
+    expect(decideHealth(inputs({ ...refusal(61_000) }))).toMatchObject({ status: 'healthy' });
+  });
+
+  it('a value in Hazelcast stamped beyond MAX_CLOCK_SKEW_S ahead is clock skew, not fresh', () => {
+    const r = decideHealth(inputs({ ...aged(-3_600_000), thresholds: { warningS: 30, staleS: 60, heartbeatTtlMs: TTL, startGraceS: 60, maxClockSkewS: 300 } }));
+    expect(r).toMatchObject({ status: 'stale', cause: 'clock_skew', action: 'alert' });
+    expect(r.message).toMatch(/3600\.0 s in the future, beyond MAX_CLOCK_SKEW_S=300/);
   });
 });

@@ -142,6 +142,8 @@ describe('/metrics', () => {
       bridgeId: 'host:1', startedAt, pushed: 17, historyWritten: 17, olderSkipped: 0, rejected: 2, retried: 1, hazelcastErrors: 0,
       lastPushedScan: 42, lastPushedAt: before, lastPushLatencyMs: 35, newestSeenOnDisk: 42, pendingLatest: null, historyBacklog: 0,
       hazelcastConnected: true, watching: true, generation: 3, updatedAt: before,
+      clockSkewRefused: 4,
+      watchMode: { mode: 'poll', setting: 'auto', filesystem: 'nfs', reason: 'WATCH_MODE=auto and the scan folder is on nfs' },
       pushLatency: { bucketsMs: [10, 50, 100], cumulative: [4, 15, 17], sumMs: 510, count: 17 },
     };
     await redis
@@ -172,6 +174,8 @@ describe('/metrics', () => {
     expect(value(e, 'scan_bridge_scans_pushed_total')).toBe(17);
     expect(value(e, 'scan_bridge_scans_rejected_total')).toBe(2);
     expect(value(e, 'scan_bridge_restarts_total')).toBe(5);
+    expect(value(e, 'scan_bridge_scans_refused_clock_skew_total')).toBe(4);
+    expect(value(e, 'scan_bridge_watch_mode', { mode: 'poll', setting: 'auto', filesystem: 'nfs' })).toBe(1);
     expect(value(e, 'scan_bridge_last_push_latency_seconds')).toBe(0.035);
     expect(value(e, 'scan_bridge_health_status', { status: 'warning' })).toBe(1);
     for (const s of STATUSES.filter((s) => s !== 'warning')) expect(value(e, 'scan_bridge_health_status', { status: s })).toBe(0);

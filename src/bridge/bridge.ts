@@ -15,9 +15,16 @@ import { ScanDecoder, type ReaderSettings } from './scan-decoder.js';
 import { ScanFileReader } from './scan-reader.js';
 import { initialStats, observeLatency, type BridgeStats } from './stats.js';
 import { HistoryStore, LatestStore, type PutOutcome } from './store.js';
-import { watchScanFolder, type ScanFolderWatcher } from './watcher.js';
+import { openScanSource, type ScanSource } from './scan-source.js';
+import { chooseWatchMode } from './watch-mode.js';
+import { compareScans, describeScan, isNewerScan, scanOrderOf } from './scan-order.js';
+import { clockSkewOf, describeSkew } from './clock-skew.js';
 
-export type BridgeSettings = Pick<Config, 'arrowDir' | 'hzMap' | 'hzKey' | 'hzHistoryMap' | 'hzHistoryTtlS' | 'bridgeSummaryEvery'> & ReaderSettings;
+export type BridgeSettings = Pick<
+  Config,
+  'arrowDir' | 'hzMap' | 'hzKey' | 'hzHistoryMap' | 'hzHistoryTtlS' | 'bridgeSummaryEvery' | 'watchMode' | 'watchPollMs' | 'watchRescanMs' | 'maxClockSkewS'
+> &
+  ReaderSettings;
 
 export type BridgeEvent =
   | { type: 'pushed'; scanNumber: number; assets: number; latencyMs: number; relPath: string }
@@ -61,7 +68,7 @@ export class Bridge {
   private readonly latestStore: LatestStore;
   private readonly history: HistoryWriter;
   private readonly outage: OutageRetry;
-  private watcher: ScanFolderWatcher | undefined;
+  private source: ScanSource | undefined;
   private stopFolderCheck: () => void = () => undefined;
   private stopped = false;
   private catchUp: Promise<void> = Promise.resolve();
@@ -90,7 +97,9 @@ export class Bridge {
       incompleteTimeoutMs: opts.incompleteTimeoutMs ?? 5000,
       read,
       onSkip: (relPath, reason) => this.skip(relPath, reason),
-      onScan: (scan, relPath, eventAt) => this.accept({ scan, relPath, eventAt }),
+      onScan: (scan, relPath, eventAt, mtimeMs) => {
+        if (!this.refused(scan, relPath, mtimeMs)) this.accept({ scan, relPath, eventAt });
+      },
       onReject: (relPath, reason) => this.reject(relPath, reason),
     });
     this.latestStore = new LatestStore(this.hz.client, this.s.hzMap, this.s.hzKey);
@@ -132,13 +141,21 @@ export class Bridge {
     this.outage.start();
     await mkdir(this.s.arrowDir, { recursive: true });
     await this.decoder.start();
-    this.watcher = await watchScanFolder(this.s.arrowDir, {
+    const choice = await chooseWatchMode(this.s.watchMode, this.s.arrowDir);
+    this.st.watchMode = choice;
+    let listingFailed = false;
+    this.source = await openScanSource(this.s.arrowDir, choice, { pollMs: this.s.watchPollMs, rescanMs: this.s.watchRescanMs }, {
       file: (p) => this.reader.onFile(p),
       error: (err) => this.fail(err),
+      problem: (message) => {
+        // Once per run: the folder check reports a folder that is gone for good.
+        if (!listingFailed) this.say('warn', `${message}; listing again on the next tick`);
+        listingFailed = true;
+      },
     });
     this.stopFolderCheck = checkFolderEvery(this.s.arrowDir, 1000, (err) => this.fail(err));
     this.st.watching = true;
-    this.say('info', `watching ${this.s.arrowDir} as bridge ${this.id}`);
+    this.say('info', `watching ${this.s.arrowDir} as bridge ${this.id} ${this.source.how} (${choice.reason})`, { watchMode: choice });
     this.catchUp = startupCatchUp({
       arrowDir: this.s.arrowDir,
       historyTtlS: this.s.hzHistoryTtlS,
@@ -147,7 +164,8 @@ export class Bridge {
       reader: this.reader,
       read: (path, relPath) => this.decoder.read(path, relPath),
       history: this.history,
-      seen: (n) => this.seen(n),
+      seen: (scan) => this.seen(scan),
+      refused: (scan, relPath) => this.refused(scan, relPath, null),
       reject: (relPath, reason) => this.reject(relPath, reason),
       skip: (relPath, reason) => this.skip(relPath, reason),
       say: (level, message) => this.say(level, message),
@@ -185,7 +203,7 @@ export class Bridge {
     this.reader.stop();
     this.latest.stop();
     this.history.stop();
-    this.watcher?.close();
+    this.source?.close();
     // Closing the decoders first ends the catch-up's pending reads at once.
     await this.decoder.stop();
     await this.catchUp;
@@ -227,19 +245,40 @@ export class Bridge {
     this.reader.readAgain(join(this.s.arrowDir, relPath));
   }
 
-  private seen(scanNumber: number): void {
-    if (this.st.newestSeenOnDisk === null || scanNumber > this.st.newestSeenOnDisk) this.st.newestSeenOnDisk = scanNumber;
+  private seen(scan: DecodedScan): void {
+    const newest = this.st.newestSeenOnDisk === null ? null : { scanNumber: this.st.newestSeenOnDisk, timestampMs: this.st.newestSeenOnDiskAtMs ?? -Infinity };
+    if (isNewerScan(scanOrderOf(scan), newest)) {
+      this.st.newestSeenOnDisk = scan.scanNumber;
+      this.st.newestSeenOnDiskAtMs = scan.timestampMs;
+    }
+  }
+
+  /**
+   * Refuses a scan whose stamp cannot be trusted (clock-skew.ts): it would hold the latest value
+   * (ahead) or look like a silent scanner (long before its file was written). Reported once per
+   * file version: the reader reads a finished file again only when it changes.
+   */
+  private refused(scan: DecodedScan, relPath: string, mtimeMs: number | null): boolean {
+    const skew = clockSkewOf(scan.timestampMs, { nowMs: Date.now(), mtimeMs, maxSkewS: this.s.maxClockSkewS });
+    if (!skew) return false;
+    this.st.clockSkewRefused++;
+    this.st.lastClockSkew = { ...skew, relPath, scanNumber: scan.scanNumber, at: Date.now() };
+    this.say('warn', `refused ${relPath} (scan #${scan.scanNumber}): ${describeSkew(skew)}, beyond MAX_CLOCK_SKEW_S=${this.s.maxClockSkewS}; a clock is off`, {
+      file: relPath, scan: scan.scanNumber, skewS: skew.skewS, skew: skew.kind,
+    });
+    return true;
   }
 
   /** A scan read from a file event: to the latest value when it is ahead, to history in any case. */
   private accept(p: LatestItem): void {
     const n = p.scan.scanNumber;
     freshPayload(p, this.id);
-    this.seen(n);
+    this.seen(p.scan);
     const offer = this.latest.offer(p);
     if (!offer.taken) {
       this.st.olderSkipped++;
-      this.say('info', `scan #${n} arrived after #${offer.ahead}: kept in history only, the latest stays #${offer.ahead}`, { scan: n });
+      const a = offer.ahead.scanNumber;
+      this.say('info', `scan #${n} arrived after #${a} (${describeScan(scanOrderOf(p.scan))}, ${describeScan(offer.ahead)}): kept in history only, the latest stays #${a}`, { scan: n });
     }
     this.history.enqueue(p.scan, p.relPath, p.payload);
   }
@@ -257,11 +296,12 @@ export class Bridge {
       this.say('info', `pushed scan #${n} (${p.scan.assetCount} assets) in ${latencyMs} ms`, { scan: n, assets: p.scan.assetCount, ms: latencyMs, file: p.relPath });
       this.emit({ type: 'pushed', scanNumber: n, assets: p.scan.assetCount, latencyMs, relPath: p.relPath });
       if (this.st.pushed % this.s.bridgeSummaryEvery === 0) this.summary();
-    } else if (outcome.current === n) {
+    } else if (compareScans(outcome.current, scanOrderOf(p.scan)) === 0) {
       this.say('info', `scan #${n} is already in Hazelcast: nothing to write`, { scan: n });
     } else {
       this.st.olderSkipped++;
-      this.say('info', `scan #${n} not written: Hazelcast already holds the newer #${outcome.current}`, { scan: n, current: outcome.current });
+      const c = outcome.current;
+      this.say('info', `scan #${n} not written: Hazelcast already holds the newer #${c.scanNumber} (${describeScan(scanOrderOf(p.scan))}, ${describeScan(c)})`, { scan: n, current: c.scanNumber });
     }
   }
 

@@ -1,10 +1,12 @@
 import type { Hazelcast } from '../connections.js';
 import { coerceError } from '../errors.js';
 import type { HistoryWriter } from './history-writer.js';
-import { listScanFiles, parseScanPath, type ScanFileRef } from './scan-files.js';
+import { fileOrder, listScanFiles, type ScanFileRef } from './scan-files.js';
 import type { ReadOutcome } from './scan-decoder.js';
+import type { DecodedScan } from './payload.js';
 import type { ScanFileReader } from './scan-reader.js';
-import { storedScanNumber, type LatestStore } from './store.js';
+import type { LatestStore } from './store.js';
+import { compareToFileName, describeScan, storedScanKey, type ScanOrderKey } from './scan-order.js';
 
 export interface CatchUpDeps {
   arrowDir: string;
@@ -15,8 +17,10 @@ export interface CatchUpDeps {
   /** One read of one file (scan-decoder.ts). */
   read(path: string, relPath: string): Promise<ReadOutcome>;
   history: Pick<HistoryWriter, 'write'>;
-  /** A scan number read from disk. */
-  seen(scanNumber: number): void;
+  /** A scan read from disk. */
+  seen(scan: DecodedScan): void;
+  /** Whether a scan read from disk is refused for its time stamp (it then goes nowhere). */
+  refused(scan: DecodedScan, relPath: string): boolean;
   reject(relPath: string, reason: string): void;
   skip(relPath: string, reason: string): void;
   say(level: 'info' | 'warn', message: string): void;
@@ -34,20 +38,22 @@ export async function startupCatchUp(d: CatchUpDeps): Promise<void> {
   const listed = await listScanFiles(d.arrowDir);
   if (listed.length === 0) return;
   const newest = listed[listed.length - 1]!;
-  let stored = -1;
+  let stored: ScanOrderKey | null = null;
   // A client just created is still connecting: give it a moment before deciding what was missed.
   await d.hazelcast.waitConnected(5000);
   try {
     const current = await d.latest.read();
-    stored = current === null ? -1 : storedScanNumber(current);
+    stored = current === null ? null : storedScanKey(current);
   } catch (err) {
     d.say('warn', `cannot read the current scan from Hazelcast (${coerceError(err).message}): catching up from disk alone`);
   }
   d.reader.onFile(newest.path);
   const horizon = Date.now() - d.historyTtlS * 1000;
-  const missed = listed.slice(0, -1).filter((f) => (f.scanNumber === undefined || f.scanNumber > stored) && (parseScanPath(f.relPath).timestampMs ?? Infinity) >= horizon);
+  // Newer than what Hazelcast holds, in scan order: after a numbering restart, lower numbers too.
+  const newer = (f: ScanFileRef) => stored === null || f.scanNumber === undefined || compareToFileName(fileOrder(f), stored) > 0;
+  const missed = listed.slice(0, -1).filter((f) => newer(f) && (f.timestampMs ?? Infinity) >= horizon);
   if (missed.length === 0) return;
-  const than = stored < 0 ? 'that Hazelcast has not seen' : `are newer than #${stored} in Hazelcast`;
+  const than = stored === null ? 'that Hazelcast has not seen' : `are newer than ${describeScan(stored)} in Hazelcast`;
   d.say('info', `catching up: ${missed.length} scans on disk ${than}; writing them to history`);
   await backfill(d, missed);
 }
@@ -64,7 +70,8 @@ async function backfill(d: CatchUpDeps, refs: ScanFileRef[]): Promise<void> {
       if (d.reader.has(ref.path)) continue;
       const res = await d.read(ref.path, ref.relPath);
       if (res.kind === 'ok') {
-        d.seen(res.scan.scanNumber);
+        if (d.refused(res.scan, ref.relPath)) continue;
+        d.seen(res.scan);
         await d.history.write({ scan: res.scan, relPath: ref.relPath, scanNumber: res.scan.scanNumber });
       } else if (res.kind === 'broken') {
         d.reject(ref.relPath, res.reason);

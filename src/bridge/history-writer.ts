@@ -3,6 +3,7 @@ import type { Hazelcast } from '../connections.js';
 import type { BuiltPayload, DecodedScan as Scan } from './payload.js';
 import type { ReadOutcome } from './scan-decoder.js';
 import type { HistoryStore } from './store.js';
+import { scanOrderOf } from './scan-order.js';
 
 /** A scan waiting for the history map; without `scan` only its file is kept, read again when written. */
 export interface HistoryItem {
@@ -102,8 +103,8 @@ export class HistoryWriter {
     for (;;) {
       if (this.stopped) return;
       try {
-        await this.o.store.put(item.scan.scanNumber, this.o.payloadOf(item));
-        this.written++;
+        // `kept`: the number holds this scan already, or a newer one (a scanner restart replayed).
+        if ((await this.o.store.put(scanOrderOf(item.scan), this.o.payloadOf(item))) === 'written') this.written++;
         this.o.outage.recovered();
         return;
       } catch (err) {

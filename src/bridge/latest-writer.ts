@@ -1,6 +1,7 @@
 import type { BuiltPayload } from './payload.js';
 import type { DecodedScan as Scan } from './payload.js';
 import type { LatestStore, PutOutcome } from './store.js';
+import { isNewerScan, scanOrderOf, type ScanOrderKey } from './scan-order.js';
 
 /** A scan offered for `latest_eigen_scan`. */
 export interface LatestItem {
@@ -28,7 +29,7 @@ export interface LatestWriterOptions {
 export class LatestWriter {
   private pending: LatestItem | undefined;
   private busy = false;
-  private lastWritten: number | null = null;
+  private lastWritten: ScanOrderKey | null = null;
   private stopped = false;
 
   constructor(private readonly o: LatestWriterOptions) {}
@@ -38,10 +39,10 @@ export class LatestWriter {
     return this.pending?.scan.scanNumber ?? null;
   }
 
-  /** Takes the scan when it is ahead; otherwise returns the number it is behind. */
-  offer(item: LatestItem): { taken: true } | { taken: false; ahead: number } {
-    const ahead = this.pending?.scan.scanNumber ?? this.lastWritten ?? -Infinity;
-    if (item.scan.scanNumber <= ahead) return { taken: false, ahead };
+  /** Takes the scan when it is ahead in scan order; otherwise returns the scan it is behind. */
+  offer(item: LatestItem): { taken: true } | { taken: false; ahead: ScanOrderKey } {
+    const ahead = this.pending ? scanOrderOf(this.pending.scan) : this.lastWritten;
+    if (ahead && !isNewerScan(scanOrderOf(item.scan), ahead)) return { taken: false, ahead };
     this.pending = item;
     this.kick();
     return { taken: true };
@@ -52,11 +53,11 @@ export class LatestWriter {
     if (this.busy || !this.pending || this.stopped) return;
     this.busy = true;
     const p = this.pending;
-    this.o.store.putIfNewer(p.scan.scanNumber, this.o.payloadOf(p)).then(
+    this.o.store.putIfNewer(scanOrderOf(p.scan), this.o.payloadOf(p)).then(
       (outcome) => {
         this.busy = false;
         if (this.pending === p) this.pending = undefined;
-        if (outcome.kind === 'written') this.lastWritten = p.scan.scanNumber;
+        if (outcome.kind === 'written') this.lastWritten = scanOrderOf(p.scan);
         this.o.onDone(p, outcome);
         this.kick();
       },

@@ -9,6 +9,7 @@ import { mkdirSync, renameSync, writeFileSync, type Dirent } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { toScanNumber } from './scan-values.js';
+import { compareScans, type ScanOrderKey } from './scan-order.js';
 
 const SUFFIXES = ['.arrow', '.arrows', '.feather', '.ipc'];
 const FILE_RE = /^scan_(\d+)_(\d{2})(\d{2})(\d{2})\.(?:arrow|arrows|feather|ipc)$/;
@@ -56,6 +57,17 @@ export interface ScanFileRef {
   relPath: string;
   /** From the name; undefined when the name does not follow the contract. */
   scanNumber: number | undefined;
+  /** From the name and day folder, epoch ms; undefined when they do not say it. */
+  timestampMs: number | undefined;
+}
+
+/** A file's place in the scan order (scan-order.ts); files whose names say nothing come first. */
+export function fileOrder(f: { scanNumber?: number | undefined; timestampMs?: number | undefined }): ScanOrderKey {
+  return { timestampMs: f.timestampMs ?? -Infinity, scanNumber: f.scanNumber ?? -1 };
+}
+
+function byOrder(a: ScanFileRef, b: ScanFileRef): number {
+  return compareScans(fileOrder(a), fileOrder(b)) || (a.relPath < b.relPath ? -1 : 1);
 }
 
 /** From the listing alone: a regular file, or a symlink that may point to one (FIFOs, sockets, folders are not). */
@@ -74,8 +86,9 @@ export async function isRegularFile(path: string): Promise<boolean> {
 }
 
 /**
- * Every scan candidate in `root/<folder>/` (any folder not starting with a dot), oldest first by
- * scan number from the name (files without one first, by name). Reads directory listings only.
+ * Every scan candidate in `root/<folder>/` (any folder not starting with a dot), oldest first in
+ * scan order (time, then number) from the path; files whose names say neither first, by name.
+ * Reads directory listings only.
  */
 export async function listScanFiles(root: string): Promise<ScanFileRef[]> {
   let days: string[];
@@ -95,17 +108,25 @@ export async function listScanFiles(root: string): Promise<ScanFileRef[]> {
     for (const entry of entries) {
       const name = entry.name;
       if (!isScanCandidate(name) || !mayBeRegular(entry)) continue;
-      out.push({ path: join(root, day, name), relPath: `${day}/${name}`, scanNumber: parseScanPath(name).scanNumber });
+      const relPath = `${day}/${name}`;
+      const { scanNumber, timestampMs } = parseScanPath(relPath);
+      out.push({ path: join(root, day, name), relPath, scanNumber, timestampMs });
     }
   }
-  return out.sort((a, b) => (a.scanNumber ?? -1) - (b.scanNumber ?? -1) || (a.relPath < b.relPath ? -1 : 1));
+  return out.sort(byOrder);
+}
+
+/** The number of {@link newestScanFileOnDisk}, or null. */
+export async function newestScanOnDisk(arrowDir: string): Promise<number | null> {
+  return (await newestScanFileOnDisk(arrowDir))?.scanNumber ?? null;
 }
 
 /**
- * The highest scan number in the newest `YYYY-MM-DD` folder that holds scans, from file names
- * only; null when the folder does not exist or holds none. Other errors listing it are thrown.
+ * The newest scan (in scan order: time, then number) in the newest `YYYY-MM-DD` folder that
+ * holds scans, from file names only; null when the folder does not exist or holds none. Other
+ * errors listing it are thrown.
  */
-export async function newestScanOnDisk(arrowDir: string): Promise<number | null> {
+export async function newestScanFileOnDisk(arrowDir: string): Promise<ScanOrderKey | null> {
   let days: string[];
   try {
     days = (await readdir(arrowDir, { withFileTypes: true })).filter((d) => d.isDirectory() && DAY_RE.test(d.name)).map((d) => d.name);
@@ -118,12 +139,13 @@ export async function newestScanOnDisk(arrowDir: string): Promise<number | null>
     const entries = await readdir(join(arrowDir, day), { withFileTypes: true }).catch(() => [] as Dirent[]);
     const numbered = entries
       .filter((e) => isScanCandidate(e.name) && mayBeRegular(e))
-      .map((e) => ({ e, n: parseScanPath(e.name).scanNumber }))
-      .filter((x): x is { e: Dirent; n: number } => x.n !== undefined)
-      .sort((a, b) => b.n - a.n);
+      .map((e) => ({ e, p: parseScanPath(`${day}/${e.name}`) }))
+      .filter((x) => x.p.scanNumber !== undefined)
+      .map(({ e, p }) => ({ e, k: fileOrder(p) }))
+      .sort((a, b) => compareScans(b.k, a.k));
     // Only a regular file can be a scan: a FIFO or a folder named like a newer one is not "newer on disk".
-    for (const { e, n } of numbered) {
-      if (!e.isSymbolicLink() || (await isRegularFile(join(arrowDir, day, e.name)))) return n;
+    for (const { e, k } of numbered) {
+      if (!e.isSymbolicLink() || (await isRegularFile(join(arrowDir, day, e.name)))) return k;
     }
   }
   return null;

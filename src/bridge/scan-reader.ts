@@ -10,8 +10,8 @@ export interface ScanFileReaderOptions {
   read(path: string, relPath: string): Promise<ReadOutcome>;
   /** How long a file may stay incomplete without growing before it counts as broken. */
   incompleteTimeoutMs: number;
-  /** A complete scan; `eventAt` is when its file was first seen (or seen changed). */
-  onScan(scan: DecodedScan, relPath: string, eventAt: number): void;
+  /** A complete scan; `eventAt` is when its file was first seen (or seen changed); `mtimeMs` null: unknown. */
+  onScan(scan: DecodedScan, relPath: string, eventAt: number, mtimeMs: number | null): void;
   /** A file that stays broken; told once per version of the file. */
   onReject(relPath: string, reason: string): void;
   /** A path not to be read: not a regular file, or quarantined. */
@@ -107,7 +107,6 @@ export class ScanFileReader {
     f.dirty = false;
     const relPath = relativeToRoot(this.o.arrowDir, path);
     void (async () => {
-      // Side by side: the size and time tell a growing file from a finished one later on.
       // The size and time (from the decoder's fstat) tell a growing file from a finished one later on.
       const res = await this.o.read(path, relPath);
       const size = res.kind === 'gone' ? -1 : res.size;
@@ -128,7 +127,7 @@ export class ScanFileReader {
       }
       if (res.kind === 'ok') {
         f.status = 'done';
-        this.o.onScan(res.scan, relPath, f.eventAt);
+        this.o.onScan(res.scan, relPath, f.eventAt, mtimeMs >= 0 ? mtimeMs : null);
         return;
       }
       if (res.kind === 'broken' && !f.dirty) {

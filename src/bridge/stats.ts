@@ -1,4 +1,6 @@
 /** What a bridge reports about its run (heartbeat, /metrics, status). */
+import type { RefusedForSkew } from './clock-skew.js';
+import type { WatchModeChoice } from './watch-mode.js';
 
 /** Push latencies of this run as a cumulative histogram (exported by /metrics). */
 export interface PushLatencyHistogram {
@@ -41,7 +43,15 @@ export interface BridgeStats {
   /** Milliseconds from the file event to the value stored, for the last push. */
   lastPushLatencyMs: number | null;
   pushLatency: PushLatencyHistogram;
+  /** The newest scan read from disk, in scan order (time, then number). */
   newestSeenOnDisk: number | null;
+  /** Its scan time, epoch ms. */
+  newestSeenOnDiskAtMs: number | null;
+  /** Scans refused because their time stamp is off by more than `MAX_CLOCK_SKEW_S`. */
+  clockSkewRefused: number;
+  lastClockSkew: RefusedForSkew | null;
+  /** How this run watches the scan folder and why; null before it starts watching. */
+  watchMode: WatchModeChoice | null;
   /** The newest scan waiting for Hazelcast (during an outage), if any. */
   pendingLatest: number | null;
   historyBacklog: number;
@@ -67,6 +77,10 @@ export function initialStats(bridgeId: string): BridgeStats {
     lastPushLatencyMs: null,
     pushLatency: { bucketsMs: LATENCY_BUCKETS_MS, cumulative: LATENCY_BUCKETS_MS.map(() => 0), sumMs: 0, count: 0 },
     newestSeenOnDisk: null,
+    newestSeenOnDiskAtMs: null,
+    clockSkewRefused: 0,
+    lastClockSkew: null,
+    watchMode: null,
     pendingLatest: null,
     historyBacklog: 0,
     hazelcastConnected: false,

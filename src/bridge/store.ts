@@ -1,5 +1,6 @@
 import type { IMap } from 'hazelcast-client';
 import type { HazelcastClient } from '../connections.js';
+import { isNewerScan, storedScanKey, type ScanOrderKey } from './scan-order.js';
 
 /** The scan number inside a stored payload; -1 when it holds none (then any scan replaces it). */
 export function storedScanNumber(stored: string): number {
@@ -17,10 +18,10 @@ export function storedScanNumber(stored: string): number {
 export type PutOutcome =
   | { kind: 'written'; previous: number | null; rounds: number }
   /** The stored scan is this one or newer: nothing written. */
-  | { kind: 'not_newer'; current: number };
+  | { kind: 'not_newer'; current: ScanOrderKey };
 
 /**
- * Writes the newest scan to one map key, moving only to a higher scan number, safely against
+ * Writes the newest scan to one map key, moving only to a newer scan (scan-order.ts), safely against
  * other writers: a compare-and-set on the exact stored string (`replaceIfSame`, `putIfAbsent`),
  * never read-then-set. `lastWritten` (what this writer stored last) saves the read in the usual case.
  */
@@ -40,7 +41,7 @@ export class LatestStore {
     return (await this.map()).get(this.key);
   }
 
-  async putIfNewer(scanNumber: number, payload: string): Promise<PutOutcome> {
+  async putIfNewer(scan: ScanOrderKey, payload: string): Promise<PutOutcome> {
     let rounds = 0;
     let current: string | null | undefined = this.lastWritten;
     for (;;) {
@@ -53,12 +54,12 @@ export class LatestStore {
         current = prev;
         continue;
       }
-      const currentNumber = storedScanNumber(current);
-      if (currentNumber >= scanNumber) {
+      const stored = storedScanKey(current);
+      if (stored && !isNewerScan(scan, stored)) {
         this.lastWritten = current;
-        return { kind: 'not_newer', current: currentNumber };
+        return { kind: 'not_newer', current: stored };
       }
-      if (await map.replaceIfSame(this.key, current, payload)) return this.wrote(payload, currentNumber, rounds);
+      if (await map.replaceIfSame(this.key, current, payload)) return this.wrote(payload, stored?.scanNumber ?? null, rounds);
       current = undefined;
     }
   }
@@ -69,7 +70,11 @@ export class LatestStore {
   }
 }
 
-/** Every scan by zero-padded number, each entry expiring after `ttlMs`. */
+/**
+ * Every scan by zero-padded number, each entry expiring after `ttlMs`. After a scanner restarts
+ * its numbering a number comes round again: a newer scan replaces the older one under it, never
+ * the reverse, by the same compare-and-set as the latest value.
+ */
 export class HistoryStore {
   private readonly map: LazyMap;
 
@@ -81,8 +86,24 @@ export class HistoryStore {
     this.map = lazyMap(client, mapName);
   }
 
-  async put(scanNumber: number, payload: string): Promise<void> {
-    await (await this.map()).set(historyKey(scanNumber), payload, this.ttlMs);
+  /** `kept`: the key already holds this scan or a newer one. */
+  async put(scan: ScanOrderKey, payload: string): Promise<'written' | 'kept'> {
+    const map = await this.map();
+    const key = historyKey(scan.scanNumber);
+    // The usual case, a number not seen yet, costs one call.
+    let current: string | null | undefined = await map.putIfAbsent(key, payload, this.ttlMs);
+    for (;;) {
+      if (current === null || current === undefined) return 'written';
+      const stored = storedScanKey(current);
+      if (stored && !isNewerScan(scan, stored)) return 'kept';
+      if (await map.replaceIfSame(key, current, payload)) {
+        // A replace does not take a TTL: give the new entry its own.
+        await map.setTtl(key, this.ttlMs);
+        return 'written';
+      }
+      current = await map.get(key);
+      if (current === null) current = await map.putIfAbsent(key, payload, this.ttlMs);
+    }
   }
 }
 

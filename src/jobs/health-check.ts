@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
-import { newestScanOnDisk } from '../bridge/scan-files.js';
+import { newestScanFileOnDisk } from '../bridge/scan-files.js';
 import { decideHealth, isStarting, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
 import { JOBS, type JobPayloads } from './table.js';
 import { withTimeout } from '../time.js';
@@ -49,14 +49,17 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
     ([facts, [restarts, lastRestart]]) => ({ ok: true as const, facts, restarts: Number(restarts ?? 0), lastRestart: lastRestart ? (JSON.parse(lastRestart) as HealthInputs['lastRestart']) : null }),
     (err: unknown) => ({ ok: false as const, error: coerceError(err).message }),
   );
-  const [latestRead, r, disk] = await Promise.all([latest, fromRedis, newestScanOnDisk(config.arrowDir).catch(() => null)]);
+  const [latestRead, r, disk] = await Promise.all([latest, fromRedis, newestScanFileOnDisk(config.arrowDir).catch(() => null)]);
+  const stats = r.ok ? r.facts.stats : null;
   return {
     now,
-    thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs, startGraceS: config.bridgeStartGraceS },
+    thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs, startGraceS: config.bridgeStartGraceS, maxClockSkewS: config.maxClockSkewS },
     latest: latestRead,
     heartbeat: r.ok ? { kind: 'ok', value: r.facts.heartbeat } : { kind: 'unreachable', error: r.error },
     // The folder may be on another machine: then the bridge's own view is the best we have.
-    newestOnDisk: disk ?? (r.ok ? (r.facts.stats?.newestSeenOnDisk ?? null) : null),
+    newestOnDisk: disk ? disk.scanNumber : (stats?.newestSeenOnDisk ?? null),
+    newestOnDiskAtMs: disk ? disk.timestampMs : (stats?.newestSeenOnDiskAtMs ?? null),
+    clockSkew: stats?.lastClockSkew ?? null,
     restarts: r.ok ? r.restarts : 0,
     lastRestart: r.ok ? r.lastRestart : null,
   };

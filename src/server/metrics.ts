@@ -41,6 +41,8 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const pushed = c('scan_bridge_scans_pushed_total', 'Scans that moved latest_eigen_scan forward, in the current bridge run');
   const rejected = c('scan_bridge_scans_rejected_total', 'Scan files that stayed broken and were skipped, in the current bridge run');
   const restarts = c('scan_bridge_restarts_total', 'Bridge restarts ever (restart jobs confirmed and crash restarts)');
+  const skewRefused = c('scan_bridge_scans_refused_clock_skew_total', 'Scans refused because their stamp is off by more than MAX_CLOCK_SKEW_S, in the current bridge run');
+  const watchMode = g('scan_bridge_watch_mode', 'How the live bridge run watches the scan folder: 1 for its mode (events or poll), with the WATCH_MODE setting and the filesystem found', ['mode', 'setting', 'filesystem']);
   const health = g('scan_bridge_health_status', 'The latest health status: 1 for the current one, 0 for the others', ['status']);
   const checked = g('scan_bridge_health_checked_timestamp_seconds', 'When the latest health check ran (NaN: never)');
   const quarantined = g('scan_bridge_quarantined_files', 'Scan files in quarantine: they broke a decoding limit and every bridge skips them until they change');
@@ -81,10 +83,13 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       [pushed, st?.pushed ?? 0],
       [rejected, st?.rejected ?? 0],
       [restarts, Number(restartCount ?? 0)],
+      [skewRefused, st?.clockSkewRefused ?? 0],
     ] as const) {
       counter.reset();
       counter.inc(v);
     }
+    watchMode.reset();
+    if (live && st?.watchMode) watchMode.set({ mode: st.watchMode.mode, setting: st.watchMode.setting, filesystem: st.watchMode.filesystem ?? 'unknown' }, 1);
     const h = latestHealth ? (JSON.parse(latestHealth) as HealthResult) : null;
     for (const s of STATUSES) health.set({ status: s }, h?.status === s ? 1 : 0);
     checked.set(h ? h.checkedAt / 1000 : NaN);

@@ -1,0 +1,60 @@
+/**
+ * Which of two scans is newer (docs/scan-format.md § Ordering): the later scan time, and for the
+ * same time the higher scan number. Time comes first so that a scanner that restarts its
+ * numbering is followed from its first new scan; the number only breaks ties.
+ */
+export interface ScanOrderKey {
+  /** Scan time, epoch ms. */
+  timestampMs: number;
+  scanNumber: number;
+}
+
+/** The order key of a decoded scan. */
+export function scanOrderOf(scan: ScanOrderKey): ScanOrderKey {
+  return { timestampMs: scan.timestampMs, scanNumber: scan.scanNumber };
+}
+
+/** Negative when `a` is older than `b`, positive when newer, 0 for the same place in the order. */
+export function compareScans(a: ScanOrderKey, b: ScanOrderKey): number {
+  return a.timestampMs - b.timestampMs || a.scanNumber - b.scanNumber;
+}
+
+/** Whether `a` comes strictly after `b`; anything comes after nothing. */
+export function isNewerScan(a: ScanOrderKey, b: ScanOrderKey | null | undefined): boolean {
+  return !b || compareScans(a, b) > 0;
+}
+
+/**
+ * Like {@link compareScans}, for a scan known only by its file name, whose time has whole seconds:
+ * the other scan's time is cut to the second before comparing, so a file of the same second
+ * as a stored scan is ordered by number, not taken for older.
+ */
+export function compareToFileName(file: ScanOrderKey, other: ScanOrderKey): number {
+  const otherSecond = Math.floor(other.timestampMs / 1000) * 1000;
+  return file.timestampMs - otherSecond || file.scanNumber - other.scanNumber;
+}
+
+/**
+ * The order key of a stored payload (a JSON text beginning with `scan_number`, `timestamp`,
+ * `timestamp_ms`, as the bridge writes it; anything else is parsed in full). Null when it has no
+ * usable scan number: then any scan replaces it. A payload without a time sorts before every timed scan.
+ */
+export function storedScanKey(stored: string): ScanOrderKey | null {
+  const m = /^\{"scan_number":(\d+),"timestamp":"[^"]*","timestamp_ms":(-?\d+)[,}]/.exec(stored);
+  if (m) return { scanNumber: Number(m[1]), timestampMs: Number(m[2]) };
+  let v: { scan_number?: unknown; timestamp_ms?: unknown };
+  try {
+    v = JSON.parse(stored) as typeof v;
+  } catch {
+    return null;
+  }
+  const n = v?.scan_number;
+  const scanNumber = typeof n === 'number' ? n : typeof n === 'string' && /^\d+$/.test(n) ? Number(n) : undefined;
+  if (scanNumber === undefined) return null;
+  return { scanNumber, timestampMs: typeof v.timestamp_ms === 'number' ? v.timestamp_ms : -Infinity };
+}
+
+/** `#<n> of <ISO time>`, for log lines where the number alone no longer says which is newer. */
+export function describeScan(k: ScanOrderKey): string {
+  return Number.isFinite(k.timestampMs) ? `#${k.scanNumber} of ${new Date(k.timestampMs).toISOString()}` : `#${k.scanNumber} without a time`;
+}
