@@ -4,6 +4,7 @@
  * member of the global setup.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, rmSync } from 'node:fs';
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
@@ -175,6 +176,20 @@ describe('checkFolderEvery', () => {
     await rm(arrowDir, { recursive: true });
     const err = await gone.until(() => true, 5000);
     expect(err.message).toContain(`the scan folder ${arrowDir} is gone`);
+    stop();
+  });
+
+  it('tells when the folder is removed and created again at once: the watch still holds the old one', async () => {
+    const { arrowDir } = testConfig();
+    const gone = new EventLog<Error>();
+    const stop = checkFolderEvery(arrowDir, 20, (err) => gone.push(err));
+    // The first check remembers which folder it is.
+    await new Promise((r) => setTimeout(r, 100));
+    // Synchronously, so no check runs in between and sees the path missing.
+    rmSync(arrowDir, { recursive: true });
+    mkdirSync(arrowDir);
+    const err = await gone.until(() => true, 5000);
+    expect(err.message).toContain(`the scan folder ${arrowDir} was replaced by another folder`);
     stop();
   });
 });
