@@ -1,8 +1,10 @@
 import type { RedisConnection } from './connections.js';
 import type { Logger } from './log.js';
 import { coerceError } from './errors.js';
-import { isStarting, type HealthResult } from './health.js';
-import { sleep } from './time.js';
+import { hostname } from 'node:os';
+import { isStarting, severity, type HealthResult, type HealthStatus } from './health.js';
+import { postJson, type DeliveryOptions } from './alerts/deliver.js';
+import { incidentStore, pages, resolveEvent, triggerEvent } from './alerts/pagerduty.js';
 
 /** Where the last alerted state lives: shared by every worker, kept across restarts. */
 export function alertKey(prefix: string): string {
@@ -10,15 +12,21 @@ export function alertKey(prefix: string): string {
 }
 
 export interface AlerterOptions {
-  /** ALERT_WEBHOOK_URL. */
-  url: string;
+  /** ALERT_WEBHOOK_URL: each chat webhook gets every chat alert. */
+  urls: string[];
+  /** ALERT_MIN_STATUS: the mildest status that reaches chat. @defaultValue `warning` */
+  minStatus?: HealthStatus;
+  /** PAGERDUTY_ROUTING_KEY and PAGERDUTY_EVENTS_URL; absent: no PagerDuty. */
+  pagerduty?: { routingKey: string; eventsUrl: string };
+  /** `payload.source` of PagerDuty events. @defaultValue the host name */
+  source?: string;
   /** A fail-fast connection: when Redis is down the decision falls back to this process's memory. */
   redis: RedisConnection;
   prefix: string;
   log: Logger;
   /** Waits before each retry. @defaultValue `[1000, 2000, 4000]`: four tries in all, about 7 s. */
   retryDelaysMs?: number[];
-  /** Per POST. @defaultValue `5000` */
+  /** Per request. @defaultValue `5000` */
   timeoutMs?: number;
   /** Alerts waiting for a slow webhook beyond this are dropped, oldest first. @defaultValue `20` */
   maxPending?: number;
@@ -52,6 +60,10 @@ export function createAlerter(o: AlerterOptions): Alerter {
   const maxPending = o.maxPending ?? 20;
   const key = alertKey(o.prefix);
   const stopping = new AbortController();
+  const delivery: DeliveryOptions = { delaysMs: delays, timeoutMs, signal: stopping.signal, log: o.log };
+  const minSeverity = severity(o.minStatus ?? 'warning');
+  const incidents = incidentStore(o.redis, o.prefix, o.log);
+  const source = o.source ?? hostname();
   /** The last state this process saw, for when Redis cannot be asked. */
   let local: string | null = null;
   /** Set while this process alerted from memory (Redis down); Redis's value is then out of date. */
@@ -77,26 +89,6 @@ export function createAlerter(o: AlerterOptions): Alerter {
     }
   }
 
-  async function post(body: Record<string, unknown>): Promise<void> {
-    const json = JSON.stringify(body);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const res = await fetch(o.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: json, signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), stopping.signal]) });
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.ok) return;
-        throw new Error(`the webhook answered ${res.status}`);
-      } catch (err) {
-        const delay = delays[attempt];
-        if (delay === undefined || stopping.signal.aborted) {
-          o.log.error(`alert not delivered after ${attempt + 1} tries: ${coerceError(err).message}`);
-          return;
-        }
-        o.log.warn(`alert delivery failed (${coerceError(err).message}); retrying in ${delay} ms`);
-        await sleep(delay, stopping.signal);
-      }
-    }
-  }
-
   async function decide(result: HealthResult): Promise<void> {
     // A bridge catching up after its start is expected: neither news nor a change of state.
     if (isStarting(result)) return;
@@ -106,13 +98,39 @@ export function createAlerter(o: AlerterOptions): Alerter {
     // A first ever result that is healthy is no news; anything else is.
     if (!mine || (previous === null && result.status === 'healthy')) return;
     if (pending >= maxPending) {
-      o.log.error(`alerts: ${pending} alerts wait for a slow webhook; dropping the one for ${state}`);
+      o.log.error(`alerts: ${pending} alerts wait for a slow receiver; dropping the one for ${state}`);
       return;
     }
+    const sends = [...(await toPagerDuty(result, previous)), ...toChat(result, previous)];
+    if (sends.length === 0) return;
     pending++;
+    // Alerts in order (a trigger before its resolve); the destinations of one alert side by side.
+    deliveries = deliveries.then(() => Promise.all(sends.map((send) => send()))).then(() => void pending--);
+  }
+
+  /** A change reaches chat when it enters, or leaves, a status at least ALERT_MIN_STATUS. */
+  function toChat(result: HealthResult, previous: string | null): Array<() => Promise<boolean>> {
+    const was = previous === null ? -1 : severity(previous.split(':')[0] as HealthStatus);
+    if (o.urls.length === 0 || Math.max(severity(result.status), was) < minSeverity) return [];
     const body = alertBody(result, previous);
-    o.log.info(`alerting: ${String(body.text)}`);
-    deliveries = deliveries.then(() => post(body)).finally(() => void pending--);
+    o.log.info(`alerting chat: ${String(body.text)}`);
+    return o.urls.map((url, i) => () => postJson(`chat alert to webhook ${i + 1} of ${o.urls.length}`, url, body, delivery));
+  }
+
+  /** Trigger on entering stale, down or error (and on each change among them); resolve on leaving them. */
+  async function toPagerDuty(result: HealthResult, previous: string | null): Promise<Array<() => Promise<boolean>>> {
+    const pd = o.pagerduty;
+    if (!pd) return [];
+    if (pages(result.status)) {
+      const event = triggerEvent(result, { routingKey: pd.routingKey, dedupKey: await incidents.open(result.checkedAt), source, prefix: o.prefix });
+      o.log.info(`alerting PagerDuty: trigger ${String(event.dedup_key)}`);
+      return [() => postJson('PagerDuty trigger', pd.eventsUrl, event, delivery)];
+    }
+    if (previous === null || !pages(previous.split(':')[0]!)) return [];
+    const open = await incidents.close();
+    if (open === null) return [];
+    o.log.info(`alerting PagerDuty: resolve ${open}`);
+    return [() => postJson('PagerDuty resolve', pd.eventsUrl, resolveEvent(pd.routingKey, open), delivery)];
   }
 
   return {

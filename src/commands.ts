@@ -52,7 +52,7 @@ export function clientLog(log: Logger): Logger {
 const CALLED_FOR: Record<HealthResult['action'], string | undefined> = {
   none: undefined,
   restart: 'the scheduled check queues a restart for this; this command only reports (`scan-bridge trigger restart-bridge` restarts now)',
-  alert: 'the scheduled check alerts on this change when ALERT_WEBHOOK_URL is set; this command only reports',
+  alert: 'the scheduled check alerts on this change when ALERT_WEBHOOK_URL or PAGERDUTY_ROUTING_KEY is set; this command only reports',
 };
 
 function printHealth(r: HealthResult): void {

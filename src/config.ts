@@ -62,7 +62,16 @@ export interface Config {
   boardLoginLimit: number;
   /** The login throttle's window, and how long an address that passed the limit waits. @defaultValue `60` */
   boardLoginWindowS: number;
-  alertWebhookUrl: string | undefined;
+  /** ALERT_WEBHOOK_URL, comma-separated: Slack/Discord-compatible webhooks; each gets every chat alert. @defaultValue none */
+  alertWebhookUrls: string[];
+  /** The mildest status that reaches chat; a recovery from such a status is sent too. @defaultValue `warning` */
+  alertMinStatus: 'warning' | 'stale' | 'down' | 'error';
+  /** PagerDuty Events API v2 integration key: stale, down and error open an incident. @defaultValue none */
+  pagerdutyRoutingKey: string | undefined;
+  /** @defaultValue `https://events.pagerduty.com/v2/enqueue` (the EU endpoint or a test receiver goes here) */
+  pagerdutyEventsUrl: string;
+  /** Pinged with GET after each completed scheduled health check (Healthchecks.io, Cronitor, Better Stack). @defaultValue none */
+  heartbeatUrl: string | undefined;
   /** @defaultValue `info` */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** How often the bridge writes its heartbeat. @defaultValue `2000` */
@@ -132,6 +141,8 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   BOARD_LOGIN_LIMIT: '10',
   BOARD_LOGIN_WINDOW_S: '60',
   LOG_LEVEL: 'info',
+  ALERT_MIN_STATUS: 'warning',
+  PAGERDUTY_EVENTS_URL: 'https://events.pagerduty.com/v2/enqueue',
   BRIDGE_HEARTBEAT_MS: '2000',
   BRIDGE_HEARTBEAT_TTL_MS: '10000',
   BRIDGE_LOCK_MS: '5000',
@@ -267,6 +278,8 @@ function name(env: Env, variable: string): string {
   return v;
 }
 
+const HTTP_URL = /^https?:\/\/[^\s,]+$/;
+const ALERT_STATUSES = ['warning', 'stale', 'down', 'error'] as const;
 const WATCH_MODES = ['auto', 'events', 'poll'] as const;
 
 function watchMode(env: Env): Config['watchMode'] {
@@ -283,10 +296,14 @@ export function resolveConfig(env: Env): Config {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', logLevel, LOG_LEVELS.join(', '));
   }
-  const alert = optional(env, 'ALERT_WEBHOOK_URL');
-  if (alert !== undefined && !/^https?:\/\/[^\s]+$/.test(alert)) {
-    throw new ConfigError('ALERT_WEBHOOK_URL', alert, 'an http(s) URL');
-  }
+  const alertUrls = (optional(env, 'ALERT_WEBHOOK_URL') ?? '').split(',').map((u) => u.trim()).filter((u) => u !== '');
+  for (const u of alertUrls) if (!HTTP_URL.test(u)) throw new ConfigError('ALERT_WEBHOOK_URL', u, 'comma-separated http(s) URLs');
+  const alertMinStatus = raw(env, 'ALERT_MIN_STATUS').toLowerCase();
+  if (!(ALERT_STATUSES as readonly string[]).includes(alertMinStatus)) throw new ConfigError('ALERT_MIN_STATUS', alertMinStatus, ALERT_STATUSES.join(', '));
+  const pagerdutyEventsUrl = raw(env, 'PAGERDUTY_EVENTS_URL');
+  if (!HTTP_URL.test(pagerdutyEventsUrl)) throw new ConfigError('PAGERDUTY_EVENTS_URL', pagerdutyEventsUrl, 'an http(s) URL');
+  const heartbeatUrl = optional(env, 'HEARTBEAT_URL');
+  if (heartbeatUrl !== undefined && !HTTP_URL.test(heartbeatUrl)) throw new ConfigError('HEARTBEAT_URL', heartbeatUrl, 'an http(s) URL');
   const boardUser = optional(env, 'BOARD_USER');
   const boardPassword = optional(env, 'BOARD_PASSWORD');
   if ((boardUser === undefined) !== (boardPassword === undefined)) {
@@ -318,7 +335,11 @@ export function resolveConfig(env: Env): Config {
     boardAllowedHosts: allowedHosts(env),
     boardLoginLimit: int(env, 'BOARD_LOGIN_LIMIT', 1, 1_000_000),
     boardLoginWindowS: int(env, 'BOARD_LOGIN_WINDOW_S', 1, 86_400),
-    alertWebhookUrl: alert,
+    alertWebhookUrls: alertUrls,
+    alertMinStatus: alertMinStatus as Config['alertMinStatus'],
+    pagerdutyRoutingKey: optional(env, 'PAGERDUTY_ROUTING_KEY'),
+    pagerdutyEventsUrl,
+    heartbeatUrl,
     logLevel: logLevel as Config['logLevel'],
     bridgeHeartbeatMs: int(env, 'BRIDGE_HEARTBEAT_MS', 50),
     bridgeHeartbeatTtlMs: int(env, 'BRIDGE_HEARTBEAT_TTL_MS', 200),

@@ -137,7 +137,15 @@ export function hazelcastClientConfig(config: Pick<Config, 'hzMembers' | 'hzClus
   return {
     clusterName: config.hzClusterName,
     instanceName: `scan-bridge-${process.pid}`,
-    network: { clusterMembers: config.hzMembers, connectionTimeout: 2000 },
+    network: {
+      clusterMembers: config.hzMembers,
+      connectionTimeout: 2000,
+      // With asyncStart, client 5.6 never opens connections to the members beyond the first
+      // (HazelcastClient.init connects to all only without it), so a smart client waits out the
+      // invocation timeout on every call for a key another member owns. One connection, through
+      // which that member forwards, costs a hop instead; it moves to another member on failure.
+      smartRouting: !service,
+    },
     connectionStrategy: {
       asyncStart: service,
       // ASYNC: while disconnected, calls throw ClientOfflineError at once instead of waiting.

@@ -78,7 +78,7 @@ afterAll(() => {
 });
 
 function alerter(url: string, prefix: string, opts: Partial<Parameters<typeof createAlerter>[0]> = {}): Alerter {
-  const a = createAlerter({ url, redis, prefix, log: testLog, ...fast, ...opts });
+  const a = createAlerter({ urls: [url], redis, prefix, log: testLog, ...fast, ...opts });
   closers.push(() => a.stop());
   return a;
 }

@@ -4,6 +4,7 @@
  * member of the global setup.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, rmSync } from 'node:fs';
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
@@ -116,8 +117,28 @@ describe('LatestWriter', () => {
     await eventually('scan #20 written', async () => (done.some((d) => d.n === 20) ? true : undefined));
     expect(done.map((d) => d.n)).toEqual([1, 20]);
     expect(done.every((d) => d.outcome.kind === 'written')).toBe(true);
-    expect(w.offer(items[4]!)).toEqual({ taken: false, ahead: 20 });
+    expect(w.offer(items[4]!)).toMatchObject({ taken: false, ahead: { scanNumber: 20 } });
     expect(storedScanNumber((await store.read())!)).toBe(20);
+  });
+});
+
+describe('LatestStore', () => {
+  it('writes with one Hazelcast call in the usual case, and reads only after another writer moved the key', async () => {
+    const config = testConfig();
+    const k = (n: number) => ({ scanNumber: n, timestampMs: T0 + n * 1000 });
+    const v = (n: number) => `{"scan_number":${n},"timestamp":"${new Date(T0 + n * 1000).toISOString()}","timestamp_ms":${T0 + n * 1000}}`;
+    const a = new LatestStore(hz.client, config.hzMap, config.hzKey);
+    // An empty key: putIfAbsent, no read first.
+    expect(await a.putIfNewer(k(1), v(1))).toEqual({ kind: 'written', previous: null, calls: 1 });
+    // replaceIfSame on the value it wrote.
+    expect(await a.putIfNewer(k(2), v(2))).toEqual({ kind: 'written', previous: 1, calls: 1 });
+    // A second writer: putIfAbsent answers with #2, then replaceIfSame.
+    const b = new LatestStore(hz.client, config.hzMap, config.hzKey);
+    expect(await b.putIfNewer(k(5), v(5))).toEqual({ kind: 'written', previous: 2, calls: 2 });
+    // The first writer's compare fails; it reads #5 and leaves it.
+    expect(await a.putIfNewer(k(4), v(4))).toEqual({ kind: 'not_newer', current: k(5) });
+    expect(await a.putIfNewer(k(6), v(6))).toEqual({ kind: 'written', previous: 5, calls: 1 });
+    expect(storedScanNumber((await b.read())!)).toBe(6);
   });
 });
 
@@ -175,6 +196,20 @@ describe('checkFolderEvery', () => {
     await rm(arrowDir, { recursive: true });
     const err = await gone.until(() => true, 5000);
     expect(err.message).toContain(`the scan folder ${arrowDir} is gone`);
+    stop();
+  });
+
+  it('tells when the folder is removed and created again at once: the watch still holds the old one', async () => {
+    const { arrowDir } = testConfig();
+    const gone = new EventLog<Error>();
+    const stop = checkFolderEvery(arrowDir, 20, (err) => gone.push(err));
+    // The first check remembers which folder it is.
+    await new Promise((r) => setTimeout(r, 100));
+    // Synchronously, so no check runs in between and sees the path missing.
+    rmSync(arrowDir, { recursive: true });
+    mkdirSync(arrowDir);
+    const err = await gone.until(() => true, 5000);
+    expect(err.message).toContain(`the scan folder ${arrowDir} was replaced by another folder`);
     stop();
   });
 });

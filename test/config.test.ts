@@ -35,7 +35,11 @@ describe('resolveConfig', () => {
       boardPort: 3000,
       boardUser: undefined,
       boardPassword: undefined,
-      alertWebhookUrl: undefined,
+      alertWebhookUrls: [],
+      alertMinStatus: 'warning',
+      pagerdutyRoutingKey: undefined,
+      pagerdutyEventsUrl: 'https://events.pagerduty.com/v2/enqueue',
+      heartbeatUrl: undefined,
       logLevel: 'info',
     });
   });
@@ -49,8 +53,19 @@ describe('resolveConfig', () => {
       DATA_STALE_S: '20',
       BOARD_USER: 'ops',
       BOARD_PASSWORD: 'secret',
-      ALERT_WEBHOOK_URL: 'https://hooks.example/x',
+      ALERT_WEBHOOK_URL: 'https://hooks.example/x, https://discord.example/y',
+      ALERT_MIN_STATUS: 'Stale',
+      PAGERDUTY_ROUTING_KEY: 'R0UT1NG',
+      PAGERDUTY_EVENTS_URL: 'https://events.eu.pagerduty.com/v2/enqueue',
+      HEARTBEAT_URL: 'https://hc-ping.com/abc',
       LOG_LEVEL: 'DEBUG',
+    });
+    expect(c).toMatchObject({
+      alertWebhookUrls: ['https://hooks.example/x', 'https://discord.example/y'],
+      alertMinStatus: 'stale',
+      pagerdutyRoutingKey: 'R0UT1NG',
+      pagerdutyEventsUrl: 'https://events.eu.pagerduty.com/v2/enqueue',
+      heartbeatUrl: 'https://hc-ping.com/abc',
     });
     expect(c.hzMembers).toEqual(['a:5701', 'b:5702', '[::1]:5703']);
     expect(c.dataStaleS).toBe(20);
@@ -71,6 +86,10 @@ describe('resolveConfig', () => {
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL="loud"'],
     ['BOARD_READ_ONLY', 'maybe', 'BOARD_READ_ONLY="maybe"'],
     ['ALERT_WEBHOOK_URL', 'ftp://x', 'ALERT_WEBHOOK_URL="ftp://x"'],
+    ['ALERT_WEBHOOK_URL', 'https://a/x,nope', 'ALERT_WEBHOOK_URL="nope" is not valid: expected comma-separated http(s) URLs'],
+    ['ALERT_MIN_STATUS', 'healthy', 'ALERT_MIN_STATUS="healthy" is not valid: expected warning, stale, down, error'],
+    ['PAGERDUTY_EVENTS_URL', 'events.pagerduty.com', 'PAGERDUTY_EVENTS_URL="events.pagerduty.com"'],
+    ['HEARTBEAT_URL', 'hc-ping.com/abc', 'HEARTBEAT_URL="hc-ping.com/abc"'],
     ['WATCH_MODE', 'inotify', 'WATCH_MODE="inotify" is not valid: expected auto, events, poll'],
     ['WATCH_POLL_MS', '10', 'WATCH_POLL_MS="10" is not valid: expected a whole number from 50'],
     ['WATCH_RESCAN_MS', 'often', 'WATCH_RESCAN_MS="often"'],

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Queue, type Job } from 'bullmq';
 import { createHazelcast, createRedis } from '../src/connections.js';
 import { readBridgeFacts } from '../src/bridge/facts.js';
@@ -153,7 +153,8 @@ describe('bridge workers', () => {
       rmSync(env.ARROW_DIR!, { recursive: true });
       writeFileSync(env.ARROW_DIR!, 'not a folder');
       await eventually('the worker giving up', async () => ((await redis.exists(keys(config.queuePrefix).gaveUp)) ? true : undefined), 30_000);
-      const out = child.output();
+      // The log line and the Redis key come from one process by different paths: await the line.
+      const out = await eventually('the giving-up log line', async () => (child.output().includes('giving up') ? child.output() : undefined), 10_000);
       expect(out).toContain('bridge crashed');
       expect(out).toContain('(1/2)');
       expect(out).toContain('(2/2)');
@@ -164,6 +165,27 @@ describe('bridge workers', () => {
       expect(Number(await redis.get(keys(config.queuePrefix).restarts))).toBeGreaterThanOrEqual(2);
     } finally {
       redis.disconnect();
+    }
+  });
+});
+
+describe('the scan folder removed and created again at once', () => {
+  it('the bridge notices, runs again on the new folder, and the next scan lands within 10 s', async () => {
+    const env = fastEnv();
+    const child = spawnRoles(['bridge'], env);
+    const latest = await latestOf(env);
+    try {
+      writeScanFile(env.ARROW_DIR!, 1);
+      await eventually('scan #1', async () => ((await latest.get())?.scan_number === 1 ? true : undefined), 30_000);
+      rmSync(env.ARROW_DIR!, { recursive: true });
+      mkdirSync(env.ARROW_DIR!);
+      writeScanFile(env.ARROW_DIR!, 2);
+      const writtenAt = Date.now();
+      await eventually('scan #2 from the new folder', async () => ((await latest.get())?.scan_number === 2 ? true : undefined), 10_000);
+      expect(Date.now() - writtenAt).toBeLessThanOrEqual(10_000);
+      expect(child.output()).toContain('was replaced by another folder');
+    } finally {
+      await latest.close();
     }
   });
 });

@@ -1,14 +1,29 @@
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { coerceError } from '../errors.js';
 
 /**
- * inotify says nothing when the watched folder itself goes away: looks for it every
- * `intervalMs` and tells `onGone` when it is missing or no longer a folder. Returns a stop function.
+ * inotify says nothing when the watched folder itself goes away, and a folder of the same name
+ * made again is a new inode the watch does not see. Looks at the path every `intervalMs` and
+ * tells `onGone` when it is missing, no longer a folder, or another folder than at the start.
+ * Returns a stop function.
  */
 export function checkFolderEvery(dir: string, intervalMs: number, onGone: (err: Error) => void): () => void {
+  // A folder made again at once often gets the freed inode number back; its birth time differs.
+  const identity = (s: { dev: number; ino: number; birthtimeMs: number }) => `${s.dev}:${s.ino}:${s.birthtimeMs}`;
+  let watched: string | undefined;
+  try {
+    watched = identity(statSync(dir));
+  } catch {
+    /* missing already: the first check says so */
+  }
   const timer = setInterval(() => {
     stat(dir).then(
-      (s) => s.isDirectory() || onGone(new Error(`the scan folder ${dir} is no longer a folder`)),
+      (s) => {
+        if (!s.isDirectory()) return onGone(new Error(`the scan folder ${dir} is no longer a folder`));
+        watched ??= identity(s);
+        if (identity(s) !== watched) onGone(new Error(`the scan folder ${dir} was replaced by another folder (removed and made again)`));
+      },
       (err: unknown) => onGone(new Error(`the scan folder ${dir} is gone: ${coerceError(err).message}`)),
     );
   }, intervalMs);

@@ -1,11 +1,12 @@
 /**
  * `npm run services:up` / `services:down`: Redis and a Hazelcast member on this machine,
  * without Docker, running in the background until `down`. State lives in .cache/services
- * (SERVICES_STATE_DIR). `up redis` or `up hazelcast` starts only that one.
+ * (SERVICES_STATE_DIR). `up redis` or `up hazelcast` starts only that one. SERVICES_HZ_MEMBERS=N
+ * starts N members in one cluster, on SERVICES_HZ_PORT and the ports after it.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HAZELCAST_VERSION, ROOT, portFree, startHazelcast, startRedis, type Started } from './services.js';
+import { HAZELCAST_VERSION, ROOT, portFree, startHazelcastCluster, startRedis } from './services.js';
 
 const dir = process.env.SERVICES_STATE_DIR ?? join(ROOT, '.cache', 'services');
 const state = join(dir, 'pids.json');
@@ -16,7 +17,10 @@ const SERVICES = {
 } as const;
 type Service = keyof typeof SERVICES;
 
-type State = Partial<Record<Service, { pid: number; address: string }>>;
+/** `pids`: every process of the service (the Hazelcast members); `pid` is the first of them. */
+type State = Partial<Record<Service, { pid: number; pids?: number[]; address: string }>>;
+
+const pidsOf = (r: { pid: number; pids?: number[] }) => r.pids ?? [r.pid];
 
 function alive(pid: number): boolean {
   try {
@@ -35,11 +39,18 @@ function portOf(name: Service): number {
   return n;
 }
 
+function hzMembers(): number {
+  const raw = process.env.SERVICES_HZ_MEMBERS ?? '1';
+  if (!/^[1-9]$/.test(raw)) throw new Error(`SERVICES_HZ_MEMBERS=${JSON.stringify(raw)} is not valid: expected a number of members from 1 to 9`);
+  return Number(raw);
+}
+
 function printSettings(s: State): void {
   console.log('Services are up. Use these settings (or put them in .env):');
   for (const name of Object.keys(s) as Service[]) console.log(`  ${SERVICES[name].setting}=${s[name]!.address}`);
   if (s.hazelcast) console.log('  HZ_CLUSTER_NAME=dev');
-  console.log(`Logs: ${(Object.keys(s) as Service[]).map((n) => join(dir, `${n}.log`)).join(', ')}. Stop them with: npm run services:down`);
+  const logs = (Object.keys(s) as Service[]).map((n) => join(dir, pidsOf(s[n]!).length > 1 ? `${n}*.log` : `${n}.log`));
+  console.log(`Logs: ${logs.join(', ')}. Stop them with: npm run services:down`);
 }
 
 function readState(): State {
@@ -49,33 +60,38 @@ function readState(): State {
 async function up(wanted: Service[]): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const recorded = readState();
-  if (wanted.every((n) => recorded[n] && alive(recorded[n].pid))) {
+  if (wanted.every((n) => recorded[n] && pidsOf(recorded[n]).every(alive))) {
     printSettings(recorded);
     return;
   }
   await down(true);
-  const ports = Object.fromEntries(wanted.map((n) => [n, portOf(n)])) as Record<Service, number>;
+  const count = { redis: 1, hazelcast: hzMembers() };
+  const ports = Object.fromEntries(wanted.map((n) => [n, Array.from({ length: count[n] }, (_, i) => portOf(n) + i)])) as Record<Service, number[]>;
   // Before starting anything: a port held by another process would answer for a server that never started.
   for (const n of wanted) {
-    if (!(await portFree(ports[n]))) {
-      throw new Error(`port ${ports[n]} on 127.0.0.1 is already in use by another process, so ${n} cannot start there: stop that process, or choose another port with ${SERVICES[n].env}=<port>`);
+    for (const port of ports[n]) {
+      if (!(await portFree(port))) {
+        throw new Error(`port ${port} on 127.0.0.1 is already in use by another process, so ${n} cannot start there: stop that process, or choose another port with ${SERVICES[n].env}=<port>`);
+      }
     }
   }
-  const started: Partial<Record<Service, Started>> = {};
+  const started: Partial<Record<Service, { pids: number[]; address: string; stop(): Promise<void> }>> = {};
   try {
     if (wanted.includes('redis')) {
-      console.log(`Starting redis-server on 127.0.0.1:${ports.redis} …`);
-      started.redis = await startRedis({ port: ports.redis, detached: true, logFile: join(dir, 'redis.log') });
+      console.log(`Starting redis-server on 127.0.0.1:${ports.redis[0]} …`);
+      const r = await startRedis({ port: ports.redis[0], detached: true, logFile: join(dir, 'redis.log') });
+      started.redis = { pids: [r.pid], address: r.address, stop: r.stop };
     }
     if (wanted.includes('hazelcast')) {
-      console.log(`Starting Hazelcast ${HAZELCAST_VERSION} on 127.0.0.1:${ports.hazelcast} (first start fetches the jar through Maven) …`);
-      started.hazelcast = await startHazelcast({ port: ports.hazelcast, detached: true, logFile: join(dir, 'hazelcast.log') });
+      console.log(`Starting Hazelcast ${HAZELCAST_VERSION} on 127.0.0.1:${ports.hazelcast.join(', ')} (first start fetches the jar through Maven) …`);
+      const c = await startHazelcastCluster(count.hazelcast, { ports: ports.hazelcast, detached: true, logFile: (i) => join(dir, i === 0 ? 'hazelcast.log' : `hazelcast-${i + 1}.log`) });
+      started.hazelcast = { pids: c.members.map((m) => m.pid), address: c.address, stop: c.stop };
     }
   } catch (err) {
     await Promise.all(Object.values(started).map((s) => s.stop()));
     throw err;
   }
-  const s: State = Object.fromEntries(Object.entries(started).map(([n, v]) => [n, { pid: v.pid, address: v.address }]));
+  const s: State = Object.fromEntries(Object.entries(started).map(([n, v]) => [n, { pid: v.pids[0]!, pids: v.pids, address: v.address }]));
   writeFileSync(state, JSON.stringify(s, null, 2));
   printSettings(s);
 }
@@ -86,8 +102,7 @@ async function down(quiet = false): Promise<void> {
     return;
   }
   const s = readState();
-  for (const name of Object.keys(s) as Service[]) {
-    const pid = s[name]!.pid;
+  for (const [name, pid] of (Object.keys(s) as Service[]).flatMap((n) => pidsOf(s[n]!).map((p) => [n, p] as const))) {
     if (!alive(pid)) continue;
     process.kill(pid, 'SIGTERM');
     const deadline = Date.now() + 15_000;

@@ -218,10 +218,14 @@ export async function startHazelcast(opts: HazelcastOpts = {}): Promise<Started>
  * Starts `n` Hazelcast members that form one cluster, side by side, on free loopback ports.
  * `restart(i)` starts member `i` again on its port after a kill; it joins the others.
  */
-export async function startHazelcastCluster(n: number, opts: Omit<HazelcastOpts, 'members' | 'port'> = {}): Promise<{ members: Started[]; address: string; restart(i: number): Promise<Started>; stop(): Promise<void> }> {
-  const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
+export async function startHazelcastCluster(
+  n: number,
+  opts: Omit<HazelcastOpts, 'members' | 'port' | 'logFile'> & { ports?: number[]; logFile?: (i: number) => string } = {},
+): Promise<{ members: Started[]; address: string; restart(i: number): Promise<Started>; stop(): Promise<void> }> {
+  const ports = opts.ports ?? (await Promise.all(Array.from({ length: n }, () => freePort())));
   const addresses = ports.map((p) => `127.0.0.1:${p}`);
-  const results = await Promise.allSettled(ports.map((port) => startHazelcast({ ...opts, port, members: addresses })));
+  const memberOpts = (i: number): HazelcastOpts => ({ ...opts, port: ports[i]!, members: addresses, logFile: opts.logFile?.(i) });
+  const results = await Promise.allSettled(ports.map((_, i) => startHazelcast(memberOpts(i))));
   const members = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) {
@@ -232,7 +236,7 @@ export async function startHazelcastCluster(n: number, opts: Omit<HazelcastOpts,
     members,
     address: addresses.join(','),
     async restart(i) {
-      members[i] = await startHazelcast({ ...opts, port: ports[i]!, members: addresses });
+      members[i] = await startHazelcast(memberOpts(i));
       return members[i]!;
     },
     stop: async () => void (await Promise.all(members.map((m) => m.stop()))),

@@ -7,6 +7,7 @@ import { QUEUES } from '../jobs/table.js';
 import { healthCheckProcessor } from '../jobs/health-check.js';
 import { restartBridge, restartGaveUp } from '../jobs/restart-bridge.js';
 import { createAlerter } from '../alerts.js';
+import { createHeartbeatPinger } from '../alerts/heartbeat.js';
 import type { HealthResult } from '../health.js';
 
 export interface JobWorkers {
@@ -26,7 +27,11 @@ export async function startJobWorkers(config: Config, log: Logger, hazelcast?: H
   const bridgeQueue = new Queue(QUEUES.bridge, { connection, prefix: config.queuePrefix });
   for (const q of [restartQueue, bridgeQueue]) q.on('error', () => undefined);
 
-  const alerter = config.alertWebhookUrl ? createAlerter({ url: config.alertWebhookUrl, redis: reads, prefix: config.queuePrefix, log: log.child({ component: 'alerts' }) }) : undefined;
+  const pagerduty = config.pagerdutyRoutingKey ? { routingKey: config.pagerdutyRoutingKey, eventsUrl: config.pagerdutyEventsUrl } : undefined;
+  const alerter = config.alertWebhookUrls.length > 0 || pagerduty
+    ? createAlerter({ urls: config.alertWebhookUrls, minStatus: config.alertMinStatus, pagerduty, redis: reads, prefix: config.queuePrefix, log: log.child({ component: 'alerts' }) })
+    : undefined;
+  const heartbeat = config.heartbeatUrl ? createHeartbeatPinger(config.heartbeatUrl, log.child({ component: 'heartbeat' })) : undefined;
   const onResult = alerter ? (r: HealthResult) => alerter.notify(r) : undefined;
   const health = new Worker(QUEUES.healthCheck, healthCheckProcessor({ config, redis: reads, hazelcast: hz, log, restartQueue, onResult }), {
     connection: createRedis(config),
@@ -44,6 +49,8 @@ export async function startJobWorkers(config: Config, log: Logger, hazelcast?: H
   restart.on('failed', (job, err) => {
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void restartGaveUp(restartDeps, job, err).catch(() => undefined);
   });
+  // 'completed' comes once BullMQ has recorded the job in Redis: a check that could not finish pings nothing.
+  if (heartbeat) health.on('completed', () => heartbeat.ping());
   for (const w of [health, restart]) w.on('error', (err) => log.warn(`${w.name} worker: ${coerceError(err).message}`));
   await Promise.all([health.waitUntilReady(), restart.waitUntilReady()]);
   log.info('job workers ready: health-check, restart-bridge');
@@ -51,6 +58,7 @@ export async function startJobWorkers(config: Config, log: Logger, hazelcast?: H
     async stop() {
       await Promise.all([health.close(), restart.close()]);
       await alerter?.stop();
+      await heartbeat?.idle();
       await Promise.all([restartQueue.close(), bridgeQueue.close()]);
       reads.disconnect();
       connection.disconnect();

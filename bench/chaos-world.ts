@@ -1,0 +1,217 @@
+/**
+ * The system the chaos run breaks: Redis under Sentinel, a Hazelcast cluster, the scan-bridge
+ * processes, a scanner at 10 scans/s, and an observer of what reaches Hazelcast.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveConfig, type Config } from '../src/config.js';
+import { createHazelcast, type Hazelcast } from '../src/connections.js';
+import { startHazelcastCluster, ROOT } from '../src/dev/services.js';
+import { startSentinelGroup, type SentinelGroup } from '../src/dev/sentinel.js';
+import { writeScanFileSync } from '../src/bridge/scan-files.js';
+import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
+import { HEALTH_KEY } from '../src/jobs/health-check.js';
+import { createLogger } from '../src/log.js';
+
+export const say = (msg: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+export interface Role {
+  name: string;
+  role: 'bridge' | 'worker' | 'scheduler';
+  proc: ChildProcess;
+  /** Set when the run itself killed it; any other exit is a finding. */
+  killedByUs: boolean;
+}
+
+/** `scan-bridge start --role …` processes; an exit the run did not cause is recorded. */
+export class Roles {
+  readonly all: Role[] = [];
+  readonly unplannedExits: Array<{ name: string; code: number | null; signal: string | null; at: number }> = [];
+
+  constructor(private readonly env: Record<string, string>) {}
+
+  spawn(name: string, role: Role['role']): Role {
+    const proc = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), 'start', '--role', role], {
+      env: { ...process.env, ...this.env, LOG_LEVEL: 'warn', LOG_PRETTY: '0' },
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    const r: Role = { name, role, proc, killedByUs: false };
+    proc.once('exit', (code, signal) => {
+      if (!r.killedByUs) this.unplannedExits.push({ name, code, signal, at: Date.now() });
+    });
+    this.all.push(r);
+    return r;
+  }
+
+  byPid(pid: number): Role | undefined {
+    return this.all.find((r) => r.proc.pid === pid && r.proc.exitCode === null && r.proc.signalCode === null);
+  }
+
+  /** SIGKILL, then started again under the same name, as a process manager (systemd, k8s) would. */
+  crashAndRespawn(r: Role): Role {
+    r.killedByUs = true;
+    r.proc.kill('SIGKILL');
+    return this.spawn(r.name, r.role);
+  }
+
+  stopAll(): void {
+    for (const r of this.all) {
+      r.killedByUs = true;
+      if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill('SIGKILL');
+    }
+  }
+}
+
+/** Writes scans at 10/s, atomically, numbering on; remembers when each was written. */
+export class Scanner {
+  readonly writtenAt = new Map<number, number>();
+  private n = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly template = makeScan({ scanNumber: 1, time: new Date(), assets: 400 });
+
+  constructor(private readonly arrowDir: string) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      const at = new Date();
+      const n = ++this.n;
+      try {
+        writeScanFileSync(this.arrowDir, n, at, encodeScan({ ...this.template, scan_number: n, timestamp: at }));
+        this.writtenAt.set(n, Date.now());
+      } catch (err) {
+        say(`scanner could not write scan #${n}: ${(err as Error).message}`);
+      }
+    }, 100);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  get last(): number {
+    return this.n;
+  }
+}
+
+export interface LatestEvent {
+  scan: number;
+  bridgeId: string;
+  at: number;
+}
+
+/**
+ * Entry listeners on latest_eigen_scan and the health result, for the whole run. Every change
+ * of latest is kept, and any change to a lower scan number is counted as moving backwards.
+ */
+export class Observer {
+  readonly latest: LatestEvent[] = [];
+  readonly backwards: Array<{ from: number; to: number; at: number }> = [];
+  readonly health: Array<{ status: string; checkedAt: number; at: number }> = [];
+  private max = 0;
+
+  /**
+   * Registers both listeners and proves each one hears its key before the run starts. With two
+   * members, the client 5.6 sometimes registers a listener on one member only when it is added
+   * while the second connection is still being made; the probe catches that, and it registers again.
+   */
+  static async watch(hz: Hazelcast, config: Config, members: number): Promise<Observer> {
+    const o = new Observer();
+    const map = await hz.client.getMap<string, string>(config.hzMap);
+    const deadline = Date.now() + 60_000;
+    while (hz.client.getCluster().getMembers().length < members) {
+      if (Date.now() > deadline) throw new Error(`the client never saw ${members} members`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    let probes = 0;
+    const onLatest = (e: { value: string | null }) => {
+      if (!e.value) return;
+      const v = JSON.parse(e.value) as { scan_number: number; bridge_id: string };
+      if (v.bridge_id === 'probe') return void probes++;
+      if (v.scan_number < o.max) o.backwards.push({ from: o.max, to: v.scan_number, at: Date.now() });
+      o.max = Math.max(o.max, v.scan_number);
+      o.latest.push({ scan: v.scan_number, bridgeId: v.bridge_id, at: Date.now() });
+    };
+    const onHealth = (e: { value: string | null }) => {
+      if (!e.value) return;
+      const v = JSON.parse(e.value) as { status: string; checkedAt: number };
+      if (v.status === 'probe') return void probes++;
+      o.health.push({ status: v.status, checkedAt: v.checkedAt, at: Date.now() });
+    };
+    for (let attempt = 1; ; attempt++) {
+      const ids = [
+        await map.addEntryListener({ added: onLatest, updated: onLatest }, config.hzKey, true),
+        await map.addEntryListener({ added: onHealth, updated: onHealth }, HEALTH_KEY, true),
+      ];
+      probes = 0;
+      await map.set(config.hzKey, JSON.stringify({ scan_number: 0, bridge_id: 'probe' }));
+      await map.set(HEALTH_KEY, JSON.stringify({ status: 'probe', checkedAt: 0 }));
+      const until = Date.now() + 3000;
+      while (probes < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      await map.delete(config.hzKey);
+      await map.delete(HEALTH_KEY);
+      if (probes >= 2) return o;
+      say(`entry listeners heard ${probes} of 2 probes (attempt ${attempt}): registering again`);
+      for (const id of ids) await map.removeEntryListener(id);
+      if (attempt === 5) throw new Error('the entry listeners never heard their keys');
+    }
+  }
+
+  /** The newest push seen, if it came within the last `withinMs`. */
+  recent(withinMs: number): LatestEvent | undefined {
+    const l = this.latest.at(-1);
+    return l && Date.now() - l.at < withinMs ? l : undefined;
+  }
+}
+
+export interface World {
+  env: Record<string, string>;
+  config: Config;
+  redis: SentinelGroup;
+  hazelcast: Awaited<ReturnType<typeof startHazelcastCluster>>;
+  hz: Hazelcast;
+  roles: Roles;
+  scanner: Scanner;
+  observer: Observer;
+  stop(): Promise<void>;
+}
+
+export async function startWorld(o: { healthIntervalMs: number; downAfterMs: number }): Promise<World> {
+  say('starting Redis (master, replica, 3 sentinels) and 2 Hazelcast members');
+  const [redis, hazelcast] = await Promise.all([
+    startSentinelGroup({ masterName: 'chaos', downAfterMs: o.downAfterMs, failoverTimeoutMs: 10_000 }),
+    startHazelcastCluster(2, { clusterName: 'chaos', heap: '256m' }),
+  ]);
+  const env: Record<string, string> = {
+    ...redis.env,
+    HZ_MEMBERS: hazelcast.address,
+    HZ_CLUSTER_NAME: 'chaos',
+    ARROW_DIR: mkdtempSync(join(tmpdir(), 'sb-chaos-')),
+    QUEUE_PREFIX: 'chaos',
+    HEALTH_INTERVAL_MS: String(o.healthIntervalMs),
+  };
+  const config = resolveConfig(env);
+  const hz = await createHazelcast(config, createLogger('silent'), { kind: 'service' });
+  await hz.waitConnected(30_000);
+  const observer = await Observer.watch(hz, config, 2);
+  const roles = new Roles(env);
+  for (const [name, role] of [['bridge-a', 'bridge'], ['bridge-b', 'bridge'], ['worker-a', 'worker'], ['worker-b', 'worker'], ['scheduler', 'scheduler']] as const) roles.spawn(name, role);
+  const scanner = new Scanner(config.arrowDir);
+  return {
+    env,
+    config,
+    redis,
+    hazelcast,
+    hz,
+    roles,
+    scanner,
+    observer,
+    async stop() {
+      scanner.stop();
+      roles.stopAll();
+      await hz.shutdown();
+      await Promise.all([redis.stop(), hazelcast.stop()]);
+    },
+  };
+}
