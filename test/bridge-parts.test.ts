@@ -117,7 +117,8 @@ describe('LatestWriter', () => {
     await eventually('scan #20 written', async () => (done.some((d) => d.n === 20) ? true : undefined));
     expect(done.map((d) => d.n)).toEqual([1, 20]);
     expect(done.every((d) => d.outcome.kind === 'written')).toBe(true);
-    expect(w.offer(items[4]!)).toEqual({ taken: false, ahead: 20 });
+    // Behind in scan order (time, then number): the answer names the scan it is behind.
+    expect(w.offer(items[4]!)).toEqual({ taken: false, ahead: { scanNumber: 20, timestampMs: items[19]!.scan.timestampMs } });
     expect(storedScanNumber((await store.read())!)).toBe(20);
   });
 });
