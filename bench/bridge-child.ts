@@ -5,10 +5,11 @@
  *
  * Messages in:  {cmd:'start'} | {cmd:'sample', gc:boolean} | {cmd:'pushes'} | {cmd:'stop'}
  * Messages out: {type:'ready'} | {type:'started', tCall, tResolved} | {type:'caughtUp', t, stats}
- *               | {type:'sample', ...} | {type:'pushes', pushes: [scanNumber, latencyMs][]}
+ *               | {type:'sample', ...} | {type:'pushes', pushes: [scanNumber, latencyMs, times][]}
  *               | {type:'stopped'} | {type:'error', message}
  * `pushes` (only with BENCH_RECORD_PUSHES=1) are the bridge's own 'pushed' events since the last request: latencyMs is its own
- * measure, from the watcher's event for the file to the write acknowledged by Hazelcast.
+ * measure, from the watcher's event for the file to the write acknowledged by Hazelcast; `times` the
+ * moments of the scan's path (src/bridge/scan-times.ts), sent when asked so that the history write is in.
  * Times are epoch milliseconds with sub-millisecond precision (performance.timeOrigin + now()).
  */
 import { performance } from 'node:perf_hooks';
@@ -16,6 +17,7 @@ import { resolveConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
 import { Bridge } from '../src/bridge/bridge.js';
+import type { ScanTimes } from '../src/bridge/scan-times.js';
 
 type Cmd = { cmd: 'start' } | { cmd: 'sample'; gc: boolean } | { cmd: 'pushes' } | { cmd: 'stop' };
 
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
   const hz: Hazelcast = await createHazelcast(config, log, { kind: 'service' });
   if (!(await hz.waitConnected(30_000))) throw new Error('the bridge child could not connect to Hazelcast within 30 s');
   let rejected = 0;
-  let pushes: Array<[number, number]> = [];
+  let pushes: Array<[number, number, ScanTimes | null]> = [];
   // Off in the memory phase, so the list does not count as the bridge's memory.
   const recordPushes = process.env.BENCH_RECORD_PUSHES === '1';
   const bridge = new Bridge({
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
     log,
     onEvent: (e) => {
       if (e.type === 'pushed') {
-        if (recordPushes) pushes.push([e.scanNumber, e.latencyMs]);
+        if (recordPushes) pushes.push([e.scanNumber, e.latencyMs, e.times ?? null]);
       }
       else if (e.type === 'rejected') rejected++;
       else if (e.type === 'line' && e.level !== 'info') process.stderr.write(`[bridge ${e.level}] ${e.message}\n`);

@@ -117,9 +117,28 @@ describe('LatestWriter', () => {
     await eventually('scan #20 written', async () => (done.some((d) => d.n === 20) ? true : undefined));
     expect(done.map((d) => d.n)).toEqual([1, 20]);
     expect(done.every((d) => d.outcome.kind === 'written')).toBe(true);
-    // Behind in scan order (time, then number): the answer names the scan it is behind.
-    expect(w.offer(items[4]!)).toEqual({ taken: false, ahead: { scanNumber: 20, timestampMs: items[19]!.scan.timestampMs } });
+    expect(w.offer(items[4]!)).toMatchObject({ taken: false, ahead: { scanNumber: 20 } });
     expect(storedScanNumber((await store.read())!)).toBe(20);
+  });
+});
+
+describe('LatestStore', () => {
+  it('writes with one Hazelcast call in the usual case, and reads only after another writer moved the key', async () => {
+    const config = testConfig();
+    const k = (n: number) => ({ scanNumber: n, timestampMs: T0 + n * 1000 });
+    const v = (n: number) => `{"scan_number":${n},"timestamp":"${new Date(T0 + n * 1000).toISOString()}","timestamp_ms":${T0 + n * 1000}}`;
+    const a = new LatestStore(hz.client, config.hzMap, config.hzKey);
+    // An empty key: putIfAbsent, no read first.
+    expect(await a.putIfNewer(k(1), v(1))).toEqual({ kind: 'written', previous: null, calls: 1 });
+    // replaceIfSame on the value it wrote.
+    expect(await a.putIfNewer(k(2), v(2))).toEqual({ kind: 'written', previous: 1, calls: 1 });
+    // A second writer: putIfAbsent answers with #2, then replaceIfSame.
+    const b = new LatestStore(hz.client, config.hzMap, config.hzKey);
+    expect(await b.putIfNewer(k(5), v(5))).toEqual({ kind: 'written', previous: 2, calls: 2 });
+    // The first writer's compare fails; it reads #5 and leaves it.
+    expect(await a.putIfNewer(k(4), v(4))).toEqual({ kind: 'not_newer', current: k(5) });
+    expect(await a.putIfNewer(k(6), v(6))).toEqual({ kind: 'written', previous: 5, calls: 1 });
+    expect(storedScanNumber((await b.read())!)).toBe(6);
   });
 });
 

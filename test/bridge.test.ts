@@ -78,6 +78,9 @@ describe('bridge: watching and pushing', () => {
       w50_lambda_max: row.w50_lambda_max,
     });
     expect(typeof value!.written_at_ms).toBe('number');
+    // History is written once the latest value is answered, so it may land a moment after 'pushed'.
+    const history = await hz.client.getMap<string, string>(config.hzHistoryMap);
+    await eventually('scan #4228 in history', async () => ((await history.get('004228')) ? true : undefined));
 
     const [host, port] = config.hzMembers[0]!.split(':');
     const py = `
@@ -90,6 +93,28 @@ c.shutdown()
 `;
     const out = JSON.parse(execFileSync('python3', ['-c', py], { encoding: 'utf8', timeout: 30_000 }).trim().split('\n').pop()!);
     expect(out).toEqual({ scan: 4228, assets: row.assets, hist: 4228, type: 'int' });
+  });
+
+  it('writes each scan to history only once its latest value is answered, in one compare-and-set round', async () => {
+    const config = testConfig();
+    const hz = await hazelcast(config);
+    const { pushed, events } = await startBridge(config);
+    for (let n = 1; n <= 5; n++) {
+      await put(config, n, 50);
+      await pushed(n);
+    }
+    await eventually('5 scans in history', async () => ((await historyKeys(hz, config)).length === 5 ? true : undefined));
+    const pushes = events.events.filter((e): e is Pushed => e.type === 'pushed');
+    expect(pushes.map((e) => e.scanNumber)).toEqual([1, 2, 3, 4, 5]);
+    for (const { times } of pushes) {
+      // Filled in by the history write, which the bridge makes after the latest answer.
+      await eventually('the history write answered', async () => (times?.historyAnswered !== undefined ? true : undefined), 5000);
+      expect(times!.event).toBeLessThanOrEqual(times!.decoded);
+      expect(times!.payload!).toBeLessThanOrEqual(times!.latestSent!);
+      expect(times!.historySent!).toBeGreaterThanOrEqual(times!.latestAnswered!);
+    }
+    // The first write is a putIfAbsent; after it the bridge compares with the value it wrote: one call each.
+    expect(pushes.map((e) => e.times!.calls)).toEqual([1, 1, 1, 1, 1]);
   });
 
   it('ignores dotfiles and *.tmp, and picks up day folders created later', async () => {

@@ -98,7 +98,7 @@ export async function phaseBacklog(member: Started, observer: Client, tmpRoot: s
   const lastTail = tailFiles[tailFiles.length - 1]!.n;
   await watch.signal.until(() => watch.max >= lastTail, 10_000, 'the last tail scan').catch((err: unknown) => progress(String(err)));
   const tail = latencies(tailFiles.map((f) => ({ n: f.n, t0: tSent.get(f.n)! })), watch.seen);
-  const tailPushes = await child.pushes();
+  const tailPushes = (await child.pushes()).latency;
   tailXs.push(...tail.xs);
   tailMissing = tail.missing;
   const end = await child.sample(false);

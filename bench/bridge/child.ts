@@ -1,6 +1,7 @@
 /** The bridge under measure, in its own process (bench/bridge-child.ts), driven over IPC. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Started } from '../../src/dev/services.js';
+import type { ScanTimes } from '../../src/bridge/scan-times.js';
 import { onCleanup, progress, Signal } from './harness.js';
 import { CHILD, KEY, P, PROFILE_DIR, ROOT } from './settings.js';
 
@@ -79,10 +80,11 @@ export class BridgeChild {
     return (await this.next('sample', 30_000)) as unknown as ChildSample;
   }
 
-  /** The bridge's own 'pushed' events since the last call: scan number → its latencyMs. */
-  async pushes(): Promise<Map<number, number>> {
+  /** The bridge's own 'pushed' events since the last call: scan number → its latencyMs, and the moments of its path. */
+  async pushes(): Promise<{ latency: Map<number, number>; times: Map<number, ScanTimes> }> {
     this.send({ cmd: 'pushes' });
-    return new Map((await this.next('pushes', 30_000)).pushes as Array<[number, number]>);
+    const list = (await this.next('pushes', 30_000)).pushes as Array<[number, number, ScanTimes | null]>;
+    return { latency: new Map(list.map(([n, ms]) => [n, ms])), times: new Map(list.flatMap(([n, , t]) => (t ? [[n, t] as const] : []))) };
   }
 
   async stop(): Promise<void> {

@@ -14,6 +14,7 @@ import { buildPayload } from '../../src/bridge/payload.js';
 import { readScan } from '../../src/bridge/read-scan.js';
 import { BridgeChild, childEnv, pickStats, type ChildSample } from './child.js';
 import { decompose, destroyMaps, latencies, LatestWatch, mb, mono, progress, r2, sleepUntil, summarize } from './harness.js';
+import { casCalls, cpuSplit, stageBreakdown } from './breakdown.js';
 import { PythonPeer, recodeLz4 } from './peer.js';
 import { publish, scanFile, stage, type ScanFile } from './scans.js';
 import { KEEP_DIRS, KEY, P, TARGETS } from './settings.js';
@@ -124,7 +125,7 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   const after = await child.sample(false);
   const afterGc = await child.sample(true);
 
-  const pushes = await child.pushes();
+  const { latency: pushes, times: moments } = await child.pushes();
   const measured = files.slice(P.warmupScans);
   const lat = (sent: Map<number, number>, w: LatestWatch) => latencies(measured.map((f) => ({ n: f.n, t0: sent.get(f.n)! })), w.seen);
   const b = lat(tBridge, bridgeWatch);
@@ -136,6 +137,8 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   const floor = { ...summarize(fl.xs), superseded: fl.superseded, missing: fl.missing };
   const floorCas = { ...summarize(cs.xs), superseded: cs.superseded, missing: cs.missing };
   const split = decompose(measured.map((f) => f.n), b.perScan, pushes);
+  const stages = stageBreakdown(measured.map((f) => f.n), tBridge, bridgeWatch.seen, moments);
+  const cpu = cpuSplit(arrowDir, measured.slice(0, 50).map((f) => f.relPath));
 
   // Latency as the day folder fills up (files in the folder at the time of each scan).
   const chunks = 5;
@@ -171,6 +174,9 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
     python_peer_errors: peer.errors.slice(0, 10),
     floor_ms: floor,
     floor_cas_ms: floorCas,
+    stages,
+    cas_calls_per_write: casCalls(moments),
+    cpu_per_scan_in_bench_process: cpu,
     bridge_split: split,
     overhead_ratio: ratio(bridge.p50, floor.p50),
     overhead_ratio_p99: ratio(bridge.p99, floor.p99),

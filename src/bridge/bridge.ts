@@ -13,6 +13,7 @@ import { OutageRetry } from './outage.js';
 import { freshPayload, type DecodedScan } from './payload.js';
 import { ScanDecoder, type ReaderSettings } from './scan-decoder.js';
 import { ScanFileReader } from './scan-reader.js';
+import { preciseNow, type ScanTimes } from './scan-times.js';
 import { initialStats, observeLatency, type BridgeStats } from './stats.js';
 import { HistoryStore, LatestStore, type PutOutcome } from './store.js';
 import { openScanSource, type ScanSource } from './scan-source.js';
@@ -27,7 +28,8 @@ export type BridgeSettings = Pick<
   ReaderSettings;
 
 export type BridgeEvent =
-  | { type: 'pushed'; scanNumber: number; assets: number; latencyMs: number; relPath: string }
+  /** `times`: the moments of this scan's path (scan-times.ts); its history write fills in later. */
+  | { type: 'pushed'; scanNumber: number; assets: number; latencyMs: number; relPath: string; times?: ScanTimes }
   | { type: 'rejected'; relPath: string; reason: string }
   | { type: 'line'; level: 'info' | 'warn' | 'error'; message: string };
 
@@ -106,8 +108,14 @@ export class Bridge {
     this.latest = new LatestWriter({
       store: this.latestStore,
       payloadOf,
-      onDone: (item, outcome) => this.latestDone(item, outcome),
-      onError: (err, newest) => this.outage.failed(err, `keeping scan #${newest.scan.scanNumber} to write when it returns`),
+      onDone: (item, outcome) => {
+        this.history.nudge();
+        this.latestDone(item, outcome);
+      },
+      onError: (err, newest) => {
+        this.outage.failed(err, `keeping scan #${newest.scan.scanNumber} to write when it returns`);
+        this.history.nudge();
+      },
     });
     this.history = new HistoryWriter({
       store: new HistoryStore(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS * 1000),
@@ -118,6 +126,7 @@ export class Bridge {
       payloadOf,
       outage: this.outage,
       say: (level, message) => this.say(level, message),
+      latestFirst: () => this.latest.writing(),
     });
     this.st = initialStats(this.id);
   }
@@ -272,7 +281,9 @@ export class Bridge {
   /** A scan read from a file event: to the latest value when it is ahead, to history in any case. */
   private accept(p: LatestItem): void {
     const n = p.scan.scanNumber;
+    p.times = { event: p.eventAt, decoded: preciseNow() };
     freshPayload(p, this.id);
+    p.times.payload = preciseNow();
     this.seen(p.scan);
     const offer = this.latest.offer(p);
     if (!offer.taken) {
@@ -280,21 +291,22 @@ export class Bridge {
       const a = offer.ahead.scanNumber;
       this.say('info', `scan #${n} arrived after #${a} (${describeScan(scanOrderOf(p.scan))}, ${describeScan(offer.ahead)}): kept in history only, the latest stays #${a}`, { scan: n });
     }
-    this.history.enqueue(p.scan, p.relPath, p.payload);
+    // Queued now, written once the latest value is answered (latestFirst).
+    this.history.enqueue(p.scan, p.relPath, p.payload, p.times);
   }
 
   private latestDone(p: LatestItem, outcome: PutOutcome): void {
     this.outage.recovered();
     const n = p.scan.scanNumber;
     if (outcome.kind === 'written') {
-      const latencyMs = Date.now() - p.eventAt;
+      const latencyMs = Math.round(preciseNow() - p.eventAt);
       this.st.pushed++;
       this.st.lastPushedScan = n;
       this.st.lastPushedAt = Date.now();
       this.st.lastPushLatencyMs = latencyMs;
       observeLatency(this.st.pushLatency, latencyMs);
       this.say('info', `pushed scan #${n} (${p.scan.assetCount} assets) in ${latencyMs} ms`, { scan: n, assets: p.scan.assetCount, ms: latencyMs, file: p.relPath });
-      this.emit({ type: 'pushed', scanNumber: n, assets: p.scan.assetCount, latencyMs, relPath: p.relPath });
+      this.emit({ type: 'pushed', scanNumber: n, assets: p.scan.assetCount, latencyMs, relPath: p.relPath, ...(p.times ? { times: p.times } : {}) });
       if (this.st.pushed % this.s.bridgeSummaryEvery === 0) this.summary();
     } else if (compareScans(outcome.current, scanOrderOf(p.scan)) === 0) {
       this.say('info', `scan #${n} is already in Hazelcast: nothing to write`, { scan: n });

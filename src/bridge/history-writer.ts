@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Hazelcast } from '../connections.js';
 import type { BuiltPayload, DecodedScan as Scan } from './payload.js';
 import type { ReadOutcome } from './scan-decoder.js';
+import { preciseNow, type ScanTimes } from './scan-times.js';
 import type { HistoryStore } from './store.js';
 import { scanOrderOf } from './scan-order.js';
 
@@ -11,6 +12,7 @@ export interface HistoryItem {
   relPath: string;
   scan?: Scan;
   payload?: BuiltPayload;
+  times?: ScanTimes;
 }
 
 export interface HistoryWriterOptions {
@@ -25,6 +27,11 @@ export interface HistoryWriterOptions {
   /** Told of every failed write and every successful one (the outage retry). */
   outage: { failed(err: unknown, plan: string): void; recovered(): void };
   say(level: 'warn', message: string): void;
+  /**
+   * While true, live scans wait: the latest value goes first, alone on the connection and the
+   * member. Call `nudge` when it turns false.
+   */
+  latestFirst?(): boolean;
 }
 
 const CONCURRENCY = 32;
@@ -53,19 +60,24 @@ export class HistoryWriter {
   }
 
   /** Queues a live scan. When the queue is full the oldest scan in it is dropped, with a warning. */
-  enqueue(scan: Scan, relPath: string, payload: BuiltPayload | undefined): void {
+  enqueue(scan: Scan, relPath: string, payload: BuiltPayload | undefined, times?: ScanTimes): void {
     if (this.queue.length >= QUEUE_MAX) {
       const dropped = this.queue.shift()!;
       this.o.say('warn', `history backlog full: scan #${dropped.scanNumber} will not be written to history`);
     }
     const keep = this.queue.length < this.o.inMemory;
-    this.queue.push({ scanNumber: scan.scanNumber, relPath, ...(keep ? { scan, payload } : {}) });
+    this.queue.push({ scanNumber: scan.scanNumber, relPath, times, ...(keep ? { scan, payload } : {}) });
     this.pump();
   }
 
   /** Unpauses the queue and writes what waits. */
   resume(): void {
     this.paused = false;
+    this.pump();
+  }
+
+  /** Writes what waits, unless paused by a failure. */
+  nudge(): void {
     this.pump();
   }
 
@@ -79,7 +91,7 @@ export class HistoryWriter {
   }
 
   private pump(): void {
-    while (!this.stopped && !this.paused && this.inFlight < CONCURRENCY && this.queue.length > 0) {
+    while (!this.stopped && !this.paused && !this.o.latestFirst?.() && this.inFlight < CONCURRENCY && this.queue.length > 0) {
       const p = this.queue.shift()!;
       this.inFlight++;
       void this.writeOne(p, true).finally(() => {
@@ -103,8 +115,12 @@ export class HistoryWriter {
     for (;;) {
       if (this.stopped) return;
       try {
+        const payload = this.o.payloadOf(item);
+        if (p.times) p.times.historySent = preciseNow();
         // `kept`: the number holds this scan already, or a newer one (a scanner restart replayed).
-        if ((await this.o.store.put(scanOrderOf(item.scan), this.o.payloadOf(item))) === 'written') this.written++;
+        const outcome = await this.o.store.put(scanOrderOf(item.scan), payload);
+        if (p.times) p.times.historyAnswered = preciseNow();
+        if (outcome === 'written') this.written++;
         this.o.outage.recovered();
         return;
       } catch (err) {

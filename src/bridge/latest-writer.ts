@@ -1,5 +1,6 @@
 import type { BuiltPayload } from './payload.js';
 import type { DecodedScan as Scan } from './payload.js';
+import { preciseNow, type ScanTimes } from './scan-times.js';
 import type { LatestStore, PutOutcome } from './store.js';
 import { isNewerScan, scanOrderOf, type ScanOrderKey } from './scan-order.js';
 
@@ -7,9 +8,10 @@ import { isNewerScan, scanOrderOf, type ScanOrderKey } from './scan-order.js';
 export interface LatestItem {
   scan: Scan;
   relPath: string;
-  /** When its file was seen: the push latency is measured from here. */
+  /** When its file was seen (epoch ms, sub-ms): the push latency is measured from here. */
   eventAt: number;
   payload?: BuiltPayload;
+  times?: ScanTimes;
 }
 
 export interface LatestWriterOptions {
@@ -39,6 +41,11 @@ export class LatestWriter {
     return this.pending?.scan.scanNumber ?? null;
   }
 
+  /** A write is in flight. */
+  writing(): boolean {
+    return this.busy;
+  }
+
   /** Takes the scan when it is ahead in scan order; otherwise returns the scan it is behind. */
   offer(item: LatestItem): { taken: true } | { taken: false; ahead: ScanOrderKey } {
     const ahead = this.pending ? scanOrderOf(this.pending.scan) : this.lastWritten;
@@ -53,8 +60,14 @@ export class LatestWriter {
     if (this.busy || !this.pending || this.stopped) return;
     this.busy = true;
     const p = this.pending;
-    this.o.store.putIfNewer(scanOrderOf(p.scan), this.o.payloadOf(p)).then(
+    const payload = this.o.payloadOf(p);
+    if (p.times) p.times.latestSent = preciseNow();
+    this.o.store.putIfNewer(scanOrderOf(p.scan), payload).then(
       (outcome) => {
+        if (p.times) {
+          p.times.latestAnswered = preciseNow();
+          if (outcome.kind === 'written') p.times.calls = outcome.calls;
+        }
         this.busy = false;
         if (this.pending === p) this.pending = undefined;
         if (outcome.kind === 'written') this.lastWritten = scanOrderOf(p.scan);

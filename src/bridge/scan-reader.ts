@@ -3,6 +3,7 @@ import { coerceError } from '../errors.js';
 import type { DecodedScan } from './payload.js';
 import type { ReadOutcome } from './scan-decoder.js';
 import { isScanCandidate, relativeToRoot } from './scan-files.js';
+import { preciseNow } from './scan-times.js';
 
 export interface ScanFileReaderOptions {
   arrowDir: string;
@@ -55,7 +56,7 @@ export class ScanFileReader {
   /** A file event (or a file found by a listing). */
   onFile(path: string): void {
     if (this.stopped || !isScanCandidate(path)) return;
-    const now = Date.now();
+    const now = preciseNow();
     let f = this.files.get(path);
     if (!f) {
       f = { eventAt: now, attempts: 0, size: -1, mtimeMs: -1, lastGrowth: now, status: 'waiting', dirty: false };
@@ -70,7 +71,7 @@ export class ScanFileReader {
       void this.changedSince(path, known).then((changed) => {
         if (changed) {
           known.status = 'waiting';
-          known.eventAt = Date.now();
+          known.eventAt = preciseNow();
           this.read(path, known);
         }
       });

@@ -16,14 +16,17 @@ export function storedScanNumber(stored: string): number {
 }
 
 export type PutOutcome =
-  | { kind: 'written'; previous: number | null; rounds: number }
+  /** `calls`: Hazelcast calls it took, 1 in the usual case. */
+  | { kind: 'written'; previous: number | null; calls: number }
   /** The stored scan is this one or newer: nothing written. */
   | { kind: 'not_newer'; current: ScanOrderKey };
 
 /**
  * Writes the newest scan to one map key, moving only to a newer scan (scan-order.ts), safely against
  * other writers: a compare-and-set on the exact stored string (`replaceIfSame`, `putIfAbsent`),
- * never read-then-set. `lastWritten` (what this writer stored last) saves the read in the usual case.
+ * never read-then-set. One call in the usual case: `replaceIfSame` on what this writer stored last
+ * (`lastWritten`), or `putIfAbsent` when it has written nothing yet; a read only after a compare
+ * that failed because another writer moved the key.
  */
 export class LatestStore {
   private lastWritten: string | undefined;
@@ -42,31 +45,33 @@ export class LatestStore {
   }
 
   async putIfNewer(scan: ScanOrderKey, payload: string): Promise<PutOutcome> {
-    let rounds = 0;
-    let current: string | null | undefined = this.lastWritten;
+    let calls = 0;
+    const map = await this.map();
+    // null: nothing written yet as far as this writer knows; putIfAbsent finds out in the same call.
+    let current: string | null = this.lastWritten ?? null;
     for (;;) {
-      rounds++;
-      const map = await this.map();
-      if (current === undefined) current = await map.get(this.key);
       if (current === null) {
+        calls++;
         const prev = await map.putIfAbsent(this.key, payload);
-        if (prev === null || prev === undefined) return this.wrote(payload, null, rounds);
+        if (prev === null || prev === undefined) return this.wrote(payload, null, calls);
         current = prev;
-        continue;
       }
       const stored = storedScanKey(current);
       if (stored && !isNewerScan(scan, stored)) {
         this.lastWritten = current;
         return { kind: 'not_newer', current: stored };
       }
-      if (await map.replaceIfSame(this.key, current, payload)) return this.wrote(payload, stored?.scanNumber ?? null, rounds);
-      current = undefined;
+      calls++;
+      if (await map.replaceIfSame(this.key, current, payload)) return this.wrote(payload, stored?.scanNumber ?? null, calls);
+      // Another writer moved the key: compare with what is there now.
+      calls++;
+      current = await map.get(this.key);
     }
   }
 
-  private wrote(payload: string, previous: number | null, rounds: number): PutOutcome {
+  private wrote(payload: string, previous: number | null, calls: number): PutOutcome {
     this.lastWritten = payload;
-    return { kind: 'written', previous, rounds };
+    return { kind: 'written', previous, calls };
   }
 }
 

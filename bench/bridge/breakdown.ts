@@ -1,0 +1,83 @@
+/**
+ * Where the time of one scan goes, from the bridge's own moments (src/bridge/scan-times.ts,
+ * epoch ms taken in the bridge process) set beside the bench's rename and listener times (the
+ * bench's performance clock turned into epoch ms the same way). Both processes read the same
+ * system clock; what the two clocks disagree by is well under the 0.1 ms these are rounded to.
+ */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import path from 'node:path';
+import { buildPayload } from '../../src/bridge/payload.js';
+import { readScan } from '../../src/bridge/read-scan.js';
+import type { ScanTimes } from '../../src/bridge/scan-times.js';
+import { summarize } from './harness.js';
+
+const STAGES = [
+  ['file_event', 'rename → the bridge sees the file event (inotify, fs.watch)'],
+  ['read_decode', 'file event → scan in hand: the file read, checked complete, decoded'],
+  ['payload', 'scan → payload text built'],
+  ['to_send', 'payload built → compare-and-set called'],
+  ['cas_round_trip', 'compare-and-set called → answered (replaceIfSame, one round trip in the usual case)'],
+  ['listener_after_answer', 'compare-and-set answered → the second client\'s entry listener sees the value (negative: the event came first)'],
+  ['total', 'rename → the entry listener sees the value'],
+  ['history_after_answer', 'compare-and-set answered → history write called (written after the latest value, not beside it)'],
+  ['history_round_trip', 'history write called → answered'],
+] as const;
+
+export function stageBreakdown(ns: number[], renamedAt: Map<number, number>, seenAt: Map<number, number>, times: Map<number, ScanTimes>) {
+  const toEpoch = (mono: number) => performance.timeOrigin + mono;
+  const xs: Record<string, number[]> = Object.fromEntries(STAGES.map(([k]) => [k, []]));
+  const add = (k: string, a: number | undefined, b: number | undefined) => void (a !== undefined && b !== undefined && xs[k]!.push(b - a));
+  for (const n of ns) {
+    const t = times.get(n);
+    const r = renamedAt.get(n);
+    const s = seenAt.get(n);
+    if (!t || r === undefined || s === undefined) continue;
+    const rename = toEpoch(r);
+    const seen = toEpoch(s);
+    add('file_event', rename, t.event);
+    add('read_decode', t.event, t.decoded);
+    add('payload', t.decoded, t.payload);
+    add('to_send', t.payload, t.latestSent);
+    add('cas_round_trip', t.latestSent, t.latestAnswered);
+    add('listener_after_answer', t.latestAnswered, seen);
+    add('total', rename, seen);
+    add('history_after_answer', t.latestAnswered, t.historySent);
+    add('history_round_trip', t.historySent, t.historyAnswered);
+  }
+  return STAGES.map(([stage, what]) => {
+    const s = summarize(xs[stage]!);
+    return { stage, what, scans: s.count, p50_ms: s.p50, p90_ms: s.p90, p99_ms: s.p99 };
+  });
+}
+
+/** How many Hazelcast calls each write of the latest value took (1 in the usual case). */
+export function casCalls(times: Map<number, ScanTimes>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of times.values()) if (t.calls !== undefined) out[String(t.calls)] = (out[String(t.calls)] ?? 0) + 1;
+  return out;
+}
+
+/** The CPU of the pure steps on the same LZ4 files, in this process: the file read (sync), the decode, the payload. */
+export function cpuSplit(arrowDir: string, relPaths: string[]) {
+  const read: number[] = [];
+  const decode: number[] = [];
+  const payload: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    for (const rel of relPaths) {
+      const t0 = performance.now();
+      const bytes = readFileSync(path.join(arrowDir, rel));
+      const t1 = performance.now();
+      const r = readScan(bytes, { relPath: rel });
+      const t2 = performance.now();
+      if (r.kind !== 'ok') throw new Error(`${rel} does not read back: ${r.reason}`);
+      buildPayload(r.scan, { sourceFile: rel, bridgeId: 'bench', writtenAtMs: Date.now() });
+      const t3 = performance.now();
+      if (round === 0) continue; // warm-up
+      read.push(t1 - t0);
+      decode.push(t2 - t1);
+      payload.push(t3 - t2);
+    }
+  }
+  return { files: relPaths.length, read_file_ms_p50: summarize(read).p50, read_scan_ms_p50: summarize(decode).p50, build_payload_ms_p50: summarize(payload).p50 };
+}
