@@ -2,7 +2,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { QueueEvents } from 'bullmq';
 import { createRedis } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
-import { startRedis, type Started } from '../src/dev/services.js';
+import { startRedis, type Started } from '../scripts/servers/services.js';
 import { openQueues, trigger } from '../src/ops.js';
 import { QUEUES } from '../src/jobs/table.js';
 import { startJobWorkers } from '../src/workers/job-worker.js';

@@ -1,11 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startRedis, type Started } from '../src/dev/services.js';
-import { eventually, testEnv } from './helpers.js';
+import { startRedis, type Started } from '../scripts/servers/services.js';
+import { eventually, tempDir, testEnv } from './helpers.js';
 
 // Ports of this file's own range: the services:up defaults (6379, 5701) may be in use on the machine.
 const PORTS = { held: 17510, redis: 17511, hazelcast: 17512 };
@@ -32,8 +31,7 @@ function answers(port: number): Promise<boolean> {
 }
 
 function stateDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sb-services-'));
-  return dir;
+  return tempDir('sb-services-');
 }
 
 describe('npm run services:up', () => {
