@@ -1,4 +1,4 @@
-import { Queue, Worker } from 'bullmq';
+import { Queue, type Worker } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
@@ -6,6 +6,7 @@ import { createRedis } from '../connections.js';
 import { keys } from '../keys.js';
 import { QUEUES } from '../jobs/table.js';
 import { bridgeProcessor } from '../jobs/bridge.js';
+import { LeaseWorker, LockRenewals } from '../jobs/bridge-lock.js';
 import { ensureBridgeJob } from '../jobs/restart-bridge.js';
 
 export interface BridgeWorker {
@@ -26,9 +27,11 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
   const connection = createRedis(config);
   const control = createRedis(config);
   const queue = new Queue(QUEUES.bridge, { connection, prefix: config.queuePrefix });
-  queue.on('error', () => undefined);
+  queue.on('error', (err) => log.debug(`bridge queue: ${coerceError(err).message}`));
   const shutdown = new AbortController();
-  const worker = new Worker(QUEUES.bridge, bridgeProcessor({ config, redis: control, log, shutdown: shutdown.signal }), {
+  const renewals = new LockRenewals();
+  const processor = bridgeProcessor({ config, redis: control, log, shutdown: shutdown.signal, renewals });
+  const worker = new LeaseWorker(renewals, QUEUES.bridge, processor, {
     connection: createRedis(config),
     prefix: config.queuePrefix,
     concurrency: 1,
@@ -42,6 +45,10 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
   worker.on('error', (err) => log.warn(`bridge worker: ${coerceError(err).message}`));
   worker.on('stalled', (jobId) => log.warn(`bridge job ${jobId} stalled (its holder stopped answering): a standby takes over`));
   worker.on('failed', (job, err) => log.error(`bridge job ${job?.id} failed: ${err.message}`));
+  // Another worker holds the lock now, or it lapsed: the running bridge stops writing and ends (jobs/bridge.ts).
+  worker.on('lockRenewalFailed', (ids) => {
+    for (const id of ids) worker.cancelJob(id, 'another worker holds it now, or it lapsed');
+  });
 
   const keep = async () => {
     try {
