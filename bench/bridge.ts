@@ -35,7 +35,7 @@ import { mkdtempSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { HAZELCAST_VERSION, startHazelcast } from '../src/dev/services.js';
+import { HAZELCAST_VERSION, startHazelcast } from '../scripts/servers/services.js';
 import { phaseBacklog } from './bridge/backlog.js';
 import { benchClient, cleanupAll, mono, onCleanup, progress } from './bridge/harness.js';
 import { phaseLatency } from './bridge/latency.js';

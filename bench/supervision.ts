@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { resolveConfig, type Config } from '../src/config.js';
 import { createHazelcast, createRedis, type Hazelcast } from '../src/connections.js';
-import { startHazelcast, startRedis, ROOT } from '../src/dev/services.js';
+import { startHazelcast, startRedis, ROOT } from '../scripts/servers/services.js';
 import { readBridgeFacts } from '../src/bridge/facts.js';
 import { scanFileName, writeScanFileSync } from '../src/bridge/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';

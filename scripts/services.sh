@@ -22,5 +22,6 @@ if [ "${SERVICES_DOCKER:-1}" != "0" ] && docker info >/dev/null 2>&1; then
 fi
 command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server" >&2; exit 1; }
 command -v java >/dev/null || { echo "java is missing: a JDK 17 is needed for the Hazelcast member" >&2; exit 1; }
-[ -f dist/dev/services-cli.js ] || npm run -s build
-exec node dist/dev/services-cli.js "$action" "$@"
+[ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
+# A development tool, not part of the product: run from its TypeScript source (tsx), never built into dist/.
+exec node --import tsx scripts/servers/services-cli.ts "$action" "$@"

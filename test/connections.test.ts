@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
-import { freePort } from '../src/dev/services.js';
+import { freePort } from '../scripts/servers/services.js';
 import { testConfig, testLog } from './helpers.js';
 
 const clients: Hazelcast[] = [];

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { parse } from 'dotenv';
 import { resolveConfig } from '../src/config.js';
 import { eventually, killChildren, spawnRoles, testEnv } from './helpers.js';
@@ -32,5 +32,15 @@ describe('the systemd units in deploy/systemd', () => {
     const timeoutMs = Number(directives.TimeoutStopSec) * 1000;
     const code = await Promise.race([child.exited, new Promise((ok) => setTimeout(() => ok('still running'), timeoutMs))]);
     expect(code).toBe(0);
+  });
+});
+
+describe('the build (dist/), as the image and the units ship it', () => {
+  const files = (readdirSync('dist', { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => f.endsWith('.js'));
+
+  it('holds the product only: every file compiled from src/, none that starts test or demo servers', () => {
+    expect(files).toContain('cli.js');
+    expect(files.filter((f) => !existsSync(`src/${f.replace(/\.js$/, '.ts')}`))).toEqual([]);
+    expect(files.filter((f) => /redis-server|HazelcastMemberStarter|scripts\/servers|test\/servers/.test(readFileSync(`dist/${f}`, 'utf8')))).toEqual([]);
   });
 });

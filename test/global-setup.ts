@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startHazelcastCluster, startRedis, type Started } from '../src/dev/services.js';
+import { startHazelcastCluster, startRedis, type Started } from '../scripts/servers/services.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

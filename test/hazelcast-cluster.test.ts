@@ -1,14 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { createHazelcast, createRedis } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
-import { startHazelcastCluster } from '../src/dev/services.js';
+import { startHazelcastCluster } from '../scripts/servers/services.js';
 import { QUEUES } from '../src/jobs/table.js';
-import { eventually, killChildren, spawnRoles, testEnv, testLog, uniq, writeScanFile } from './helpers.js';
+import { eventually, killChildren, spawnRoles, tempDir, testEnv, testLog, uniq, writeScanFile } from './helpers.js';
 
 /** Two members of this file's own cluster: killing one disturbs no other test. */
 let cluster: Awaited<ReturnType<typeof startHazelcastCluster>>;
@@ -101,7 +98,7 @@ function services(action: 'up' | 'down', env: Record<string, string>): Promise<{
 describe('npm run services:up with SERVICES_HZ_MEMBERS=2', () => {
   it('starts two members in one cluster and prints both; down stops both', async () => {
     // Ports of this file's own range, clear of the defaults and of services-up.test.ts.
-    const env = { SERVICES_STATE_DIR: mkdtempSync(join(tmpdir(), 'sb-services-')), SERVICES_REDIS_PORT: '17700', SERVICES_HZ_PORT: '17701', SERVICES_HZ_MEMBERS: '2' };
+    const env = { SERVICES_STATE_DIR: tempDir('sb-services-'), SERVICES_REDIS_PORT: '17700', SERVICES_HZ_PORT: '17701', SERVICES_HZ_MEMBERS: '2' };
     try {
       const up = await services('up', env);
       expect(up.err).toBe('');

@@ -1,13 +1,28 @@
-import { inject } from 'vitest';
+import { afterAll, inject } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { writeScanFileSync } from '../src/bridge/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
+
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+});
+
+/**
+ * A new folder under the system temp folder, removed after the tests of the file that made it
+ * (processes a test started may still use it until the file's own cleanup has stopped them).
+ */
+export function tempDir(prefix = 'scan-bridge-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
 
 /** A unique suffix, so tests never share queues, keys or maps. */
 export function uniq(prefix = 't'): string {
@@ -27,7 +42,7 @@ export function testEnv(env: Record<string, string> = {}): Record<string, string
     QUEUE_PREFIX: `sb-${id}`,
     HZ_MAP: `FEATURES_${id}`,
     HZ_HISTORY_MAP: `HISTORY_${id}`,
-    ARROW_DIR: mkdtempSync(join(tmpdir(), 'scan-bridge-')),
+    ARROW_DIR: tempDir(),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   };

@@ -1,12 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from './helpers.js';
 
 /** Writes the hostile scan files of test/fixtures/make_hostile.py (pyarrow) into a new folder; returns it. */
 export function makeHostileFiles(): string {
-  const out = mkdtempSync(join(tmpdir(), 'scan-hostile-'));
+  const out = tempDir('scan-hostile-');
   const script = fileURLToPath(new URL('./fixtures/make_hostile.py', import.meta.url));
   execFileSync('python3', [script, out], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
   return out;

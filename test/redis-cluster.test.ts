@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { createHazelcast, createRedis } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
-import { startRedisCluster, type RedisClusterGroup } from '../src/dev/redis-cluster.js';
+import { startRedisCluster, type RedisClusterGroup } from './servers/redis-cluster.js';
 import { QUEUES } from '../src/jobs/table.js';
 import { eventually, killChildren, spawnRoles, testEnv, testLog, writeScanFile } from './helpers.js';
 

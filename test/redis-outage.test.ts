@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { createHazelcast, createRedis } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
 import { readBridgeFacts } from '../src/bridge/facts.js';
-import { startRedis, type Started } from '../src/dev/services.js';
+import { startRedis, type Started } from '../scripts/servers/services.js';
 import { QUEUES } from '../src/jobs/table.js';
 import { eventually, killChildren, spawnRoles, testEnv, testLog, writeScanFile } from './helpers.js';
 

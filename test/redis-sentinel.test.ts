@@ -4,8 +4,8 @@ import { Queue, QueueEvents } from 'bullmq';
 import { createHazelcast, createRedis } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
 import { readBridgeFacts } from '../src/bridge/facts.js';
-import { freePort } from '../src/dev/services.js';
-import { startSentinelGroup, type SentinelGroup } from '../src/dev/sentinel.js';
+import { freePort } from '../scripts/servers/services.js';
+import { startSentinelGroup, type SentinelGroup } from './servers/sentinel.js';
 import { QUEUES } from '../src/jobs/table.js';
 import { eventually, killChildren, spawnRoles, testEnv, testLog, writeScanFile } from './helpers.js';
 

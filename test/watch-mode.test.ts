@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chooseWatchMode, decideWatchMode } from '../src/bridge/watch-mode.js';
+import { tempDir } from './helpers.js';
 
 // f_type values as the Linux kernel reports them (linux/magic.h and the filesystems' sources).
 const NETWORK = {
@@ -48,7 +47,7 @@ describe('WATCH_MODE=auto: the decision from the statfs type', () => {
   });
 
   it('reads the real filesystem of a folder with fs.statfs', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'watch-mode-'));
+    const dir = tempDir('watch-mode-');
     const c = await chooseWatchMode('auto', dir);
     // The test folder is on a local disk here; whichever, the reason names it.
     expect(c.filesystem).not.toBeNull();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Client } from 'hazelcast-client';
-import type { Started } from '../../src/dev/services.js';
+import type { Started } from '../../scripts/servers/services.js';
 import { dayFolder, writeScanFileSync } from '../../src/bridge/scan-files.js';
 import { BridgeChild, childEnv, pickStats, type ChildMsg, type ChildSample } from './child.js';
 import { decompose, destroyMaps, epoch, latencies, LatestWatch, mb, mono, progress, r2, sleepUntil, summarize } from './harness.js';

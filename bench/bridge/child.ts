@@ -1,6 +1,6 @@
 /** The bridge under measure, in its own process (bench/bridge-child.ts), driven over IPC. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Started } from '../../src/dev/services.js';
+import type { Started } from '../../scripts/servers/services.js';
 import type { ScanTimes } from '../../src/bridge/scan-times.js';
 import { onCleanup, progress, Signal } from './harness.js';
 import { CHILD, KEY, P, PROFILE_DIR, ROOT } from './settings.js';

@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { Client, type IMap, type EntryEvent } from 'hazelcast-client';
 import { hazelcastClientConfig } from '../../src/connections.js';
-import type { Started } from '../../src/dev/services.js';
+import type { Started } from '../../scripts/servers/services.js';
 import { createLogger } from '../../src/log.js';
 import { sleep } from '../../src/time.js';
 import { KEY } from './settings.js';

@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'hazelcast-client';
-import type { Started } from '../../src/dev/services.js';
+import type { Started } from '../../scripts/servers/services.js';
 import { encodeScan, makeScan } from '../../src/demo/scan-writer.js';
 import { buildPayload } from '../../src/bridge/payload.js';
 import { readScan } from '../../src/bridge/read-scan.js';

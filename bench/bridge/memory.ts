@@ -4,7 +4,7 @@ import { rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'hazelcast-client';
-import type { Started } from '../../src/dev/services.js';
+import type { Started } from '../../scripts/servers/services.js';
 import { dayFolder, writeScanFileSync } from '../../src/bridge/scan-files.js';
 import { BridgeChild, childEnv, pickStats, type ChildSample } from './child.js';
 import { destroyMaps, HistoryWatch, mb, mono, progress, r2, scanNumberOf } from './harness.js';

@@ -1,7 +1,7 @@
 /** The Python peer (python_peer.py) in its own process, and the LZ4 recoding of the latency files. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { Started } from '../../src/dev/services.js';
+import type { Started } from '../../scripts/servers/services.js';
 import { onCleanup, progress, Signal } from './harness.js';
 import { KEY, ROOT } from './settings.js';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startRedis, waitUntil, type Started } from './services.js';
+import { startRedis, waitUntil, type Started } from '../../scripts/servers/services.js';
 
 export interface RedisClusterGroup {
   nodes: Started[];
@@ -28,7 +28,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterGroup>
   };
   try {
     for (let i = 0; i < masters; i++) {
-      nodes.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--dir', dir] }));
+      nodes.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`], dir }));
     }
     await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
     await waitUntil(

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, startRedis, waitUntil, type Started } from './services.js';
+import { freePort, startRedis, waitUntil, type Started } from '../../scripts/servers/services.js';
 
 /** A master, its replicas and the sentinels watching them, all `redis-server` on loopback. */
 export interface SentinelGroup {

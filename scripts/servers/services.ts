@@ -1,10 +1,11 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
-import { existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Repository root, found from this file in src/dev or dist/dev. */
+/** Repository root, found from this file in scripts/servers. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const HAZELCAST_VERSION = '5.6.0';
 
@@ -97,10 +98,16 @@ interface SpawnOpts {
 interface RedisOpts extends SpawnOpts {
   /** More `redis-server` arguments, e.g. `['--replicaof', '127.0.0.1', '7000']`. */
   args?: string[];
+  /**
+   * Redis's working folder (`--dir`), kept after it stops. @defaultValue a new folder of this
+   * start's own, removed once the server has stopped
+   */
+  dir?: string;
 }
 
-function stopper(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): () => Promise<void> {
-  return () =>
+/** Stops `child` with `signal` (SIGKILL after 10 s), then runs `after` once it has exited. */
+function stopper(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', after: () => void = () => undefined): () => Promise<void> {
+  const exited = () =>
     new Promise<void>((ok) => {
       if (child.exitCode !== null || child.signalCode !== null) return ok();
       const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -110,6 +117,7 @@ function stopper(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): () =>
       });
       child.kill(signal);
     });
+  return () => exited().then(after);
 }
 
 /**
@@ -144,20 +152,24 @@ export async function startRedis(opts: RedisOpts = {}): Promise<Started> {
   await assertPortFree(port, 'redis-server');
   let child: ChildProcess | undefined;
   const out = output(opts, () => child);
+  // A folder of this start's own: a file left by another server (nodes.conf, a dump) never reaches this one.
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'scan-bridge-redis-'));
+  if (opts.dir) mkdirSync(dir, { recursive: true });
+  const removeDir = opts.dir ? () => undefined : () => rmSync(dir, { recursive: true, force: true });
   child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--dir', '/tmp', ...(opts.args ?? [])],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--dir', dir, ...(opts.args ?? [])],
     { stdio: ['ignore', out.stdio, out.stdio], detached: opts.detached ?? false },
   );
   out.attach();
   // Ready when this very process says so: a port that answers may be someone else's server.
   const own = child;
-  await waitUntil(`redis-server on port ${port}`, async () => out.text().includes('Ready to accept connections') && (await portAnswers(port)), 15_000, own).catch((err: unknown) => {
-    own.kill('SIGKILL');
+  await waitUntil(`redis-server on port ${port}`, async () => out.text().includes('Ready to accept connections') && (await portAnswers(port)), 15_000, own).catch(async (err: unknown) => {
+    await stopper(own, 'SIGKILL', removeDir)();
     throw new Error(`${(err as Error).message}\n${out.text().slice(-2000)}`);
   });
   if (opts.detached) child.unref();
-  return { address: `redis://127.0.0.1:${port}`, port, pid: own.pid!, stop: stopper(own), kill: stopper(own, 'SIGKILL') };
+  return { address: `redis://127.0.0.1:${port}`, port, pid: own.pid!, stop: stopper(own, 'SIGTERM', removeDir), kill: stopper(own, 'SIGKILL', removeDir) };
 }
 
 interface HazelcastOpts extends SpawnOpts {

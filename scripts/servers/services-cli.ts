@@ -79,7 +79,7 @@ async function up(wanted: Service[]): Promise<void> {
   try {
     if (wanted.includes('redis')) {
       console.log(`Starting redis-server on 127.0.0.1:${ports.redis[0]} …`);
-      const r = await startRedis({ port: ports.redis[0], detached: true, logFile: join(dir, 'redis.log') });
+      const r = await startRedis({ port: ports.redis[0], detached: true, logFile: join(dir, 'redis.log'), dir: join(dir, 'redis') });
       started.redis = { pids: [r.pid], address: r.address, stop: r.stop };
     }
     if (wanted.includes('hazelcast')) {
