@@ -6,7 +6,7 @@ import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { runBridge, type RunningBridge } from '../bridge/run.js';
 import type { BridgeEvent } from '../bridge/bridge.js';
-import { QUEUES, type JobPayloads } from './table.js';
+import { QUEUES } from './table.js';
 import { sleep } from '../time.js';
 
 export interface BridgeJobDeps {
@@ -33,7 +33,10 @@ export interface BridgeLiveStats {
 }
 
 /** The bridge job's data: its payload, and the live stats the running bridge adds. */
-export type BridgeJobData = JobPayloads['bridge'] & { live?: BridgeLiveStats };
+export interface BridgeJobData {
+  requestedBy: string;
+  live?: BridgeLiveStats;
+}
 
 type Outcome = { kind: 'restart' } | { kind: 'crash'; error: Error } | { kind: 'lost'; why: string } | { kind: 'shutdown' };
 
