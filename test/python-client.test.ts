@@ -3,7 +3,7 @@ import { createHazelcast, type Hazelcast } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
 import { HEALTH_KEY } from '../src/ready/decide.js';
 import { testEnv, testLog } from './helpers.js';
-import { runPython } from './consumers.js';
+import { runPython, waitCli } from './consumers.js';
 
 let hz: Hazelcast;
 beforeAll(async () => {
@@ -87,5 +87,24 @@ with c.ScanBridgeClient() as b:
 `, env);
     expect((await r.exited).code, r.err()).toBe(0);
     expect(r.out().trim()).toBe('not ready after 0.5 s: the last health check says down (no_heartbeat)');
+  });
+
+  it('wait_until_fresh names everything that is missing, in the order scan-bridge wait does', async () => {
+    const { env } = await world();
+    const script = `
+import scan_bridge_client as c
+with c.ScanBridgeClient() as b:
+    try:
+        b.wait_until_fresh(max_age_s=30, timeout_s=0)
+    except TimeoutError as e:
+        print(e)
+`;
+    const r = runPython(script, env);
+    const w = waitCli(env, '--timeout', '0');
+    expect((await r.exited).code, r.err()).toBe(0);
+    expect((await w.exited).code).toBe(1);
+    const both = 'not ready after 0 s: no scan in Hazelcast; no health entry (no health check within 3 intervals: nobody is checking)\n';
+    expect(r.out()).toBe(both);
+    expect(w.out()).toBe(both);
   });
 });

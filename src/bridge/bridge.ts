@@ -73,6 +73,8 @@ export class Bridge {
   private source: ScanSource | undefined;
   private stopFolderCheck: () => void = () => undefined;
   private stopped = false;
+  /** Set while watchAgain replaces the watches. */
+  private rewatching = false;
   private catchUp: Promise<void> = Promise.resolve();
   private readonly st: BridgeStats;
 
@@ -148,12 +150,21 @@ export class Bridge {
   /** Starts watching; resolves once the watches are in place. The start-up catch-up runs on (see caughtUp). */
   async start(): Promise<void> {
     this.outage.start();
-    await mkdir(this.s.arrowDir, { recursive: true });
     await this.decoder.start();
+    await this.watchFolder('watching');
+    this.catchUp = this.catchUpOnDisk();
+  }
+
+  /**
+   * Watches the scan folder at its path as it is now (made if missing), by the watch mode chosen
+   * for it, and checks every second that the path still names that folder.
+   */
+  private async watchFolder(verb: string): Promise<void> {
+    await mkdir(this.s.arrowDir, { recursive: true });
     const choice = await chooseWatchMode(this.s.watchMode, this.s.arrowDir);
     this.st.watchMode = choice;
     let listingFailed = false;
-    this.source = await openScanSource(this.s.arrowDir, choice, { pollMs: this.s.watchPollMs, rescanMs: this.s.watchRescanMs }, {
+    const source = await openScanSource(this.s.arrowDir, choice, { pollMs: this.s.watchPollMs, rescanMs: this.s.watchRescanMs }, {
       file: (p) => this.reader.onFile(p),
       error: (err) => this.fail(err),
       problem: (message) => {
@@ -162,10 +173,40 @@ export class Bridge {
         listingFailed = true;
       },
     });
-    this.stopFolderCheck = checkFolderEvery(this.s.arrowDir, 1000, (err) => this.fail(err));
+    if (this.stopped) return source.close();
+    this.source = source;
+    this.stopFolderCheck = checkFolderEvery(this.s.arrowDir, 1000, (err) => void this.watchAgain(err));
     this.st.watching = true;
-    this.say('info', `watching ${this.s.arrowDir} as bridge ${this.id} ${this.source.how} (${choice.reason})`, { watchMode: choice });
-    this.catchUp = startupCatchUp({
+    this.say('info', `${verb} ${this.s.arrowDir} as bridge ${this.id} ${source.how} (${choice.reason})`, { watchMode: choice });
+  }
+
+  /**
+   * The scan folder went away, or was removed and made again: the watches still hold the old one.
+   * This run watches the folder at the path now (made again if missing, as at start) and catches
+   * up on the scans already in it, without a restart: the heartbeat and the latest value's writer
+   * carry on. Only when that fails (the path is a file now) does the bridge fail.
+   */
+  private async watchAgain(why: Error): Promise<void> {
+    if (this.rewatching || this.stopped || this.failed_) return;
+    this.rewatching = true;
+    this.stopFolderCheck();
+    this.source?.close();
+    this.source = undefined;
+    this.st.watching = false;
+    this.say('warn', `${why.message}: watching the folder at that path again`);
+    try {
+      await this.watchFolder('watching again');
+      if (!this.stopped) this.catchUp = Promise.all([this.catchUp, this.catchUpOnDisk()]).then(() => undefined);
+    } catch (err) {
+      this.fail(new Error(`${why.message}, and watching it again failed: ${coerceError(err).message}`));
+    } finally {
+      this.rewatching = false;
+    }
+  }
+
+  /** Pushes the newest scan on disk and writes the ones Hazelcast has not seen to history (catch-up.ts). */
+  private catchUpOnDisk(): Promise<void> {
+    return startupCatchUp({
       arrowDir: this.s.arrowDir,
       historyTtlS: this.s.hzHistoryTtlS,
       hazelcast: this.hz,
@@ -179,14 +220,14 @@ export class Bridge {
       skip: (relPath, reason) => this.skip(relPath, reason),
       say: (level, message) => this.say(level, message),
       stopped: () => this.stopped,
-    }).catch((err: unknown) => this.say('error', `start-up catch-up failed: ${coerceError(err).message}`));
+    }).catch((err: unknown) => this.say('error', `catch-up failed: ${coerceError(err).message}`));
   }
 
   // Declared before `failure`: class fields are defined in order, and the executor sets it.
   private failWith!: (err: Error) => void;
   /**
    * Resolves with the error that stopped this bridge from working (the watcher failed, the scan
-   * folder vanished). The bridge keeps running; its supervisor decides to restart it.
+   * folder could not be watched again). The bridge keeps running; its supervisor decides to restart it.
    */
   readonly failure: Promise<Error> = new Promise((ok) => (this.failWith = ok));
   private failed_ = false;
