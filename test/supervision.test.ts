@@ -4,7 +4,7 @@ import { Queue, type Job } from 'bullmq';
 import { createHazelcast, createRedis } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
 import { startScheduler } from '../src/scheduler.js';
-import { QUEUES } from '../src/jobs/table.js';
+import { openJobQueue, QUEUES } from '../src/jobs/table.js';
 import { enqueueRestart, runHealthCheck } from '../src/jobs/health-check.js';
 import { keys } from '../src/keys.js';
 import { eventually, killChildren, spawnRoles, testLog, writeScanFile } from './helpers.js';
@@ -208,10 +208,10 @@ describe('restart jobs', () => {
     const bridge = spawnRoles(['bridge'], env);
     const config = resolveConfig(env);
     const redis = createRedis(config);
-    const queue = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
+    const queue = openJobQueue('restart-bridge', redis, config, testLog);
     try {
       const before = (await activeBridge(env, [bridge])).hb.generation;
-      const { id } = await enqueueRestart(queue, config, { reason: 'test', requestedBy: 'test' });
+      const { id } = await enqueueRestart(queue, { reason: 'test', requestedBy: 'test' });
       const job = await finished(queue, id!);
       expect(job.returnvalue.generation).toBeGreaterThan(before);
       expect(Number(await redis.get(keys(config.queuePrefix).restarts))).toBe(1);
@@ -226,9 +226,9 @@ describe('restart jobs', () => {
     spawnRoles(['worker'], env);
     const config = resolveConfig(env);
     const redis = createRedis(config);
-    const queue = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
+    const queue = openJobQueue('restart-bridge', redis, config, testLog);
     try {
-      const { id } = await enqueueRestart(queue, config, { reason: 'test', requestedBy: 'test' });
+      const { id } = await enqueueRestart(queue, { reason: 'test', requestedBy: 'test' });
       // The restart is under way, waiting for a bridge, before the first bridge worker starts.
       await eventually('the restart attempt running', async () => ((await (await queue.getJob(id!))?.getState()) === 'active' ? true : undefined));
       spawnRoles(['bridge'], env);
@@ -246,10 +246,10 @@ describe('restart jobs', () => {
     spawnRoles(['worker'], env);
     const config = resolveConfig(env);
     const redis = createRedis(config);
-    const queue = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
+    const queue = openJobQueue('restart-bridge', redis, config, testLog);
     try {
       // No bridge worker runs anywhere: no restart can be confirmed.
-      const { id } = await enqueueRestart(queue, config, { reason: 'test', requestedBy: 'test' });
+      const { id } = await enqueueRestart(queue, { reason: 'test', requestedBy: 'test' });
       const job = await eventually('the restart failing for good', async () => {
         const j = await queue.getJob(id!);
         return j && (await j.getState()) === 'failed' ? j : undefined;

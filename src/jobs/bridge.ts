@@ -6,7 +6,6 @@ import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { runBridge, type RunningBridge } from '../bridge/run.js';
 import type { BridgeEvent } from '../bridge/bridge.js';
-import type { JobPayloads } from './table.js';
 import { JobLock, type LockRenewals } from './bridge-lock.js';
 import { sleep } from '../time.js';
 
@@ -36,7 +35,10 @@ export interface BridgeLiveStats {
 }
 
 /** The bridge job's data: its payload, and the live stats the running bridge adds. */
-export type BridgeJobData = JobPayloads['bridge'] & { live?: BridgeLiveStats };
+export interface BridgeJobData {
+  requestedBy: string;
+  live?: BridgeLiveStats;
+}
 
 type Outcome = { kind: 'restart' } | { kind: 'crash'; error: Error } | { kind: 'lost'; why: string } | { kind: 'shutdown' };
 

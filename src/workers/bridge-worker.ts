@@ -1,17 +1,16 @@
-import { Queue, type Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { createRedis } from '../connections.js';
 import { keys } from '../keys.js';
-import { QUEUES } from '../jobs/table.js';
-import { bridgeProcessor } from '../jobs/bridge.js';
+import { JOBS, openJobQueue, type JobQueue } from '../jobs/table.js';
 import { LeaseWorker, LockRenewals } from '../jobs/bridge-lock.js';
 import { ensureBridgeJob } from '../jobs/restart-bridge.js';
 
 export interface BridgeWorker {
   worker: Worker;
-  queue: Queue;
+  queue: JobQueue<'bridge'>;
   /** Hands the bridge to a standby (if this process runs it) and closes. */
   stop(): Promise<void>;
 }
@@ -26,12 +25,11 @@ const KEEPER_MS = 5000;
 export async function startBridgeWorker(config: Config, log: Logger): Promise<BridgeWorker> {
   const connection = createRedis(config);
   const control = createRedis(config);
-  const queue = new Queue(QUEUES.bridge, { connection, prefix: config.queuePrefix });
-  queue.on('error', (err) => log.debug(`bridge queue: ${coerceError(err).message}`));
+  const queue = openJobQueue('bridge', connection, config, log);
   const shutdown = new AbortController();
   const renewals = new LockRenewals();
-  const processor = bridgeProcessor({ config, redis: control, log, shutdown: shutdown.signal, renewals });
-  const worker = new LeaseWorker(renewals, QUEUES.bridge, processor, {
+  const processor = JOBS.bridge.handler({ config, redis: control, log, shutdown: shutdown.signal, renewals });
+  const worker = new LeaseWorker(renewals, JOBS.bridge.queue, processor, {
     connection: createRedis(config),
     prefix: config.queuePrefix,
     concurrency: 1,
@@ -55,7 +53,7 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
       if (await control.exists(keys(config.queuePrefix).gaveUp)) return;
       const counts = await queue.getJobCounts('active', 'waiting', 'delayed', 'prioritized');
       if (Object.values(counts).every((n) => n === 0)) {
-        await ensureBridgeJob(queue, config, `bridge worker ${process.pid}`);
+        await ensureBridgeJob(queue, `bridge worker ${process.pid}`);
         log.info('no bridge job waiting or running: added one');
       }
     } catch {
