@@ -139,8 +139,7 @@ export async function killChildren(): Promise<void> {
   );
 }
 
-/** Writes scan `n` (now, a few assets) the way a good producer does: a dotted temp name, then a rename. */
-export function writeScanFile(arrowDir: string, n: number, assets = 4): void {
-  const at = new Date();
+/** Writes scan `n` (stamped now unless `at` is given, a few assets) the way a good producer does: a dotted temp name, then a rename. */
+export function writeScanFile(arrowDir: string, n: number, assets = 4, at = new Date()): void {
   writeScanFileSync(arrowDir, n, at, encodeScan(makeScan({ scanNumber: n, time: at, assets })));
 }

@@ -32,6 +32,15 @@ describe('the terminal log, as `npm run demo` shows it', () => {
     // One line per health check.
     const checks = lines.filter((l) => /\bhealth (healthy|warning|stale|down|error)\b/.test(l));
     expect(checks.length).toBeGreaterThanOrEqual(2);
+    // And nothing else at info while it runs: a second line for each scan or check (a job
+    // started, a scan written by the demo scanner, a value set) would be one of these.
+    const known = [
+      /\bhealth (healthy|warning|stale|down|error)\b/, /: pushed scan #\d+ /, /: summary: /,
+      /: board listening on /, /: no bridge job waiting or running: added one$/, /: bridge worker \d+ ready /, /: connected to Hazelcast$/,
+      /: watching \S+ as bridge /, /: job workers ready: /, /: scheduler: health-check every /, /: scan-bridge running: /,
+      /: demo scanner starting at scan #1: /, /: decoder threads ready in /,
+    ];
+    expect(lines.filter((l) => / INFO /.test(l) && !known.some((k) => k.test(l)))).toEqual([]);
 
     // The summary names the board and the status page, and `status` shows them too.
     const summary = lines.filter((l) => /summary:/.test(l) && /board at http/.test(l)).pop()!;

@@ -67,7 +67,7 @@ describe('GET /api/ready on a real server and Hazelcast', () => {
     config = testConfig();
     hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
     redis = createRedis(config);
-    const app = createApp({ config, redis, hazelcast: hz, queues: openQueues(config, redis), log: testLog });
+    const app = createApp({ config, redis, hazelcast: hz, queues: openQueues(config, redis, testLog), log: testLog });
     server = await new Promise<Server>((ok) => {
       const s = app.listen(0, '127.0.0.1', () => ok(s));
     });
@@ -91,8 +91,11 @@ describe('GET /api/ready on a real server and Hazelcast', () => {
     const held = fetch(`${url}?max_age_s=10&wait_s=20`);
     // The held request is not answered while the data stays old.
     expect(await Promise.race([held.then(() => 'answered'), new Promise((ok) => setTimeout(ok, 500, 'held'))])).toBe('held');
+    const wrote = Date.now();
     await map.set(config.hzKey, JSON.stringify({ scan_number: 2, timestamp_ms: Date.now(), asset_count: 3 }));
     const res = await held;
+    // Woken by the entry listener, as `scan-bridge wait` is: no polling interval in between.
+    expect(Date.now() - wrote, 'ms from the write to the answer').toBeLessThan(200);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ ready: true, scanNumber: 2, health: { status: 'healthy' } });
   });

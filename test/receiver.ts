@@ -10,6 +10,8 @@ export interface Request {
   body: Record<string, unknown> | null;
   /** The status it was answered with. */
   status: number;
+  /** Epoch ms when it was received. */
+  at: number;
 }
 
 /**
@@ -23,7 +25,7 @@ export async function receiver(replies: Array<[number, unknown?]> = []) {
     req.on('data', (b: Buffer) => (raw += b.toString()));
     req.on('end', () => {
       const [status, body] = replies.shift() ?? [202, { status: 'success', message: 'Event processed' }];
-      requests.push({ method: req.method!, path: req.url!, body: raw ? (JSON.parse(raw) as Record<string, unknown>) : null, status });
+      requests.push({ method: req.method!, path: req.url!, body: raw ? (JSON.parse(raw) as Record<string, unknown>) : null, status, at: Date.now() });
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? {}));
     });
   });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedis, type Started } from '../scripts/servers/services.js';
@@ -34,18 +34,31 @@ function stateDir(): string {
   return tempDir('sb-services-');
 }
 
+/** services:up refused to start: it names the taken port and the setting that moves it, says nothing is up, records no pid. */
+async function expectRefused(r: Awaited<ReturnType<typeof services>>, port: number, setting: string, dir: string) {
+  expect(r.code).not.toBe(0);
+  expect(r.out).not.toContain('Services are up');
+  expect(r.err).toMatch(new RegExp(`port ${port} .*already in use.*${setting}`));
+  expect(existsSync(join(dir, 'pids.json'))).toBe(false);
+}
+
 describe('npm run services:up', () => {
   it('fails, naming the port, when another Redis already holds it, and records nothing', async () => {
     const other: Started = await startRedis({ port: PORTS.held });
     cleanups.push(() => other.stop());
     const dir = stateDir();
-    const r = await services('up', { SERVICES_STATE_DIR: dir, SERVICES_REDIS_PORT: String(PORTS.held), SERVICES_HZ_PORT: String(PORTS.hazelcast) });
-    expect(r.code).not.toBe(0);
-    expect(r.out).not.toContain('Services are up');
-    expect(r.err).toMatch(new RegExp(`port ${PORTS.held} .*already in use.*SERVICES_REDIS_PORT`));
-    expect(existsSync(join(dir, 'pids.json'))).toBe(false);
+    await expectRefused(await services('up', { SERVICES_STATE_DIR: dir, SERVICES_REDIS_PORT: String(PORTS.held), SERVICES_HZ_PORT: String(PORTS.hazelcast) }), PORTS.held, 'SERVICES_REDIS_PORT', dir);
     // Nothing of ours was left running on the Hazelcast port either.
     expect(await answers(PORTS.hazelcast)).toBe(false);
+  });
+
+  it('fails, naming the port, when any process holds the Hazelcast port, and starts no Redis either', async () => {
+    const holder = createServer();
+    await new Promise<void>((ok) => holder.listen(PORTS.hazelcast, '127.0.0.1', ok));
+    cleanups.push(() => new Promise((ok) => holder.close(ok)));
+    const dir = stateDir();
+    await expectRefused(await services('up', { SERVICES_STATE_DIR: dir, SERVICES_REDIS_PORT: String(PORTS.redis), SERVICES_HZ_PORT: String(PORTS.hazelcast) }), PORTS.hazelcast, 'SERVICES_HZ_PORT', dir);
+    expect(await answers(PORTS.redis)).toBe(false);
   });
 
   it('a second start returns only once its own member answers, whatever an earlier log says', async () => {

@@ -15,7 +15,7 @@ import { ScanDecoder, type ReaderSettings } from './scan-decoder.js';
 import { ScanFileReader } from './scan-reader.js';
 import { preciseNow, type ScanTimes } from './scan-times.js';
 import { initialStats, observeLatency, type BridgeStats } from './stats.js';
-import { HistoryStore, LatestStore, type PutOutcome } from './store.js';
+import { HistoryStore, LatestStore, WriteRefusedError, type PutOutcome, type WriteGate } from './store.js';
 import { openScanSource, type ScanSource } from './scan-source.js';
 import { chooseWatchMode } from './watch-mode.js';
 import { compareScans, describeScan, isNewerScan, scanOrderOf } from './scan-order.js';
@@ -46,6 +46,8 @@ export interface BridgeOptions {
   incompleteTimeoutMs?: number;
   /** Decoded scans kept for history during an outage; later ones are read from disk again. @defaultValue 500 */
   historyInMemory?: number;
+  /** Asked before every Hazelcast write (the bridge job's lock, jobs/bridge-lock.ts); none: always write. */
+  writeGate?: WriteGate;
 }
 
 /**
@@ -73,6 +75,8 @@ export class Bridge {
   private source: ScanSource | undefined;
   private stopFolderCheck: () => void = () => undefined;
   private stopped = false;
+  /** Set while watchAgain replaces the watches. */
+  private rewatching = false;
   private catchUp: Promise<void> = Promise.resolve();
   private readonly st: BridgeStats;
 
@@ -104,7 +108,7 @@ export class Bridge {
       },
       onReject: (relPath, reason) => this.reject(relPath, reason),
     });
-    this.latestStore = new LatestStore(this.hz.client, this.s.hzMap, this.s.hzKey);
+    this.latestStore = new LatestStore(this.hz.client, this.s.hzMap, this.s.hzKey, opts.writeGate);
     this.latest = new LatestWriter({
       store: this.latestStore,
       payloadOf,
@@ -113,12 +117,14 @@ export class Bridge {
         this.latestDone(item, outcome);
       },
       onError: (err, newest) => {
+        // Refused, not failed: this bridge may not write any more and is being stopped.
+        if (err instanceof WriteRefusedError) return;
         this.outage.failed(err, `keeping scan #${newest.scan.scanNumber} to write when it returns`);
         this.history.nudge();
       },
     });
     this.history = new HistoryWriter({
-      store: new HistoryStore(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS * 1000),
+      store: new HistoryStore(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS * 1000, opts.writeGate),
       hazelcast: this.hz,
       arrowDir: this.s.arrowDir,
       read,
@@ -148,12 +154,21 @@ export class Bridge {
   /** Starts watching; resolves once the watches are in place. The start-up catch-up runs on (see caughtUp). */
   async start(): Promise<void> {
     this.outage.start();
-    await mkdir(this.s.arrowDir, { recursive: true });
     await this.decoder.start();
+    await this.watchFolder('watching');
+    this.catchUp = this.catchUpOnDisk();
+  }
+
+  /**
+   * Watches the scan folder at its path as it is now (made if missing), by the watch mode chosen
+   * for it, and checks every second that the path still names that folder.
+   */
+  private async watchFolder(verb: string): Promise<void> {
+    await mkdir(this.s.arrowDir, { recursive: true });
     const choice = await chooseWatchMode(this.s.watchMode, this.s.arrowDir);
     this.st.watchMode = choice;
     let listingFailed = false;
-    this.source = await openScanSource(this.s.arrowDir, choice, { pollMs: this.s.watchPollMs, rescanMs: this.s.watchRescanMs }, {
+    const source = await openScanSource(this.s.arrowDir, choice, { pollMs: this.s.watchPollMs, rescanMs: this.s.watchRescanMs }, {
       file: (p) => this.reader.onFile(p),
       error: (err) => this.fail(err),
       problem: (message) => {
@@ -162,10 +177,40 @@ export class Bridge {
         listingFailed = true;
       },
     });
-    this.stopFolderCheck = checkFolderEvery(this.s.arrowDir, 1000, (err) => this.fail(err));
+    if (this.stopped) return source.close();
+    this.source = source;
+    this.stopFolderCheck = checkFolderEvery(this.s.arrowDir, 1000, (err) => void this.watchAgain(err));
     this.st.watching = true;
-    this.say('info', `watching ${this.s.arrowDir} as bridge ${this.id} ${this.source.how} (${choice.reason})`, { watchMode: choice });
-    this.catchUp = startupCatchUp({
+    this.say('info', `${verb} ${this.s.arrowDir} as bridge ${this.id} ${source.how} (${choice.reason})`, { watchMode: choice });
+  }
+
+  /**
+   * The scan folder went away, or was removed and made again: the watches still hold the old one.
+   * This run watches the folder at the path now (made again if missing, as at start) and catches
+   * up on the scans already in it, without a restart: the heartbeat and the latest value's writer
+   * carry on. Only when that fails (the path is a file now) does the bridge fail.
+   */
+  private async watchAgain(why: Error): Promise<void> {
+    if (this.rewatching || this.stopped || this.failed_) return;
+    this.rewatching = true;
+    this.stopFolderCheck();
+    this.source?.close();
+    this.source = undefined;
+    this.st.watching = false;
+    this.say('warn', `${why.message}: watching the folder at that path again`);
+    try {
+      await this.watchFolder('watching again');
+      if (!this.stopped) this.catchUp = Promise.all([this.catchUp, this.catchUpOnDisk()]).then(() => undefined);
+    } catch (err) {
+      this.fail(new Error(`${why.message}, and watching it again failed: ${coerceError(err).message}`));
+    } finally {
+      this.rewatching = false;
+    }
+  }
+
+  /** Pushes the newest scan on disk and writes the ones Hazelcast has not seen to history (catch-up.ts). */
+  private catchUpOnDisk(): Promise<void> {
+    return startupCatchUp({
       arrowDir: this.s.arrowDir,
       historyTtlS: this.s.hzHistoryTtlS,
       hazelcast: this.hz,
@@ -179,14 +224,14 @@ export class Bridge {
       skip: (relPath, reason) => this.skip(relPath, reason),
       say: (level, message) => this.say(level, message),
       stopped: () => this.stopped,
-    }).catch((err: unknown) => this.say('error', `start-up catch-up failed: ${coerceError(err).message}`));
+    }).catch((err: unknown) => this.say('error', `catch-up failed: ${coerceError(err).message}`));
   }
 
   // Declared before `failure`: class fields are defined in order, and the executor sets it.
   private failWith!: (err: Error) => void;
   /**
    * Resolves with the error that stopped this bridge from working (the watcher failed, the scan
-   * folder vanished). The bridge keeps running; its supervisor decides to restart it.
+   * folder could not be watched again). The bridge keeps running; its supervisor decides to restart it.
    */
   readonly failure: Promise<Error> = new Promise((ok) => (this.failWith = ok));
   private failed_ = false;

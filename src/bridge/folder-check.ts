@@ -17,16 +17,24 @@ export function checkFolderEvery(dir: string, intervalMs: number, onGone: (err: 
   } catch {
     /* missing already: the first check says so */
   }
+  let stopped = false;
+  const gone = (err: Error) => {
+    if (!stopped) onGone(err);
+  };
   const timer = setInterval(() => {
     stat(dir).then(
       (s) => {
-        if (!s.isDirectory()) return onGone(new Error(`the scan folder ${dir} is no longer a folder`));
+        if (!s.isDirectory()) return gone(new Error(`the scan folder ${dir} is no longer a folder`));
         watched ??= identity(s);
-        if (identity(s) !== watched) onGone(new Error(`the scan folder ${dir} was replaced by another folder (removed and made again)`));
+        if (identity(s) !== watched) gone(new Error(`the scan folder ${dir} was replaced by another folder (removed and made again)`));
       },
-      (err: unknown) => onGone(new Error(`the scan folder ${dir} is gone: ${coerceError(err).message}`)),
+      (err: unknown) => gone(new Error(`the scan folder ${dir} is gone: ${coerceError(err).message}`)),
     );
   }, intervalMs);
   timer.unref();
-  return () => clearInterval(timer);
+  // A check already under way when stopped says nothing.
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
 }

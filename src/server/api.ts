@@ -1,5 +1,4 @@
 import { Router, type Request, type Response } from 'express';
-import type { Queue } from 'bullmq';
 import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
@@ -7,7 +6,7 @@ import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { collectStatus, trigger, TRIGGERS, type TriggerName } from '../ops.js';
-import type { QueueName } from '../jobs/table.js';
+import type { JobQueues } from '../jobs/table.js';
 import type { HealthResult } from '../health.js';
 import { readOnly, sendError } from './guards.js';
 import { withTimeout } from '../time.js';
@@ -17,7 +16,7 @@ export interface ApiDeps {
   config: Config;
   redis: RedisConnection;
   hazelcast: Hazelcast;
-  queues: Record<QueueName, Queue>;
+  queues: JobQueues;
   log: Logger;
 }
 
@@ -91,7 +90,7 @@ export function apiRouter(deps: ApiDeps): Router {
     }
     const by = `api:${(res.locals.user as string | undefined) ?? 'anonymous'}@${req.ip ?? 'unknown'}`;
     try {
-      const r = await withTimeout(trigger(config, queues, name as TriggerName, by), 5000, 'Redis');
+      const r = await withTimeout(trigger(queues, name as TriggerName, by), 5000, 'Redis');
       log.info(`${name} triggered by ${by}: job ${r.jobId}${r.reused ? ' (already pending: reused)' : ''}`);
       res.status(202).json({ job: name, ...r });
     } catch (err) {

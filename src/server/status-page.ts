@@ -1,5 +1,4 @@
 import { Router } from 'express';
-import type { Queue } from 'bullmq';
 import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
@@ -7,7 +6,7 @@ import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { collectStatus, type SystemStatus } from '../ops.js';
-import type { QueueName } from '../jobs/table.js';
+import type { JobQueues } from '../jobs/table.js';
 import { availability, incidents } from '../availability.js';
 import { readTimeline, TIMELINE_RETENTION_MS } from '../health-timeline.js';
 import { withTimeout } from '../time.js';
@@ -18,7 +17,7 @@ export interface StatusPageDeps {
   config: Config;
   redis: RedisConnection;
   hazelcast: Hazelcast;
-  queues: Record<QueueName, Queue>;
+  queues: JobQueues;
   log: Logger;
 }
 
