@@ -12,7 +12,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
 import { resolveConfig, type Config } from '../src/config.js';
 import { createHazelcast, createRedis, type Hazelcast } from '../src/connections.js';
 import { startHazelcast, startRedis, ROOT } from '../scripts/servers/services.js';
@@ -20,7 +19,7 @@ import { readBridgeFacts } from '../src/bridge/facts.js';
 import { scanFileName, writeScanFileSync } from '../src/bridge/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { enqueueRestart, runHealthCheck } from '../src/jobs/health-check.js';
-import { QUEUES } from '../src/jobs/table.js';
+import { openJobQueue } from '../src/jobs/table.js';
 import { createLogger } from '../src/log.js';
 
 const quick = process.argv.includes('--quick');
@@ -119,10 +118,10 @@ async function main(): Promise<void> {
     // Restart of a live bridge by a restart job, through a job worker in this process.
     const { startJobWorkers } = await import('../src/workers/job-worker.js');
     const workers = await startJobWorkers(config, log);
-    const restartQueue = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
+    const restartQueue = openJobQueue('restart-bridge', redis, config, log);
     const restartMs: number[] = [];
     for (let i = 0; i < (quick ? 2 : 5); i++) {
-      const { id } = await enqueueRestart(restartQueue, config, { reason: 'bench', requestedBy: 'bench' });
+      const { id } = await enqueueRestart(restartQueue, { reason: 'bench', requestedBy: 'bench' });
       const job = await until('restart confirmed', async () => {
         const j = await restartQueue.getJob(id!);
         return j?.finishedOn ? j : undefined;

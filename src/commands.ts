@@ -7,14 +7,13 @@ import { upsertSchedules } from './scheduler.js';
 import { collectStatus, openQueues, trigger, TRIGGERS, type SystemStatus, type TriggerName } from './ops.js';
 import { gatherHealthInputs } from './jobs/health-check.js';
 import { decideHealth, exitCodeFor, type HealthResult } from './health.js';
-import { QUEUES } from './jobs/table.js';
 import { describeSkew } from './bridge/clock-skew.js';
 
 type Ctx = { config: Config; log: Logger; values: Record<string, unknown>; positionals: string[] };
 
-async function withQueues<T>(config: Config, fn: (q: ReturnType<typeof openQueues>, redis: Awaited<ReturnType<typeof connectRedisOnce>>) => Promise<T>): Promise<T> {
+async function withQueues<T>(config: Config, log: Logger, fn: (q: ReturnType<typeof openQueues>, redis: Awaited<ReturnType<typeof connectRedisOnce>>) => Promise<T>): Promise<T> {
   const redis = await connectRedisOnce(config);
-  const queues = openQueues(config, redis);
+  const queues = openQueues(config, redis, log);
   try {
     return await fn(queues, redis);
   } finally {
@@ -25,17 +24,17 @@ async function withQueues<T>(config: Config, fn: (q: ReturnType<typeof openQueue
 
 const ago = (ms: number | null | undefined) => (ms ? `${((Date.now() - ms) / 1000).toFixed(1)} s ago` : 'never');
 
-export async function createCommand({ config }: Ctx): Promise<number> {
-  await withQueues(config, (q) => upsertSchedules(q[QUEUES.healthCheck], config));
+export async function createCommand({ config, log }: Ctx): Promise<number> {
+  await withQueues(config, log, (q) => upsertSchedules(q['health-check'], config));
   console.log(`schedule "health-check" every ${config.healthIntervalMs} ms is in place (prefix ${config.queuePrefix})`);
   return 0;
 }
 
-export async function triggerCommand({ config, positionals }: Ctx): Promise<number> {
+export async function triggerCommand({ config, log, positionals }: Ctx): Promise<number> {
   const name = positionals[0] as TriggerName | undefined;
   if (!name) throw new UsageError(`no job given: expected ${TRIGGERS.join(' or ')}`);
   if (!TRIGGERS.includes(name)) throw new UsageError(`unknown job "${name}": expected ${TRIGGERS.join(' or ')}`);
-  const r = await withQueues(config, (q) => trigger(config, q, name, `cli@${hostname()}`));
+  const r = await withQueues(config, log, (q) => trigger(q, name, `cli@${hostname()}`));
   if (r.reused) console.log(`${name} job ${r.jobId} was already pending in queue ${r.queue}: reused it, nothing new queued`);
   else console.log(`queued ${name} as job ${r.jobId} in queue ${r.queue}`);
   return 0;
@@ -114,7 +113,7 @@ export async function statusCommand({ config, log, values }: Ctx): Promise<numbe
   const hz = await createHazelcast(config, clientLog(log), { kind: 'service' });
   try {
     await hz.waitConnected(3000);
-    const status = await withQueues(config, (q, redis) => collectStatus(config, redis, q, hz));
+    const status = await withQueues(config, log, (q, redis) => collectStatus(config, redis, q, hz));
     if (values.json) console.log(JSON.stringify(status, null, 2));
     else printStatus(status);
     return 0;

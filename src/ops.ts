@@ -1,4 +1,3 @@
-import { Queue } from 'bullmq';
 import type { RedisConnection } from './connections.js';
 import type { Config } from './config.js';
 import type { Hazelcast } from './connections.js';
@@ -6,8 +5,10 @@ import { coerceError } from './errors.js';
 import { keys } from './keys.js';
 import { readBridgeFacts, type BridgeFactsView } from './bridge/facts.js';
 import { readQuarantine, type QuarantineEntry } from './bridge/quarantine.js';
-import { QUEUES, JOBS, type QueueName } from './jobs/table.js';
-import { enqueueRestart, type HealthCheckResult } from './jobs/health-check.js';
+import { JOBS, openJobQueues, type JobName, type JobQueues, type TriggerName } from './jobs/table.js';
+import { enqueue, type QueueOf } from './jobs/enqueue.js';
+import type { HealthCheckResult } from './jobs/health-check.js';
+import type { Logger } from './log.js';
 import type { LastRestart } from './jobs/restart-bridge.js';
 import type { HealthResult } from './health.js';
 import type { BoardAnnouncement } from './summary.js';
@@ -16,7 +17,7 @@ import type { BoardAnnouncement } from './summary.js';
 export interface SystemStatus {
   at: number;
   schedules: Array<{ id: string; every: number | null; next: number | null }>;
-  queues: Record<QueueName, { workers: number; counts: Record<string, number> }>;
+  queues: Record<JobName, { workers: number; counts: Record<string, number> }>;
   bridge: BridgeFactsView & { restarts: number; lastRestart: LastRestart | null };
   latestScan: { scanNumber: number; timestamp: string; ageS: number; assetCount: number; bridgeId: string | null } | { error: string } | null;
   health: HealthResult | null;
@@ -26,25 +27,21 @@ export interface SystemStatus {
   quarantine: QuarantineEntry[];
 }
 
-export function openQueues(config: Config, connection: RedisConnection): Record<QueueName, Queue> {
-  const q = (name: QueueName) => {
-    const queue = new Queue(name, { connection, prefix: config.queuePrefix });
-    queue.on('error', () => undefined);
-    return queue;
-  };
-  return { [QUEUES.healthCheck]: q(QUEUES.healthCheck), [QUEUES.restartBridge]: q(QUEUES.restartBridge), [QUEUES.bridge]: q(QUEUES.bridge) } as Record<QueueName, Queue>;
+/** Every queue of the job table, for status, triggers, the board and metrics. */
+export function openQueues(config: Config, connection: RedisConnection, log: Logger): JobQueues {
+  return openJobQueues(connection, config, log);
 }
 
-export async function collectStatus(config: Config, redis: RedisConnection, queues: Record<QueueName, Queue>, hazelcast: Hazelcast | null): Promise<SystemStatus> {
+export async function collectStatus(config: Config, redis: RedisConnection, queues: JobQueues, hazelcast: Hazelcast | null): Promise<SystemStatus> {
   const k = keys(config.queuePrefix);
   const now = Date.now();
   const [schedulers, facts, quarantine, [restarts, lastRestart, health, board], ...perQueue] = await Promise.all([
-    queues[QUEUES.healthCheck].getJobSchedulers(),
+    queues['health-check'].getJobSchedulers(),
     readBridgeFacts(redis, config.queuePrefix),
     readQuarantine(redis, config.queuePrefix),
     redis.mget(k.restarts, k.lastRestart, k.healthLatest, k.board),
     ...Object.values(queues).map(async (q) => ({
-      name: q.name as QueueName,
+      name: q.name as JobName,
       workers: (await q.getWorkersCount()) as number,
       counts: await q.getJobCounts('active', 'waiting', 'delayed', 'completed', 'failed'),
     })),
@@ -73,18 +70,15 @@ export async function collectStatus(config: Config, redis: RedisConnection, queu
   };
 }
 
-export type TriggerName = 'health-check' | 'restart-bridge';
-export const TRIGGERS: readonly TriggerName[] = ['health-check', 'restart-bridge'];
+export { TRIGGERS, type TriggerName } from './jobs/table.js';
 
 /**
- * Enqueues a job by hand; a restart is deduplicated like the automatic one (`reused`: a restart
- * was already pending and nothing new was queued).
+ * Adds job `name` by hand, with the job table's payload for it; a deduplicated job (a restart)
+ * may reuse the pending one (`reused`: nothing new was queued).
  */
-export async function trigger(config: Config, queues: Record<QueueName, Queue>, name: TriggerName, by: string): Promise<{ jobId: string | undefined; queue: QueueName; reused: boolean }> {
-  if (name === 'health-check') {
-    const job = await queues[QUEUES.healthCheck].add('health-check', { trigger: 'manual' }, JOBS['health-check'].options(config));
-    return { jobId: job.id, queue: QUEUES.healthCheck, reused: false };
-  }
-  const r = await enqueueRestart(queues[QUEUES.restartBridge], config, { reason: 'by hand', requestedBy: by });
-  return { jobId: r.id, queue: QUEUES.restartBridge, reused: r.reused };
+export async function trigger(queues: JobQueues, name: TriggerName, by: string): Promise<{ jobId: string; queue: string; reused: boolean }> {
+  const spec: { queue: string; trigger: (by: string) => unknown } = JOBS[name];
+  const queue = queues[name] as QueueOf<unknown, TriggerName>;
+  const r = await enqueue(queue, name, spec.trigger(by));
+  return { jobId: r.id, queue: spec.queue, reused: r.reused };
 }

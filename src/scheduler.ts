@@ -1,10 +1,10 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { RedisConnection } from './connections.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { coerceError } from './errors.js';
 import { createRedis } from './connections.js';
-import { JOBS, QUEUES } from './jobs/table.js';
+import { openJobQueue, type JobQueue } from './jobs/table.js';
 
 export const HEALTH_SCHEDULER_ID = 'health-check-every';
 
@@ -12,16 +12,14 @@ export const HEALTH_SCHEDULER_ID = 'health-check-every';
  * Creates or updates the health-check schedule (a BullMQ job scheduler). Idempotent: any number
  * of callers leave one schedule, and its jobs have one id per tick, so one run per tick.
  */
-export async function upsertSchedules(queue: Queue, config: Config): Promise<void> {
-  await queue.upsertJobScheduler(
-    HEALTH_SCHEDULER_ID,
-    { every: config.healthIntervalMs },
-    { name: 'health-check', data: { trigger: 'schedule' }, opts: JOBS['health-check'].options(config) },
-  );
+export async function upsertSchedules(queue: JobQueue<'health-check'>, config: Config): Promise<void> {
+  // BullMQ types a scheduler's id as a job name; the job's options are the queue's defaults, from the job table.
+  const scheduling: Queue = queue;
+  await scheduling.upsertJobScheduler(HEALTH_SCHEDULER_ID, { every: config.healthIntervalMs }, { name: 'health-check', data: { trigger: 'schedule' } });
 }
 
 export interface Scheduler {
-  queue: Queue;
+  queue: JobQueue<'health-check'>;
   stop(): Promise<void>;
 }
 
@@ -29,8 +27,7 @@ export interface Scheduler {
 const REASSERT_MS = 10_000;
 
 export async function startScheduler(config: Config, log: Logger, connection: RedisConnection = createRedis(config)): Promise<Scheduler> {
-  const queue = new Queue(QUEUES.healthCheck, { connection, prefix: config.queuePrefix });
-  queue.on('error', () => undefined);
+  const queue = openJobQueue('health-check', connection, config, log);
   let failing = false;
   const assert = async () => {
     try {

@@ -6,7 +6,8 @@ import { incidentKey } from '../src/alerts/pagerduty.js';
 import { runHealthCheck } from '../src/jobs/health-check.js';
 import { bridgeKeys, type Heartbeat } from '../src/bridge/facts.js';
 import type { HealthResult } from '../src/health.js';
-import { testConfig, testLog, uniq } from './helpers.js';
+import { eventually, killChildren, spawnRoles, testConfig, testEnv, testLog, uniq } from './helpers.js';
+import { resolveConfig } from '../src/config.js';
 import { capturedLog, receiver } from './receiver.js';
 
 let redis: RedisConnection;
@@ -19,6 +20,7 @@ beforeAll(async () => {
   hz = await createHazelcast(testConfig(), testLog, { kind: 'command', timeoutMs: 10_000 });
 });
 afterEach(async () => {
+  await killChildren();
   for (const c of closers.splice(0).reverse()) await c();
 });
 afterAll(async () => {
@@ -104,6 +106,30 @@ describe('PagerDuty Events API v2', () => {
       ['trigger', pd.requests.events[0]!.body!.dedup_key],
       ['resolve', pd.requests.events[0]!.body!.dedup_key],
     ]);
+  });
+
+  it('three worker processes checking the same outage on schedule send one trigger and one resolve', async () => {
+    const pd = await listen();
+    // Long enough for the planted heartbeat to stay the bridge's for the whole test.
+    const env = testEnv({ HEALTH_INTERVAL_MS: '300', BRIDGE_HEARTBEAT_TTL_MS: '600000', PAGERDUTY_ROUTING_KEY: 'R0UT1NG', PAGERDUTY_EVENTS_URL: pd.url('/v2/enqueue') });
+    const config = resolveConfig(env);
+    const hb: Heartbeat = { id: 'h:1', host: 'h', pid: 1, startedAt: Date.now() - 600_000, generation: 1, beatAt: Date.now(), watching: true };
+    await redis.set(bridgeKeys(config.queuePrefix).heartbeat, JSON.stringify(hb), 'PX', 600_000);
+    const map = await hz.client.getMap<string, string>(config.hzMap);
+    // The scanner went silent two minutes ago, and the folder holds nothing newer: stale, scanner_silent.
+    await map.set(config.hzKey, JSON.stringify({ scan_number: 42, timestamp_ms: Date.now() - 120_000, asset_count: 400 }));
+    spawnRoles(['scheduler'], env);
+    const workers = [0, 1, 2].map(() => spawnRoles(['worker'], env));
+    const eachChecked = (status: string) => eventually(`each of the three workers to run a ${status} check`, async () =>
+      (workers.every((w) => w.output().split('\n').some((l) => l.includes(`"msg":"health ${status}`))) ? true : undefined), 60_000);
+
+    await eachChecked('stale');
+    expect(pd.requests.events.map((r) => r.body!.event_action)).toEqual(['trigger']);
+    const key = pd.requests.events[0]!.body!.dedup_key;
+
+    await map.set(config.hzKey, JSON.stringify({ scan_number: 43, timestamp_ms: Date.now(), asset_count: 400 }));
+    await eachChecked('healthy');
+    expect(pd.requests.events.map((r) => [r.body!.event_action, r.body!.dedup_key])).toEqual([['trigger', key], ['resolve', key]]);
   });
 
   it('a 500 and a 429 are retried until accepted; a 400 is logged with PagerDuty\'s message and not retried', async () => {

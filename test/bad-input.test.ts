@@ -39,17 +39,16 @@ function env(extra: Record<string, string> = {}) {
   });
 }
 
-/** Where scan `n` goes today, in the day folder (created). */
-function scanPath(e: Record<string, string>, n: number): string {
-  const now = new Date();
-  const dir = join(e.ARROW_DIR!, dayFolder(now));
+/** Where scan `n` stamped `at` goes, in its day folder (created). */
+function scanPath(e: Record<string, string>, n: number, at = new Date()): string {
+  const dir = join(e.ARROW_DIR!, dayFolder(at));
   mkdirSync(dir, { recursive: true });
-  return join(dir, scanFileName(n, now));
+  return join(dir, scanFileName(n, at));
 }
 
-/** Puts a fixture in place as scan `n`, atomically (copy to a dotted name, then rename). */
-function placeFixture(e: Record<string, string>, name: string, n: number): string {
-  const dest = scanPath(e, n);
+/** Puts a fixture in place as scan `n` stamped `at`, atomically (copy to a dotted name, then rename). */
+function placeFixture(e: Record<string, string>, name: string, n: number, at = new Date()): string {
+  const dest = scanPath(e, n, at);
   const tmp = join(e.ARROW_DIR!, `.${n}.tmp`);
   copyFileSync(join(fixtures, `${name}.arrow`), tmp);
   renameSync(tmp, dest);
@@ -121,15 +120,19 @@ describe('a file that hangs the Arrow reader', () => {
       await eventually('the decoder threads', async () => (first.output().includes('decoder threads ready') ? true : undefined), 30_000);
       await fetch(`${url}/healthz`);
       const health = probe(`${url}/healthz`);
-      // Named #9, so it is the newest on disk: the standby meets it first thing in its catch-up.
-      const hanging = placeFixture(e, 'hanging', 9);
+      // Scans are ordered by time, then number (scan-order.ts), and a file name has whole seconds.
+      // The hanging file and #6, #7 carry one stamp: named #9, the hanging file is the newest on
+      // disk when the standby starts, so the standby meets it first thing in its catch-up. (Stamped
+      // at their writing, #7 would come seconds after it, and the standby would never look at it.)
+      const stamp = new Date();
+      const hanging = placeFixture(e, 'hanging', 9, stamp);
       const relHanging = hanging.slice(e.ARROW_DIR!.length + 1);
       const wroteAt = Date.now();
-      writeScanFile(e.ARROW_DIR!, 6);
+      writeScanFile(e.ARROW_DIR!, 6, 4, stamp);
       const landedAt = await latest.until(6, 2000 + 1000);
       expect(landedAt - wroteAt).toBeLessThan(2000 + 1000);
       await eventually('the hanging file quarantined', async () => (first.output().includes(`rejected ${relHanging}: decoding took longer than DECODE_TIMEOUT_MS (2000 ms); quarantined until it changes`) ? true : undefined), 10_000);
-      writeScanFile(e.ARROW_DIR!, 7);
+      writeScanFile(e.ARROW_DIR!, 7, 4, stamp);
       await latest.until(7, 2000);
       const { slowest, count } = await health.stop();
       expect(count).toBeGreaterThan(10);

@@ -16,7 +16,7 @@ function watch(proc: ReturnType<typeof spawn>, linesFrom: 'stdout' | 'stderr') {
     if (linesFrom === 'stderr') for (const l of b.toString().split('\n')) if (l) lines.push(l);
   });
   const exited = new Promise<{ code: number | null; at: number }>((ok) => proc.once('exit', (code) => ok({ code, at: Date.now() })));
-  return { lines, exited, out: () => out, err: () => err };
+  return { lines, exited, out: () => out, err: () => err, kill: () => proc.kill('SIGTERM') };
 }
 
 const CLIENT_DIR = resolve('clients/python');

@@ -7,7 +7,7 @@ import { enqueueRestart, HEALTH_KEY, runHealthCheck, type HealthCheckDeps } from
 import { bridgeKeys, type Heartbeat } from '../src/bridge/facts.js';
 import { keys } from '../src/keys.js';
 import { dayFolder, scanFileName } from '../src/bridge/scan-files.js';
-import { QUEUES } from '../src/jobs/table.js';
+import { openJobQueue } from '../src/jobs/table.js';
 import type { Config } from '../src/config.js';
 import { eventually, testConfig, testLog } from './helpers.js';
 
@@ -44,7 +44,7 @@ async function world(opts: { ageS?: number; heartbeat?: boolean; onDisk?: number
     mkdirSync(join(config.arrowDir, dayFolder(at)), { recursive: true });
     writeFileSync(join(config.arrowDir, dayFolder(at), scanFileName(n, at)), '');
   }
-  const restartQueue = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
+  const restartQueue = openJobQueue('restart-bridge', redis, config, testLog);
   const deps: HealthCheckDeps = { config, redis, hazelcast: hz, log: testLog, restartQueue };
   return { config, deps, restartQueue };
 }
@@ -113,7 +113,7 @@ describe('health check on real Redis and Hazelcast', () => {
     const { deps, restartQueue, config } = await world({ ageS: 1, heartbeat: false });
     const a = await runHealthCheck(deps);
     const b = await runHealthCheck(deps);
-    const c = await enqueueRestart(restartQueue, config, { reason: 'by hand', requestedBy: 'test' });
+    const c = await enqueueRestart(restartQueue, { reason: 'by hand', requestedBy: 'test' });
     expect(b.restartJobId).toBe(a.restartJobId);
     expect(c.id).toBe(a.restartJobId);
     // Each says truly whether it added a job or reused the pending one.

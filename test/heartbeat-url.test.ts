@@ -27,7 +27,7 @@ describe('HEARTBEAT_URL (dead-man\'s switch)', () => {
     const workers = await startJobWorkers(config, testLog);
     closers.push(() => workers.stop());
     const redis = createRedis(config);
-    const queues = openQueues(config, redis);
+    const queues = openQueues(config, redis, testLog);
     const events = new QueueEvents(QUEUES.healthCheck, { connection: createRedis(config), prefix: config.queuePrefix });
     closers.push(async () => {
       await events.close();
@@ -36,7 +36,7 @@ describe('HEARTBEAT_URL (dead-man\'s switch)', () => {
     });
     await events.waitUntilReady();
     for (let i = 0; i < 3; i++) {
-      const { jobId } = await trigger(config, queues, 'health-check', 'test');
+      const { jobId } = await trigger(queues, 'health-check', 'test');
       const job = (await queues[QUEUES.healthCheck].getJob(jobId!))!;
       await job.waitUntilFinished(events, 30_000);
     }

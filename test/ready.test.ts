@@ -67,7 +67,7 @@ describe('GET /api/ready on a real server and Hazelcast', () => {
     config = testConfig();
     hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
     redis = createRedis(config);
-    const app = createApp({ config, redis, hazelcast: hz, queues: openQueues(config, redis), log: testLog });
+    const app = createApp({ config, redis, hazelcast: hz, queues: openQueues(config, redis, testLog), log: testLog });
     server = await new Promise<Server>((ok) => {
       const s = app.listen(0, '127.0.0.1', () => ok(s));
     });

@@ -2,13 +2,12 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Queue } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } from '../src/connections.js';
 import { openQueues } from '../src/ops.js';
 import { keys } from '../src/keys.js';
 import { bridgeKeys, type Heartbeat } from '../src/bridge/facts.js';
-import { QUEUES, type QueueName } from '../src/jobs/table.js';
+import { QUEUES, type JobQueues } from '../src/jobs/table.js';
 import { STATUSES } from '../src/health.js';
 import { createApp } from '../src/server/app.js';
 import { testConfig, testLog } from './helpers.js';
@@ -84,7 +83,7 @@ describe('/metrics', () => {
   let config: Config;
   let redis: RedisConnection;
   let hazelcast: Hazelcast;
-  let queues: Record<QueueName, Queue>;
+  let queues: JobQueues;
   let server: Server;
   let url: string;
 
@@ -92,7 +91,7 @@ describe('/metrics', () => {
     config = testConfig({ BOARD_USER: USER, BOARD_PASSWORD: PASSWORD });
     redis = createRedis(config);
     hazelcast = await createHazelcast(config, testLog);
-    queues = openQueues(config, redis);
+    queues = openQueues(config, redis, testLog);
     const app = createApp({ config, redis, hazelcast, queues, log: testLog });
     server = await new Promise<Server>((ok) => {
       const s = app.listen(0, '127.0.0.1', () => ok(s));

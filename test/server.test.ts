@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Worker, type Queue } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } from '../src/connections.js';
 import { openQueues } from '../src/ops.js';
 import { keys } from '../src/keys.js';
-import { QUEUES, type QueueName } from '../src/jobs/table.js';
+import { QUEUES, type JobQueues } from '../src/jobs/table.js';
 import { ConfigError } from '../src/errors.js';
 import { assertBoardExposure, createApp, startBoard } from '../src/server/app.js';
 import { eventually, testConfig, testLog } from './helpers.js';
@@ -20,7 +20,7 @@ interface Running {
   config: Config;
   url: string;
   redis: RedisConnection;
-  queues: Record<QueueName, Queue>;
+  queues: JobQueues;
   close(): Promise<void>;
 }
 
@@ -31,7 +31,7 @@ let hazelcast: Hazelcast;
 async function serve(env: Record<string, string> = {}, redisOverride?: RedisConnection, hz: Hazelcast = hazelcast): Promise<Running> {
   const config = testConfig({ BOARD_USER: USER, BOARD_PASSWORD: PASSWORD, ...env });
   const redis = redisOverride ?? createRedis(config);
-  const queues = openQueues(config, redis);
+  const queues = openQueues(config, redis, testLog);
   const app = createApp({ config, redis, hazelcast: hz, queues, log: testLog });
   const server = await new Promise<Server>((ok) => {
     const s = app.listen(0, '127.0.0.1', () => ok(s));

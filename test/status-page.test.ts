@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Worker, type Queue } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } from '../src/connections.js';
 import { openQueues } from '../src/ops.js';
 import { keys } from '../src/keys.js';
-import { QUEUES, type QueueName } from '../src/jobs/table.js';
+import { QUEUES, type JobQueues } from '../src/jobs/table.js';
 import type { HealthResult } from '../src/health.js';
 import { addToTimeline, readTimeline, TIMELINE_RETENTION_MS, type TimelinePoint } from '../src/health-timeline.js';
 import { createApp } from '../src/server/app.js';
@@ -96,7 +96,7 @@ interface Running {
   config: Config;
   url: string;
   redis: RedisConnection;
-  queues: Record<QueueName, Queue>;
+  queues: JobQueues;
 }
 
 describe('served by the board', () => {
@@ -109,7 +109,7 @@ describe('served by the board', () => {
     hazelcast = await createHazelcast(testConfig(), testLog);
     const config = testConfig({ BOARD_USER: 'op', BOARD_PASSWORD: 'pw', HEALTH_INTERVAL_MS: '30000', DATA_WARNING_S: '30', DATA_STALE_S: '60', HEALTH_TIMELINE_MAX: '100000' });
     const redis = createRedis(config);
-    const queues = openQueues(config, redis);
+    const queues = openQueues(config, redis, testLog);
     server = await new Promise<Server>((ok) => {
       const s = createApp({ config, redis, hazelcast, queues, log: testLog }).listen(0, '127.0.0.1', () => ok(s));
     });

@@ -84,6 +84,18 @@ describe('scan-bridge wait', () => {
     expect(w.out()).toBe('');
   });
 
+  it('waits up to 300 s for data no older than 30 s unless told otherwise', async () => {
+    const { env } = await world({ ageS: 45, health: health('healthy') });
+    const w = waitCli(env);
+    try {
+      const waiting = await w.lines.until((l) => l.startsWith('waiting'), 30_000, 'the waiting line');
+      expect(waiting).toMatch(/^waiting up to 300 s for: data is 4\d\.\d s old \(scan #41\), over the 30 s limit$/);
+    } finally {
+      w.kill();
+    }
+    expect((await w.exited).code).not.toBe(0);
+  });
+
   it('exits 64 on a bad option', async () => {
     const w = waitCli(testEnv(), '--max-age', 'soon');
     expect((await w.exited).code).toBe(64);

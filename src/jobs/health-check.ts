@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
 import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
@@ -9,7 +8,8 @@ import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
 import { newestScanFileOnDisk } from '../bridge/scan-files.js';
 import { decideHealth, isStarting, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
-import { JOBS, type JobPayloads } from './table.js';
+import { enqueue, type Enqueued } from './enqueue.js';
+import type { RestartPayload, RestartResult } from './restart-bridge.js';
 import { withTimeout } from '../time.js';
 import { HEALTH_KEY, healthEntry } from '../ready/decide.js';
 import { addToTimeline } from '../health-timeline.js';
@@ -19,14 +19,18 @@ export { HEALTH_KEY };
 const READ_TIMEOUT_MS = 2000;
 const HZ_EXPIRY_GRAIN_MS = 1000;
 
+export interface HealthCheckPayload {
+  trigger: 'schedule' | 'manual';
+}
+
 export interface HealthCheckDeps {
   config: Config;
   /** A fail-fast connection (no offline queue): a Redis outage is an error result, not a hang. */
   redis: RedisConnection;
   hazelcast: Hazelcast;
   log: Logger;
-  /** Where restarts go; absent for a check that must not act (none yet). */
-  restartQueue?: Queue;
+  /** Where restarts go (opened from the job table); absent for a check that must not act. */
+  restartQueue?: Queue<RestartPayload, RestartResult, 'restart-bridge'>;
   /** Told every result once it is recorded (alerts); must not block. */
   onResult?: (result: HealthCheckResult) => void;
 }
@@ -90,21 +94,9 @@ export async function recordHealth(deps: HealthCheckDeps, result: HealthResult):
   ]);
 }
 
-export interface EnqueuedRestart {
-  /** The new job, or the pending one that was reused. */
-  id: string;
-  /** True when BullMQ's deduplication kept an already pending restart and added nothing. */
-  reused: boolean;
-}
-
-/**
- * Enqueues a restart job, deduplicated. The job gets an id of our own: BullMQ answers a
- * deduplicated add with the pending job's id, so a different id means it was reused.
- */
-export async function enqueueRestart(queue: Queue, config: Config, data: JobPayloads['restart-bridge']): Promise<EnqueuedRestart> {
-  const jobId = `restart-${randomUUID()}`;
-  const job = await queue.add('restart-bridge', data, { ...JOBS['restart-bridge'].options(config), jobId });
-  return { id: job.id ?? jobId, reused: job.id !== jobId };
+/** Enqueues a restart job, deduplicated by the queue's options: `reused` when one was pending already. */
+export function enqueueRestart(queue: Queue<RestartPayload, RestartResult, 'restart-bridge'>, data: RestartPayload): Promise<Enqueued> {
+  return enqueue(queue, 'restart-bridge', data);
 }
 
 export type HealthCheckResult = HealthResult & { restartJobId?: string; restartReused?: boolean };
@@ -113,7 +105,7 @@ export type HealthCheckResult = HealthResult & { restartJobId?: string; restartR
 async function act(deps: HealthCheckDeps, result: HealthCheckResult): Promise<string | undefined> {
   if (result.action !== 'restart' || !deps.restartQueue) return undefined;
   try {
-    const r = await withTimeout(enqueueRestart(deps.restartQueue, deps.config, { reason: `${result.status}: ${'cause' in result ? result.cause : ''}`, requestedBy: 'health-check' }), READ_TIMEOUT_MS, 'Redis');
+    const r = await withTimeout(enqueueRestart(deps.restartQueue, { reason: `${result.status}: ${'cause' in result ? result.cause : ''}`, requestedBy: 'health-check' }), READ_TIMEOUT_MS, 'Redis');
     result.restartJobId = r.id;
     result.restartReused = r.reused;
     return r.reused ? `restart job ${r.id} is already pending: reused it` : `restart job ${r.id} queued`;
@@ -142,6 +134,6 @@ export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) 
 }
 
 export function healthCheckProcessor(deps: HealthCheckDeps) {
-  return async (job: Job<JobPayloads['health-check']>): Promise<HealthCheckResult> =>
+  return async (job: Job<HealthCheckPayload>): Promise<HealthCheckResult> =>
     runHealthCheck(deps, (line) => void job.log(line).catch(() => undefined));
 }

@@ -1,23 +1,15 @@
-import type { JobName, JobPayloads } from './table.js';
+import { JOBS, type Field, type JobName, type JobPayloads } from './table.js';
 
 /**
- * The fields of each job's payload, as data: one description gives both the check that refuses
- * a bad payload from Bull Board and the JSON schema its add-job form is built from.
+ * The job table's payload fields, as data: one description gives both the check that refuses a
+ * bad payload from Bull Board and the JSON schema its add-job form is built from.
  */
-type Field = { kind: 'enum'; values: readonly string[] } | { kind: 'text'; maxLength: number };
-
-const TEXT = { kind: 'text', maxLength: 200 } as const;
-
-const FIELDS: { [N in JobName]: Record<keyof JobPayloads[N] & string, Field> } = {
-  'health-check': { trigger: { kind: 'enum', values: ['schedule', 'manual'] } },
-  'restart-bridge': { reason: TEXT, requestedBy: TEXT },
-  bridge: { requestedBy: TEXT },
-};
+const fieldsOf = (name: JobName): Record<string, Field> => JOBS[name].payload;
 
 export type PayloadParse<N extends JobName> = { ok: true; payload: JobPayloads[N] } | { ok: false; error: string };
 
 function isJobName(name: unknown): name is JobName {
-  return typeof name === 'string' && Object.hasOwn(FIELDS, name);
+  return typeof name === 'string' && Object.hasOwn(JOBS, name);
 }
 
 /**
@@ -27,7 +19,7 @@ function isJobName(name: unknown): name is JobName {
 export function parsePayload<N extends JobName>(name: N, data: unknown): PayloadParse<N> {
   if (!isJobName(name)) return { ok: false, error: `no job named ${JSON.stringify(name)}` };
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return { ok: false, error: `the data of ${name} must be a JSON object` };
-  const fields: Record<string, Field> = FIELDS[name];
+  const fields = fieldsOf(name);
   const record = data as Record<string, unknown>;
   const extra = Object.keys(record).filter((k) => !Object.hasOwn(fields, k));
   if (extra.length > 0) return { ok: false, error: `${name} takes no ${extra.map((k) => JSON.stringify(k)).join(', ')}; its fields are ${Object.keys(fields).join(', ')}` };
@@ -50,7 +42,7 @@ export function jobNameOf(value: unknown): JobName | undefined {
 
 /** JSON schema of a job's payload, for Bull Board's add-job form. */
 export function payloadSchema(name: JobName): Record<string, unknown> {
-  const fields: Record<string, Field> = FIELDS[name];
+  const fields = fieldsOf(name);
   const properties = Object.fromEntries(
     Object.entries(fields).map(([key, f]) => [key, f.kind === 'enum' ? { type: 'string', enum: [...f.values] } : { type: 'string', minLength: 1, maxLength: f.maxLength }]),
   );

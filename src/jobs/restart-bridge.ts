@@ -4,12 +4,18 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
-import { JOBS, type JobPayloads } from './table.js';
+import type { BridgeJobData } from './bridge.js';
+
+export interface RestartPayload {
+  reason: string;
+  requestedBy: string;
+}
 
 export interface RestartDeps {
   config: Config;
   redis: RedisConnection;
-  bridgeQueue: Queue;
+  /** The bridge job's queue, opened from the job table. */
+  bridgeQueue: Queue<BridgeJobData, void, 'bridge'>;
   log: Logger;
 }
 
@@ -32,9 +38,9 @@ export class RestartNotConfirmedError extends Error {
   override name = 'RestartNotConfirmedError';
 }
 
-/** Adds the bridge job unless one waits or runs already (deduplicated). */
-export async function ensureBridgeJob(bridgeQueue: Queue, config: Config, requestedBy: string): Promise<void> {
-  await bridgeQueue.add('bridge', { requestedBy } satisfies JobPayloads['bridge'], JOBS.bridge.options(config));
+/** Adds the bridge job unless one waits or runs already (deduplicated by the queue's options). */
+export async function ensureBridgeJob(bridgeQueue: Queue<BridgeJobData, void, 'bridge'>, requestedBy: string): Promise<void> {
+  await bridgeQueue.add('bridge', { requestedBy });
 }
 
 async function setLastRestart(redis: RedisConnection, prefix: string, v: LastRestart): Promise<void> {
@@ -45,7 +51,7 @@ async function setLastRestart(redis: RedisConnection, prefix: string, v: LastRes
  * One attempt: asks the running bridge (if any) to restart, makes sure a bridge job exists,
  * then waits for a heartbeat of a newer generation that watches the folder.
  */
-export async function restartBridge(deps: RestartDeps, job: Job<JobPayloads['restart-bridge']>): Promise<RestartResult> {
+export async function restartBridge(deps: RestartDeps, job: Job<RestartPayload>): Promise<RestartResult> {
   const { config, redis } = deps;
   const k = keys(config.queuePrefix);
   const started = Date.now();
@@ -54,7 +60,7 @@ export async function restartBridge(deps: RestartDeps, job: Job<JobPayloads['res
   await setLastRestart(redis, config.queuePrefix, { state: 'running', at: started, ...(job.id ? { jobId: job.id } : {}) });
   const before = Number((await redis.get(k.generation)) ?? 0);
   await redis.multi().set(k.restartRequest, String(before)).del(k.gaveUp).exec();
-  await ensureBridgeJob(deps.bridgeQueue, config, `restart job ${job.id}`);
+  await ensureBridgeJob(deps.bridgeQueue, `restart job ${job.id}`);
   const deadline = started + config.restartConfirmMs;
   while (Date.now() < deadline) {
     const { heartbeat } = await readBridgeFacts(redis, config.queuePrefix);
@@ -71,6 +77,10 @@ export async function restartBridge(deps: RestartDeps, job: Job<JobPayloads['res
   const msg = `no new bridge run confirmed within ${config.restartConfirmMs} ms (generation still ${before})`;
   await job.log(`attempt ${attempt} failed at ${new Date().toISOString()}: ${msg}`);
   throw new RestartNotConfirmedError(msg);
+}
+
+export function restartProcessor(deps: RestartDeps) {
+  return (job: Job<RestartPayload>): Promise<RestartResult> => restartBridge(deps, job);
 }
 
 /** Called when a restart job failed its last attempt: the status must say so. */

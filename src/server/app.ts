@@ -1,14 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import type { Queue } from 'bullmq';
 import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { ConfigError, coerceError } from '../errors.js';
 import { createHazelcast, createRedis, redisReady, type Hazelcast } from '../connections.js';
 import { openQueues } from '../ops.js';
-import type { QueueName } from '../jobs/table.js';
+import type { JobQueues } from '../jobs/table.js';
 import { allowedHostsOnly, basicAuth, isLoopback, readOnly, sameOriginOnly, sendError } from './guards.js';
 import { LoginThrottle } from './login-throttle.js';
 import { boardWriteGuard } from './board-writes.js';
@@ -22,7 +21,7 @@ export interface AppDeps {
   config: Config;
   redis: RedisConnection;
   hazelcast: Hazelcast;
-  queues: Record<QueueName, Queue>;
+  queues: JobQueues;
   log: Logger;
 }
 
@@ -46,7 +45,8 @@ export function createApp(deps: AppDeps): Express {
   // Without a login, a foreign page that rebinds its name to this address must not be answered.
   if (!login) app.use(allowedHostsOnly(config.boardAllowedHosts));
 
-  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  const apiDeps = { ...deps, metrics: createMetrics(deps) };
+  app.use(apiRouter(apiDeps, 'open'));
 
   if (login) {
     const throttle = new LoginThrottle(config.boardLoginLimit, config.boardLoginWindowS * 1000);
@@ -57,18 +57,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/', (_req, res) => res.redirect(`${BOARD_PATH}/`));
   app.use(statusPageRouter(deps));
 
-  const metrics = createMetrics(deps);
-  app.get('/metrics', async (_req, res) => {
-    try {
-      const text = await metrics.scrape();
-      res.type(metrics.contentType).send(text);
-    } catch (err) {
-      log.warn(`metrics: ${coerceError(err).message}`);
-      res.status(503).type('text/plain').send(`# metrics unavailable: ${coerceError(err).message}\n`);
-    }
-  });
-
-  app.use(apiRouter(deps));
+  app.use(apiRouter(apiDeps, 'login'));
 
   // Bull Board enforces readOnlyMode per queue; refusing every write here as well covers routes
   // that are not per queue (pause all, resume all).
@@ -114,7 +103,7 @@ export async function startBoard(config: Config, log: Logger): Promise<RunningBo
   const hazelcast = await createHazelcast(config, log);
   // A short head start, so the first requests find it connected; it keeps trying after that.
   await hazelcast.waitConnected(5000);
-  const queues = openQueues(config, redis);
+  const queues = openQueues(config, redis, log);
   const app = createApp({ config, redis: reads, hazelcast, queues, log });
   let server: Server;
   try {

@@ -1,11 +1,11 @@
 import express, { Router, type Request } from 'express';
 import type { Config } from '../config.js';
-import { JOBS, QUEUE_JOB, type JobName, type QueueName } from '../jobs/table.js';
+import { JOB_NAMES, JOBS, type JobName } from '../jobs/table.js';
 import { jobNameOf, parsePayload } from '../jobs/payloads.js';
 import { sendError } from './guards.js';
 
 function jobOfQueue(queue: string): JobName | undefined {
-  return Object.hasOwn(QUEUE_JOB, queue) ? QUEUE_JOB[queue as QueueName] : undefined;
+  return JOB_NAMES.find((name) => JOBS[name].queue === queue);
 }
 
 /** Options a person may choose when adding a job; the rest come from the job table. */

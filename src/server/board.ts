@@ -1,49 +1,44 @@
-import type { Queue } from 'bullmq';
 import type { Router } from 'express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { JOBS, QUEUES, QUEUE_JOB, type QueueName } from '../jobs/table.js';
+import { JOB_NAMES, JOBS, type JobName, type JobQueues } from '../jobs/table.js';
 import { payloadSchema } from '../jobs/payloads.js';
-import { bridgeData, bridgeName, healthCheckName, healthCheckReturnValue, restartName } from './board-format.js';
+import { bridgeData, bridgeName, healthCheckName, healthCheckReturnValue, restartName, type JobView } from './board-format.js';
 import { STATUS_PATH } from './board-page.js';
 
 export const BOARD_PATH = '/board';
 
-const DISPLAY_NAMES: Record<QueueName, string> = {
-  [QUEUES.healthCheck]: 'Health checks',
-  [QUEUES.restartBridge]: 'Bridge restarts',
-  [QUEUES.bridge]: 'Bridge (live log and stats)',
+interface Formatters {
+  name?: (job: JobView) => string;
+  data?: (data: unknown) => unknown;
+  returnValue?: (value: unknown) => unknown;
+}
+
+/** How the board shows each job's name line, data and result (BullMQ's own where absent). */
+const FORMATTERS: Partial<Record<JobName, Formatters>> = {
+  'health-check': { name: healthCheckName, returnValue: healthCheckReturnValue },
+  'restart-bridge': { name: restartName },
+  bridge: { name: bridgeName, data: bridgeData },
 };
 
-const DESCRIPTIONS: Record<QueueName, string> = {
-  [QUEUES.healthCheck]: JOBS['health-check'].description,
-  [QUEUES.restartBridge]: JOBS['restart-bridge'].description,
-  [QUEUES.bridge]: JOBS.bridge.description,
-};
-
-/** Bull Board over the product's three queues, mounted at {@link BOARD_PATH}. */
-export function boardRouter(queues: Record<QueueName, Queue>, readOnlyMode: boolean): Router {
+/** Bull Board over the job table's queues, mounted at {@link BOARD_PATH}. */
+export function boardRouter(queues: JobQueues, readOnlyMode: boolean): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(BOARD_PATH);
-  const adapters = (Object.keys(DISPLAY_NAMES) as QueueName[]).map((name) => {
+  const adapters = JOB_NAMES.map((name) => {
     const adapter = new BullMQAdapter(queues[name], {
-      displayName: DISPLAY_NAMES[name],
-      description: DESCRIPTIONS[name],
+      displayName: JOBS[name].displayName,
+      description: JOBS[name].description,
       readOnlyMode,
       allowRetries: !readOnlyMode,
       // The add-job form is built from it; boardWriteGuard enforces it.
-      jobDataSchema: payloadSchema(QUEUE_JOB[name]),
+      jobDataSchema: payloadSchema(name),
     });
-    if (name === QUEUES.healthCheck) {
-      adapter.setFormatter('name', healthCheckName);
-      adapter.setFormatter('returnValue', healthCheckReturnValue);
-    } else if (name === QUEUES.bridge) {
-      adapter.setFormatter('name', bridgeName);
-      adapter.setFormatter('data', bridgeData);
-    } else {
-      adapter.setFormatter('name', restartName);
-    }
+    const format = FORMATTERS[name] ?? {};
+    if (format.name) adapter.setFormatter('name', format.name);
+    if (format.data) adapter.setFormatter('data', format.data);
+    if (format.returnValue) adapter.setFormatter('returnValue', format.returnValue);
     return adapter;
   });
   createBullBoard({

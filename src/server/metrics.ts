@@ -1,5 +1,4 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Queue } from 'bullmq';
 import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
@@ -8,14 +7,14 @@ import { readBridgeFacts } from '../bridge/facts.js';
 import { quarantineSize } from '../bridge/quarantine.js';
 import type { PushLatencyHistogram } from '../bridge/stats.js';
 import { STATUSES, type HealthResult, type LatestScan } from '../health.js';
-import type { QueueName } from '../jobs/table.js';
+import type { JobQueues } from '../jobs/table.js';
 import { withTimeout } from '../time.js';
 
 export interface MetricsDeps {
   config: Config;
   redis: RedisConnection;
   hazelcast: Hazelcast;
-  queues: Record<QueueName, Queue>;
+  queues: JobQueues;
 }
 
 export interface Metrics {

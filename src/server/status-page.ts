@@ -1,5 +1,4 @@
 import { Router } from 'express';
-import type { Queue } from 'bullmq';
 import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
@@ -7,18 +6,17 @@ import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { collectStatus, type SystemStatus } from '../ops.js';
-import type { QueueName } from '../jobs/table.js';
+import type { JobQueues } from '../jobs/table.js';
 import { availability, incidents } from '../availability.js';
 import { readTimeline, TIMELINE_RETENTION_MS } from '../health-timeline.js';
 import { withTimeout } from '../time.js';
 import { renderStatusPage, type StatusPageModel } from './status-html.js';
-import { sendError } from './guards.js';
 
 export interface StatusPageDeps {
   config: Config;
   redis: RedisConnection;
   hazelcast: Hazelcast;
-  queues: Record<QueueName, Queue>;
+  queues: JobQueues;
   log: Logger;
 }
 
@@ -30,7 +28,8 @@ export function maxGapMs(config: Pick<Config, 'healthIntervalMs'>): number {
   return 3 * config.healthIntervalMs;
 }
 
-async function buildModel(deps: StatusPageDeps, withStatus = true): Promise<StatusPageModel> {
+/** The status page's facts: the status (unless `withStatus` is false), the week's timeline, availability and incidents. */
+export async function buildModel(deps: StatusPageDeps, withStatus = true): Promise<StatusPageModel> {
   const { config, redis } = deps;
   const now = Date.now();
   const k = keys(config.queuePrefix);
@@ -61,8 +60,8 @@ async function buildModel(deps: StatusPageDeps, withStatus = true): Promise<Stat
 
 /**
  * `GET /status`: the status page, rendered on the server (no script, no build step, nothing from
- * elsewhere); `GET /api/availability`: its incidents and availability as JSON; `/history`, the
- * page's old address, redirects.
+ * elsewhere); `/history`, the page's old address, redirects. Its facts as JSON are
+ * `GET /api/availability` (api-handlers.ts).
  */
 export function statusPageRouter(deps: StatusPageDeps): Router {
   const router = Router();
@@ -81,15 +80,5 @@ export function statusPageRouter(deps: StatusPageDeps): Router {
     }
   });
 
-  router.get('/api/availability', async (_req, res) => {
-    try {
-      const m = await buildModel(deps, false);
-      res.json({ now: m.now, thresholds: m.thresholds, maxGapMs: m.maxGapMs, day: m.day, week: m.week, incidents: m.incidents });
-    } catch (err) {
-      const message = coerceError(err).message;
-      deps.log.warn(`API: ${message}`);
-      sendError(res, 503, 'unavailable', message);
-    }
-  });
   return router;
 }

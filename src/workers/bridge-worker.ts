@@ -1,16 +1,16 @@
-import { Queue, Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { createRedis } from '../connections.js';
 import { keys } from '../keys.js';
-import { QUEUES } from '../jobs/table.js';
-import { bridgeProcessor } from '../jobs/bridge.js';
+import { JOBS, openJobQueue, type JobQueue } from '../jobs/table.js';
+import { LeaseWorker, LockRenewals } from '../jobs/bridge-lock.js';
 import { ensureBridgeJob } from '../jobs/restart-bridge.js';
 
 export interface BridgeWorker {
   worker: Worker;
-  queue: Queue;
+  queue: JobQueue<'bridge'>;
   /** Hands the bridge to a standby (if this process runs it) and closes. */
   stop(): Promise<void>;
 }
@@ -25,10 +25,11 @@ const KEEPER_MS = 5000;
 export async function startBridgeWorker(config: Config, log: Logger): Promise<BridgeWorker> {
   const connection = createRedis(config);
   const control = createRedis(config);
-  const queue = new Queue(QUEUES.bridge, { connection, prefix: config.queuePrefix });
-  queue.on('error', () => undefined);
+  const queue = openJobQueue('bridge', connection, config, log);
   const shutdown = new AbortController();
-  const worker = new Worker(QUEUES.bridge, bridgeProcessor({ config, redis: control, log, shutdown: shutdown.signal }), {
+  const renewals = new LockRenewals();
+  const processor = JOBS.bridge.handler({ config, redis: control, log, shutdown: shutdown.signal, renewals });
+  const worker = new LeaseWorker(renewals, JOBS.bridge.queue, processor, {
     connection: createRedis(config),
     prefix: config.queuePrefix,
     concurrency: 1,
@@ -42,13 +43,17 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
   worker.on('error', (err) => log.warn(`bridge worker: ${coerceError(err).message}`));
   worker.on('stalled', (jobId) => log.warn(`bridge job ${jobId} stalled (its holder stopped answering): a standby takes over`));
   worker.on('failed', (job, err) => log.error(`bridge job ${job?.id} failed: ${err.message}`));
+  // Another worker holds the lock now, or it lapsed: the running bridge stops writing and ends (jobs/bridge.ts).
+  worker.on('lockRenewalFailed', (ids) => {
+    for (const id of ids) worker.cancelJob(id, 'another worker holds it now, or it lapsed');
+  });
 
   const keep = async () => {
     try {
       if (await control.exists(keys(config.queuePrefix).gaveUp)) return;
       const counts = await queue.getJobCounts('active', 'waiting', 'delayed', 'prioritized');
       if (Object.values(counts).every((n) => n === 0)) {
-        await ensureBridgeJob(queue, config, `bridge worker ${process.pid}`);
+        await ensureBridgeJob(queue, `bridge worker ${process.pid}`);
         log.info('no bridge job waiting or running: added one');
       }
     } catch {

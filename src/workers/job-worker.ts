@@ -1,11 +1,10 @@
-import { Queue, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { createHazelcast, createRedis, redisReady, type Hazelcast } from '../connections.js';
-import { QUEUES } from '../jobs/table.js';
-import { healthCheckProcessor } from '../jobs/health-check.js';
-import { restartBridge, restartGaveUp } from '../jobs/restart-bridge.js';
+import { JOBS, openJobQueue } from '../jobs/table.js';
+import { restartGaveUp } from '../jobs/restart-bridge.js';
 import { createAlerter } from '../alerts.js';
 import { createHeartbeatPinger } from '../alerts/heartbeat.js';
 import type { HealthResult } from '../health.js';
@@ -23,9 +22,8 @@ export async function startJobWorkers(config: Config, log: Logger, hazelcast?: H
   const reads = createRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   await redisReady(reads);
   const connection = createRedis(config);
-  const restartQueue = new Queue(QUEUES.restartBridge, { connection, prefix: config.queuePrefix });
-  const bridgeQueue = new Queue(QUEUES.bridge, { connection, prefix: config.queuePrefix });
-  for (const q of [restartQueue, bridgeQueue]) q.on('error', () => undefined);
+  const restartQueue = openJobQueue('restart-bridge', connection, config, log);
+  const bridgeQueue = openJobQueue('bridge', connection, config, log);
 
   const pagerduty = config.pagerdutyRoutingKey ? { routingKey: config.pagerdutyRoutingKey, eventsUrl: config.pagerdutyEventsUrl } : undefined;
   const alerter = config.alertWebhookUrls.length > 0 || pagerduty
@@ -33,18 +31,18 @@ export async function startJobWorkers(config: Config, log: Logger, hazelcast?: H
     : undefined;
   const heartbeat = config.heartbeatUrl ? createHeartbeatPinger(config.heartbeatUrl, log.child({ component: 'heartbeat' })) : undefined;
   const onResult = alerter ? (r: HealthResult) => alerter.notify(r) : undefined;
-  const health = new Worker(QUEUES.healthCheck, healthCheckProcessor({ config, redis: reads, hazelcast: hz, log, restartQueue, onResult }), {
+  const check = JOBS['health-check'];
+  const health = new Worker(check.queue, check.handler({ config, redis: reads, hazelcast: hz, log, restartQueue, onResult }), {
     connection: createRedis(config),
     prefix: config.queuePrefix,
-    concurrency: 1,
+    ...check.worker(),
   });
   const restartDeps = { config, redis: connection, bridgeQueue, log };
-  const restart = new Worker(QUEUES.restartBridge, (job) => restartBridge(restartDeps, job), {
+  const restartJob = JOBS['restart-bridge'];
+  const restart = new Worker(restartJob.queue, restartJob.handler(restartDeps), {
     connection: createRedis(config),
     prefix: config.queuePrefix,
-    concurrency: 1,
-    // A restart attempt waits up to RESTART_CONFIRM_MS: keep its lock comfortably longer.
-    lockDuration: Math.max(30_000, config.restartConfirmMs * 2),
+    ...restartJob.worker(config),
   });
   restart.on('failed', (job, err) => {
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void restartGaveUp(restartDeps, job, err).catch(() => undefined);
