@@ -39,17 +39,16 @@ function env(extra: Record<string, string> = {}) {
   });
 }
 
-/** Where scan `n` goes today, in the day folder (created). */
-function scanPath(e: Record<string, string>, n: number): string {
-  const now = new Date();
-  const dir = join(e.ARROW_DIR!, dayFolder(now));
+/** Where scan `n` of time `at` (now) goes, in its day folder (created). */
+function scanPath(e: Record<string, string>, n: number, at = new Date()): string {
+  const dir = join(e.ARROW_DIR!, dayFolder(at));
   mkdirSync(dir, { recursive: true });
-  return join(dir, scanFileName(n, now));
+  return join(dir, scanFileName(n, at));
 }
 
-/** Puts a fixture in place as scan `n`, atomically (copy to a dotted name, then rename). */
-function placeFixture(e: Record<string, string>, name: string, n: number): string {
-  const dest = scanPath(e, n);
+/** Puts a fixture in place as scan `n` named for time `at` (now), atomically (copy to a dotted name, then rename). */
+function placeFixture(e: Record<string, string>, name: string, n: number, at = new Date()): string {
+  const dest = scanPath(e, n, at);
   const tmp = join(e.ARROW_DIR!, `.${n}.tmp`);
   copyFileSync(join(fixtures, `${name}.arrow`), tmp);
   renameSync(tmp, dest);
@@ -121,8 +120,9 @@ describe('a file that hangs the Arrow reader', () => {
       await eventually('the decoder threads', async () => (first.output().includes('decoder threads ready') ? true : undefined), 30_000);
       await fetch(`${url}/healthz`);
       const health = probe(`${url}/healthz`);
-      // Named #9, so it is the newest on disk: the standby meets it first thing in its catch-up.
-      const hanging = placeFixture(e, 'hanging', 9);
+      // Named #9 and a minute ahead, so it stays the newest on disk in scan order (time first):
+      // the standby meets it first thing in its catch-up, after #6 and #7 are written.
+      const hanging = placeFixture(e, 'hanging', 9, new Date(Date.now() + 60_000));
       const relHanging = hanging.slice(e.ARROW_DIR!.length + 1);
       const wroteAt = Date.now();
       writeScanFile(e.ARROW_DIR!, 6);
