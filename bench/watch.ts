@@ -72,11 +72,11 @@ function makeFolder(files: number): { root: string; day: string } {
 async function startWatcher(kind: Kind, root: string, onFile: (p: string) => void): Promise<() => Promise<void>> {
   if (kind === 'poll') {
     const p = await startFolderPoller({ root, intervalMs: POLL_MS, file: onFile, problem: (m) => process.stderr.write(`${m}\n`) });
-    return async () => p.close();
+    return () => Promise.resolve(p.close());
   }
   if (kind === 'events') {
     const s = await openScanSource(root, decideWatchMode('events', null), { pollMs: POLL_MS, rescanMs: RESCAN_MS }, { file: onFile, error: (e) => process.stderr.write(`${e.message}\n`), problem: (m) => process.stderr.write(`${m}\n`) });
-    return async () => s.close();
+    return () => Promise.resolve(s.close());
   }
   const w = chokidarWatch(root, { usePolling: true, interval: POLL_MS, binaryInterval: POLL_MS, ignoreInitial: true, depth: 1, ignored: (p: string) => path.basename(p).startsWith('.') });
   w.on('add', (p: string) => onFile(p));

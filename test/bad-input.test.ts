@@ -39,14 +39,14 @@ function env(extra: Record<string, string> = {}) {
   });
 }
 
-/** Where scan `n` of time `at` (now) goes, in its day folder (created). */
+/** Where scan `n` stamped `at` goes, in its day folder (created). */
 function scanPath(e: Record<string, string>, n: number, at = new Date()): string {
   const dir = join(e.ARROW_DIR!, dayFolder(at));
   mkdirSync(dir, { recursive: true });
   return join(dir, scanFileName(n, at));
 }
 
-/** Puts a fixture in place as scan `n` named for time `at` (now), atomically (copy to a dotted name, then rename). */
+/** Puts a fixture in place as scan `n` stamped `at`, atomically (copy to a dotted name, then rename). */
 function placeFixture(e: Record<string, string>, name: string, n: number, at = new Date()): string {
   const dest = scanPath(e, n, at);
   const tmp = join(e.ARROW_DIR!, `.${n}.tmp`);
@@ -120,16 +120,19 @@ describe('a file that hangs the Arrow reader', () => {
       await eventually('the decoder threads', async () => (first.output().includes('decoder threads ready') ? true : undefined), 30_000);
       await fetch(`${url}/healthz`);
       const health = probe(`${url}/healthz`);
-      // Named #9 and a minute ahead, so it stays the newest on disk in scan order (time first):
-      // the standby meets it first thing in its catch-up, after #6 and #7 are written.
-      const hanging = placeFixture(e, 'hanging', 9, new Date(Date.now() + 60_000));
+      // Scans are ordered by time, then number (scan-order.ts), and a file name has whole seconds.
+      // The hanging file and #6, #7 carry one stamp: named #9, the hanging file is the newest on
+      // disk when the standby starts, so the standby meets it first thing in its catch-up. (Stamped
+      // at their writing, #7 would come seconds after it, and the standby would never look at it.)
+      const stamp = new Date();
+      const hanging = placeFixture(e, 'hanging', 9, stamp);
       const relHanging = hanging.slice(e.ARROW_DIR!.length + 1);
       const wroteAt = Date.now();
-      writeScanFile(e.ARROW_DIR!, 6);
+      writeScanFile(e.ARROW_DIR!, 6, 4, stamp);
       const landedAt = await latest.until(6, 2000 + 1000);
       expect(landedAt - wroteAt).toBeLessThan(2000 + 1000);
       await eventually('the hanging file quarantined', async () => (first.output().includes(`rejected ${relHanging}: decoding took longer than DECODE_TIMEOUT_MS (2000 ms); quarantined until it changes`) ? true : undefined), 10_000);
-      writeScanFile(e.ARROW_DIR!, 7);
+      writeScanFile(e.ARROW_DIR!, 7, 4, stamp);
       await latest.until(7, 2000);
       const { slowest, count } = await health.stop();
       expect(count).toBeGreaterThan(10);

@@ -27,7 +27,7 @@ afterEach(async () => {
 
 async function start(config: Config) {
   const events = new EventLog<BridgeEvent>();
-  const run = await runBridge(config, redis, testLog, events.push);
+  const run = await runBridge(config, redis, testLog, { onEvent: events.push });
   running.push(run);
   await run.bridge.caughtUp();
   return { run, events };

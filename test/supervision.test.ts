@@ -2,40 +2,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Queue, type Job } from 'bullmq';
 import { createHazelcast, createRedis } from '../src/connections.js';
-import { readBridgeFacts } from '../src/bridge/facts.js';
 import { resolveConfig } from '../src/config.js';
 import { startScheduler } from '../src/scheduler.js';
 import { openJobQueue, QUEUES } from '../src/jobs/table.js';
 import { enqueueRestart, runHealthCheck } from '../src/jobs/health-check.js';
 import { keys } from '../src/keys.js';
-import { eventually, killChildren, spawnRoles, testEnv, testLog, writeScanFile, type Child } from './helpers.js';
+import { eventually, killChildren, spawnRoles, testLog, writeScanFile } from './helpers.js';
+import { activeBridge, fastEnv, latestOf, pushedByAnother } from './bridge-roles.js';
 
 afterEach(killChildren);
-
-/** Fast supervision: short locks, heartbeats and intervals, real timers. */
-function fastEnv(extra: Record<string, string> = {}) {
-  return testEnv({
-    HEALTH_INTERVAL_MS: '1000',
-    BRIDGE_LOCK_MS: '3000',
-    BRIDGE_HEARTBEAT_MS: '300',
-    BRIDGE_HEARTBEAT_TTL_MS: '1500',
-    RESTART_BACKOFF_MS: '1000',
-    RESTART_CONFIRM_MS: '4000',
-    ...extra,
-  });
-}
-
-async function latestOf(env: Record<string, string>) {
-  const config = resolveConfig(env);
-  const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
-  return {
-    async get(): Promise<{ scan_number: number; bridge_id: string } | null> {
-      const v = await (await hz.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
-      return v === null ? null : JSON.parse(v);
-    },
-    close: () => hz.shutdown(),
-  };
-}
 
 /** The job once it has finished, however it ended. */
 function finished(queue: Queue, id: string): Promise<Job> {
@@ -43,28 +18,6 @@ function finished(queue: Queue, id: string): Promise<Job> {
     const j = await queue.getJob(id);
     return j?.finishedOn ? j : undefined;
   });
-}
-
-/** Keeps writing scans until one is pushed by a bridge other than `fromId`; returns that payload. */
-async function pushedByAnother(latest: Awaited<ReturnType<typeof latestOf>>, env: Record<string, string>, fromId: string, timeoutMs: number) {
-  let n = 1000;
-  return eventually('another bridge pushing', async () => {
-    writeScanFile(env.ARROW_DIR!, n++);
-    const v = await latest.get();
-    return v && v.bridge_id !== fromId ? v : undefined;
-  }, timeoutMs);
-}
-
-async function activeBridge(env: Record<string, string>, children: Child[]) {
-  const redis = createRedis(resolveConfig(env));
-  try {
-    const hb = await eventually('a bridge heartbeat', async () => (await readBridgeFacts(redis, env.QUEUE_PREFIX!)).heartbeat ?? undefined);
-    const child = children.find((c) => c.pid === hb.pid);
-    if (!child) throw new Error(`heartbeat from unknown pid ${hb.pid}`);
-    return { hb, child, others: children.filter((c) => c !== child) };
-  } finally {
-    redis.disconnect();
-  }
 }
 
 describe('scheduler', () => {

@@ -15,7 +15,7 @@ import { ScanDecoder, type ReaderSettings } from './scan-decoder.js';
 import { ScanFileReader } from './scan-reader.js';
 import { preciseNow, type ScanTimes } from './scan-times.js';
 import { initialStats, observeLatency, type BridgeStats } from './stats.js';
-import { HistoryStore, LatestStore, type PutOutcome } from './store.js';
+import { HistoryStore, LatestStore, WriteRefusedError, type PutOutcome, type WriteGate } from './store.js';
 import { openScanSource, type ScanSource } from './scan-source.js';
 import { chooseWatchMode } from './watch-mode.js';
 import { compareScans, describeScan, isNewerScan, scanOrderOf } from './scan-order.js';
@@ -46,6 +46,8 @@ export interface BridgeOptions {
   incompleteTimeoutMs?: number;
   /** Decoded scans kept for history during an outage; later ones are read from disk again. @defaultValue 500 */
   historyInMemory?: number;
+  /** Asked before every Hazelcast write (the bridge job's lock, jobs/bridge-lock.ts); none: always write. */
+  writeGate?: WriteGate;
 }
 
 /**
@@ -106,7 +108,7 @@ export class Bridge {
       },
       onReject: (relPath, reason) => this.reject(relPath, reason),
     });
-    this.latestStore = new LatestStore(this.hz.client, this.s.hzMap, this.s.hzKey);
+    this.latestStore = new LatestStore(this.hz.client, this.s.hzMap, this.s.hzKey, opts.writeGate);
     this.latest = new LatestWriter({
       store: this.latestStore,
       payloadOf,
@@ -115,12 +117,14 @@ export class Bridge {
         this.latestDone(item, outcome);
       },
       onError: (err, newest) => {
+        // Refused, not failed: this bridge may not write any more and is being stopped.
+        if (err instanceof WriteRefusedError) return;
         this.outage.failed(err, `keeping scan #${newest.scan.scanNumber} to write when it returns`);
         this.history.nudge();
       },
     });
     this.history = new HistoryWriter({
-      store: new HistoryStore(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS * 1000),
+      store: new HistoryStore(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS * 1000, opts.writeGate),
       hazelcast: this.hz,
       arrowDir: this.s.arrowDir,
       read,

@@ -194,7 +194,7 @@ function makeListReader(data: Data): CellReader {
 function dictionaryDecoder(dictionary: Vector | undefined): (index: number) => unknown {
   if (!dictionary) return () => null;
   const chunks = dictionary.data;
-  const readers = chunks.map((c) => makeCellReader(c));
+  const readers = chunks.map((c: Data) => makeCellReader(c));
   const starts: number[] = [];
   let total = 0;
   for (const c of chunks) {
@@ -242,7 +242,7 @@ function makeMapReader(data: Data): CellReader {
 /** All values of a Vector (every chunk) as JSON-ready values. */
 export function vectorToJson(vector: Vector): unknown[] {
   const out: unknown[] = [];
-  for (const chunk of vector.data) {
+  for (const chunk of vector.data as Data[]) {
     const read = makeCellReader(chunk);
     for (let i = 0; i < chunk.length; i++) out.push(read(i));
   }
@@ -274,6 +274,6 @@ function generic(value: unknown): unknown {
     return obj;
   }
   const obj: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value as object)) setKey(obj, k, generic(v));
+  for (const [k, v] of Object.entries(value)) setKey(obj, k, generic(v));
   return obj;
 }

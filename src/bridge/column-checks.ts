@@ -92,7 +92,7 @@ function checkData(data: Data, path: string): void {
     }
     case Type.Dictionary:
       if (!values || values.length < length) fail('indices buffer too short');
-      for (const d of data.dictionary?.data ?? []) checkData(d, `${path}<dictionary>`);
+      for (const d of (data.dictionary?.data ?? []) as Data[]) checkData(d, `${path}<dictionary>`);
       return;
     default:
       return;

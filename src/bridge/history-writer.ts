@@ -3,7 +3,7 @@ import type { Hazelcast } from '../connections.js';
 import type { BuiltPayload, DecodedScan as Scan } from './payload.js';
 import type { ReadOutcome } from './scan-decoder.js';
 import { preciseNow, type ScanTimes } from './scan-times.js';
-import type { HistoryStore } from './store.js';
+import { WriteRefusedError, type HistoryStore } from './store.js';
 import { scanOrderOf } from './scan-order.js';
 
 /** A scan waiting for the history map; without `scan` only its file is kept, read again when written. */
@@ -124,6 +124,8 @@ export class HistoryWriter {
         this.o.outage.recovered();
         return;
       } catch (err) {
+        // This bridge may not write any more (its job's lock is lost): it is being stopped.
+        if (err instanceof WriteRefusedError) return;
         this.o.outage.failed(err, 'history writes wait for it');
         if (live) {
           this.paused = true;

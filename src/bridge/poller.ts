@@ -85,7 +85,7 @@ export async function startFolderPoller(o: FolderPollerOptions): Promise<FolderP
       else report(`cannot list ${dir}: ${coerceError(err).message}`);
       return [];
     }
-    const files = (day.files ??= new Map());
+    const files = (day.files ??= new Map<string, Seen>());
     const present = new Set<string>();
     const changed: string[] = [];
     const young: string[] = [];

@@ -121,7 +121,7 @@ function readScanUnchecked(bytes: Uint8Array, where: { relPath: string }): ReadR
     assetCount = list ? list.length : 0;
   } else {
     for (const [k, v] of metadata) setKey(body, k, metadataValue(v));
-    const rows: Record<string, unknown>[] = new Array(totalRows);
+    const rows = new Array<Record<string, unknown>>(totalRows);
     let r = 0;
     for (const batch of batches) {
       const n = batch.numRows;

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { createHazelcast, type Hazelcast } from '../connections.js';
 import { Bridge, type BridgeEvent } from './bridge.js';
+import type { WriteGate } from './store.js';
 import { BridgeFacts } from './facts.js';
 
 export interface RunningBridge {
@@ -13,11 +14,16 @@ export interface RunningBridge {
 
 /**
  * One bridge run: its own Hazelcast client, the bridge, and its heartbeat in Redis.
- * `redis` is borrowed, not closed.
+ * `redis` is borrowed, not closed. `writeGate` is asked before every Hazelcast write.
  */
-export async function runBridge(config: Config, redis: RedisConnection, log: Logger, onEvent?: (e: BridgeEvent) => void): Promise<RunningBridge> {
+export async function runBridge(
+  config: Config,
+  redis: RedisConnection,
+  log: Logger,
+  opts: { onEvent?: (e: BridgeEvent) => void; writeGate?: WriteGate } = {},
+): Promise<RunningBridge> {
   const hazelcast: Hazelcast = await createHazelcast(config, log);
-  const bridge = new Bridge({ settings: config, hazelcast, redis, log: log.child({ component: 'bridge' }), ...(onEvent ? { onEvent } : {}) });
+  const bridge = new Bridge({ settings: config, hazelcast, redis, log: log.child({ component: 'bridge' }), ...opts });
   const facts = new BridgeFacts({ redis, prefix: config.queuePrefix, stats: () => bridge.stats(), log, intervalMs: config.bridgeHeartbeatMs, ttlMs: config.bridgeHeartbeatTtlMs });
   try {
     await bridge.start();

@@ -8,11 +8,11 @@ import { watchScanFolder } from './watcher.js';
 import { startFolderPoller } from './poller.js';
 
 export interface ScanSourceEvents {
-  file(path: string): void;
+  file: (path: string) => void;
   /** The source failed for good: new scans can no longer be seen. */
-  error(err: Error): void;
+  error: (err: Error) => void;
   /** A listing failed once; listing goes on. */
-  problem(message: string): void;
+  problem: (message: string) => void;
 }
 
 export interface ScanSource {

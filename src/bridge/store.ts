@@ -15,6 +15,20 @@ export function storedScanNumber(stored: string): number {
   }
 }
 
+/**
+ * Asked before each write: undefined to write now, or a promise that resolves when the write may
+ * go ahead and rejects with WriteRefusedError when it may not (the bridge job's lock is lost).
+ */
+export type WriteGate = () => Promise<void> | undefined;
+
+/** A write not made because this bridge may not write any more: not a Hazelcast failure. */
+export class WriteRefusedError extends Error {
+  constructor(why: string) {
+    super(`not written: ${why}`);
+    this.name = 'WriteRefusedError';
+  }
+}
+
 export type PutOutcome =
   /** `calls`: Hazelcast calls it took, 1 in the usual case. */
   | { kind: 'written'; previous: number | null; calls: number }
@@ -36,6 +50,7 @@ export class LatestStore {
     client: HazelcastClient,
     mapName: string,
     private readonly key: string,
+    private readonly gate?: WriteGate,
   ) {
     this.map = lazyMap(client, mapName);
   }
@@ -45,6 +60,8 @@ export class LatestStore {
   }
 
   async putIfNewer(scan: ScanOrderKey, payload: string): Promise<PutOutcome> {
+    const wait = this.gate?.();
+    if (wait) await wait;
     let calls = 0;
     const map = await this.map();
     // null: nothing written yet as far as this writer knows; putIfAbsent finds out in the same call.
@@ -87,12 +104,15 @@ export class HistoryStore {
     client: HazelcastClient,
     mapName: string,
     private readonly ttlMs: number,
+    private readonly gate?: WriteGate,
   ) {
     this.map = lazyMap(client, mapName);
   }
 
   /** `kept`: the key already holds this scan or a newer one. */
   async put(scan: ScanOrderKey, payload: string): Promise<'written' | 'kept'> {
+    const wait = this.gate?.();
+    if (wait) await wait;
     const map = await this.map();
     const key = historyKey(scan.scanNumber);
     // The usual case, a number not seen yet, costs one call.

@@ -6,7 +6,7 @@ import { runDemoScanner } from './scanner.js';
 function positiveInt(flag: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new ConfigError(`--${flag}`, String(value), 'a whole number above 0');
+  if (!Number.isSafeInteger(n) || n < 1) throw new ConfigError(`--${flag}`, typeof value === 'string' ? value : JSON.stringify(value), 'a whole number above 0');
   return n;
 }
 

@@ -16,6 +16,7 @@ import {
   TimestampMillisecond,
   Utf8,
   vectorFromArray,
+  type Data,
   type Vector,
 } from 'apache-arrow';
 import { writeScanFile } from '../bridge/scan-files.js';
@@ -274,7 +275,7 @@ export function scanTable(row: ScanRow): Table {
     type: new Struct(schema.fields),
     length: 1,
     nullCount: 0,
-    children: columns.map((v) => v.data[0]!),
+    children: columns.map((v) => v.data[0] as Data),
   });
   return new Table(schema, [new RecordBatch(schema, data)]);
 }

@@ -6,7 +6,7 @@ import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { runBridge, type RunningBridge } from '../bridge/run.js';
 import type { BridgeEvent } from '../bridge/bridge.js';
-import { QUEUES } from './table.js';
+import { JobLock, type LockRenewals } from './bridge-lock.js';
 import { sleep } from '../time.js';
 
 export interface BridgeJobDeps {
@@ -16,6 +16,8 @@ export interface BridgeJobDeps {
   log: Logger;
   /** Aborted when this process shuts down: the bridge is handed to a standby at once. */
   shutdown: AbortSignal;
+  /** Where the worker running this processor tells of each renewal of a job's lock (a LeaseWorker). */
+  renewals: Pick<LockRenewals, 'follow'>;
 }
 
 /** What the running bridge publishes about itself, as the job's progress and in its data. */
@@ -47,68 +49,96 @@ const CONTROL_POLL_MS = 250;
 /**
  * Runs the bridge for as long as this job is ours: restarts it when asked (restart jobs) or when
  * it crashes (after RESTART_BACKOFF_MS, at most RESTART_ATTEMPTS in a row, then the job fails),
- * hands it back to the queue on shutdown, and stops it when another worker holds the job.
+ * and hands it back to the queue on shutdown. The job's lock is followed (bridge-lock.ts): once
+ * it is lost (BullMQ could not renew it, which aborts `signal`, or a write found it gone) the
+ * bridge writes nothing more and stops, and the job is left to the queue, where this worker or a
+ * standby takes it again.
  */
 export function bridgeProcessor(deps: BridgeJobDeps) {
   const { config, redis, shutdown } = deps;
   const k = keys(config.queuePrefix);
-  const jobKey = (id: string) => `${config.queuePrefix}:${QUEUES.bridge}:${id}`;
-  const lockKey = (id: string) => `${jobKey(id)}:lock`;
 
-  return async (job: Job<BridgeJobData>, token?: string): Promise<void> => {
+  // Three parameters: BullMQ hands a processor that takes `signal` an abort signal per job.
+  return async (job: Job<BridgeJobData>, token?: string, signal?: AbortSignal): Promise<void> => {
     const log = deps.log.child({ job: job.id });
     const jobLog = (line: string) => void job.log(`${new Date().toISOString()} ${line}`).catch(() => undefined);
     const onEvent = (e: BridgeEvent) => {
       if (e.type === 'line') jobLog(e.message);
     };
-    let crashes = 0;
-    jobLog(`bridge job taken by ${process.pid}`);
-    for (;;) {
-      const startedAt = Date.now();
-      let run: RunningBridge | undefined;
-      let outcome: Outcome;
-      try {
-        run = await runBridge(config, redis, log, onEvent);
-        outcome = await watch(run);
-      } catch (err) {
-        outcome = { kind: 'crash', error: coerceError(err) };
-      }
-      const pushed = run?.bridge.stats().pushed ?? 0;
-      await run?.stop().catch((err: unknown) => log.warn(`stopping the bridge: ${coerceError(err).message}`));
-      switch (outcome.kind) {
-        case 'shutdown':
-          jobLog('process shutting down: handing the bridge to a standby');
-          log.info('shutting down: handing the bridge to a standby');
-          if (token) await job.moveToWait(token);
-          throw new WaitingError();
-        case 'lost':
-          jobLog(`stopping: ${outcome.why}`);
-          throw new Error(outcome.why);
-        case 'restart':
-          // The restart job that asked counts this restart once it is confirmed.
-          crashes = 0;
-          jobLog('restart requested: starting a new bridge run');
-          continue;
-        case 'crash': {
-          if (pushed > 0 || Date.now() - startedAt > HEALTHY_RUN_MS) crashes = 0;
-          crashes++;
-          if (crashes > config.restartAttempts) {
-            const msg = `bridge crashed ${crashes} times in a row (last: ${outcome.error.message}): giving up`;
-            jobLog(msg);
-            log.error(msg);
-            await redis.set(k.gaveUp, JSON.stringify({ at: Date.now(), error: outcome.error.message })).catch(() => undefined);
-            throw new Error(msg);
-          }
-          const msg = `bridge crashed: ${outcome.error.message}; restarting in ${config.restartBackoffMs} ms (${crashes}/${config.restartAttempts})`;
-          jobLog(msg);
-          log.error(msg);
-          await sleep(config.restartBackoffMs, shutdown);
-          if (shutdown.aborted) {
+    if (!token) throw new Error('the bridge job needs a lock token: run it on a BullMQ worker');
+    const lock = new JobLock({
+      job,
+      token,
+      lockMs: config.bridgeLockMs,
+      follow: (renewed) => deps.renewals.follow(job.id!, renewed),
+      say: (level, message) => {
+        log[level](message);
+        jobLog(message);
+      },
+    });
+    const onSignal = () => lock.lose(`the bridge lock could not be renewed (${String(signal?.reason ?? 'aborted')})`);
+    signal?.addEventListener('abort', onSignal, { once: true });
+    try {
+      // Ours from the start: a job taken with a lock that already lapsed is not run.
+      await lock.confirm();
+      if (!lock.lost) jobLog(`bridge job taken by ${process.pid}`);
+      await runWhileLocked();
+    } finally {
+      signal?.removeEventListener('abort', onSignal);
+      lock.close();
+    }
+
+    async function runWhileLocked(): Promise<void> {
+      let crashes = 0;
+      for (;;) {
+        if (lock.lost) throw new WaitingError();
+        const startedAt = Date.now();
+        let run: RunningBridge | undefined;
+        let outcome: Outcome;
+        try {
+          run = await runBridge(config, redis, log, { onEvent, writeGate: lock.gate });
+          outcome = await watch(run);
+        } catch (err) {
+          outcome = lock.lost ? { kind: 'lost', why: lock.lost } : { kind: 'crash', error: coerceError(err) };
+        }
+        const pushed = run?.bridge.stats().pushed ?? 0;
+        await run?.stop().catch((err: unknown) => log.warn(`stopping the bridge: ${coerceError(err).message}`));
+        switch (outcome.kind) {
+          case 'shutdown':
+            jobLog('process shutting down: handing the bridge to a standby');
+            log.info('shutting down: handing the bridge to a standby');
             if (token) await job.moveToWait(token);
             throw new WaitingError();
+          case 'lost':
+            jobLog(`stopped: ${outcome.why}`);
+            // The job is not ours to finish: it stays where the queue has it, and is taken again from there.
+            throw new WaitingError();
+          case 'restart':
+            // The restart job that asked counts this restart once it is confirmed.
+            crashes = 0;
+            jobLog('restart requested: starting a new bridge run');
+            continue;
+          case 'crash': {
+            if (pushed > 0 || Date.now() - startedAt > HEALTHY_RUN_MS) crashes = 0;
+            crashes++;
+            if (crashes > config.restartAttempts) {
+              const msg = `bridge crashed ${crashes} times in a row (last: ${outcome.error.message}): giving up`;
+              jobLog(msg);
+              log.error(msg);
+              await redis.set(k.gaveUp, JSON.stringify({ at: Date.now(), error: outcome.error.message })).catch(() => undefined);
+              throw new Error(msg);
+            }
+            const msg = `bridge crashed: ${outcome.error.message}; restarting in ${config.restartBackoffMs} ms (${crashes}/${config.restartAttempts})`;
+            jobLog(msg);
+            log.error(msg);
+            await sleep(config.restartBackoffMs, shutdown);
+            if (shutdown.aborted) {
+              if (token) await job.moveToWait(token);
+              throw new WaitingError();
+            }
+            await redis.incr(k.restarts).catch(() => undefined);
+            continue;
           }
-          await redis.incr(k.restarts).catch(() => undefined);
-          continue;
         }
       }
     }
@@ -123,23 +153,21 @@ export function bridgeProcessor(deps: BridgeJobDeps) {
           clearInterval(poll);
           clearInterval(progress);
           shutdown.removeEventListener('abort', onAbort);
+          unfollowLock();
           resolve(o);
         };
         const onAbort = () => finish({ kind: 'shutdown' });
+        let unfollowLock = () => undefined as void;
         if (shutdown.aborted) return finish({ kind: 'shutdown' });
         shutdown.addEventListener('abort', onAbort, { once: true });
+        unfollowLock = lock.onLost((why) => finish({ kind: 'lost', why }));
         void run.bridge.failure.then((error) => finish({ kind: 'crash', error }));
         const poll = setInterval(() => {
           void (async () => {
             try {
-              const [request, lock] = await redis.mget(k.restartRequest, lockKey(job.id!));
-              const exists = await redis.exists(jobKey(job.id!));
+              const request = await redis.get(k.restartRequest);
               const gen = run.facts.currentGeneration;
               if (request !== null && gen > 0 && Number(request) >= gen) finish({ kind: 'restart' });
-              // Redis came back without its data: a bridge worker's keeper queues a new job; run under that one.
-              else if (exists === 0) finish({ kind: 'lost', why: 'the bridge job vanished from Redis (restarted without its data): continuing under a new job' });
-              // A missing lock may just be an outage being repaired; another token means another owner.
-              else if (lock !== null && token && lock !== token) finish({ kind: 'lost', why: 'another worker holds the bridge job now' });
             } catch {
               /* Redis down: keep the bridge running, scans still flow into Hazelcast */
             }

@@ -45,7 +45,8 @@ export function createApp(deps: AppDeps): Express {
   // Without a login, a foreign page that rebinds its name to this address must not be answered.
   if (!login) app.use(allowedHostsOnly(config.boardAllowedHosts));
 
-  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  const apiDeps = { ...deps, metrics: createMetrics(deps) };
+  app.use(apiRouter(apiDeps, 'open'));
 
   if (login) {
     const throttle = new LoginThrottle(config.boardLoginLimit, config.boardLoginWindowS * 1000);
@@ -56,18 +57,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/', (_req, res) => res.redirect(`${BOARD_PATH}/`));
   app.use(statusPageRouter(deps));
 
-  const metrics = createMetrics(deps);
-  app.get('/metrics', async (_req, res) => {
-    try {
-      const text = await metrics.scrape();
-      res.type(metrics.contentType).send(text);
-    } catch (err) {
-      log.warn(`metrics: ${coerceError(err).message}`);
-      res.status(503).type('text/plain').send(`# metrics unavailable: ${coerceError(err).message}\n`);
-    }
-  });
-
-  app.use(apiRouter(deps));
+  app.use(apiRouter(apiDeps, 'login'));
 
   // Bull Board enforces readOnlyMode per queue; refusing every write here as well covers routes
   // that are not per queue (pause all, resume all).

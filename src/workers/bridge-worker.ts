@@ -1,10 +1,11 @@
-import { Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { createRedis } from '../connections.js';
 import { keys } from '../keys.js';
 import { JOBS, openJobQueue, type JobQueue } from '../jobs/table.js';
+import { LeaseWorker, LockRenewals } from '../jobs/bridge-lock.js';
 import { ensureBridgeJob } from '../jobs/restart-bridge.js';
 
 export interface BridgeWorker {
@@ -26,7 +27,9 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
   const control = createRedis(config);
   const queue = openJobQueue('bridge', connection, config, log);
   const shutdown = new AbortController();
-  const worker = new Worker(JOBS.bridge.queue, JOBS.bridge.handler({ config, redis: control, log, shutdown: shutdown.signal }), {
+  const renewals = new LockRenewals();
+  const processor = JOBS.bridge.handler({ config, redis: control, log, shutdown: shutdown.signal, renewals });
+  const worker = new LeaseWorker(renewals, JOBS.bridge.queue, processor, {
     connection: createRedis(config),
     prefix: config.queuePrefix,
     concurrency: 1,
@@ -40,6 +43,10 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
   worker.on('error', (err) => log.warn(`bridge worker: ${coerceError(err).message}`));
   worker.on('stalled', (jobId) => log.warn(`bridge job ${jobId} stalled (its holder stopped answering): a standby takes over`));
   worker.on('failed', (job, err) => log.error(`bridge job ${job?.id} failed: ${err.message}`));
+  // Another worker holds the lock now, or it lapsed: the running bridge stops writing and ends (jobs/bridge.ts).
+  worker.on('lockRenewalFailed', (ids) => {
+    for (const id of ids) worker.cancelJob(id, 'another worker holds it now, or it lapsed');
+  });
 
   const keep = async () => {
     try {

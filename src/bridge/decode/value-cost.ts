@@ -55,7 +55,7 @@ export function valueCost(data: Data, from = 0, to = data.length): number {
     case Type.Dictionary: {
       // Each dictionary entry is decoded once and shared by the rows that use it.
       let sum = n * SLOT;
-      for (const d of data.dictionary?.data ?? []) sum += valueCost(d);
+      for (const d of (data.dictionary?.data ?? []) as Data[]) sum += valueCost(d);
       return sum;
     }
     default:
