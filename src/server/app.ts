@@ -96,9 +96,9 @@ export interface RunningBoard {
 /** The board role: its own Redis and Hazelcast connections, the app, listening on BOARD_HOST:BOARD_PORT. */
 export async function startBoard(config: Config, log: Logger): Promise<RunningBoard> {
   assertBoardExposure(config);
-  const redis = createRedis(config);
+  const redis = createRedis(config, {}, log);
   // Fail fast for the API's reads: a Redis outage answers 503, it does not hang requests.
-  const reads = createRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const reads = createRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false }, log);
   await redisReady(reads);
   const hazelcast = await createHazelcast(config, log);
   // A short head start, so the first requests find it connected; it keeps trying after that.
