@@ -5,7 +5,8 @@ export type HazelcastClient = Client;
 import type { Config, HostPort, RedisTarget } from './config.js';
 import { withTimeout } from './time.js';
 import type { Logger } from './log.js';
-import { UnreachableError } from './errors.js';
+import { debuglog } from 'node:util';
+import { UnreachableError, coerceError } from './errors.js';
 
 /** A connection to one Redis server (found directly or through Sentinel) or to a Redis Cluster. */
 export type RedisConnection = Redis | Cluster;
@@ -47,7 +48,10 @@ function sentinelOptions(target: Extract<RedisTarget, { kind: 'sentinel' }>): Re
  * nothing while offline, so callers fail fast and try again rather than piling up commands.
  * BullMQ workers need `maxRetriesPerRequest: null`.
  */
-export function createRedis(config: Pick<Config, 'redis'>, opts: RedisOptions = {}): RedisConnection {
+/** Where a connection's own error events go without a logger: `NODE_DEBUG=scan-bridge` shows them. */
+const debugWithoutLogger = debuglog('scan-bridge');
+
+export function createRedis(config: Pick<Config, 'redis'>, opts: RedisOptions = {}, log?: Logger): RedisConnection {
   const common: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true, connectTimeout: 3000, retryStrategy: backoff };
   const target = config.redis;
   const redis =
@@ -56,8 +60,10 @@ export function createRedis(config: Pick<Config, 'redis'>, opts: RedisOptions = 
       : target.kind === 'sentinel'
         ? new Redis({ ...sentinelOptions(target), ...common, ...opts })
         : new Redis(target.url, { ...common, ...opts });
-  // Errors are reported through the commands that fail; an 'error' without a listener would crash.
-  redis.on('error', () => undefined);
+  // Expected while Redis is away: the client reconnects by itself and every command made meanwhile
+  // fails on its own, so the event is logged at debug (an 'error' without a listener would crash).
+  const debug = log ? (line: string) => log.debug(line) : debugWithoutLogger;
+  redis.on('error', (err) => debug(`redis at ${describeRedis(config.redis)}: ${coerceError(err).message}`));
   return redis;
 }
 

@@ -10,7 +10,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** The command line itself is wrong (unknown command, job, role or flag): exit 64, with the usage. */
+/** The command line itself is wrong (unknown command, job, role or flag, a bad flag value): exit 64, with the usage. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -22,18 +22,23 @@ export class UnreachableError extends Error {
     readonly target: string,
     cause: unknown,
   ) {
-    super(`${service} at ${target} is unreachable: ${coerceError(cause).message}`);
+    super(`${service} at ${target} is unreachable: ${coerceError(cause).message}`, { cause });
     this.name = 'UnreachableError';
   }
 }
 
-/** Turns anything thrown into an Error, so callers never deal with strings or undefined. */
+/**
+ * Turns anything thrown into an Error, so callers never deal with strings or undefined. An Error
+ * is returned as it is (its own `cause` kept); anything else becomes the `cause` of the new one.
+ */
 export function coerceError(err: unknown): Error {
   if (err instanceof Error) return err;
-  if (typeof err === 'string') return new Error(err);
+  if (typeof err === 'string') return new Error(err, { cause: err });
+  let text: string;
   try {
-    return new Error(JSON.stringify(err));
+    text = JSON.stringify(err) ?? String(err);
   } catch {
-    return new Error(String(err));
+    text = String(err);
   }
+  return new Error(text, { cause: err });
 }

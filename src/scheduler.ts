@@ -26,7 +26,7 @@ export interface Scheduler {
 /** How often the scheduler re-asserts the schedule, in case Redis lost it (a restart without persistence). */
 const REASSERT_MS = 10_000;
 
-export async function startScheduler(config: Config, log: Logger, connection: RedisConnection = createRedis(config)): Promise<Scheduler> {
+export async function startScheduler(config: Config, log: Logger, connection: RedisConnection = createRedis(config, {}, log)): Promise<Scheduler> {
   const queue = openJobQueue('health-check', connection, config, log);
   let failing = false;
   const assert = async () => {

@@ -35,7 +35,7 @@ export async function start(config: Config, log: Logger, values: Record<string, 
   const roles = new Set<Role>(asked.includes('all') ? ['scheduler', 'worker', 'bridge', 'board'] : (asked as Role[]));
   const running: Stoppable[] = [];
   // Shared by the scheduler and the start-up wait below.
-  const redis = createRedis(config);
+  const redis = createRedis(config, {}, log);
   running.push({ name: 'redis connection', stop: async () => void redis.disconnect() });
 
   let stopping: Promise<void> | undefined;

@@ -95,6 +95,7 @@ describe('exit codes', () => {
     ['no command at all', 64, [], {}, /^Usage: scan-bridge <command>/m],
     ['an unknown flag', 64, ['status', '--bogus'], {}, /^scan-bridge status: .*--bogus.*\nusage: scan-bridge status/],
     ['an unknown role', 64, ['start', '--role', 'bogus'], {}, /^scan-bridge start: unknown role "bogus": expected all, scheduler, worker, bridge, board/],
+    ['a bad flag value', 64, ['demo-scanner', '--assets', '0'], {}, /^scan-bridge demo-scanner: --assets "0" is not valid: expected a whole number above 0\nusage: scan-bridge demo-scanner/],
     ['a bad setting', 78, ['status'], { DATA_STALE_S: 'soon' }, /^scan-bridge: bad setting: DATA_STALE_S="soon"/],
     ['a bad setting found by a role', 78, ['start', '--role', 'board'], { BOARD_HOST: '0.0.0.0', BOARD_PORT: '0' }, /BOARD_HOST="0\.0\.0\.0" is not valid/],
     ['Redis unreachable', 2, ['trigger', 'health-check'], { REDIS_URL: 'redis://127.0.0.1:1' }, /^scan-bridge trigger: redis at redis:\/\/127\.0\.0\.1:1 is unreachable/],

@@ -13,6 +13,7 @@ import { buildPayload, composePayload } from '../src/bridge/payload.js';
 import { readScan } from '../src/bridge/read-scan.js';
 import { readFileSync } from 'node:fs';
 import { makeHostileFiles } from './hostile-fixtures.js';
+import { maxLag } from './helpers.js';
 
 const MIB = 1024 * 1024;
 let dir = '';
@@ -26,22 +27,6 @@ beforeAll(() => {
 afterAll(() => {
   for (const d of [dir, work]) if (d) rmSync(d, { recursive: true, force: true });
 });
-
-/** The largest gap between ticks of a 10 ms timer while `p` runs: how long the main thread was blocked. */
-async function maxLag<T>(p: Promise<T>): Promise<{ value: T; lagMs: number }> {
-  let last = performance.now();
-  let lagMs = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    lagMs = Math.max(lagMs, now - last - 10);
-    last = now;
-  }, 10);
-  try {
-    return { value: await p, lagMs };
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 async function pool(extra: Partial<ConstructorParameters<typeof DecodePool>[0]> = {}) {
   const p = new DecodePool({ timeoutMs: 2000, maxScanBytes: 256 * MIB, maxFileBytes: 256 * MIB, ...extra });

@@ -143,3 +143,19 @@ export async function killChildren(): Promise<void> {
 export function writeScanFile(arrowDir: string, n: number, assets = 4, at = new Date()): void {
   writeScanFileSync(arrowDir, n, at, encodeScan(makeScan({ scanNumber: n, time: at, assets })));
 }
+
+/** The largest gap between ticks of a 10 ms timer while `p` runs: how long the main thread was blocked. */
+export async function maxLag<T>(p: Promise<T>): Promise<{ value: T; lagMs: number }> {
+  let last = performance.now();
+  let lagMs = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    lagMs = Math.max(lagMs, now - last - 10);
+    last = now;
+  }, 10);
+  try {
+    return { value: await p, lagMs };
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -2,11 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './helpers.js';
 
-/** Writes the hostile scan files of test/fixtures/make_hostile.py (pyarrow) into a new folder; returns it. */
-export function makeHostileFiles(): string {
+/**
+ * Writes the hostile scan files of test/fixtures/make_hostile.py (pyarrow) into a new folder;
+ * returns it. `seedsOnly`: only the small valid scans the fuzz test mutates.
+ */
+export function makeHostileFiles(opts: { seedsOnly?: boolean } = {}): string {
   const out = tempDir('scan-hostile-');
   const script = fileURLToPath(new URL('./fixtures/make_hostile.py', import.meta.url));
-  execFileSync('python3', [script, out], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+  execFileSync('python3', [script, out, ...(opts.seedsOnly ? ['--seeds-only'] : [])], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
   return out;
 }
 

@@ -37,8 +37,8 @@ describe('Redis under Sentinel', () => {
     const healthQueue = new Queue(QUEUES.healthCheck, { connection: redis, prefix: config.queuePrefix });
     const events = new QueueEvents(QUEUES.healthCheck, { connection: createRedis(config), prefix: config.queuePrefix });
     // While the master is dead these report refused connections; the test judges by what recovers.
-    healthQueue.on('error', () => undefined);
-    events.on('error', () => undefined);
+    healthQueue.on('error', (err) => testLog.debug(`health-check queue: ${err.message}`));
+    events.on('error', (err) => testLog.debug(`health-check queue events: ${err.message}`));
     const latest = async () => {
       const v = await (await hz.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
       return v === null ? null : (JSON.parse(v) as { scan_number: number }).scan_number;

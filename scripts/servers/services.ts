@@ -166,7 +166,7 @@ export async function startRedis(opts: RedisOpts = {}): Promise<Started> {
   const own = child;
   await waitUntil(`redis-server on port ${port}`, async () => out.text().includes('Ready to accept connections') && (await portAnswers(port)), 15_000, own).catch(async (err: unknown) => {
     await stopper(own, 'SIGKILL', removeDir)();
-    throw new Error(`${(err as Error).message}\n${out.text().slice(-2000)}`);
+    throw new Error(`${(err as Error).message}\n${out.text().slice(-2000)}`, { cause: err });
   });
   if (opts.detached) child.unref();
   return { address: `redis://127.0.0.1:${port}`, port, pid: own.pid!, stop: stopper(own, 'SIGTERM', removeDir), kill: stopper(own, 'SIGKILL', removeDir) };
@@ -220,7 +220,7 @@ export async function startHazelcast(opts: HazelcastOpts = {}): Promise<Started>
     await waitUntil(`hazelcast member on port ${port}`, started, 90_000, child);
   } catch (err) {
     child.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}\n${out.text().slice(-2000)}`);
+    throw new Error(`${(err as Error).message}\n${out.text().slice(-2000)}`, { cause: err });
   }
   if (opts.detached) child.unref();
   return { address: `127.0.0.1:${port}`, port, pid: child.pid!, stop: stopper(child), kill: stopper(child, 'SIGKILL') };

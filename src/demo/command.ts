@@ -1,12 +1,12 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { ConfigError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { runDemoScanner } from './scanner.js';
 
 function positiveInt(flag: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new ConfigError(`--${flag}`, typeof value === 'string' ? value : JSON.stringify(value), 'a whole number above 0');
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} ${JSON.stringify(value)} is not valid: expected a whole number above 0`);
   return n;
 }
 

@@ -117,7 +117,10 @@ async function act(deps: HealthCheckDeps, result: HealthCheckResult): Promise<st
 /** One health check: gather, decide, act, then record and log it in one line. Never throws for a server being down. */
 export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) => void = () => undefined): Promise<HealthCheckResult> {
   // The first check under this prefix marks the start of a new system (kept only if none is there).
-  await withTimeout(deps.redis.set(keys(deps.config.queuePrefix).checkingSince, String(Date.now()), 'NX'), READ_TIMEOUT_MS, 'Redis').catch(() => undefined);
+  await withTimeout(deps.redis.set(keys(deps.config.queuePrefix).checkingSince, String(Date.now()), 'NX'), READ_TIMEOUT_MS, 'Redis').catch((err: unknown) =>
+    // Redis away: the check itself says so in its result.
+    deps.log.debug(`cannot mark when checks began: ${coerceError(err).message}`),
+  );
   const result: HealthCheckResult = decideHealth(await gatherHealthInputs(deps));
   const done = await act(deps, result);
   const level = result.status === 'healthy' || isStarting(result) ? 'info' : result.status === 'warning' ? 'warn' : 'error';
@@ -135,5 +138,5 @@ export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) 
 
 export function healthCheckProcessor(deps: HealthCheckDeps) {
   return async (job: Job<HealthCheckPayload>): Promise<HealthCheckResult> =>
-    runHealthCheck(deps, (line) => void job.log(line).catch(() => undefined));
+    runHealthCheck(deps, (line) => void job.log(line).catch((err: unknown) => deps.log.debug(`cannot add to the log of job ${job.id}: ${coerceError(err).message}`)));
 }

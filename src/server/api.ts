@@ -1,104 +1,59 @@
-import { Router, type Request, type Response } from 'express';
-import type { RedisConnection } from '../connections.js';
-import type { Config } from '../config.js';
-import type { Hazelcast } from '../connections.js';
-import type { Logger } from '../log.js';
-import { coerceError } from '../errors.js';
-import { keys } from '../keys.js';
-import { collectStatus, trigger, TRIGGERS, type TriggerName } from '../ops.js';
-import type { JobQueues } from '../jobs/table.js';
-import type { HealthResult } from '../health.js';
-import { readOnly, sendError } from './guards.js';
-import { withTimeout } from '../time.js';
-import { readyRoute } from './ready.js';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import * as h from './api-handlers.js';
+import type { ApiDeps, Handler } from './api-handlers.js';
+import { sendError } from './guards.js';
 
-export interface ApiDeps {
-  config: Config;
-  redis: RedisConnection;
-  hazelcast: Hazelcast;
-  queues: JobQueues;
-  log: Logger;
+export type { ApiDeps } from './api-handlers.js';
+export { readiness } from './api-handlers.js';
+
+export interface Route {
+  method: 'get' | 'post';
+  path: string;
+  handler: Handler;
+  /** `open`: answered before the login (and without credentials); `login`: behind it, when a login is set. */
+  access: 'open' | 'login';
+  /** What it answers, for people reading the table. */
+  what: string;
 }
 
-const PING_TIMEOUT_MS = 2000;
-/** Without `?limit=`: enough for a glance. */
-const DEFAULT_HISTORY_LIMIT = 100;
+/** The HTTP API's index: every JSON (and metrics) route, its handler and who may call it. */
+export const ROUTES: readonly Route[] = [
+  { method: 'get', path: '/healthz', handler: h.healthz, access: 'open', what: 'the process answers (container healthcheck)' },
+  { method: 'get', path: '/readyz', handler: h.readyz, access: 'login', what: 'Redis and Hazelcast answer' },
+  { method: 'get', path: '/metrics', handler: h.metricsText, access: 'login', what: 'Prometheus metrics' },
+  { method: 'get', path: '/api/status', handler: h.status, access: 'login', what: 'what `scan-bridge status --json` prints' },
+  { method: 'get', path: '/api/ready', handler: h.ready, access: 'login', what: 'whether consumers can trust the data (?max_age_s, ?wait_s)' },
+  { method: 'get', path: '/api/health', handler: h.healthHistory, access: 'login', what: 'the latest health result and the history (?limit)' },
+  { method: 'get', path: '/api/availability', handler: h.availabilityJson, access: 'login', what: "the status page's availability and incidents" },
+  { method: 'post', path: '/api/jobs/:name', handler: h.triggerJob, access: 'login', what: 'adds a health-check or restart-bridge job by hand' },
+];
 
-/** `{ ok: true }` or why not, for /readyz. */
-export async function readiness(redis: RedisConnection, hazelcast: Hazelcast): Promise<{ ready: boolean; redis: { ok: boolean; error?: string }; hazelcast: { ok: boolean; error?: string } }> {
-  const r = await withTimeout(redis.ping(), PING_TIMEOUT_MS, 'Redis').then(
-    () => ({ ok: true }),
-    (err: unknown) => ({ ok: false, error: coerceError(err).message }),
-  );
-  const h = hazelcast.connected() ? { ok: true } : { ok: false, error: 'the Hazelcast client is not connected to the cluster' };
-  return { ready: r.ok && h.ok, redis: r, hazelcast: h };
-}
-
-/** /healthz, /readyz and /api/*: JSON in and out. */
-export function apiRouter(deps: ApiDeps): Router {
-  const { config, redis, hazelcast, queues, log } = deps;
-  const router = Router();
-  const k = keys(config.queuePrefix);
-
-  const fail = (res: Response, err: unknown) => {
-    const message = coerceError(err).message;
-    log.warn(`API: ${message}`);
-    sendError(res, 503, 'unavailable', message);
-  };
-
-  router.get('/readyz', async (_req, res) => {
-    const r = await readiness(redis, hazelcast);
-    res.status(r.ready ? 200 : 503).json(r);
-  });
-
-  router.get('/api/status', async (_req, res) => {
+/** Runs a handler for an Express request and sends its reply, unless the caller has gone. */
+function serve(handler: Handler, deps: ApiDeps): RequestHandler {
+  return async (req: Request, res: Response, next) => {
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
     try {
-      res.json(await withTimeout(collectStatus(config, redis, queues, hazelcast), 5000, 'status'));
-    } catch (err) {
-      fail(res, err);
-    }
-  });
-
-  router.get('/api/ready', readyRoute(deps));
-
-  router.get('/api/health', async (req, res) => {
-    const raw = req.query.limit;
-    let limit = DEFAULT_HISTORY_LIMIT;
-    if (raw !== undefined) {
-      limit = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
-      if (!Number.isSafeInteger(limit) || limit < 1) return sendError(res, 400, 'bad_request', `limit must be a whole number ≥ 1, got ${JSON.stringify(raw)}`);
-    }
-    limit = Math.min(limit, config.healthHistoryMax);
-    try {
-      const [latest, history] = await withTimeout(Promise.all([redis.get(k.healthLatest), redis.lrange(k.healthHistory, 0, limit - 1)]), PING_TIMEOUT_MS, 'Redis');
-      res.json({
-        latest: latest ? (JSON.parse(latest) as HealthResult) : null,
-        history: history.map((h) => JSON.parse(h) as HealthResult),
-        thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS },
+      const reply = await handler(deps, {
+        params: req.params as Record<string, string>,
+        query: req.query as Record<string, unknown>,
+        user: res.locals.user as string | undefined,
+        ip: req.ip,
+        signal: gone.signal,
       });
+      if (res.writableEnded || gone.signal.aborted) return;
+      if (reply.contentType) res.status(reply.status).type(reply.contentType).send(reply.body);
+      else res.status(reply.status).json(reply.body);
     } catch (err) {
-      fail(res, err);
+      next(err);
     }
-  });
+  };
+}
 
-  const jobs = Router();
-  if (config.boardReadOnly) jobs.use(readOnly());
-  jobs.post('/:name', async (req: Request<{ name: string }>, res) => {
-    const name = req.params.name;
-    if (!(TRIGGERS as readonly string[]).includes(name)) {
-      return sendError(res, 404, 'unknown_job', `no job ${JSON.stringify(name)}: expected one of ${TRIGGERS.join(', ')}`);
-    }
-    const by = `api:${(res.locals.user as string | undefined) ?? 'anonymous'}@${req.ip ?? 'unknown'}`;
-    try {
-      const r = await withTimeout(trigger(queues, name as TriggerName, by), 5000, 'Redis');
-      log.info(`${name} triggered by ${by}: job ${r.jobId}${r.reused ? ' (already pending: reused)' : ''}`);
-      res.status(202).json({ job: name, ...r });
-    } catch (err) {
-      fail(res, err);
-    }
-  });
-  router.use('/api/jobs', jobs);
-
-  router.use('/api', (_req, res) => sendError(res, 404, 'not_found', 'no such API route'));
+/** The routes of the table with this `access`; the login routes end with a JSON 404 for any other /api path. */
+export function apiRouter(deps: ApiDeps, access: Route['access']): Router {
+  const router = Router();
+  for (const route of ROUTES) if (route.access === access) router[route.method](route.path, serve(route.handler, deps));
+  if (access === 'login') router.use('/api', (_req, res) => sendError(res, 404, 'not_found', 'no such API route'));
   return router;
 }

@@ -45,7 +45,8 @@ export function createApp(deps: AppDeps): Express {
   // Without a login, a foreign page that rebinds its name to this address must not be answered.
   if (!login) app.use(allowedHostsOnly(config.boardAllowedHosts));
 
-  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  const apiDeps = { ...deps, metrics: createMetrics(deps) };
+  app.use(apiRouter(apiDeps, 'open'));
 
   if (login) {
     const throttle = new LoginThrottle(config.boardLoginLimit, config.boardLoginWindowS * 1000);
@@ -56,18 +57,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/', (_req, res) => res.redirect(`${BOARD_PATH}/`));
   app.use(statusPageRouter(deps));
 
-  const metrics = createMetrics(deps);
-  app.get('/metrics', async (_req, res) => {
-    try {
-      const text = await metrics.scrape();
-      res.type(metrics.contentType).send(text);
-    } catch (err) {
-      log.warn(`metrics: ${coerceError(err).message}`);
-      res.status(503).type('text/plain').send(`# metrics unavailable: ${coerceError(err).message}\n`);
-    }
-  });
-
-  app.use(apiRouter(deps));
+  app.use(apiRouter(apiDeps, 'login'));
 
   // Bull Board enforces readOnlyMode per queue; refusing every write here as well covers routes
   // that are not per queue (pause all, resume all).
@@ -106,9 +96,9 @@ export interface RunningBoard {
 /** The board role: its own Redis and Hazelcast connections, the app, listening on BOARD_HOST:BOARD_PORT. */
 export async function startBoard(config: Config, log: Logger): Promise<RunningBoard> {
   assertBoardExposure(config);
-  const redis = createRedis(config);
+  const redis = createRedis(config, {}, log);
   // Fail fast for the API's reads: a Redis outage answers 503, it does not hang requests.
-  const reads = createRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const reads = createRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false }, log);
   await redisReady(reads);
   const hazelcast = await createHazelcast(config, log);
   // A short head start, so the first requests find it connected; it keeps trying after that.

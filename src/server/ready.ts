@@ -1,10 +1,5 @@
-import type { Request, Response } from 'express';
-import type { Config } from '../config.js';
-import type { Hazelcast } from '../connections.js';
-import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import type { Readiness } from '../ready/decide.js';
-import { waitUntilReady } from '../ready/wait.js';
 
 /**
  * The longest `wait_s` a request may hold: below the 60 s idle timeout of common load balancers
@@ -50,17 +45,4 @@ export async function answerReady(query: Record<string, unknown>, wait: (q: Read
   } catch (err) {
     return readyReply({ unreachable: coerceError(err).message });
   }
-}
-
-export function readyRoute(deps: { config: Config; hazelcast: Hazelcast; log: Logger }) {
-  return async (req: Request, res: Response): Promise<void> => {
-    // A caller that gives up ends the wait, and with it the entry listeners.
-    const gone = new AbortController();
-    res.once('close', () => gone.abort());
-    const reply = await answerReady(req.query as Record<string, unknown>, (q) =>
-      waitUntilReady(deps.hazelcast, deps.config, { maxAgeS: q.maxAgeS, timeoutMs: q.waitS * 1000, signal: gone.signal }),
-    );
-    if (reply.status === 503 && 'error' in (reply.body as object)) deps.log.warn(`API: /api/ready: ${(reply.body as { error: string }).error}`);
-    if (!res.writableEnded && !gone.signal.aborted) res.status(reply.status).json(reply.body);
-  };
 }

@@ -11,7 +11,6 @@ import { availability, incidents } from '../availability.js';
 import { readTimeline, TIMELINE_RETENTION_MS } from '../health-timeline.js';
 import { withTimeout } from '../time.js';
 import { renderStatusPage, type StatusPageModel } from './status-html.js';
-import { sendError } from './guards.js';
 
 export interface StatusPageDeps {
   config: Config;
@@ -29,7 +28,8 @@ export function maxGapMs(config: Pick<Config, 'healthIntervalMs'>): number {
   return 3 * config.healthIntervalMs;
 }
 
-async function buildModel(deps: StatusPageDeps, withStatus = true): Promise<StatusPageModel> {
+/** The status page's facts: the status (unless `withStatus` is false), the week's timeline, availability and incidents. */
+export async function buildModel(deps: StatusPageDeps, withStatus = true): Promise<StatusPageModel> {
   const { config, redis } = deps;
   const now = Date.now();
   const k = keys(config.queuePrefix);
@@ -60,8 +60,8 @@ async function buildModel(deps: StatusPageDeps, withStatus = true): Promise<Stat
 
 /**
  * `GET /status`: the status page, rendered on the server (no script, no build step, nothing from
- * elsewhere); `GET /api/availability`: its incidents and availability as JSON; `/history`, the
- * page's old address, redirects.
+ * elsewhere); `/history`, the page's old address, redirects. Its facts as JSON are
+ * `GET /api/availability` (api-handlers.ts).
  */
 export function statusPageRouter(deps: StatusPageDeps): Router {
   const router = Router();
@@ -80,15 +80,5 @@ export function statusPageRouter(deps: StatusPageDeps): Router {
     }
   });
 
-  router.get('/api/availability', async (_req, res) => {
-    try {
-      const m = await buildModel(deps, false);
-      res.json({ now: m.now, thresholds: m.thresholds, maxGapMs: m.maxGapMs, day: m.day, week: m.week, incidents: m.incidents });
-    } catch (err) {
-      const message = coerceError(err).message;
-      deps.log.warn(`API: ${message}`);
-      sendError(res, 503, 'unavailable', message);
-    }
-  });
   return router;
 }

@@ -23,14 +23,14 @@ const KEEPER_MS = 5000;
  * the others stand by, blocked on the queue, and take over when its lock lapses.
  */
 export async function startBridgeWorker(config: Config, log: Logger): Promise<BridgeWorker> {
-  const connection = createRedis(config);
-  const control = createRedis(config);
+  const connection = createRedis(config, {}, log);
+  const control = createRedis(config, {}, log);
   const queue = openJobQueue('bridge', connection, config, log);
   const shutdown = new AbortController();
   const renewals = new LockRenewals();
   const processor = JOBS.bridge.handler({ config, redis: control, log, shutdown: shutdown.signal, renewals });
   const worker = new LeaseWorker(renewals, JOBS.bridge.queue, processor, {
-    connection: createRedis(config),
+    connection: createRedis(config, {}, log),
     prefix: config.queuePrefix,
     concurrency: 1,
     // A dead holder loses the bridge after at most this long (plus one stalled check): fast failover.

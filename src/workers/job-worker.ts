@@ -19,9 +19,9 @@ export async function startJobWorkers(config: Config, log: Logger, hazelcast?: H
   // A short head start, so the first check does not report an outage that is only a connection being made.
   await hz.waitConnected(5000);
   // Fail fast, no offline queue: a Redis outage is an error result of a check, not a hang.
-  const reads = createRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const reads = createRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false }, log);
   await redisReady(reads);
-  const connection = createRedis(config);
+  const connection = createRedis(config, {}, log);
   const restartQueue = openJobQueue('restart-bridge', connection, config, log);
   const bridgeQueue = openJobQueue('bridge', connection, config, log);
 
@@ -33,19 +33,19 @@ export async function startJobWorkers(config: Config, log: Logger, hazelcast?: H
   const onResult = alerter ? (r: HealthResult) => alerter.notify(r) : undefined;
   const check = JOBS['health-check'];
   const health = new Worker(check.queue, check.handler({ config, redis: reads, hazelcast: hz, log, restartQueue, onResult }), {
-    connection: createRedis(config),
+    connection: createRedis(config, {}, log),
     prefix: config.queuePrefix,
     ...check.worker(),
   });
   const restartDeps = { config, redis: connection, bridgeQueue, log };
   const restartJob = JOBS['restart-bridge'];
   const restart = new Worker(restartJob.queue, restartJob.handler(restartDeps), {
-    connection: createRedis(config),
+    connection: createRedis(config, {}, log),
     prefix: config.queuePrefix,
     ...restartJob.worker(config),
   });
   restart.on('failed', (job, err) => {
-    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void restartGaveUp(restartDeps, job, err).catch(() => undefined);
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void restartGaveUp(restartDeps, job, err).catch((e: unknown) => log.warn(`cannot record that restart job ${job.id} gave up: ${coerceError(e).message}`));
   });
   // 'completed' comes once BullMQ has recorded the job in Redis: a check that could not finish pings nothing.
   if (heartbeat) health.on('completed', () => heartbeat.ping());

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { debuglog } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort, startRedis, waitUntil, type Started } from '../../scripts/servers/services.js';
 
@@ -32,9 +33,12 @@ export interface SentinelGroupOptions {
   failoverTimeoutMs?: number;
 }
 
+/** A probe's connection errors also reject its call; the events themselves show with NODE_DEBUG=scan-bridge-servers. */
+const debug = debuglog('scan-bridge-servers');
+
 async function sentinelCall<T>(port: number, ...args: string[]): Promise<T> {
   const r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
-  r.on('error', () => undefined);
+  r.on('error', (err) => debug(`redis on port ${port}: ${err.message}`));
   try {
     await r.connect();
     return (await r.call('SENTINEL', ...args)) as T;
@@ -45,7 +49,7 @@ async function sentinelCall<T>(port: number, ...args: string[]): Promise<T> {
 
 async function role(port: number): Promise<string | undefined> {
   const r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
-  r.on('error', () => undefined);
+  r.on('error', (err) => debug(`redis on port ${port}: ${err.message}`));
   try {
     await r.connect();
     const reply = (await r.call('ROLE')) as unknown[];
