@@ -79,8 +79,9 @@ export function bridgeProcessor(deps: BridgeJobDeps) {
     const onSignal = () => lock.lose(`the bridge lock could not be renewed (${String(signal?.reason ?? 'aborted')})`);
     signal?.addEventListener('abort', onSignal, { once: true });
     try {
-      // Ours from the start: a job taken with a lock that already lapsed is not run.
-      await lock.confirm();
+      // A job taken with a lock that already lapsed is not run. Redis gone quiet meanwhile: start
+      // anyway (a Redis outage must not stop the data), and the answer decides when it comes.
+      await Promise.race([lock.confirm(), sleep(config.bridgeLockMs / 4)]);
       if (!lock.lost) jobLog(`bridge job taken by ${process.pid}`);
       await runWhileLocked();
     } finally {
