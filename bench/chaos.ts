@@ -152,6 +152,7 @@ async function measure(w: World, f: Fault) {
     note,
     repaired: repaired ?? null,
     at: new Date(t0).toISOString(),
+    loadavg: loadavg(),
     flow_again_ms: flowed ? flowed.at - t0 : null,
     longest_stall_ms: stall,
     check_again_ms: checked ? checked.at - t0 : null,
@@ -207,12 +208,23 @@ async function main(): Promise<void> {
     const workers = { bridge: await bridgeQ.getWorkersCount(), health_check: await healthQ.getWorkersCount(), schedules: (await healthQ.getJobSchedulers()).length };
     await Promise.all([bridgeQ.close(), healthQ.close()]);
     redis.disconnect();
+    // A hung process would not shut down on SIGTERM.
+    const notShutDown = await w.roles.terminateAll(20_000);
 
     const perFault = results.map((r, i) => {
       const end = results[i + 1]?.t0 ?? Infinity;
-      const mine = lost.filter((n) => (w.scanner.writtenAt.get(n) ?? 0) >= r.t0 && (w.scanner.writtenAt.get(n) ?? 0) < end);
+      const inWindow = (n: number) => (w.scanner.writtenAt.get(n) ?? 0) >= r.t0 && (w.scanner.writtenAt.get(n) ?? 0) < end;
+      const mine = lost.filter(inWindow);
+      // By design a bridge that catches up puts only the newest scan in latest, the rest in history.
+      const skipped = [...w.scanner.writtenAt.keys()].filter((n) => inWindow(n) && !seenInLatest.has(n));
       const { t0: _t0, ...rest } = r;
-      return { ...rest, lost: mine.length, lost_scans: mine.slice(0, 20), backwards: w.observer.backwards.filter((b) => b.at >= r.t0 && b.at < end).length };
+      return {
+        ...rest,
+        lost: mine.length,
+        lost_scans: mine.slice(0, 20),
+        never_in_latest: skipped.length,
+        backwards: w.observer.backwards.filter((b) => b.at >= r.t0 && b.at < end).length,
+      };
     });
     const master = perFault.find((r) => r.fault === 'redis_master_sigkill');
     const targets = {
@@ -222,13 +234,14 @@ async function main(): Promise<void> {
       // "Do not stop at all": no stall beyond a few scan intervals during a Redis fault.
       no_stall_for_redis_faults: perFault.filter((r) => FAULTS.find((f) => f.name === r.fault)?.redis).every((r) => r.longest_stall_ms <= 1000),
       checks_again_within_30s_of_master_death: master?.check_again_ms != null && master.check_again_ms <= 30_000,
-      no_process_exit_or_hang: w.roles.unplannedExits.length === 0 && workers.bridge === 2 && workers.health_check === 2 && workers.schedules === 1,
+      no_process_exit_or_hang: w.roles.unplannedExits.length === 0 && notShutDown.length === 0 && workers.bridge === 2 && workers.health_check === 2 && workers.schedules === 1,
     };
     const cpu = cpus();
     console.log(
       JSON.stringify(
         {
           bench: 'chaos',
+          command: `npx tsx bench/chaos.ts${quick ? ' --quick' : ''}`,
           quick,
           machine: { cpus: cpu.length, model: cpu[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, loadavg_start: loadStart, loadavg_end: loadavg() },
           settings: { scans_per_s: 10, assets: 400, health_interval_ms: HEALTH_INTERVAL_MS, sentinel_down_after_ms: 3000, bridge_lock_ms: w.config.bridgeLockMs, restart_backoff_ms: w.config.restartBackoffMs, sigstop_ms: STOP_MS, settle_ms: SETTLE_MS },
@@ -239,6 +252,8 @@ async function main(): Promise<void> {
             never_in_latest: [...w.scanner.writtenAt.keys()].filter((n) => !seenInLatest.has(n)).length,
             latest_backwards: w.observer.backwards,
             unplanned_exits: w.roles.unplannedExits,
+            // At the end every role gets SIGTERM: those that did not exit with 0 within 20 s.
+            not_shut_down_by_sigterm: notShutDown,
             workers_at_end: workers,
           },
           targets,

@@ -251,7 +251,7 @@ describe('bridge: start-up catch-up', () => {
     expect((await latest(hz, config))!.scan_number).toBe(5000);
   });
 
-  it('on restart writes to history only what it missed while down', async () => {
+  it('on restart writes to history what it missed while down, and the entries missing up to the latest value', async () => {
     const config = testConfig();
     const hz = await hazelcast(config);
     const first = await startBridge(config, { hz });
@@ -260,12 +260,17 @@ describe('bridge: start-up catch-up', () => {
     await first.bridge.stop();
     for (const n of [4, 5, 6]) await put(config, n);
     const hist = await hz.client.getMap<string, string>(config.hzHistoryMap);
+    // As a run killed between the latest value and the history write leaves it.
     await hist.delete('000002');
     const second = await startBridge(config, { hz });
     await second.pushed(6);
     await second.bridge.caughtUp();
-    // #2 was written before the bridge went down: the catch-up does not rewrite it.
-    expect(await historyKeys(hz, config)).toEqual(['000001', '000003', '000004', '000005', '000006']);
+    expect(await historyKeys(hz, config)).toEqual(['000001', '000002', '000003', '000004', '000005', '000006']);
+    // #1 and #3 have their entries: only looked up, not read or written again.
+    const said = second.events.events.flatMap((e) => (e.type === 'line' ? [e.message] : []));
+    expect(said.some((l) => l.startsWith('catching up: 2 scans on disk are newer than #3'))).toBe(true);
+    expect(said.some((l) => l.startsWith('catching up: 1 of the 3 scans on disk up to #3'))).toBe(true);
+    expect(said.some((l) => l.startsWith('caught up: 3 scans written to history'))).toBe(true);
   });
 });
 
