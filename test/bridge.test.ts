@@ -91,7 +91,7 @@ hist = json.loads(c.get_map("${config.hzHistoryMap}").blocking().get("004228"))
 print(json.dumps({"scan": latest["scan_number"], "assets": latest["assets"], "hist": hist["scan_number"], "type": type(latest["timestamp_ms"]).__name__}))
 c.shutdown()
 `;
-    const out = JSON.parse(execFileSync('python3', ['-c', py], { encoding: 'utf8', timeout: 30_000 }).trim().split('\n').pop()!);
+    const out = JSON.parse(execFileSync('python3', ['-c', py], { encoding: 'utf8', timeout: 30_000 }).trim().split('\n').pop()!) as unknown;
     expect(out).toEqual({ scan: 4228, assets: row.assets, hist: 4228, type: 'int' });
   });
 
@@ -108,7 +108,7 @@ c.shutdown()
     expect(pushes.map((e) => e.scanNumber)).toEqual([1, 2, 3, 4, 5]);
     for (const { times } of pushes) {
       // Filled in by the history write, which the bridge makes after the latest answer.
-      await eventually('the history write answered', async () => (times?.historyAnswered !== undefined ? true : undefined), 5000);
+      await eventually('the history write answered', () => (times?.historyAnswered !== undefined ? true : undefined), 5000);
       expect(times!.event).toBeLessThanOrEqual(times!.decoded);
       expect(times!.payload!).toBeLessThanOrEqual(times!.latestSent!);
       expect(times!.historySent!).toBeGreaterThanOrEqual(times!.latestAnswered!);
@@ -167,7 +167,7 @@ c.shutdown()
       await appendFile(path, s.bytes.subarray(off, off + piece));
       // The bridge reads each piece as it lands: wait until it has retried before the next one.
       const retried = bridge.stats().retried;
-      await eventually('a retry of the partial file', async () => (bridge.stats().retried > retried || off + piece >= s.bytes.length ? true : undefined), 5_000);
+      await eventually('a retry of the partial file', () => (bridge.stats().retried > retried || off + piece >= s.bytes.length ? true : undefined), 5_000);
     }
     await pushed(31);
     expect((await latest(hz, config))!.asset_count).toBe(400);

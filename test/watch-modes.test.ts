@@ -40,7 +40,7 @@ async function bridgeProcess(env: Record<string, string>): Promise<{ child: Chil
   const e = testEnv({ BRIDGE_HEARTBEAT_MS: '200', ...env });
   const config = resolveConfig(e);
   const child = spawnRoles(['bridge'], e);
-  await eventually('the bridge watching', async () => (/"msg":"watching /.test(child.output()) ? true : undefined), 30_000);
+  await eventually('the bridge watching', () => (/"msg":"watching /.test(child.output()) ? true : undefined), 30_000);
   return { child, config, env: e };
 }
 
@@ -112,7 +112,7 @@ describe('WATCH_MODE=events with lost events', () => {
     writeFileSync(queuedPath, '8');
     try {
       child = spawnRoles(['bridge'], e);
-      await eventually('the bridge holding inotify watches', async () => (inotifyOf(child.pid).watches >= 2 ? true : undefined), 30_000);
+      await eventually('the bridge holding inotify watches', () => (inotifyOf(child.pid).watches >= 2 ? true : undefined), 30_000);
     } finally {
       restore();
     }
