@@ -170,6 +170,8 @@ async function measure(w: World, f: Fault) {
     check_again_ms: checked ? checked.at - t0 : null,
     check_again_status: checked?.status ?? null,
     healthy_again_ms: healthy ? healthy.at - t0 : null,
+    // The bridges that pushed in the window, in turn: a second one means the bridge changed hands.
+    bridges: pushers(w.observer.latest.filter((e) => e.at >= t0 && e.at <= end).map((e) => e.bridgeId)),
     scans: { from: firstAfter, to: w.scanner.last },
   };
   say(`${f.name}: ${JSON.stringify(result)}`);
@@ -177,6 +179,11 @@ async function measure(w: World, f: Fault) {
   const repairedAt = Date.now();
   await until(() => w.observer.health.find((h) => h.checkedAt > repairedAt && h.status === 'healthy'), WINDOW_MS);
   return { ...result, t0 };
+}
+
+/** `a, a, b, a` → `[a, b, a]`. */
+function pushers(ids: string[]): string[] {
+  return ids.filter((id, i) => i === 0 || ids[i - 1] !== id);
 }
 
 async function lostScans(w: World): Promise<number[]> {
@@ -268,6 +275,7 @@ async function main(): Promise<void> {
             loadavg_start: loadStart,
             loadavg_end: loadavg(),
           },
+          role_logs: w.roles.logDir,
           settings: {
             scans_per_s: 10,
             assets: 400,
