@@ -145,6 +145,8 @@ async function measure(w: World, f: Fault) {
   const firstAfter = w.scanner.last + 1;
   const t0 = Date.now();
   const { note, endsAt, repair } = await f.apply(w);
+  // Removing a folder of thousands of files takes this process a while: the bridge sees the fault only after.
+  const appliedMs = Date.now() - t0;
   say(`${f.name}: ${note}`);
   const flowed = await until(() => w.observer.latest.find((e) => e.at >= t0 && e.scan >= firstAfter), WINDOW_MS);
   const checked = await until(() => w.observer.health.find((h) => h.checkedAt > t0), WINDOW_MS);
@@ -165,6 +167,7 @@ async function measure(w: World, f: Fault) {
     repaired: repaired ?? null,
     at: new Date(t0).toISOString(),
     loadavg: loadavg(),
+    applied_ms: appliedMs,
     flow_again_ms: flowed ? flowed.at - t0 : null,
     longest_stall_ms: stall,
     check_again_ms: checked ? checked.at - t0 : null,
