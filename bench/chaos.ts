@@ -158,7 +158,8 @@ async function measure(w: World, f: Fault) {
   if (repaired) say(`${f.name}: ${repaired}`);
   // The longest time latest_eigen_scan stood still in the fault's window (scans come every 100 ms).
   const pushes = w.observer.latest.filter((e) => e.at >= t0 && e.at <= end).map((e) => e.at);
-  const before = w.observer.latest.filter((e) => e.at < t0).at(-1)?.at ?? t0;
+  const lastBefore = w.observer.latest.filter((e) => e.at < t0).at(-1);
+  const before = lastBefore?.at ?? t0;
   let stall = 0;
   [before, ...pushes, end].reduce((a, b) => ((stall = Math.max(stall, b - a)), b));
   const result = {
@@ -173,8 +174,8 @@ async function measure(w: World, f: Fault) {
     check_again_ms: checked ? checked.at - t0 : null,
     check_again_status: checked?.status ?? null,
     healthy_again_ms: healthy ? healthy.at - t0 : null,
-    // The bridges that pushed in the window, in turn: a second one means the bridge changed hands.
-    bridges: pushers(w.observer.latest.filter((e) => e.at >= t0 && e.at <= end).map((e) => e.bridgeId)),
+    // The bridge that pushed last before the fault, then those that pushed in its window, in turn.
+    bridges: pushers([...(lastBefore ? [lastBefore.bridgeId] : []), ...w.observer.latest.filter((e) => e.at >= t0 && e.at <= end).map((e) => e.bridgeId)]),
     scans: { from: firstAfter, to: w.scanner.last },
   };
   say(`${f.name}: ${JSON.stringify(result)}`);
