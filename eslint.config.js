@@ -27,4 +27,9 @@ export default tseslint.config(
     files: ['eslint.config.js', 'scripts/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // Plain Node scripts: Node's globals (console, process) are defined.
+    files: ['scripts/*.mjs'],
+    rules: { 'no-undef': 'off' },
+  },
 );
