@@ -220,7 +220,14 @@ export async function startWorld(o: { healthIntervalMs: number; downAfterMs: num
   await hz.waitConnected(30_000);
   const observer = await Observer.watch(hz, config, 2);
   const roles = new Roles(env);
-  for (const [name, role] of [['bridge-a', 'bridge'], ['bridge-b', 'bridge'], ['worker-a', 'worker'], ['worker-b', 'worker'], ['scheduler', 'scheduler']] as const) roles.spawn(name, role);
+  for (const [name, role] of [
+    ['bridge-a', 'bridge'],
+    ['bridge-b', 'bridge'],
+    ['worker-a', 'worker'],
+    ['worker-b', 'worker'],
+    ['scheduler', 'scheduler'],
+  ] as const)
+    roles.spawn(name, role);
   const scanner = new Scanner(config.arrowDir);
   return {
     env,

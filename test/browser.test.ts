@@ -8,8 +8,17 @@ import { eventually, killChildren, spawnRoles, testEnv, testLog, type Child } fr
 import { resolveConfig } from '../src/config.js';
 import { createHazelcast } from '../src/connections.js';
 
-/** Chromium from PATH; a machine without it fails this file instead of skipping it. */
+/** Chromium from CHROMIUM_PATH, or else from PATH; a machine without it fails this file instead of skipping it. */
 function findChromium(): string {
+  const given = process.env.CHROMIUM_PATH;
+  if (given) {
+    try {
+      accessSync(given, constants.X_OK);
+    } catch (err) {
+      throw new Error(`CHROMIUM_PATH=${given} is not an executable file: ${(err as Error).message}`, { cause: err });
+    }
+    return given;
+  }
   for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
     for (const name of ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']) {
       const file = join(dir, name);
@@ -21,7 +30,7 @@ function findChromium(): string {
       }
     }
   }
-  throw new Error(`no Chromium on PATH (${process.env.PATH ?? ''}): install chromium (apt-get install chromium) to run the browser test`);
+  throw new Error(`no Chromium on PATH (${process.env.PATH ?? ''}): install chromium (apt-get install chromium) or set CHROMIUM_PATH to run the browser test`);
 }
 
 /** Looked up once; a missing Chromium fails every test below by name (a failing beforeAll would only skip them). */
