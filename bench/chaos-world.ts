@@ -56,6 +56,30 @@ export class Roles {
     return this.spawn(r.name, r.role);
   }
 
+  /**
+   * SIGTERM to every live role: a process whose event loop hangs does not shut down. Resolves with
+   * the ones that did not exit with code 0 within `timeoutMs` (they are then killed).
+   */
+  async terminateAll(timeoutMs: number): Promise<Array<{ name: string; pid: number; code: number | null; signal: string | null; exitedInMs: number | null }>> {
+    const live = this.all.filter((r) => r.proc.exitCode === null && r.proc.signalCode === null);
+    const t0 = Date.now();
+    const outcomes = await Promise.all(
+      live.map(
+        (r) =>
+          new Promise<{ name: string; pid: number; code: number | null; signal: string | null; exitedInMs: number | null }>((ok) => {
+            r.killedByUs = true;
+            const timer = setTimeout(() => ok({ name: r.name, pid: r.proc.pid!, code: null, signal: null, exitedInMs: null }), timeoutMs);
+            r.proc.once('exit', (code, signal) => {
+              clearTimeout(timer);
+              ok({ name: r.name, pid: r.proc.pid!, code, signal, exitedInMs: Date.now() - t0 });
+            });
+            r.proc.kill('SIGTERM');
+          }),
+      ),
+    );
+    return outcomes.filter((o) => o.code !== 0);
+  }
+
   stopAll(): void {
     for (const r of this.all) {
       r.killedByUs = true;
@@ -196,7 +220,14 @@ export async function startWorld(o: { healthIntervalMs: number; downAfterMs: num
   await hz.waitConnected(30_000);
   const observer = await Observer.watch(hz, config, 2);
   const roles = new Roles(env);
-  for (const [name, role] of [['bridge-a', 'bridge'], ['bridge-b', 'bridge'], ['worker-a', 'worker'], ['worker-b', 'worker'], ['scheduler', 'scheduler']] as const) roles.spawn(name, role);
+  for (const [name, role] of [
+    ['bridge-a', 'bridge'],
+    ['bridge-b', 'bridge'],
+    ['worker-a', 'worker'],
+    ['worker-b', 'worker'],
+    ['scheduler', 'scheduler'],
+  ] as const)
+    roles.spawn(name, role);
   const scanner = new Scanner(config.arrowDir);
   return {
     env,

@@ -29,6 +29,12 @@ const SETTLE_MS = quick ? 5_000 : 15_000;
 const STOP_MS = quick ? 10_000 : 20_000;
 const HEALTH_INTERVAL_MS = 5_000;
 
+interface Applied {
+  note: string;
+  endsAt?: Promise<void>;
+  repair?: () => Promise<string>;
+}
+
 interface Fault {
   name: string;
   redis?: boolean;
@@ -36,7 +42,7 @@ interface Fault {
    * Applies the fault. Returns a note; for a pause, when it ends; for a killed server, how to put
    * it back as an operator would, after the fault was measured.
    */
-  apply(w: World): Promise<{ note: string; endsAt?: Promise<void>; repair?: () => Promise<string> }>;
+  apply(w: World): Applied | Promise<Applied>;
 }
 
 function activeBridge(w: World) {
@@ -67,8 +73,14 @@ const FAULTS: Fault[] = [
     async apply(w) {
       const ps = w.hz.client.getPartitionService();
       const owner = ps.getPartitionOwner(ps.getPartitionId(w.config.hzKey)).toString();
-      const port = w.hz.client.getCluster().getMembers().find((m) => m.uuid.toString() === owner)?.address.port;
-      const i = Math.max(0, w.hazelcast.members.findIndex((m) => m.port === port));
+      const port = w.hz.client
+        .getCluster()
+        .getMembers()
+        .find((m) => m.uuid.toString() === owner)?.address.port;
+      const i = Math.max(
+        0,
+        w.hazelcast.members.findIndex((m) => m.port === port),
+      );
       await w.hazelcast.members[i]!.kill();
       const repair = async () => {
         await w.hazelcast.restart(i);
@@ -79,7 +91,7 @@ const FAULTS: Fault[] = [
   },
   {
     name: 'active_bridge_sigkill',
-    async apply(w) {
+    apply(w) {
       const role = activeBridge(w);
       const pid = role.proc.pid;
       const again = w.roles.crashAndRespawn(role);
@@ -88,7 +100,7 @@ const FAULTS: Fault[] = [
   },
   {
     name: 'active_bridge_sigstop',
-    async apply(w) {
+    apply(w) {
       const role = activeBridge(w);
       role.proc.kill('SIGSTOP');
       const endsAt = new Promise<void>((ok) =>
@@ -112,7 +124,7 @@ const FAULTS: Fault[] = [
   },
   {
     name: 'scan_folder_removed',
-    async apply(w) {
+    apply(w) {
       rmSync(w.config.arrowDir, { recursive: true, force: true });
       mkdirSync(w.config.arrowDir);
       return { note: 'ARROW_DIR removed with every scan in it, and created again empty' };
@@ -152,6 +164,7 @@ async function measure(w: World, f: Fault) {
     note,
     repaired: repaired ?? null,
     at: new Date(t0).toISOString(),
+    loadavg: loadavg(),
     flow_again_ms: flowed ? flowed.at - t0 : null,
     longest_stall_ms: stall,
     check_again_ms: checked ? checked.at - t0 : null,
@@ -204,15 +217,30 @@ async function main(): Promise<void> {
     const redis = createRedis(w.config);
     const queue = (name: string) => new Queue(name, { connection: redis, prefix: w.config.queuePrefix });
     const [bridgeQ, healthQ] = [queue(QUEUES.bridge), queue(QUEUES.healthCheck)];
-    const workers = { bridge: await bridgeQ.getWorkersCount(), health_check: await healthQ.getWorkersCount(), schedules: (await healthQ.getJobSchedulers()).length };
+    const workers = {
+      bridge: await bridgeQ.getWorkersCount(),
+      health_check: await healthQ.getWorkersCount(),
+      schedules: (await healthQ.getJobSchedulers()).length,
+    };
     await Promise.all([bridgeQ.close(), healthQ.close()]);
     redis.disconnect();
+    // A hung process would not shut down on SIGTERM.
+    const notShutDown = await w.roles.terminateAll(20_000);
 
     const perFault = results.map((r, i) => {
       const end = results[i + 1]?.t0 ?? Infinity;
-      const mine = lost.filter((n) => (w.scanner.writtenAt.get(n) ?? 0) >= r.t0 && (w.scanner.writtenAt.get(n) ?? 0) < end);
+      const inWindow = (n: number) => (w.scanner.writtenAt.get(n) ?? 0) >= r.t0 && (w.scanner.writtenAt.get(n) ?? 0) < end;
+      const mine = lost.filter(inWindow);
+      // By design a bridge that catches up puts only the newest scan in latest, the rest in history.
+      const skipped = [...w.scanner.writtenAt.keys()].filter((n) => inWindow(n) && !seenInLatest.has(n));
       const { t0: _t0, ...rest } = r;
-      return { ...rest, lost: mine.length, lost_scans: mine.slice(0, 20), backwards: w.observer.backwards.filter((b) => b.at >= r.t0 && b.at < end).length };
+      return {
+        ...rest,
+        lost: mine.length,
+        lost_scans: mine.slice(0, 20),
+        never_in_latest: skipped.length,
+        backwards: w.observer.backwards.filter((b) => b.at >= r.t0 && b.at < end).length,
+      };
     });
     const master = perFault.find((r) => r.fault === 'redis_master_sigkill');
     const targets = {
@@ -222,16 +250,34 @@ async function main(): Promise<void> {
       // "Do not stop at all": no stall beyond a few scan intervals during a Redis fault.
       no_stall_for_redis_faults: perFault.filter((r) => FAULTS.find((f) => f.name === r.fault)?.redis).every((r) => r.longest_stall_ms <= 1000),
       checks_again_within_30s_of_master_death: master?.check_again_ms != null && master.check_again_ms <= 30_000,
-      no_process_exit_or_hang: w.roles.unplannedExits.length === 0 && workers.bridge === 2 && workers.health_check === 2 && workers.schedules === 1,
+      no_process_exit_or_hang:
+        w.roles.unplannedExits.length === 0 && notShutDown.length === 0 && workers.bridge === 2 && workers.health_check === 2 && workers.schedules === 1,
     };
     const cpu = cpus();
     console.log(
       JSON.stringify(
         {
           bench: 'chaos',
+          command: `npx tsx bench/chaos.ts${quick ? ' --quick' : ''}`,
           quick,
-          machine: { cpus: cpu.length, model: cpu[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, loadavg_start: loadStart, loadavg_end: loadavg() },
-          settings: { scans_per_s: 10, assets: 400, health_interval_ms: HEALTH_INTERVAL_MS, sentinel_down_after_ms: 3000, bridge_lock_ms: w.config.bridgeLockMs, restart_backoff_ms: w.config.restartBackoffMs, sigstop_ms: STOP_MS, settle_ms: SETTLE_MS },
+          machine: {
+            cpus: cpu.length,
+            model: cpu[0]?.model,
+            memory_gb: Math.round(totalmem() / 2 ** 30),
+            node: process.version,
+            loadavg_start: loadStart,
+            loadavg_end: loadavg(),
+          },
+          settings: {
+            scans_per_s: 10,
+            assets: 400,
+            health_interval_ms: HEALTH_INTERVAL_MS,
+            sentinel_down_after_ms: 3000,
+            bridge_lock_ms: w.config.bridgeLockMs,
+            restart_backoff_ms: w.config.restartBackoffMs,
+            sigstop_ms: STOP_MS,
+            settle_ms: SETTLE_MS,
+          },
           faults: perFault,
           totals: {
             scans_written: w.scanner.writtenAt.size,
@@ -239,6 +285,8 @@ async function main(): Promise<void> {
             never_in_latest: [...w.scanner.writtenAt.keys()].filter((n) => !seenInLatest.has(n)).length,
             latest_backwards: w.observer.backwards,
             unplanned_exits: w.roles.unplannedExits,
+            // At the end every role gets SIGTERM: those that did not exit with 0 within 20 s.
+            not_shut_down_by_sigterm: notShutDown,
             workers_at_end: workers,
           },
           targets,

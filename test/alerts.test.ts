@@ -86,7 +86,7 @@ function alerter(url: string, prefix: string, opts: Partial<Parameters<typeof cr
 describe('alerts', () => {
   it('one POST per change of status, none while it stays, "recovered" on the way back', async () => {
     const hook = await webhook();
-    closers.push(hook.close);
+    closers.push(() => hook.close());
     const a = alerter(hook.url, uniq('alerts'));
     for (const s of ['healthy', 'healthy', 'warning', 'warning', 'stale', 'stale', 'down', 'healthy', 'healthy'] as const) a.notify(result(s));
     await a.idle();
@@ -106,7 +106,7 @@ describe('alerts', () => {
 
   it('a bridge starting up is no news: no alert, and the state before it stays the one compared with', async () => {
     const hook = await webhook();
-    closers.push(hook.close);
+    closers.push(() => hook.close());
     const a = alerter(hook.url, uniq('alerts'));
     const starting = result('warning', { cause: 'starting', message: 'bridge b:1 started 2.0 s ago and is catching up' });
     for (const r of [starting, starting, result('healthy'), result('stale'), starting, result('healthy')]) a.notify(r);
@@ -119,7 +119,7 @@ describe('alerts', () => {
 
   it('a change of cause is a change: down, then down because the restart failed', async () => {
     const hook = await webhook();
-    closers.push(hook.close);
+    closers.push(() => hook.close());
     const a = alerter(hook.url, uniq('alerts'));
     a.notify(result('down'));
     a.notify(result('down', { cause: 'restart_failed', message: 'the last restart failed' }));
@@ -130,7 +130,7 @@ describe('alerts', () => {
 
   it('the last alerted status is shared through Redis: two workers, one POST; a restarted worker does not repeat it', async () => {
     const hook = await webhook();
-    closers.push(hook.close);
+    closers.push(() => hook.close());
     const prefix = uniq('alerts');
     const a = alerter(hook.url, prefix);
     const b = alerter(hook.url, prefix);
@@ -149,7 +149,7 @@ describe('alerts', () => {
 
   it('retries with backoff until the webhook takes it', async () => {
     const hook = await webhook(['fail', 'fail']);
-    closers.push(hook.close);
+    closers.push(() => hook.close());
     const a = alerter(hook.url, uniq('alerts'));
     a.notify(result('warning'));
     await a.idle();
@@ -159,7 +159,7 @@ describe('alerts', () => {
 
   it('gives up after its tries without throwing, and alerts the next change', async () => {
     const hook = await webhook(['fail', 'fail', 'fail', 'fail']);
-    closers.push(hook.close);
+    closers.push(() => hook.close());
     const a = alerter(hook.url, uniq('alerts'));
     a.notify(result('warning'));
     a.notify(result('stale'));
@@ -175,7 +175,7 @@ describe('alerts', () => {
 
   it('a webhook that never answers does not hold up the health check', async () => {
     const hook = await webhook(['hang']);
-    closers.push(hook.close);
+    closers.push(() => hook.close());
     const config = testConfig();
     const hazelcast = await createHazelcast(config, testLog);
     closers.push(() => hazelcast.shutdown());
@@ -203,7 +203,7 @@ describe('alerts', () => {
 describe('alerts from the job worker', () => {
   it('ALERT_WEBHOOK_URL: scheduled-style checks alert on the change and on recovery', async () => {
     const hook = await webhook();
-    closers.push(hook.close);
+    closers.push(() => hook.close());
     const config = testConfig({ ALERT_WEBHOOK_URL: hook.url });
     const hazelcast = await createHazelcast(config, testLog);
     closers.push(() => hazelcast.shutdown());

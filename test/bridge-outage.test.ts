@@ -35,10 +35,10 @@ describe('bridge: Hazelcast killed and restarted while scans keep arriving', () 
       await events.until((e) => e.type === 'pushed' && e.scanNumber === 1);
 
       await member.kill();
-      await eventually('the client to notice the outage', async () => (hz.connected() ? undefined : true));
+      await eventually('the client to notice the outage', () => (hz.connected() ? undefined : true));
       const t0 = Date.now();
       for (const n of [2, 3, 5, 4]) await put(n);
-      await eventually('scan #5 pending', async () => (bridge.stats().pendingLatest === 5 ? true : undefined));
+      await eventually('scan #5 pending', () => (bridge.stats().pendingLatest === 5 ? true : undefined));
       // Calls fail fast while Hazelcast is down instead of hanging.
       expect(Date.now() - t0).toBeLessThan(5_000);
       expect(bridge.stats().hazelcastErrors).toBeGreaterThan(0);
@@ -48,7 +48,7 @@ describe('bridge: Hazelcast killed and restarted while scans keep arriving', () 
       const pushed = await events.until((e) => e.type === 'pushed' && e.scanNumber === 5, 60_000, 'scan #5 after recovery');
       expect(pushed).toMatchObject({ scanNumber: 5 });
       const map = await hz.client.getMap<string, string>(config.hzMap);
-      expect(JSON.parse((await map.get(config.hzKey))!).scan_number).toBe(5);
+      expect((JSON.parse((await map.get(config.hzKey))) as { scan_number: number }).scan_number).toBe(5);
       await eventually('history of the scans written during the outage', async () => {
         const keys = [...(await (await hz.client.getMap<string, string>(config.hzHistoryMap)).keySet())].sort();
         return ['000002', '000003', '000004', '000005'].every((k) => keys.includes(k)) ? keys : undefined;

@@ -71,7 +71,7 @@ describe('ScanFileReader', () => {
     const half = Math.floor(s.bytes.length / 2);
     await writeFile(path, s.bytes.subarray(0, half));
     r.onFile(path);
-    await eventually('a retry of the half-written file', async () => (r.retried > 0 ? true : undefined));
+    await eventually('a retry of the half-written file', () => (r.retried > 0 ? true : undefined));
     await appendFile(path, s.bytes.subarray(half));
     r.onFile(path);
     await events.until((e) => e.type === 'scan');
@@ -114,7 +114,7 @@ describe('LatestWriter', () => {
     const items: LatestItem[] = Array.from({ length: 20 }, (_, k) => ({ ...scanOf(k + 1), eventAt: Date.now() }));
     for (const item of items) expect(w.offer(item)).toEqual({ taken: true });
     expect(w.pendingScan()).toBe(20);
-    await eventually('scan #20 written', async () => (done.some((d) => d.n === 20) ? true : undefined));
+    await eventually('scan #20 written', () => (done.some((d) => d.n === 20) ? true : undefined));
     expect(done.map((d) => d.n)).toEqual([1, 20]);
     expect(done.every((d) => d.outcome.kind === 'written')).toBe(true);
     expect(w.offer(items[4]!)).toMatchObject({ taken: false, ahead: { scanNumber: 20 } });
@@ -162,7 +162,7 @@ describe('HistoryWriter', () => {
     // #1 to #3 are on disk; #4 is not (gone before it is written): it is skipped with a warning.
     for (const n of [1, 2, 3]) await writeScanFile(config.arrowDir, n, new Date(T0 + n * 1000), scans[n - 1]!.bytes);
     for (const s of scans) w.enqueue(s.scan, s.relPath, undefined);
-    await eventually('the queue drained', async () => (w.backlog() === 0 ? true : undefined));
+    await eventually('the queue drained', () => (w.backlog() === 0 ? true : undefined));
     const map = await hz.client.getMap<string, string>(config.hzHistoryMap);
     expect([...(await map.keySet())].sort()).toEqual(['000001', '000002', '000003']);
     expect(w.written).toBe(3);
@@ -180,7 +180,7 @@ describe('OutageRetry', () => {
     o.failed(new Error('boom again'), 'keeping it');
     expect(o.errors).toBe(2);
     expect(lines.events).toEqual(['Hazelcast write failed (boom): keeping it']);
-    await eventually('the timed retry', async () => (kicks === 1 ? true : undefined));
+    await eventually('the timed retry', () => (kicks === 1 ? true : undefined));
     o.recovered();
     o.recovered();
     expect(lines.events).toEqual(['Hazelcast write failed (boom): keeping it', 'Hazelcast writes succeed again']);

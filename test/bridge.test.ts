@@ -91,7 +91,7 @@ hist = json.loads(c.get_map("${config.hzHistoryMap}").blocking().get("004228"))
 print(json.dumps({"scan": latest["scan_number"], "assets": latest["assets"], "hist": hist["scan_number"], "type": type(latest["timestamp_ms"]).__name__}))
 c.shutdown()
 `;
-    const out = JSON.parse(execFileSync('python3', ['-c', py], { encoding: 'utf8', timeout: 30_000 }).trim().split('\n').pop()!);
+    const out = JSON.parse(execFileSync('python3', ['-c', py], { encoding: 'utf8', timeout: 30_000 }).trim().split('\n').pop()!) as unknown;
     expect(out).toEqual({ scan: 4228, assets: row.assets, hist: 4228, type: 'int' });
   });
 
@@ -108,7 +108,7 @@ c.shutdown()
     expect(pushes.map((e) => e.scanNumber)).toEqual([1, 2, 3, 4, 5]);
     for (const { times } of pushes) {
       // Filled in by the history write, which the bridge makes after the latest answer.
-      await eventually('the history write answered', async () => (times?.historyAnswered !== undefined ? true : undefined), 5000);
+      await eventually('the history write answered', () => (times?.historyAnswered !== undefined ? true : undefined), 5000);
       expect(times!.event).toBeLessThanOrEqual(times!.decoded);
       expect(times!.payload!).toBeLessThanOrEqual(times!.latestSent!);
       expect(times!.historySent!).toBeGreaterThanOrEqual(times!.latestAnswered!);
@@ -167,7 +167,7 @@ c.shutdown()
       await appendFile(path, s.bytes.subarray(off, off + piece));
       // The bridge reads each piece as it lands: wait until it has retried before the next one.
       const retried = bridge.stats().retried;
-      await eventually('a retry of the partial file', async () => (bridge.stats().retried > retried || off + piece >= s.bytes.length ? true : undefined), 5_000);
+      await eventually('a retry of the partial file', () => (bridge.stats().retried > retried || off + piece >= s.bytes.length ? true : undefined), 5_000);
     }
     await pushed(31);
     expect((await latest(hz, config))!.asset_count).toBe(400);
@@ -251,7 +251,7 @@ describe('bridge: start-up catch-up', () => {
     expect((await latest(hz, config))!.scan_number).toBe(5000);
   });
 
-  it('on restart writes to history only what it missed while down', async () => {
+  it('on restart writes to history what it missed while down, and the entries missing up to the latest value', async () => {
     const config = testConfig();
     const hz = await hazelcast(config);
     const first = await startBridge(config, { hz });
@@ -260,12 +260,17 @@ describe('bridge: start-up catch-up', () => {
     await first.bridge.stop();
     for (const n of [4, 5, 6]) await put(config, n);
     const hist = await hz.client.getMap<string, string>(config.hzHistoryMap);
+    // As a run killed between the latest value and the history write leaves it.
     await hist.delete('000002');
     const second = await startBridge(config, { hz });
     await second.pushed(6);
     await second.bridge.caughtUp();
-    // #2 was written before the bridge went down: the catch-up does not rewrite it.
-    expect(await historyKeys(hz, config)).toEqual(['000001', '000003', '000004', '000005', '000006']);
+    expect(await historyKeys(hz, config)).toEqual(['000001', '000002', '000003', '000004', '000005', '000006']);
+    // #1 and #3 have their entries: only looked up, not read or written again.
+    const said = second.events.events.flatMap((e) => (e.type === 'line' ? [e.message] : []));
+    expect(said.some((l) => l.startsWith('catching up: 2 scans on disk are newer than #3'))).toBe(true);
+    expect(said.some((l) => l.startsWith('catching up: 1 of the 3 scans on disk up to #3'))).toBe(true);
+    expect(said.some((l) => l.startsWith('caught up: 3 scans written to history'))).toBe(true);
   });
 });
 

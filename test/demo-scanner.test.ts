@@ -64,7 +64,7 @@ const FLOAT_COLUMNS = [
 ];
 
 function silentLogger(lines: Array<{ msg: string } & Record<string, unknown>>) {
-  return pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  return pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as { msg: string } & Record<string, unknown>) });
 }
 
 let tmp: string;
@@ -230,7 +230,7 @@ describe('runDemoScanner', () => {
     log.info = ((obj: unknown, msg?: string) => {
       origInfo(obj as object, msg);
       if (typeof msg === 'string' && msg.startsWith('wrote scan')) ac.abort();
-    }) as typeof log.info;
+    });
     await runDemoScanner({ arrowDir: dir, intervalMs: 10_000, assets: 3, log, signal: ac.signal });
     const days = await readdir(dir);
     expect(days).toHaveLength(1);

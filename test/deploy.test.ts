@@ -27,7 +27,7 @@ describe('the systemd units in deploy/systemd', () => {
     // The file's settings, pointed at the test servers and a free board port.
     const env = { ...settings, ...testEnv({ BOARD_PORT: '0' }) };
     const child = spawnRoles([role], env);
-    await eventually(`the ${role} role running`, async () => (/scan-bridge running: roles/.test(child.output()) ? true : undefined), 30_000);
+    await eventually(`the ${role} role running`, () => (/scan-bridge running: roles/.test(child.output()) ? true : undefined), 30_000);
     child.signal('SIGTERM');
     const timeoutMs = Number(directives.TimeoutStopSec) * 1000;
     const code = await Promise.race([child.exited, new Promise((ok) => setTimeout(() => ok('still running'), timeoutMs))]);
@@ -36,7 +36,7 @@ describe('the systemd units in deploy/systemd', () => {
 });
 
 describe('the build (dist/), as the image and the units ship it', () => {
-  const files = (readdirSync('dist', { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => f.endsWith('.js'));
+  const files = (readdirSync('dist', { recursive: true, encoding: 'utf8' })).filter((f) => f.endsWith('.js'));
 
   it('holds the product only: every file compiled from src/, none that starts test or demo servers', () => {
     expect(files).toContain('cli.js');

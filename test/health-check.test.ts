@@ -64,7 +64,7 @@ describe('health check on real Redis and Hazelcast', () => {
     expect(JSON.parse((await redis.get(k.healthLatest))!)).toMatchObject({ status: 'healthy', checkedAt: r.checkedAt });
     expect(await redis.llen(k.healthHistory)).toBe(1);
     const stored = await (await hz.client.getMap<string, string>(config.hzMap)).get(HEALTH_KEY);
-    expect(JSON.parse(stored!)).toMatchObject({ status: 'healthy', scanNumber: 100 });
+    expect(JSON.parse(stored)).toMatchObject({ status: 'healthy', scanNumber: 100 });
     expect(await restartJobs(restartQueue)).toBe(0);
   });
 
@@ -73,7 +73,7 @@ describe('health check on real Redis and Hazelcast', () => {
     const interval = 400;
     const r = await runHealthCheck({ ...deps, config: { ...config, healthIntervalMs: interval } });
     const map = await hz.client.getMap<string, string>(config.hzMap);
-    const stored = JSON.parse((await map.get(HEALTH_KEY))!) as { checkedAt: number; validUntil: number };
+    const stored = JSON.parse((await map.get(HEALTH_KEY))) as { checkedAt: number; validUntil: number };
     expect(stored.checkedAt).toBe(r.checkedAt);
     expect(stored.validUntil).toBe(r.checkedAt + 3 * interval);
     const gone = await eventually('the health entry to expire', async () => ((await map.get(HEALTH_KEY)) === null ? Date.now() : undefined), 10_000);
@@ -110,7 +110,7 @@ describe('health check on real Redis and Hazelcast', () => {
   });
 
   it('restarts are deduplicated: a flapping check never queues a second one', async () => {
-    const { deps, restartQueue, config } = await world({ ageS: 1, heartbeat: false });
+    const { deps, restartQueue } = await world({ ageS: 1, heartbeat: false });
     const a = await runHealthCheck(deps);
     const b = await runHealthCheck(deps);
     const c = await enqueueRestart(restartQueue, { reason: 'by hand', requestedBy: 'test' });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { eventually, killChildren, spawnRoles, testEnv } from './helpers.js';
 
 afterEach(killChildren);
@@ -7,8 +8,9 @@ afterEach(killChildren);
 // eslint-disable-next-line no-control-regex
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
-function status(env: Record<string, string>): Promise<string> {
-  return new Promise((ok, fail) => execFile(process.execPath, ['dist/cli.js', 'status'], { env: { ...process.env, ...env, LOG_PRETTY: '0' }, encoding: 'utf8', timeout: 30_000 }, (err, out) => (err ? fail(err) : ok(out))));
+async function status(env: Record<string, string>): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['dist/cli.js', 'status'], { env: { ...process.env, ...env, LOG_PRETTY: '0' }, encoding: 'utf8', timeout: 30_000 });
+  return stdout;
 }
 
 describe('the terminal log, as `npm run demo` shows it', () => {
@@ -16,7 +18,7 @@ describe('the terminal log, as `npm run demo` shows it', () => {
     const env = testEnv({ LOG_PRETTY: '1', HEALTH_INTERVAL_MS: '1000', BOARD_PORT: '0', LOG_SUMMARY_INTERVAL_MS: '1500', DATA_WARNING_S: '120', DATA_STALE_S: '240' });
     const system = spawnRoles(['all'], { ...env, CHILD_LOG_LEVEL: 'info' }, ['--with-demo-scanner']);
     const out = () => plain(system.output());
-    await eventually('scans #1 to #3 pushed, and two summaries', async () => {
+    await eventually('scans #1 to #3 pushed, and two summaries', () => {
       const o = out();
       return /pushed scan #3\b/.test(o) && (o.match(/board at http/g) ?? []).length >= 2 ? true : undefined;
     }, 40_000);

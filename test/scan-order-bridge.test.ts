@@ -55,7 +55,7 @@ async function getText(config: Config, map: string, key: string): Promise<string
 
 async function latest(config: Config): Promise<{ scan_number: number; timestamp_ms: number; source_file: string } | null> {
   const v = await getText(config, config.hzMap, config.hzKey);
-  return v === null ? null : JSON.parse(v);
+  return v === null ? null : (JSON.parse(v) as { scan_number: number; timestamp_ms: number; source_file: string });
 }
 
 /** Waits until `latest_eigen_scan` holds scan `n`; resolves with when it was first seen. */
@@ -92,7 +92,7 @@ describe('scan order: a scanner that restarts its numbering', () => {
     const skippedBefore = run.bridge.stats().olderSkipped;
     // The old #105 renamed into place again (a replay): read, and changes nothing.
     await put(config, 105, new Date(t0 + 5000));
-    await eventually('the replayed #105 read', async () => (run.bridge.stats().olderSkipped > skippedBefore ? true : undefined));
+    await eventually('the replayed #105 read', () => (run.bridge.stats().olderSkipped > skippedBefore ? true : undefined));
     expect((await latest(config))!.scan_number).toBe(3);
     expect(run.bridge.stats().pushed).toBe(pushedBefore);
     expect(await getText(config, config.hzHistoryMap, '000105')).toBe(history105);
@@ -110,13 +110,13 @@ describe('scan order: a scanner that restarts its numbering', () => {
     await put(config, 2, fresh);
     await eventually('new #2 in history', async () => ((await history())?.timestamp_ms === fresh.getTime() ? true : undefined));
     // Both writes counted (the replace finishes with its TTL after the value is visible).
-    await eventually('two history writes', async () => (run.bridge.stats().historyWritten === 2 ? true : undefined));
+    await eventually('two history writes', () => (run.bridge.stats().historyWritten === 2 ? true : undefined));
 
     const written = run.bridge.stats().historyWritten;
     const skipped = run.bridge.stats().olderSkipped;
     // The old #2 again, under its own (older) file name: history keeps the new one.
     await put(config, 2, new Date(old.getTime() + 1000));
-    await eventually('the replayed #2 read', async () => (run.bridge.stats().olderSkipped > skipped ? true : undefined));
+    await eventually('the replayed #2 read', () => (run.bridge.stats().olderSkipped > skipped ? true : undefined));
     expect((await history())!.timestamp_ms).toBe(fresh.getTime());
     expect(run.bridge.stats().historyWritten).toBe(written);
   });
@@ -152,7 +152,7 @@ describe('clock skew (MAX_CLOCK_SKEW_S)', () => {
     const config = cfg();
     const { run } = await start(config);
     const { rel } = await put(config, 7, new Date(Date.UTC(2000, 0, 1)), new Date());
-    await eventually('the refusal', async () => (run.bridge.stats().clockSkewRefused === 1 ? true : undefined));
+    await eventually('the refusal', () => (run.bridge.stats().clockSkewRefused === 1 ? true : undefined));
     expect(run.bridge.stats().lastClockSkew).toMatchObject({ relPath: rel, kind: 'before_mtime' });
     await run.facts.beat();
     const health = await runHealthCheck({ config, redis, hazelcast: hz, log: testLog });

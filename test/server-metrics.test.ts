@@ -128,7 +128,15 @@ describe('/metrics', () => {
     expect(value(e, 'scan_bridge_restarts_total')).toBe(0);
     for (const s of STATUSES) expect(value(e, 'scan_bridge_health_status', { status: s })).toBe(0);
     expect(e.types.get('scan_bridge_scans_pushed_total')).toBe('counter');
-    expect(e.types.has('scan_bridge_push_latency_seconds')).toBe(false);
+    // No histogram from a bridge yet: the family is declared, with no samples.
+    expect(e.samples.filter((x) => x.name.startsWith('scan_bridge_push_latency_seconds'))).toEqual([]);
+    for (const q of ['health-check', 'restart-bridge', 'bridge']) expect(value(e, 'bullmq_job_failed_total', { queue: q })).toBe(0);
+  });
+
+  it('scrapes at the same time each answer in full, from one read of the state each', async () => {
+    const [a, b] = await Promise.all([scrape(), scrape()]);
+    expect(a.samples.map((x) => x.name)).toEqual(b.samples.map((x) => x.name));
+    expect(value(a, 'scan_bridge_restarts_total')).toBe(value(b, 'scan_bridge_restarts_total'));
   });
 
   it('numbers match the state in Redis and Hazelcast, with BullMQ queue metrics per queue', async () => {

@@ -146,7 +146,7 @@ describe('the scan folder removed and created again at once', () => {
       await eventually('scan #2 in history', async () => ((await history.containsKey('000002')) ? true : undefined), 5_000);
       const after = await activeBridge(env, [child]);
       expect(after.hb.generation).toBe(before.hb.generation);
-      const out = await eventually('the line saying so', async () => (child.output().includes('watching again') ? child.output() : undefined), 5_000);
+      const out = await eventually('the line saying so', () => Promise.resolve(child.output().includes('watching again') ? child.output() : undefined), 5_000);
       expect(out).toContain('was replaced by another folder');
       expect(out).not.toContain('bridge crashed');
     } finally {
@@ -164,7 +164,7 @@ describe('the scan folder removed and created again at once', () => {
       await eventually('scan #1', async () => ((await latest.get())?.scan_number === 1 ? true : undefined), 30_000);
       const before = await activeBridge(env, [child]);
       rmSync(env.ARROW_DIR!, { recursive: true });
-      await eventually('the folder made again', async () => (child.output().includes('watching again') ? true : undefined), 5_000);
+      await eventually('the folder made again', () => Promise.resolve(child.output().includes('watching again') ? true : undefined), 5_000);
       writeScanFile(env.ARROW_DIR!, 2);
       await eventually('scan #2', async () => ((await latest.get())?.scan_number === 2 ? true : undefined), 5_000);
       expect((await activeBridge(env, [child])).hb.generation).toBe(before.hb.generation);

@@ -40,7 +40,7 @@ async function bridgeProcess(env: Record<string, string>): Promise<{ child: Chil
   const e = testEnv({ BRIDGE_HEARTBEAT_MS: '200', ...env });
   const config = resolveConfig(e);
   const child = spawnRoles(['bridge'], e);
-  await eventually('the bridge watching', async () => (/"msg":"watching /.test(child.output()) ? true : undefined), 30_000);
+  await eventually('the bridge watching', () => (/"msg":"watching /.test(child.output()) ? true : undefined), 30_000);
   return { child, config, env: e };
 }
 
@@ -112,12 +112,12 @@ describe('WATCH_MODE=events with lost events', () => {
     writeFileSync(queuedPath, '8');
     try {
       child = spawnRoles(['bridge'], e);
-      await eventually('the bridge holding inotify watches', async () => (inotifyOf(child.pid).watches >= 2 ? true : undefined), 30_000);
+      await eventually('the bridge holding inotify watches', () => (inotifyOf(child.pid).watches >= 2 ? true : undefined), 30_000);
     } finally {
       restore();
     }
     // The watches are in place a moment before the bridge says so.
-    await eventually('the bridge saying how it watches', async () => (/"msg":"watching /.test(child.output()) ? true : undefined), 30_000);
+    await eventually('the bridge saying how it watches', () => (/"msg":"watching /.test(child.output()) ? true : undefined), 30_000);
     expect(child.output()).toMatch(/"msg":"watching .* with inotify events and a rescan every 2000 ms \(WATCH_MODE=events\)/);
 
     const staged = Array.from({ length: 2000 }, (_, i) => stage(config, i + 1, new Date(base + i * 100)));

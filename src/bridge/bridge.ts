@@ -71,6 +71,7 @@ export class Bridge {
   private readonly latest: LatestWriter;
   private readonly latestStore: LatestStore;
   private readonly history: HistoryWriter;
+  private readonly historyStore: HistoryStore;
   private readonly outage: OutageRetry;
   private source: ScanSource | undefined;
   private stopFolderCheck: () => void = () => undefined;
@@ -123,8 +124,9 @@ export class Bridge {
         this.history.nudge();
       },
     });
+    this.historyStore = new HistoryStore(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS * 1000, opts.writeGate);
     this.history = new HistoryWriter({
-      store: new HistoryStore(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS * 1000, opts.writeGate),
+      store: this.historyStore,
       hazelcast: this.hz,
       arrowDir: this.s.arrowDir,
       read,
@@ -218,6 +220,7 @@ export class Bridge {
       reader: this.reader,
       read: (path, relPath) => this.decoder.read(path, relPath),
       history: this.history,
+      absentFromHistory: (scanNumbers) => this.historyStore.absent(scanNumbers),
       seen: (scan) => this.seen(scan),
       refused: (scan, relPath) => this.refused(scan, relPath, null),
       reject: (relPath, reason) => this.reject(relPath, reason),

@@ -17,6 +17,8 @@ export interface CatchUpDeps {
   /** One read of one file (scan-decoder.ts). */
   read(path: string, relPath: string): Promise<ReadOutcome>;
   history: Pick<HistoryWriter, 'write'>;
+  /** The scan numbers among these without a history entry. */
+  absentFromHistory(scanNumbers: number[]): Promise<number[]>;
   /** A scan read from disk. */
   seen(scan: DecodedScan): void;
   /** Whether a scan read from disk is refused for its time stamp (it then goes nowhere). */
@@ -28,6 +30,12 @@ export interface CatchUpDeps {
 }
 
 const BACKFILL_WORKERS = 8;
+/**
+ * How many scans at or before the one in Hazelcast are checked for a history entry: a run that
+ * stopped or was killed between writing the latest value and writing history (or with a history
+ * backlog after an outage) left them without one. 1,000 is 100 s of scans at 10/s.
+ */
+export const RECHECK_MAX = 1000;
 
 /**
  * The start-up catch-up: pushes the newest scan on disk at once (through the reader, like a file
@@ -51,11 +59,45 @@ export async function startupCatchUp(d: CatchUpDeps): Promise<void> {
   const horizon = Date.now() - d.historyTtlS * 1000;
   // Newer than what Hazelcast holds, in scan order: after a numbering restart, lower numbers too.
   const newer = (f: ScanFileRef) => stored === null || f.scanNumber === undefined || compareToFileName(fileOrder(f), stored) > 0;
-  const missed = listed.slice(0, -1).filter((f) => newer(f) && (f.timestampMs ?? Infinity) >= horizon);
-  if (missed.length === 0) return;
-  const than = stored === null ? 'that Hazelcast has not seen' : `are newer than ${describeScan(stored)} in Hazelcast`;
-  d.say('info', `catching up: ${missed.length} scans on disk ${than}; writing them to history`);
-  await backfill(d, missed);
+  const young = (f: ScanFileRef) => (f.timestampMs ?? Infinity) >= horizon;
+  const missed = listed.slice(0, -1).filter((f) => newer(f) && young(f));
+  if (missed.length > 0) {
+    const than = stored === null ? 'that Hazelcast has not seen' : `are newer than ${describeScan(stored)} in Hazelcast`;
+    d.say('info', `catching up: ${missed.length} scans on disk ${than}; writing them to history`);
+  }
+  const unwritten =
+    stored === null
+      ? []
+      : await withoutHistory(
+          d,
+          listed
+            .slice(0, -1)
+            .filter((f) => !newer(f) && young(f))
+            .slice(-RECHECK_MAX),
+          stored,
+        );
+  if (missed.length + unwritten.length === 0) return;
+  await backfill(d, [...unwritten, ...missed]);
+}
+
+/** Of `refs` (at or before `stored`), those whose number has no history entry. */
+async function withoutHistory(d: CatchUpDeps, refs: ScanFileRef[], stored: ScanOrderKey): Promise<ScanFileRef[]> {
+  const numbered = refs.filter((f) => f.scanNumber !== undefined);
+  if (numbered.length === 0) return [];
+  let absent: Set<number>;
+  try {
+    absent = new Set(await d.absentFromHistory(numbered.map((f) => f.scanNumber!)));
+  } catch (err) {
+    d.say('warn', `cannot check the history of the ${numbered.length} scans up to ${describeScan(stored)} (${coerceError(err).message}): not checked`);
+    return [];
+  }
+  const out = numbered.filter((f) => absent.has(f.scanNumber!));
+  if (out.length > 0)
+    d.say(
+      'info',
+      `catching up: ${out.length} of the ${numbered.length} scans on disk up to ${describeScan(stored)} have no history entry (a run stopped before writing it); writing them`,
+    );
+  return out;
 }
 
 /** Reads and writes the missed scans to history, a few at a time; files the reader knows are its business. */

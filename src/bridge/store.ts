@@ -130,6 +130,18 @@ export class HistoryStore {
       if (current === null) current = await map.putIfAbsent(key, payload, this.ttlMs);
     }
   }
+
+  /** The scan numbers among `scanNumbers` that have no history entry (key lookups only, 100 at a time). */
+  async absent(scanNumbers: number[]): Promise<number[]> {
+    const map = await this.map();
+    const out: number[] = [];
+    for (let i = 0; i < scanNumbers.length; i += 100) {
+      const chunk = scanNumbers.slice(i, i + 100);
+      const has = await Promise.all(chunk.map((n) => map.containsKey(historyKey(n))));
+      out.push(...chunk.filter((_, j) => !has[j]));
+    }
+    return out;
+  }
 }
 
 type LazyMap = () => Promise<IMap<string, string>>;
