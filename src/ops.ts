@@ -42,7 +42,7 @@ export async function collectStatus(config: Config, redis: RedisConnection, queu
     redis.mget(k.restarts, k.lastRestart, k.healthLatest, k.board),
     ...Object.values(queues).map(async (q) => ({
       name: q.name as JobName,
-      workers: (await q.getWorkersCount()) as number,
+      workers: await q.getWorkersCount(),
       counts: await q.getJobCounts('active', 'waiting', 'delayed', 'completed', 'failed'),
     })),
   ]);

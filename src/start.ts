@@ -36,7 +36,7 @@ export async function start(config: Config, log: Logger, values: Record<string, 
   const running: Stoppable[] = [];
   // Shared by the scheduler and the start-up wait below.
   const redis = createRedis(config, {}, log);
-  running.push({ name: 'redis connection', stop: async () => void redis.disconnect() });
+  running.push({ name: 'redis connection', stop: () => Promise.resolve(redis.disconnect()) });
 
   let stopping: Promise<void> | undefined;
   const stopAll = (why: string) =>

@@ -30,7 +30,7 @@ afterAll(async () => {
 
 async function listen(replies: Array<[number, unknown?]> = []) {
   const r = await receiver(replies);
-  closers.push(r.close);
+  closers.push(() => r.close());
   return r;
 }
 
@@ -120,7 +120,7 @@ describe('PagerDuty Events API v2', () => {
     await map.set(config.hzKey, JSON.stringify({ scan_number: 42, timestamp_ms: Date.now() - 120_000, asset_count: 400 }));
     spawnRoles(['scheduler'], env);
     const workers = [0, 1, 2].map(() => spawnRoles(['worker'], env));
-    const eachChecked = (status: string) => eventually(`each of the three workers to run a ${status} check`, async () =>
+    const eachChecked = (status: string) => eventually(`each of the three workers to run a ${status} check`, () =>
       (workers.every((w) => w.output().split('\n').some((l) => l.includes(`"msg":"health ${status}`))) ? true : undefined), 60_000);
 
     await eachChecked('stale');

@@ -205,7 +205,7 @@ describe('login throttle', () => {
       expect(retry).toBeGreaterThan(0);
       expect(retry).toBeLessThanOrEqual(60);
     }
-    const failures = lines.filter((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('board login failed'));
+    const failures = lines.filter((l) => typeof l.msg === 'string' && (l.msg).startsWith('board login failed'));
     expect(failures).toHaveLength(10);
     expect(failures.every((l) => l.client === '127.0.0.1' && l.level === 40)).toBe(true);
     expect(failures[9]!.msg).toMatch(/refused \(429\) for 60 s/);

@@ -8,8 +8,17 @@ import { eventually, killChildren, spawnRoles, testEnv, testLog, type Child } fr
 import { resolveConfig } from '../src/config.js';
 import { createHazelcast } from '../src/connections.js';
 
-/** Chromium from PATH; a machine without it fails this file instead of skipping it. */
+/** Chromium from CHROMIUM_PATH, or else from PATH; a machine without it fails this file instead of skipping it. */
 function findChromium(): string {
+  const given = process.env.CHROMIUM_PATH;
+  if (given) {
+    try {
+      accessSync(given, constants.X_OK);
+    } catch (err) {
+      throw new Error(`CHROMIUM_PATH=${given} is not an executable file: ${(err as Error).message}`, { cause: err });
+    }
+    return given;
+  }
   for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
     for (const name of ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']) {
       const file = join(dir, name);
@@ -21,7 +30,7 @@ function findChromium(): string {
       }
     }
   }
-  throw new Error(`no Chromium on PATH (${process.env.PATH ?? ''}): install chromium (apt-get install chromium) to run the browser test`);
+  throw new Error(`no Chromium on PATH (${process.env.PATH ?? ''}): install chromium (apt-get install chromium) or set CHROMIUM_PATH to run the browser test`);
 }
 
 /** Looked up once; a missing Chromium fails every test below by name (a failing beforeAll would only skip them). */
@@ -67,7 +76,7 @@ describe('in a real browser', () => {
       BRIDGE_START_GRACE_S: '2' });
     for (let n = 1; n <= 3; n++) await writeScanAtomically(env.ARROW_DIR!, makeScan({ scanNumber: n, time: new Date(), assets: 25 }));
     child = spawnRoles(['scheduler', 'worker', 'bridge', 'board'], env);
-    url = await eventually('the board to listen', async () => /board listening on (http:\/\/\S+?)\/board\//.exec(child.output())?.[1], 30_000);
+    url = await eventually('the board to listen', () => /board listening on (http:\/\/\S+?)\/board\//.exec(child.output())?.[1], 30_000);
     // The system's own checks, on schedule, find the bridge and its data.
     await eventually('a healthy check', async () => {
       const body = (await (await fetch(`${url}/api/health`, { headers: AUTH })).json()) as HealthBody;
@@ -224,7 +233,7 @@ describe('in a real browser', () => {
     try {
       await hz.waitConnected(10_000);
       const map = await hz.client.getMap<string, string>(config.hzMap);
-      const latest = JSON.parse((await map.get(config.hzKey))!) as { timestamp_ms: number };
+      const latest = JSON.parse((await map.get(config.hzKey))) as { timestamp_ms: number };
       await map.set(config.hzKey, JSON.stringify({ ...latest, timestamp: old.toISOString(), timestamp_ms: old.getTime() }));
     } finally {
       await hz.shutdown();
@@ -269,7 +278,7 @@ describe('in a real browser', () => {
     const from = Number(await page.locator('svg#plot').getAttribute('data-from'));
     const to = Number(await page.locator('svg#plot').getAttribute('data-to'));
     expect(to - from).toBeLessThanOrEqual(10 * 60_000);
-    const xs = await page.locator('svg#plot circle.point').evaluateAll((els) => els.map((e) => Number(e.getAttribute('cx'))));
+    const xs = await page.locator('svg#plot circle.point').evaluateAll((els) => els.map((e) => Number((e as { getAttribute(name: string): string | null }).getAttribute('cx'))));
     expect(Math.min(...xs)).toBeLessThan(200);
     expect(await page.locator('svg#plot circle.point.stale').count()).toBeGreaterThan(0);
     // The stale spell is over: an incident with its cause, start, end and duration.

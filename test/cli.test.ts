@@ -141,7 +141,7 @@ describe('scan-bridge create, trigger, status', () => {
     const second = await cli(env, 'trigger', 'restart-bridge');
     expect(second.out.trim()).toBe(`restart-bridge job ${id} was already pending in queue restart-bridge: reused it, nothing new queued`);
     // Once that restart has run, the next one is a restart of its own.
-    const worker = new Worker(QUEUES.restartBridge, async () => 'done', { connection: createRedis(config), prefix: config.queuePrefix });
+    const worker = new Worker(QUEUES.restartBridge, () => Promise.resolve('done'), { connection: createRedis(config), prefix: config.queuePrefix });
     try {
       await eventually('the pending restart to complete', async () => ((await new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix }).getJobCounts('completed')).completed === 1 ? true : undefined));
     } finally {
@@ -158,7 +158,7 @@ describe('scan-bridge create, trigger, status', () => {
     expect(text.code).toBe(0);
     expect(text.out).toContain('active: h:1 on h, generation 2');
     expect(text.out).toMatch(/#42 at .* 400 assets, by h:1/);
-    const json = JSON.parse((await cli(env, 'status', '--json')).out);
+    const json = JSON.parse((await cli(env, 'status', '--json')).out) as unknown;
     expect(json).toMatchObject({ bridge: { heartbeat: { id: 'h:1' } }, latestScan: { scanNumber: 42, assetCount: 400 } });
   });
 

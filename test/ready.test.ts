@@ -15,7 +15,7 @@ const latest = (ageS: number) => ({ scan_number: 7, timestamp_ms: NOW - ageS * 1
 
 describe('readiness decision (pure)', () => {
   it('ready: data within max age and a live health entry that is not down or error', () => {
-    expect(decideReady({ now: NOW, maxAgeS: 30, latest: latest(2), health: entry('stale', { cause: 'scanner_silent' } as Partial<HealthEntry>) })).toEqual({
+    expect(decideReady({ now: NOW, maxAgeS: 30, latest: latest(2), health: entry('stale', { cause: 'scanner_silent' }) })).toEqual({
       ready: true, missing: [], maxAgeS: 30, dataAgeS: 2, scanNumber: 7, health: { status: 'stale', cause: 'scanner_silent', checkedAt: NOW - 1000, validUntil: NOW + 5000 }, at: NOW,
     });
     expect(decideReady({ now: NOW, maxAgeS: 30, latest: latest(-60), health: entry('healthy') }).dataAgeS).toBe(0);
@@ -27,7 +27,7 @@ describe('readiness decision (pure)', () => {
     expect(miss({ latest: latest(31) })).toEqual(['data is 31.0 s old (scan #7), over the 30 s limit']);
     expect(miss({ health: null })).toEqual(['no health entry (no health check within 3 intervals: nobody is checking)']);
     expect(miss({ health: entry('healthy', { validUntil: NOW }) })).toEqual(['no health entry (no health check within 3 intervals: nobody is checking)']);
-    expect(miss({ health: entry('error', { cause: 'redis_unreachable' } as Partial<HealthEntry>) })).toEqual(['the last health check says error (redis_unreachable)']);
+    expect(miss({ health: entry('error', { cause: 'redis_unreachable' }) })).toEqual(['the last health check says error (redis_unreachable)']);
     expect(miss({ latest: null, health: entry('down') })).toEqual(['no scan in Hazelcast', 'the last health check says down']);
   });
 });
@@ -48,12 +48,12 @@ describe('GET /api/ready handler (pure)', () => {
     expect(readyReply(ready)).toEqual({ status: 200, body: ready });
     expect(readyReply(notReady)).toEqual({ status: 503, body: notReady });
     const asked: unknown[] = [];
-    expect(await answerReady({ max_age_s: '10', wait_s: '3' }, async (q) => (asked.push(q), ready))).toEqual({ status: 200, body: ready });
+    expect(await answerReady({ max_age_s: '10', wait_s: '3' }, (q) => (asked.push(q), Promise.resolve(ready)))).toEqual({ status: 200, body: ready });
     expect(asked).toEqual([{ maxAgeS: 10, waitS: 3 }]);
     expect(await answerReady({}, () => Promise.reject(new Error('hazelcast at x is unreachable')))).toEqual({
       status: 503, body: { ready: false, missing: ['hazelcast at x is unreachable'], error: 'hazelcast at x is unreachable' },
     });
-    expect((await answerReady({ wait_s: 'x' }, async () => ready)).status).toBe(400);
+    expect((await answerReady({ wait_s: 'x' }, () => Promise.resolve(ready))).status).toBe(400);
   });
 });
 

@@ -152,7 +152,7 @@ describe('Bull Board', () => {
     const queue = app.queues[QUEUES.restartBridge];
     const job = await queue.add('restart-bridge', { reason: 'test', requestedBy: 'test' });
     // Fail it for real, through a worker whose attempt throws.
-    const worker = new Worker(QUEUES.restartBridge, async () => {
+    const worker = new Worker(QUEUES.restartBridge, () => {
       throw new Error('no bridge confirmed');
     }, { connection: createRedis(app.config), prefix: app.config.queuePrefix });
     try {

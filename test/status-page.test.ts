@@ -213,7 +213,7 @@ describe('served by the board', () => {
     await queue.add('health-check', { trigger: 'manual' });
     await queue.add('health-check', { trigger: 'schedule' });
     const results = [result(Date.now(), 'healthy', 1.5), result(Date.now(), 'down', null, { cause: 'no_heartbeat' })];
-    const worker = new Worker(QUEUES.healthCheck, async () => results.shift(), { connection: createRedis(app.config), prefix: app.config.queuePrefix });
+    const worker = new Worker(QUEUES.healthCheck, () => Promise.resolve(results.shift()), { connection: createRedis(app.config), prefix: app.config.queuePrefix });
     try {
       const names = await eventually('both checks completed', async () => {
         const r = (await (await fetch(`${app.url}/board/api/queues?activeQueue=health-check&status=completed&page=1`, { headers: auth })).json()) as { queues: Array<{ name: string; jobs: Array<{ name: string }> }> };

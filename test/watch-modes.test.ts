@@ -117,7 +117,7 @@ describe('WATCH_MODE=events with lost events', () => {
       restore();
     }
     // The watches are in place a moment before the bridge says so.
-    await eventually('the bridge saying how it watches', async () => (/"msg":"watching /.test(child.output()) ? true : undefined), 30_000);
+    await eventually('the bridge saying how it watches', () => (/"msg":"watching /.test(child.output()) ? true : undefined), 30_000);
     expect(child.output()).toMatch(/"msg":"watching .* with inotify events and a rescan every 2000 ms \(WATCH_MODE=events\)/);
 
     const staged = Array.from({ length: 2000 }, (_, i) => stage(config, i + 1, new Date(base + i * 100)));

@@ -56,9 +56,6 @@ export interface MakeScanOptions {
 
 export const DEFAULT_SEED = 0x5eed;
 
-// ---------------------------------------------------------------------------------------------
-// Deterministic pseudo-randomness
-
 /** mulberry32: tiny, fast, good-enough 32-bit PRNG. Returns floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -87,9 +84,6 @@ function hashSeed(...parts: number[]): number {
 function unit(...parts: number[]): number {
   return mulberry32(hashSeed(...parts))();
 }
-
-// ---------------------------------------------------------------------------------------------
-// Asset universe
 
 const BASE_SYMBOLS = [
   'BTC', 'ETH', 'BNB', 'SOL', 'XRP', 'ADA', 'DOGE', 'TRX', 'AVAX', 'DOT', 'LINK', 'MATIC', 'TON',
@@ -130,7 +124,6 @@ export function assetSymbols(n: number): string[] {
   return symbolCache.slice(0, n);
 }
 
-// ---------------------------------------------------------------------------------------------
 // Scan generation: values are smooth functions of the scan number plus a little noise, so
 // consecutive scans look like a continuous market.
 
@@ -222,9 +215,6 @@ export function makeScan(opts: MakeScanOptions): ScanRow {
     loadings,
   };
 }
-
-// ---------------------------------------------------------------------------------------------
-// Arrow encoding
 
 const FLOAT_COLUMNS = [
   'w50_lambda_max',

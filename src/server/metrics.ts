@@ -84,7 +84,15 @@ export function createMetrics(deps: MetricsDeps): Metrics {
         }),
       ),
     ]);
-    return { now: Date.now(), facts, restarts: Number(restarts ?? 0), health: health ? (JSON.parse(health) as HealthResult) : null, scan, quarantined, queues: perQueue };
+    return {
+      now: Date.now(),
+      facts,
+      restarts: Number(restarts ?? 0),
+      health: health ? (JSON.parse(health) as HealthResult) : null,
+      scan,
+      quarantined,
+      queues: perQueue,
+    };
   }
 
   // One read per scrape, shared by every metric's collect(): they all start in the same tick.
@@ -108,7 +116,9 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     const hb = liveBeat(s);
     return hb ? Math.max(0, s.now - hb.startedAt) / 1000 : 0;
   });
-  gauge('scan_bridge_data_age_seconds', 'Now minus timestamp_ms of latest_eigen_scan in Hazelcast (NaN: unknown)', (s) => (s.scan ? Math.max(0, s.now - s.scan.timestamp_ms) / 1000 : NaN));
+  gauge('scan_bridge_data_age_seconds', 'Now minus timestamp_ms of latest_eigen_scan in Hazelcast (NaN: unknown)', (s) =>
+    s.scan ? Math.max(0, s.now - s.scan.timestamp_ms) / 1000 : NaN,
+  );
   gauge('scan_bridge_latest_scan_number', 'scan_number of latest_eigen_scan in Hazelcast (NaN: unknown)', (s) => (s.scan ? s.scan.scan_number : NaN));
   gauge('scan_bridge_asset_count', 'asset_count of latest_eigen_scan in Hazelcast (NaN: unknown)', (s) => (s.scan ? s.scan.asset_count : NaN));
   gauge('scan_bridge_hazelcast_up', '1 when latest_eigen_scan could be read from Hazelcast', (s) => (s.scan === undefined ? 0 : 1));
@@ -117,7 +127,11 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     return ms === null || ms === undefined ? NaN : ms / 1000;
   });
   gauge('scan_bridge_health_checked_timestamp_seconds', 'When the latest health check ran (NaN: never)', (s) => (s.health ? s.health.checkedAt / 1000 : NaN));
-  gauge('scan_bridge_quarantined_files', 'Scan files in quarantine: they broke a decoding limit and every bridge skips them until they change', (s) => s.quarantined);
+  gauge(
+    'scan_bridge_quarantined_files',
+    'Scan files in quarantine: they broke a decoding limit and every bridge skips them until they change',
+    (s) => s.quarantined,
+  );
 
   new Gauge({
     name: 'scan_bridge_health_status',
@@ -143,11 +157,20 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     },
   });
 
-  const storedCounter = (name: string, help: string, value: (s: Snapshot) => number) => readFamily(registry, name, help, 'counter', async () => [{ value: value(await snapshot()) }]);
+  const storedCounter = (name: string, help: string, value: (s: Snapshot) => number) =>
+    readFamily(registry, name, help, 'counter', async () => [{ value: value(await snapshot()) }]);
   storedCounter('scan_bridge_scans_pushed_total', 'Scans that moved latest_eigen_scan forward, in the current bridge run', (s) => s.facts.stats?.pushed ?? 0);
-  storedCounter('scan_bridge_scans_rejected_total', 'Scan files that stayed broken and were skipped, in the current bridge run', (s) => s.facts.stats?.rejected ?? 0);
+  storedCounter(
+    'scan_bridge_scans_rejected_total',
+    'Scan files that stayed broken and were skipped, in the current bridge run',
+    (s) => s.facts.stats?.rejected ?? 0,
+  );
   storedCounter('scan_bridge_restarts_total', 'Bridge restarts ever (restart jobs confirmed and crash restarts)', (s) => s.restarts);
-  storedCounter('scan_bridge_scans_refused_clock_skew_total', 'Scans refused because their stamp is off by more than MAX_CLOCK_SKEW_S, in the current bridge run', (s) => s.facts.stats?.clockSkewRefused ?? 0);
+  storedCounter(
+    'scan_bridge_scans_refused_clock_skew_total',
+    'Scans refused because their stamp is off by more than MAX_CLOCK_SKEW_S, in the current bridge run',
+    (s) => s.facts.stats?.clockSkewRefused ?? 0,
+  );
 
   const latency = 'scan_bridge_push_latency_seconds';
   readFamily(registry, latency, 'File event to value stored, per push, in the current bridge run', 'histogram', async () => {

@@ -123,7 +123,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
     await waitUntil(
       'sentinels seeing the replicas and each other',
       async () => {
-        const views = await Promise.all(sentinels.map((s) => sentinelCall<string[]>(s.port, 'master', o.masterName).then(fields, () => ({}) as Record<string, string>)));
+        const views = await Promise.all(sentinels.map((s) => sentinelCall<string[]>(s.port, 'master', o.masterName).then(fields).catch((): Record<string, string> => ({}))));
         return views.every((v) => Number(v['num-slaves']) >= o.replicas && Number(v['num-other-sentinels']) >= o.sentinels - 1);
       },
       30_000,
