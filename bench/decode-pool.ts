@@ -125,7 +125,7 @@ async function main() {
         {
           what: 'decode of one scan file: on the main thread vs through the decode pool (to a worker thread and back)',
           when: new Date().toISOString(),
-          machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavg1: load.map((x) => r2(x!)) },
+          machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavg1: load.map((x) => r2(x)) },
           files: { count: FILES, assets: ASSETS, bytes: files[0]!.size, bodyChars, gapMs: GAP_MS },
           inThreadMs: a,
           poolMs: b,

@@ -26,7 +26,7 @@ export async function latestOf(env: Record<string, string>) {
   return {
     async get(): Promise<{ scan_number: number; bridge_id: string } | null> {
       const v = await (await hz.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
-      return v === null ? null : JSON.parse(v);
+      return v === null ? null : (JSON.parse(v) as { scan_number: number; bridge_id: string });
     },
     close: () => hz.shutdown(),
   };

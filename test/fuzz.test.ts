@@ -126,7 +126,7 @@ describe('fuzz: mutants of compressed and uncompressed, file and stream scans', 
         mainThreadMaxLagMs: Math.round(lagMs),
         slowest: slowest.map(({ seed, op, detail, kind, reason, decoderMs }) => ({ seed, op, detail, kind, reason, decoderMs: Math.round(decoderMs * 100) / 100 })),
       });
-      console.log(`fuzz (seed ${FUZZ_SEED}): ${outcomes.length} mutants in ${report.wallS} s; ${JSON.stringify(byKind)}; decoder ms ${JSON.stringify(report.decoderMs)}; round trip ms ${JSON.stringify(report.roundTripMs)}; main thread max lag ${report.mainThreadMaxLagMs} ms`);
+      console.log(`fuzz (seed ${FUZZ_SEED}): ${outcomes.length} mutants in ${String(report.wallS)} s; ${JSON.stringify(byKind)}; decoder ms ${JSON.stringify(report.decoderMs)}; round trip ms ${JSON.stringify(report.roundTripMs)}; main thread max lag ${String(report.mainThreadMaxLagMs)} ms`);
     } finally {
       await pool.close();
     }
@@ -142,7 +142,7 @@ describe('fuzz: mutants of compressed and uncompressed, file and stream scans', 
     try {
       writeScanFile(env.ARROW_DIR!, 1);
       await landed(1, 30_000);
-      await eventually('the decoder threads', async () => (bridge.output().includes('decoder threads ready') ? true : undefined), 30_000);
+      await eventually('the decoder threads', () => (bridge.output().includes('decoder threads ready') ? true : undefined), 30_000);
 
       const byTime = [...outcomes].sort((a, b) => b.decoderMs - a.decoderMs);
       const sample = [...byTime.slice(0, BRIDGE_SAMPLE / 2), ...byTime.slice(BRIDGE_SAMPLE / 2).filter((_, i) => i % 30 === 0)].slice(0, BRIDGE_SAMPLE);

@@ -107,7 +107,7 @@ describe('bridge workers', () => {
       writeFileSync(env.ARROW_DIR!, 'not a folder');
       await eventually('the worker giving up', async () => ((await redis.exists(keys(config.queuePrefix).gaveUp)) ? true : undefined), 30_000);
       // The log line and the Redis key come from one process by different paths: await the line.
-      const out = await eventually('the giving-up log line', async () => (child.output().includes('giving up') ? child.output() : undefined), 10_000);
+      const out = await eventually('the giving-up log line', () => (child.output().includes('giving up') ? child.output() : undefined), 10_000);
       expect(out).toContain('bridge crashed');
       expect(out).toContain('(1/2)');
       expect(out).toContain('(2/2)');
@@ -212,8 +212,8 @@ describe('restart jobs', () => {
     try {
       const before = (await activeBridge(env, [bridge])).hb.generation;
       const { id } = await enqueueRestart(queue, { reason: 'test', requestedBy: 'test' });
-      const job = await finished(queue, id!);
-      expect(job.returnvalue.generation).toBeGreaterThan(before);
+      const job = await finished(queue, id);
+      expect((job.returnvalue as { generation: number }).generation).toBeGreaterThan(before);
       expect(Number(await redis.get(keys(config.queuePrefix).restarts))).toBe(1);
     } finally {
       await queue.close();
@@ -230,10 +230,10 @@ describe('restart jobs', () => {
     try {
       const { id } = await enqueueRestart(queue, { reason: 'test', requestedBy: 'test' });
       // The restart is under way, waiting for a bridge, before the first bridge worker starts.
-      await eventually('the restart attempt running', async () => ((await (await queue.getJob(id!))?.getState()) === 'active' ? true : undefined));
+      await eventually('the restart attempt running', async () => ((await (await queue.getJob(id))?.getState()) === 'active' ? true : undefined));
       spawnRoles(['bridge'], env);
-      const job = await finished(queue, id!);
-      expect(job.returnvalue.generation).toBe(1);
+      const job = await finished(queue, id);
+      expect((job.returnvalue as { generation: number }).generation).toBe(1);
       expect(await redis.get(keys(config.queuePrefix).restarts)).toBeNull();
     } finally {
       await queue.close();
@@ -251,11 +251,11 @@ describe('restart jobs', () => {
       // No bridge worker runs anywhere: no restart can be confirmed.
       const { id } = await enqueueRestart(queue, { reason: 'test', requestedBy: 'test' });
       const job = await eventually('the restart failing for good', async () => {
-        const j = await queue.getJob(id!);
+        const j = await queue.getJob(id);
         return j && (await j.getState()) === 'failed' ? j : undefined;
       }, 40_000);
       expect(job.attemptsMade).toBe(3);
-      const { logs } = await queue.getJobLogs(id!);
+      const { logs } = await queue.getJobLogs(id);
       const starts = logs.filter((l) => / started at /.test(l)).map((l) => Date.parse(/started at ([\d\-T:.]+Z)/.exec(l)![1]!));
       const ends = logs.filter((l) => / failed at /.test(l)).map((l) => Date.parse(/failed at ([\d\-T:.]+Z)/.exec(l)![1]!));
       expect(starts).toHaveLength(3);
