@@ -220,7 +220,8 @@ export async function startWorld(o: { healthIntervalMs: number; downAfterMs: num
     QUEUE_PREFIX: 'chaos',
     HEALTH_INTERVAL_MS: String(o.healthIntervalMs),
   };
-  const config = resolveConfig(env);
+  // As the roles see it: their environment is this process's with `env` on top.
+  const config = resolveConfig({ ...process.env, ...env });
   const hz = await createHazelcast(config, createLogger('silent'), { kind: 'service' });
   await hz.waitConnected(30_000);
   const observer = await Observer.watch(hz, config, 2);

@@ -13,6 +13,7 @@
  * its fault is measured. Nothing of scan-bridge is restarted by hand.
  *
  * Run: npm run build && npx tsx bench/chaos.ts [--quick]
+ * Settings of scan-bridge in the environment reach the roles: `BRIDGE_LOCK_MS=8000 npx tsx bench/chaos.ts`.
  */
 import { rmSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
