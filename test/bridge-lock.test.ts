@@ -66,10 +66,14 @@ describe('a bridge process frozen past BRIDGE_LOCK_MS', () => {
       const frozenOut = child.output().length;
       child.signal('SIGCONT');
 
-      await eventually('the job active with a lock again', async () => {
-        const j = await q.job();
-        return j?.state === 'active' && j.locked ? true : undefined;
-      }, 15_000);
+      await eventually(
+        'the job active with a lock again',
+        async () => {
+          const j = await q.job();
+          return j?.state === 'active' && j.locked ? true : undefined;
+        },
+        15_000,
+      );
       await eventually('scan #2 pushed', async () => ((await latest.get())?.scan_number === 2 ? true : undefined), 15_000);
       const out = child.output();
       const lostAt = lineAt(out, LOST, frozenOut);
@@ -113,10 +117,14 @@ describe('a bridge process frozen past BRIDGE_LOCK_MS', () => {
       // Scans go on: every one is pushed by the standby, none by the woken bridge.
       for (let n = 3000; n < 3010; n++) {
         writeScanFile(env.ARROW_DIR!, n);
-        await eventually(`scan #${n} pushed`, async () => {
-          const v = await latest.get();
-          return v?.scan_number === n ? v : undefined;
-        }, 10_000).then((v) => expect(v.bridge_id).toBe(taken.bridge_id));
+        await eventually(
+          `scan #${n} pushed`,
+          async () => {
+            const v = await latest.get();
+            return v?.scan_number === n ? v : undefined;
+          },
+          10_000,
+        ).then((v) => expect(v.bridge_id).toBe(taken.bridge_id));
       }
       expect(lineAt(first.child.output(), 'pushed scan', frozenOut)).toBe(-1);
       expect(lineAt(first.child.output(), LOST, frozenOut)).toBeGreaterThan(0);
@@ -131,7 +139,7 @@ describe('a bridge process frozen past BRIDGE_LOCK_MS', () => {
 });
 
 describe('the lock as a lease', () => {
-  it('BullMQ\'s renewals keep it: for three lock durations every write goes ahead without asking Redis', async () => {
+  it("BullMQ's renewals keep it: for three lock durations every write goes ahead without asking Redis", async () => {
     const config = testConfig();
     const lockMs = 1000;
     const queue = new Queue('lease', { connection: createRedis(config), prefix: config.queuePrefix });

@@ -19,7 +19,7 @@ afterEach(async () => {
 let redisServer: Started | undefined;
 afterAll(async () => redisServer?.stop());
 
-describe('HEARTBEAT_URL (dead-man\'s switch)', () => {
+describe("HEARTBEAT_URL (dead-man's switch)", () => {
   it('is pinged with GET once per completed health check', async () => {
     const hc = await receiver();
     closers.push(() => hc.close());
@@ -41,7 +41,11 @@ describe('HEARTBEAT_URL (dead-man\'s switch)', () => {
       await job.waitUntilFinished(events, 30_000);
     }
     await eventually('three pings', () => (hc.requests.events.length >= 3 ? true : undefined), 10_000);
-    expect(hc.requests.events.map((r) => [r.method, r.path])).toEqual([['GET', '/ping/abc'], ['GET', '/ping/abc'], ['GET', '/ping/abc']]);
+    expect(hc.requests.events.map((r) => [r.method, r.path])).toEqual([
+      ['GET', '/ping/abc'],
+      ['GET', '/ping/abc'],
+      ['GET', '/ping/abc'],
+    ]);
     expect((await queues[QUEUES.healthCheck].getJobCounts('completed')).completed).toBe(3);
   });
 

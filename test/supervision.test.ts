@@ -34,10 +34,14 @@ describe('scheduler', () => {
     const queue = new Queue(QUEUES.healthCheck, { connection: createRedis(config), prefix: config.queuePrefix });
     try {
       expect(await queue.getJobSchedulers()).toHaveLength(1);
-      const done = await eventually('six completed checks', async () => {
-        const jobs = await queue.getJobs(['completed']);
-        return jobs.length >= 6 ? jobs : undefined;
-      }, 30_000);
+      const done = await eventually(
+        'six completed checks',
+        async () => {
+          const jobs = await queue.getJobs(['completed']);
+          return jobs.length >= 6 ? jobs : undefined;
+        },
+        30_000,
+      );
       // A scheduled job's id names its tick: one job per tick, and ticks a whole interval apart.
       const ticks = done.map((j: Job) => Number(j.id!.split(':').pop())).sort((a, b) => a - b);
       expect(new Set(ticks).size).toBe(ticks.length);
@@ -250,10 +254,14 @@ describe('restart jobs', () => {
     try {
       // No bridge worker runs anywhere: no restart can be confirmed.
       const { id } = await enqueueRestart(queue, { reason: 'test', requestedBy: 'test' });
-      const job = await eventually('the restart failing for good', async () => {
-        const j = await queue.getJob(id);
-        return j && (await j.getState()) === 'failed' ? j : undefined;
-      }, 40_000);
+      const job = await eventually(
+        'the restart failing for good',
+        async () => {
+          const j = await queue.getJob(id);
+          return j && (await j.getState()) === 'failed' ? j : undefined;
+        },
+        40_000,
+      );
       expect(job.attemptsMade).toBe(3);
       const { logs } = await queue.getJobLogs(id);
       const starts = logs.filter((l) => / started at /.test(l)).map((l) => Date.parse(/started at ([\d\-T:.]+Z)/.exec(l)![1]!));

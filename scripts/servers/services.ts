@@ -165,7 +165,12 @@ export async function startRedis(opts: RedisOpts = {}): Promise<Started> {
   out.attach();
   // Ready when this very process says so: a port that answers may be someone else's server.
   const own = child;
-  await waitUntil(`redis-server on port ${port}`, async () => out.text().includes('Ready to accept connections') && (await portAnswers(port)), 15_000, own).catch(async (err: unknown) => {
+  await waitUntil(
+    `redis-server on port ${port}`,
+    async () => out.text().includes('Ready to accept connections') && (await portAnswers(port)),
+    15_000,
+    own,
+  ).catch(async (err: unknown) => {
     await stopper(own, 'SIGKILL', removeDir)();
     throw new Error(`${(err as Error).message}\n${out.text().slice(-2000)}`, { cause: err });
   });
@@ -243,7 +248,7 @@ export async function startHazelcastCluster(
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) {
     await Promise.all(members.map((m) => m.kill()));
-    throw (failed).reason;
+    throw failed.reason;
   }
   return {
     members,

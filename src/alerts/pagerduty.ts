@@ -71,7 +71,7 @@ export function incidentStore(redis: RedisConnection, prefix: string, log: Logge
     async close(): Promise<string | null> {
       let open = local;
       try {
-        open = ((await redis.getdel(key))) ?? local;
+        open = (await redis.getdel(key)) ?? local;
       } catch (err) {
         fallback(err);
       }
