@@ -178,6 +178,25 @@ describe('the scan folder removed and created again at once', () => {
       await latest.close();
     }
   });
+
+  it('removed, and made again by whoever removed it after the bridge noticed: the bridge leaves them a moment to do it', async () => {
+    const env = fastEnv({ RESTART_BACKOFF_MS: '30000' });
+    const child = spawnRoles(['bridge'], env);
+    const latest = await latestOf(env);
+    try {
+      writeScanFile(env.ARROW_DIR!, 1);
+      await eventually('scan #1', async () => ((await latest.get())?.scan_number === 1 ? true : undefined), 30_000);
+      rmSync(env.ARROW_DIR!, { recursive: true });
+      await eventually('the bridge noticing', () => Promise.resolve(child.output().includes('is gone') ? true : undefined), 5_000);
+      // A plain mkdir, as a person or the scanner would make it: it fails if the bridge made it first.
+      mkdirSync(env.ARROW_DIR!);
+      writeScanFile(env.ARROW_DIR!, 2);
+      await eventually('scan #2', async () => ((await latest.get())?.scan_number === 2 ? true : undefined), 5_000);
+      expect(child.output()).not.toContain('bridge crashed');
+    } finally {
+      await latest.close();
+    }
+  });
 });
 
 describe('the bridge job in Bull Board', () => {
