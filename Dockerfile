@@ -5,7 +5,7 @@
 
 ARG NODE_IMAGE=node:20.20-bookworm-slim
 
-# ---- build: compile TypeScript to dist/ ----------------------------------------------------
+# Build stage: compile TypeScript to dist/.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -14,7 +14,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-# ---- runtime: production dependencies and the compiled code only ---------------------------
+# Runtime stage: production dependencies and the compiled code only.
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     ARROW_DIR=/data/arrow_scans

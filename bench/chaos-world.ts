@@ -3,7 +3,7 @@
  * processes, a scanner at 10 scans/s, and an observer of what reaches Hazelcast.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, openSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, type Config } from '../src/config.js';
@@ -30,13 +30,18 @@ export class Roles {
   readonly all: Role[] = [];
   readonly unplannedExits: Array<{ name: string; code: number | null; signal: string | null; at: number }> = [];
 
+  /** Each process's output (warnings and errors, JSON lines) goes to `<logDir>/<name>-<pid>.log`. */
+  readonly logDir = mkdtempSync(join(tmpdir(), 'sb-chaos-logs-'));
+
   constructor(private readonly env: Record<string, string>) {}
 
   spawn(name: string, role: Role['role']): Role {
     const proc = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), 'start', '--role', role], {
       env: { ...process.env, ...this.env, LOG_LEVEL: 'warn', LOG_PRETTY: '0' },
-      stdio: ['ignore', 'ignore', 'ignore'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const log = openSync(join(this.logDir, `${name}-${proc.pid}.log`), 'a');
+    for (const stream of [proc.stdout, proc.stderr]) stream.on('data', (b: Buffer) => writeSync(log, b));
     const r: Role = { name, role, proc, killedByUs: false };
     proc.once('exit', (code, signal) => {
       if (!r.killedByUs) this.unplannedExits.push({ name, code, signal, at: Date.now() });
@@ -215,12 +220,20 @@ export async function startWorld(o: { healthIntervalMs: number; downAfterMs: num
     QUEUE_PREFIX: 'chaos',
     HEALTH_INTERVAL_MS: String(o.healthIntervalMs),
   };
-  const config = resolveConfig(env);
+  // As the roles see it: their environment is this process's with `env` on top.
+  const config = resolveConfig({ ...process.env, ...env });
   const hz = await createHazelcast(config, createLogger('silent'), { kind: 'service' });
   await hz.waitConnected(30_000);
   const observer = await Observer.watch(hz, config, 2);
   const roles = new Roles(env);
-  for (const [name, role] of [['bridge-a', 'bridge'], ['bridge-b', 'bridge'], ['worker-a', 'worker'], ['worker-b', 'worker'], ['scheduler', 'scheduler']] as const) roles.spawn(name, role);
+  for (const [name, role] of [
+    ['bridge-a', 'bridge'],
+    ['bridge-b', 'bridge'],
+    ['worker-a', 'worker'],
+    ['worker-b', 'worker'],
+    ['scheduler', 'scheduler'],
+  ] as const)
+    roles.spawn(name, role);
   const scanner = new Scanner(config.arrowDir);
   return {
     env,

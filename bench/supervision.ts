@@ -123,7 +123,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < (quick ? 2 : 5); i++) {
       const { id } = await enqueueRestart(restartQueue, { reason: 'bench', requestedBy: 'bench' });
       const job = await until('restart confirmed', async () => {
-        const j = await restartQueue.getJob(id!);
+        const j = await restartQueue.getJob(id);
         return j?.finishedOn ? j : undefined;
       }, 60_000, 20);
       restartMs.push(job.finishedOn! - job.timestamp);

@@ -75,7 +75,7 @@ export function createAlerter(o: AlerterOptions): Alerter {
   /** Atomically swaps the shared state, so of many workers seeing one change only one alerts. */
   async function previousState(state: string): Promise<{ previous: string | null; mine: boolean }> {
     try {
-      const prev = (await o.redis.set(key, state, 'GET')) as string | null;
+      const prev = await o.redis.set(key, state, 'GET');
       if (outage) {
         outage = false;
         // During the outage this process alerted its own way; compare with what it last said.

@@ -11,7 +11,11 @@ import { describeSkew } from './bridge/clock-skew.js';
 
 type Ctx = { config: Config; log: Logger; values: Record<string, unknown>; positionals: string[] };
 
-async function withQueues<T>(config: Config, log: Logger, fn: (q: ReturnType<typeof openQueues>, redis: Awaited<ReturnType<typeof connectRedisOnce>>) => Promise<T>): Promise<T> {
+async function withQueues<T>(
+  config: Config,
+  log: Logger,
+  fn: (q: ReturnType<typeof openQueues>, redis: Awaited<ReturnType<typeof connectRedisOnce>>) => Promise<T>,
+): Promise<T> {
   const redis = await connectRedisOnce(config);
   const queues = openQueues(config, redis, log);
   try {
@@ -67,7 +71,9 @@ export async function healthCommand({ config, log, values }: Ctx): Promise<numbe
   const redis = await connectRedisOnce(config).catch(() => null);
   try {
     await hz.waitConnected(3000);
-    const deadRedis = { mget: () => Promise.reject(new Error(`Redis at ${describeRedis(config.redis)} is unreachable`)) } as unknown as NonNullable<typeof redis>;
+    const deadRedis = { mget: () => Promise.reject(new Error(`Redis at ${describeRedis(config.redis)} is unreachable`)) } as unknown as NonNullable<
+      typeof redis
+    >;
     const result = decideHealth(await gatherHealthInputs({ config, redis: redis ?? deadRedis, hazelcast: hz, log }));
     if (values.json) console.log(JSON.stringify(result, null, 2));
     else printHealth(result);
@@ -82,19 +88,35 @@ function printStatus(s: SystemStatus): void {
   const hb = s.bridge.heartbeat;
   const st = s.bridge.stats;
   console.log('Bridge');
-  if (hb) console.log(`  active: ${hb.id} on ${hb.host}, generation ${hb.generation}, up ${((s.at - hb.startedAt) / 1000).toFixed(0)} s, last beat ${ago(hb.beatAt)}`);
+  if (hb)
+    console.log(
+      `  active: ${hb.id} on ${hb.host}, generation ${hb.generation}, up ${((s.at - hb.startedAt) / 1000).toFixed(0)} s, last beat ${ago(hb.beatAt)}`,
+    );
   else console.log('  active: none (no live heartbeat)');
-  if (st) console.log(`  pushed ${st.pushed}, last #${st.lastPushedScan ?? '–'} ${ago(st.lastPushedAt)}, newest on disk #${st.newestSeenOnDisk ?? '–'}, rejected ${st.rejected}, out of order ${st.olderSkipped}, refused for clock skew ${st.clockSkewRefused ?? 0}`);
+  if (st)
+    console.log(
+      `  pushed ${st.pushed}, last #${st.lastPushedScan ?? '–'} ${ago(st.lastPushedAt)}, newest on disk #${st.newestSeenOnDisk ?? '–'}, rejected ${st.rejected}, out of order ${st.olderSkipped}, refused for clock skew ${st.clockSkewRefused ?? 0}`,
+    );
   // Stats of a bridge from before watch modes carry none.
   if (st?.watchMode) console.log(`  watch mode: ${st.watchMode.mode} (${st.watchMode.reason})`);
-  if (st?.lastClockSkew) console.log(`  last clock skew: ${st.lastClockSkew.relPath} (scan #${st.lastClockSkew.scanNumber}) ${describeSkew(st.lastClockSkew)}, ${ago(st.lastClockSkew.at)}`);
+  if (st?.lastClockSkew)
+    console.log(
+      `  last clock skew: ${st.lastClockSkew.relPath} (scan #${st.lastClockSkew.scanNumber}) ${describeSkew(st.lastClockSkew)}, ${ago(st.lastClockSkew.at)}`,
+    );
   console.log(`  restarts ${s.bridge.restarts}${s.bridge.lastRestart ? `, last restart ${s.bridge.lastRestart.state} ${ago(s.bridge.lastRestart.at)}` : ''}`);
   console.log('Latest scan');
   if (!s.latestScan) console.log('  none in Hazelcast');
   else if ('error' in s.latestScan) console.log(`  Hazelcast unreachable: ${s.latestScan.error}`);
-  else console.log(`  #${s.latestScan.scanNumber} at ${s.latestScan.timestamp} (${s.latestScan.ageS} s old), ${s.latestScan.assetCount} assets, by ${s.latestScan.bridgeId ?? '?'}`);
+  else
+    console.log(
+      `  #${s.latestScan.scanNumber} at ${s.latestScan.timestamp} (${s.latestScan.ageS} s old), ${s.latestScan.assetCount} assets, by ${s.latestScan.bridgeId ?? '?'}`,
+    );
   console.log('Board');
-  console.log(s.board ? `  ${s.board.board} (status page ${s.board.statusPage}), served by ${s.board.host} pid ${s.board.pid}` : '  none announced: no board role is running');
+  console.log(
+    s.board
+      ? `  ${s.board.board} (status page ${s.board.statusPage}), served by ${s.board.host} pid ${s.board.pid}`
+      : '  none announced: no board role is running',
+  );
   console.log('Last health check');
   console.log(s.health ? `  ${s.health.status}: ${s.health.message} (${ago(s.health.checkedAt)})` : '  none yet');
   console.log(`Quarantine (${s.quarantine.length})`);
@@ -105,7 +127,11 @@ function printStatus(s: SystemStatus): void {
   for (const sc of s.schedules) console.log(`  ${sc.id}: every ${sc.every ?? '?'} ms, next ${sc.next ? new Date(sc.next).toISOString() : '–'}`);
   console.log('Queues');
   for (const [name, q] of Object.entries(s.queues)) {
-    console.log(`  ${name}: ${q.workers} workers; ${Object.entries(q.counts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+    console.log(
+      `  ${name}: ${q.workers} workers; ${Object.entries(q.counts)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ')}`,
+    );
   }
 }
 

@@ -84,12 +84,26 @@ export interface HealthFacts {
   message: string;
 }
 
-export interface HealthyResult extends HealthFacts { status: 'healthy'; action: 'none' }
-export interface WarningResult extends HealthFacts { status: 'warning'; action: 'none' }
+export interface HealthyResult extends HealthFacts {
+  status: 'healthy';
+  action: 'none';
+}
+export interface WarningResult extends HealthFacts {
+  status: 'warning';
+  action: 'none';
+}
 /** The bridge refused a scan for its time stamp lately, while the data is still fresh. */
-export interface ClockSkewWarningResult extends HealthFacts { status: 'warning'; cause: 'clock_skew'; action: 'none' }
+export interface ClockSkewWarningResult extends HealthFacts {
+  status: 'warning';
+  cause: 'clock_skew';
+  action: 'none';
+}
 /** A young bridge run still catching up: reported, never acted on or alerted about. */
-export interface StartingResult extends HealthFacts { status: 'warning'; cause: 'starting'; action: 'none' }
+export interface StartingResult extends HealthFacts {
+  status: 'warning';
+  cause: 'starting';
+  action: 'none';
+}
 export interface StaleResult extends HealthFacts {
   status: 'stale';
   cause: StaleCause;
@@ -146,9 +160,7 @@ function commonFacts(i: HealthInputs): Facts {
     scanNumber: payload ? payload.scan_number : null,
     assetCount: payload ? payload.asset_count : null,
     newestOnDisk: i.newestOnDisk,
-    bridge: hb
-      ? { id: hb.id, host: hb.host, pid: hb.pid, generation: hb.generation, uptimeS: round1(Math.max(0, i.now - hb.startedAt) / 1000) }
-      : null,
+    bridge: hb ? { id: hb.id, host: hb.host, pid: hb.pid, generation: hb.generation, uptimeS: round1(Math.max(0, i.now - hb.startedAt) / 1000) } : null,
     restarts: i.restarts,
   };
 }
@@ -178,7 +190,10 @@ function starting(i: HealthInputs, facts: Facts): StartingResult | undefined {
   const held = payload ? `Hazelcast holds scan #${payload.scan_number}, ${s1(i.now - payload.timestamp_ms)} old` : 'Hazelcast holds no scan yet';
   const disk = i.newestOnDisk === null ? 'no scan is known on disk' : `the newest on disk is #${i.newestOnDisk}`;
   return {
-    ...facts, status: 'warning', cause: 'starting', action: 'none',
+    ...facts,
+    status: 'warning',
+    cause: 'starting',
+    action: 'none',
     message: `bridge ${hb.id} started ${s1(i.now - hb.startedAt)} ago and is catching up: ${held}, ${disk}; judged by data age once the run is ${i.thresholds.startGraceS} s old`,
   };
 }
@@ -193,7 +208,10 @@ function clockSkew(i: HealthInputs, facts: Facts): ClockSkewWarningResult | Stal
   const maxS = i.thresholds.maxClockSkewS ?? 300;
   if (payload && payload.timestamp_ms - i.now > maxS * 1000) {
     return {
-      ...facts, status: 'stale', cause: 'clock_skew', action: 'alert',
+      ...facts,
+      status: 'stale',
+      cause: 'clock_skew',
+      action: 'alert',
       message: `scan #${payload.scan_number} in Hazelcast is stamped ${s1(payload.timestamp_ms - i.now)} in the future, beyond MAX_CLOCK_SKEW_S=${maxS}: a clock is off and a restart cannot help; a person should correct the clock`,
     };
   }
@@ -205,7 +223,13 @@ function clockSkew(i: HealthInputs, facts: Facts): ClockSkewWarningResult | Stal
     return { ...facts, status: 'warning', cause: 'clock_skew', action: 'none', message: `${refused}; the data is fresh (scan #${payload.scan_number})` };
   }
   const data = payload ? `data is ${s1(i.now - payload.timestamp_ms)} old (scan #${payload.scan_number})` : 'no scan in Hazelcast yet';
-  return { ...facts, status: 'stale', cause: 'clock_skew', action: 'alert', message: `${data} and ${refused}: a clock is off and a restart cannot help; a person should correct the clock` };
+  return {
+    ...facts,
+    status: 'stale',
+    cause: 'clock_skew',
+    action: 'alert',
+    message: `${data} and ${refused}: a clock is off and a restart cannot help; a person should correct the clock`,
+  };
 }
 
 function unreachable(i: HealthInputs, facts: Facts): ErrorResult | undefined {
@@ -214,16 +238,33 @@ function unreachable(i: HealthInputs, facts: Facts): ErrorResult | undefined {
   const retry = 'checked again next tick';
   if (hz !== undefined && redis !== undefined) {
     return {
-      ...facts, status: 'error', cause: 'hazelcast_unreachable', action: 'alert',
+      ...facts,
+      status: 'error',
+      cause: 'hazelcast_unreachable',
+      action: 'alert',
       error: `Hazelcast: ${hz}; Redis: ${redis}`,
       message: `Hazelcast and Redis are both unreachable (Hazelcast: ${hz}; Redis: ${redis}): ${retry}`,
     };
   }
   if (hz !== undefined) {
-    return { ...facts, status: 'error', cause: 'hazelcast_unreachable', action: 'alert', error: hz, message: `Hazelcast is unreachable (${hz}), so the data age is unknown: ${retry}` };
+    return {
+      ...facts,
+      status: 'error',
+      cause: 'hazelcast_unreachable',
+      action: 'alert',
+      error: hz,
+      message: `Hazelcast is unreachable (${hz}), so the data age is unknown: ${retry}`,
+    };
   }
   if (redis !== undefined) {
-    return { ...facts, status: 'error', cause: 'redis_unreachable', action: 'alert', error: redis, message: `Redis is unreachable (${redis}), so the bridge heartbeat is unknown: ${retry}` };
+    return {
+      ...facts,
+      status: 'error',
+      cause: 'redis_unreachable',
+      action: 'alert',
+      error: redis,
+      message: `Redis is unreachable (${redis}), so the bridge heartbeat is unknown: ${retry}`,
+    };
   }
   return undefined;
 }
@@ -237,7 +278,10 @@ function noLiveBridge(i: HealthInputs, facts: Facts): DownResult | StartingResul
   if (!hb && i.bridgeEverStarted === false && i.lastRestart?.state !== 'failed' && waitedMs !== null && waitedMs < i.thresholds.startGraceS * 1000) {
     // A system being set up: the checks began before any bridge did (roles started separately).
     return {
-      ...facts, status: 'warning', cause: 'starting', action: 'none',
+      ...facts,
+      status: 'warning',
+      cause: 'starting',
+      action: 'none',
       message: `no bridge has started yet under this prefix; checks began ${s1(waitedMs)} ago: down if none starts within ${i.thresholds.startGraceS} s of the first check`,
     };
   }
@@ -262,7 +306,10 @@ function noLiveBridge(i: HealthInputs, facts: Facts): DownResult | StartingResul
     // check would loop forever. Alert and leave the next restart to a person.
     const why = r.error ? ` (${r.error})` : '';
     return {
-      ...facts, status: 'down', cause: 'restart_failed', action: 'alert',
+      ...facts,
+      status: 'down',
+      cause: 'restart_failed',
+      action: 'alert',
       message: `${seen}, and the last restart failed ${s1(Math.max(0, i.now - r.at))} ago${why}: automatic restarts are exhausted, trigger a restart by hand (scan-bridge trigger restart-bridge)`,
     };
   }
@@ -289,18 +336,31 @@ function byDataAge(i: HealthInputs, facts: Facts): HealthyResult | WarningResult
 
   if (!payload) {
     if (disk !== null) {
-      return { ...facts, status: 'stale', cause: 'bridge_behind', action: 'restart', message: `no scan in Hazelcast yet although scan #${disk} exists on disk: the bridge needs a restart` };
+      return {
+        ...facts,
+        status: 'stale',
+        cause: 'bridge_behind',
+        action: 'restart',
+        message: `no scan in Hazelcast yet although scan #${disk} exists on disk: the bridge needs a restart`,
+      };
     }
-    return { ...facts, status: 'stale', cause: 'scanner_silent', action: 'alert', message: 'no scan in Hazelcast yet and none on disk: the scanner has written nothing and a restart cannot help; a person should look at the scanner' };
+    return {
+      ...facts,
+      status: 'stale',
+      cause: 'scanner_silent',
+      action: 'alert',
+      message: 'no scan in Hazelcast yet and none on disk: the scanner has written nothing and a restart cannot help; a person should look at the scanner',
+    };
   }
 
   const ageMs = i.now - payload.timestamp_ms;
   const ageS = Math.max(0, ageMs) / 1000;
   const scan = `scan #${payload.scan_number}`;
   if (ageS < warningS) {
-    const message = -ageMs > SKEW_NOTE_MS
-      ? `${scan} is stamped ${s1(-ageMs)} in the future (clock skew?), counted as fresh: healthy`
-      : `data is ${s1(Math.max(0, ageMs))} old (${scan}): healthy`;
+    const message =
+      -ageMs > SKEW_NOTE_MS
+        ? `${scan} is stamped ${s1(-ageMs)} in the future (clock skew?), counted as fresh: healthy`
+        : `data is ${s1(Math.max(0, ageMs))} old (${scan}): healthy`;
     return { ...facts, status: 'healthy', action: 'none', message };
   }
   const old = `data is ${s1(ageMs)} old (${scan})`;
@@ -308,10 +368,22 @@ function byDataAge(i: HealthInputs, facts: Facts): HealthyResult | WarningResult
     return { ...facts, status: 'warning', action: 'none', message: `${old}, past the ${warningS} s warning threshold but not yet ${staleS} s stale` };
   }
   if (disk !== null && diskIsNewer(i, payload)) {
-    return { ...facts, status: 'stale', cause: 'bridge_behind', action: 'restart', message: `${old}; a newer scan #${disk} exists on disk: the bridge needs a restart` };
+    return {
+      ...facts,
+      status: 'stale',
+      cause: 'bridge_behind',
+      action: 'restart',
+      message: `${old}; a newer scan #${disk} exists on disk: the bridge needs a restart`,
+    };
   }
   const onDisk = disk === null ? 'no scan file is known on disk' : `the newest on disk is #${disk}`;
-  return { ...facts, status: 'stale', cause: 'scanner_silent', action: 'alert', message: `${old} and ${onDisk}: the scanner went silent and a restart cannot help; a person should look at the scanner` };
+  return {
+    ...facts,
+    status: 'stale',
+    cause: 'scanner_silent',
+    action: 'alert',
+    message: `${old} and ${onDisk}: the scanner went silent and a restart cannot help; a person should look at the scanner`,
+  };
 }
 
 /** Whether the newest scan on disk comes after the one in Hazelcast, in scan order when its time is known. */

@@ -42,7 +42,7 @@ export async function collectStatus(config: Config, redis: RedisConnection, queu
     redis.mget(k.restarts, k.lastRestart, k.healthLatest, k.board),
     ...Object.values(queues).map(async (q) => ({
       name: q.name as JobName,
-      workers: (await q.getWorkersCount()) as number,
+      workers: await q.getWorkersCount(),
       counts: await q.getJobCounts('active', 'waiting', 'delayed', 'completed', 'failed'),
     })),
   ]);
@@ -52,7 +52,13 @@ export async function collectStatus(config: Config, redis: RedisConnection, queu
       const v = await (await hazelcast.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
       if (v !== null) {
         const p = JSON.parse(v) as { scan_number: number; timestamp: string; timestamp_ms: number; asset_count: number; bridge_id?: string };
-        latestScan = { scanNumber: p.scan_number, timestamp: p.timestamp, ageS: Math.round((now - p.timestamp_ms) / 100) / 10, assetCount: p.asset_count, bridgeId: p.bridge_id ?? null };
+        latestScan = {
+          scanNumber: p.scan_number,
+          timestamp: p.timestamp,
+          ageS: Math.round((now - p.timestamp_ms) / 100) / 10,
+          assetCount: p.asset_count,
+          bridgeId: p.bridge_id ?? null,
+        };
       }
     } catch (err) {
       latestScan = { error: coerceError(err).message };

@@ -23,7 +23,11 @@ export async function quarantineCommand({ config, values, positionals }: Ctx): P
     const entries = await readQuarantine(redis, config.queuePrefix);
     if (values.json) console.log(JSON.stringify(entries, null, 2));
     else if (entries.length === 0) console.log('no file is quarantined');
-    else for (const e of entries) console.log(`${e.relPath}  ${e.size} bytes, mtime ${new Date(e.mtimeMs).toISOString()}, quarantined ${new Date(e.at).toISOString()} by ${e.bridgeId}: ${e.reason}`);
+    else
+      for (const e of entries)
+        console.log(
+          `${e.relPath}  ${e.size} bytes, mtime ${new Date(e.mtimeMs).toISOString()}, quarantined ${new Date(e.at).toISOString()} by ${e.bridgeId}: ${e.reason}`,
+        );
     return 0;
   } finally {
     redis.disconnect();

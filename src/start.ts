@@ -36,12 +36,17 @@ export async function start(config: Config, log: Logger, values: Record<string, 
   const running: Stoppable[] = [];
   // Shared by the scheduler and the start-up wait below.
   const redis = createRedis(config, {}, log);
-  running.push({ name: 'redis connection', stop: async () => void redis.disconnect() });
+  running.push({ name: 'redis connection', stop: () => Promise.resolve(redis.disconnect()) });
 
   let stopping: Promise<void> | undefined;
   const stopAll = (why: string) =>
     (stopping ??= (async () => {
-      log.info(`${why}: shutting down ${running.map((r) => r.name).reverse().join(', ')}`);
+      log.info(
+        `${why}: shutting down ${running
+          .map((r) => r.name)
+          .reverse()
+          .join(', ')}`,
+      );
       for (const r of running.reverse()) {
         await r.stop().catch((err: unknown) => log.error({ err: coerceError(err) }, `stopping ${r.name} failed`));
       }
@@ -75,7 +80,14 @@ export async function start(config: Config, log: Logger, values: Record<string, 
   if (values['with-demo-scanner']) {
     const ctl = new AbortController();
     // The bridge's push line tells each scan; the scanner's own line per scan would double them.
-    const demo = runDemoScanner({ arrowDir: config.arrowDir, intervalMs: 5000, assets: 400, log: log.child({ component: 'demo-scanner' }), signal: ctl.signal, perScanLevel: 'debug' });
+    const demo = runDemoScanner({
+      arrowDir: config.arrowDir,
+      intervalMs: 5000,
+      assets: 400,
+      log: log.child({ component: 'demo-scanner' }),
+      signal: ctl.signal,
+      perScanLevel: 'debug',
+    });
     running.push({ name: 'demo scanner', stop: async () => (ctl.abort(), await demo) });
   }
   const summary = startSummary({ config, redis, log, ...(boardUrl ? { boardUrl } : {}) });

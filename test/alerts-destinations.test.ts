@@ -30,7 +30,7 @@ afterAll(async () => {
 
 async function listen(replies: Array<[number, unknown?]> = []) {
   const r = await receiver(replies);
-  closers.push(r.close);
+  closers.push(() => r.close());
   return r;
 }
 
@@ -41,7 +41,19 @@ function alerter(o: Partial<AlerterOptions> & { prefix: string }): Alerter {
 }
 
 const result = (status: HealthResult['status'], cause?: string): HealthResult =>
-  ({ status, checkedAt: Date.now(), dataAgeS: 70, scanNumber: 42, assetCount: 400, newestOnDisk: 42, bridge: null, restarts: 0, action: 'alert', message: `it is ${status}`, ...(cause ? { cause } : {}) }) as HealthResult;
+  ({
+    status,
+    checkedAt: Date.now(),
+    dataAgeS: 70,
+    scanNumber: 42,
+    assetCount: 400,
+    newestOnDisk: 42,
+    bridge: null,
+    restarts: 0,
+    action: 'alert',
+    message: `it is ${status}`,
+    ...(cause ? { cause } : {}),
+  }) as HealthResult;
 
 describe('PagerDuty Events API v2', () => {
   it('stale from a real check triggers with summary, source, severity, details and a dedup_key; fresh data resolves it with the same key', async () => {
@@ -82,11 +94,24 @@ describe('PagerDuty Events API v2', () => {
   it('one incident per outage: stale → down → restart_failed keep the dedup_key, critical for down; the next outage gets a new key', async () => {
     const pd = await listen();
     const a = alerter({ prefix: uniq('pd'), pagerduty: { routingKey: 'k', eventsUrl: pd.url() } });
-    for (const r of [result('stale', 'bridge_behind'), result('down', 'no_heartbeat'), result('down', 'restart_failed'), result('healthy'), result('error', 'redis_unreachable'), result('warning')]) a.notify(r);
+    for (const r of [
+      result('stale', 'bridge_behind'),
+      result('down', 'no_heartbeat'),
+      result('down', 'restart_failed'),
+      result('healthy'),
+      result('error', 'redis_unreachable'),
+      result('warning'),
+    ])
+      a.notify(r);
     await a.idle();
     const sent = pd.requests.events.map((r) => r.body as { event_action: string; dedup_key: string; payload?: { severity: string } });
     expect(sent.map((e) => [e.event_action, e.payload?.severity])).toEqual([
-      ['trigger', 'error'], ['trigger', 'critical'], ['trigger', 'critical'], ['resolve', undefined], ['trigger', 'error'], ['resolve', undefined],
+      ['trigger', 'error'],
+      ['trigger', 'critical'],
+      ['trigger', 'critical'],
+      ['resolve', undefined],
+      ['trigger', 'error'],
+      ['resolve', undefined],
     ]);
     expect(new Set(sent.slice(0, 4).map((e) => e.dedup_key)).size).toBe(1);
     expect(sent[4]!.dedup_key).not.toBe(sent[0]!.dedup_key);
@@ -111,7 +136,12 @@ describe('PagerDuty Events API v2', () => {
   it('three worker processes checking the same outage on schedule send one trigger and one resolve', async () => {
     const pd = await listen();
     // Long enough for the planted heartbeat to stay the bridge's for the whole test.
-    const env = testEnv({ HEALTH_INTERVAL_MS: '300', BRIDGE_HEARTBEAT_TTL_MS: '600000', PAGERDUTY_ROUTING_KEY: 'R0UT1NG', PAGERDUTY_EVENTS_URL: pd.url('/v2/enqueue') });
+    const env = testEnv({
+      HEALTH_INTERVAL_MS: '300',
+      BRIDGE_HEARTBEAT_TTL_MS: '600000',
+      PAGERDUTY_ROUTING_KEY: 'R0UT1NG',
+      PAGERDUTY_EVENTS_URL: pd.url('/v2/enqueue'),
+    });
     const config = resolveConfig(env);
     const hb: Heartbeat = { id: 'h:1', host: 'h', pid: 1, startedAt: Date.now() - 600_000, generation: 1, beatAt: Date.now(), watching: true };
     await redis.set(bridgeKeys(config.queuePrefix).heartbeat, JSON.stringify(hb), 'PX', 600_000);
@@ -120,8 +150,20 @@ describe('PagerDuty Events API v2', () => {
     await map.set(config.hzKey, JSON.stringify({ scan_number: 42, timestamp_ms: Date.now() - 120_000, asset_count: 400 }));
     spawnRoles(['scheduler'], env);
     const workers = [0, 1, 2].map(() => spawnRoles(['worker'], env));
-    const eachChecked = (status: string) => eventually(`each of the three workers to run a ${status} check`, async () =>
-      (workers.every((w) => w.output().split('\n').some((l) => l.includes(`"msg":"health ${status}`))) ? true : undefined), 60_000);
+    const eachChecked = (status: string) =>
+      eventually(
+        `each of the three workers to run a ${status} check`,
+        () =>
+          workers.every((w) =>
+            w
+              .output()
+              .split('\n')
+              .some((l) => l.includes(`"msg":"health ${status}`)),
+          )
+            ? true
+            : undefined,
+        60_000,
+      );
 
     await eachChecked('stale');
     expect(pd.requests.events.map((r) => r.body!.event_action)).toEqual(['trigger']);
@@ -129,10 +171,13 @@ describe('PagerDuty Events API v2', () => {
 
     await map.set(config.hzKey, JSON.stringify({ scan_number: 43, timestamp_ms: Date.now(), asset_count: 400 }));
     await eachChecked('healthy');
-    expect(pd.requests.events.map((r) => [r.body!.event_action, r.body!.dedup_key])).toEqual([['trigger', key], ['resolve', key]]);
+    expect(pd.requests.events.map((r) => [r.body!.event_action, r.body!.dedup_key])).toEqual([
+      ['trigger', key],
+      ['resolve', key],
+    ]);
   });
 
-  it('a 500 and a 429 are retried until accepted; a 400 is logged with PagerDuty\'s message and not retried', async () => {
+  it("a 500 and a 429 are retried until accepted; a 400 is logged with PagerDuty's message and not retried", async () => {
     const pd = await listen([[500], [429, { status: 'throttle event', message: 'Requests for this service are arriving too quickly' }]]);
     const { log, messages } = capturedLog();
     const a = alerter({ prefix: uniq('pd'), log, pagerduty: { routingKey: 'k', eventsUrl: pd.url() } });
@@ -140,12 +185,16 @@ describe('PagerDuty Events API v2', () => {
     await a.idle();
     expect(pd.requests.events.map((r) => r.status)).toEqual([500, 429, 202]);
 
-    const bad = await listen([[400, { status: 'invalid event', message: 'Event object is invalid', errors: ['Length of \'routing_key\' is incorrect (should be 32 characters)'] }]]);
+    const bad = await listen([
+      [400, { status: 'invalid event', message: 'Event object is invalid', errors: ["Length of 'routing_key' is incorrect (should be 32 characters)"] }],
+    ]);
     const b = alerter({ prefix: uniq('pd'), log, pagerduty: { routingKey: 'k', eventsUrl: bad.url() } });
     b.notify(result('down', 'no_heartbeat'));
     await b.idle();
     expect(bad.requests.events.map((r) => r.status)).toEqual([400]);
-    expect(messages()).toContain("PagerDuty trigger: the receiver answered 400: Event object is invalid (Length of 'routing_key' is incorrect (should be 32 characters)); not retried, the request itself was refused");
+    expect(messages()).toContain(
+      "PagerDuty trigger: the receiver answered 400: Event object is invalid (Length of 'routing_key' is incorrect (should be 32 characters)); not retried, the request itself was refused",
+    );
   });
 });
 

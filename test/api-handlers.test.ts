@@ -37,7 +37,13 @@ function deps(env: Record<string, string> = {}): h.ApiDeps & { config: Config } 
   return { ...base, metrics: createMetrics(base) };
 }
 
-const facts = (params: Record<string, string> = {}, query: Record<string, unknown> = {}): h.RequestFacts => ({ params, query, user: 'ops', ip: '127.0.0.1', signal: new AbortController().signal });
+const facts = (params: Record<string, string> = {}, query: Record<string, unknown> = {}): h.RequestFacts => ({
+  params,
+  query,
+  user: 'ops',
+  ip: '127.0.0.1',
+  signal: new AbortController().signal,
+});
 
 describe('API handlers, without a server', () => {
   it('the route table maps each method and path once, to a handler', () => {
@@ -53,7 +59,10 @@ describe('API handlers, without a server', () => {
 
   it('triggerJob: 404 naming the jobs for an unknown one, 403 in read-only mode, 202 with a real job otherwise', async () => {
     const d = deps();
-    expect(await h.triggerJob(d, facts({ name: 'bridge' }))).toEqual({ status: 404, body: { error: { code: 'unknown_job', message: 'no job "bridge": expected one of health-check, restart-bridge' } } });
+    expect(await h.triggerJob(d, facts({ name: 'bridge' }))).toEqual({
+      status: 404,
+      body: { error: { code: 'unknown_job', message: 'no job "bridge": expected one of health-check, restart-bridge' } },
+    });
     const readOnly = deps({ BOARD_READ_ONLY: 'true' });
     expect((await h.triggerJob(readOnly, facts({ name: 'health-check' }))).status).toBe(403);
     expect(await readOnly.queues['health-check'].count()).toBe(0);
@@ -80,7 +89,12 @@ describe('API handlers, without a server', () => {
       expect((await h.healthHistory(d, facts({}, { limit }))).status, JSON.stringify(limit)).toBe(400);
     }
     const k = keys(d.config.queuePrefix);
-    for (const i of [1, 2, 3]) await d.redis.multi().set(k.healthLatest, JSON.stringify({ message: `check ${i}` })).lpush(k.healthHistory, JSON.stringify({ message: `check ${i}` })).exec();
+    for (const i of [1, 2, 3])
+      await d.redis
+        .multi()
+        .set(k.healthLatest, JSON.stringify({ message: `check ${i}` }))
+        .lpush(k.healthHistory, JSON.stringify({ message: `check ${i}` }))
+        .exec();
     const r = await h.healthHistory(d, facts({}, { limit: '2' }));
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ latest: { message: 'check 3' }, history: [{ message: 'check 3' }, { message: 'check 2' }] });
@@ -88,7 +102,10 @@ describe('API handlers, without a server', () => {
 
   it('readyz: 503 naming the server that does not answer, 200 when both do', async () => {
     const d = deps();
-    const deadRedis = createRedis({ redis: { kind: 'url', url: 'redis://127.0.0.1:1' } }, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
+    const deadRedis = createRedis(
+      { redis: { kind: 'url', url: 'redis://127.0.0.1:1' } },
+      { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true },
+    );
     try {
       const r = await h.readyz({ ...d, redis: deadRedis }, facts());
       expect(r.status).toBe(503);

@@ -206,19 +206,16 @@ describe.each(GOOD)('good fixture %s', (name) => {
 });
 
 describe('truncation at every byte', () => {
-  it.each(['feather_lz4', 'stream_legacy', 'long_file_lz4', 'stream_lz4_two_batches', 'file_plain_types'])(
-    '%s: all prefixes are incomplete',
-    (name) => {
-      const c = good(name);
-      const full = bytesOf(c);
-      const wrong: string[] = [];
-      for (let n = 0; n < full.length; n++) {
-        const r = readScan(full.subarray(0, n), { relPath: c.rel_path });
-        if (r.kind !== 'incomplete') wrong.push(`${n}: ${r.kind} ${r.kind === 'ok' ? '' : r.reason}`);
-      }
-      expect(wrong).toEqual([]);
-    },
-  );
+  it.each(['feather_lz4', 'stream_legacy', 'long_file_lz4', 'stream_lz4_two_batches', 'file_plain_types'])('%s: all prefixes are incomplete', (name) => {
+    const c = good(name);
+    const full = bytesOf(c);
+    const wrong: string[] = [];
+    for (let n = 0; n < full.length; n++) {
+      const r = readScan(full.subarray(0, n), { relPath: c.rel_path });
+      if (r.kind !== 'incomplete') wrong.push(`${n}: ${r.kind} ${r.kind === 'ok' ? '' : r.reason}`);
+    }
+    expect(wrong).toEqual([]);
+  });
 
   it('pitfall: apache-arrow itself reads some prefixes without error (so completeness is checked first)', () => {
     registerCompression();
@@ -277,7 +274,12 @@ describe('readScan robustness', () => {
       expect(['ok', 'broken', 'incomplete']).toContain(r.kind);
     }
     for (const s of ['', '{', '[1,2]', 'ARROW1', 'PAR1xxxxxxxx', '\xff\xff\xff\xff\x00\x00\x00\x00']) {
-      expect(() => readScan(Uint8Array.from(s, (ch) => ch.charCodeAt(0)), { relPath: 'a.arrow' })).not.toThrow();
+      expect(() =>
+        readScan(
+          Uint8Array.from(s, (ch) => ch.charCodeAt(0)),
+          { relPath: 'a.arrow' },
+        ),
+      ).not.toThrow();
     }
   });
 
@@ -317,16 +319,17 @@ function rawVector(type: DataType, values: BigInt64Array | Int32Array): Vector {
 describe('cell values (vectorToJson: the one converter)', () => {
   it('64-bit integers: number within ±(2^53−1), else decimal string', () => {
     expect(vectorToJson(vectorFromArray([2n ** 53n - 1n, -(2n ** 53n - 1n), 2n ** 53n, -(2n ** 63n)], new Int64()))).toEqual([
-      9007199254740991, -9007199254740991, '9007199254740992', '-9223372036854775808',
+      9007199254740991,
+      -9007199254740991,
+      '9007199254740992',
+      '-9223372036854775808',
     ]);
     expect(vectorToJson(vectorFromArray([2n ** 64n - 1n], new Uint64()))).toEqual(['18446744073709551615']);
     expect(vectorToJson(vectorFromArray([7], new Int32()))).toEqual([7]);
   });
 
   it('NaN and ±Infinity become null, null stays null', () => {
-    expect(vectorToJson(vectorFromArray([NaN, Infinity, -Infinity, null, undefined, -0.25], new Float64()))).toEqual([
-      null, null, null, null, null, -0.25,
-    ]);
+    expect(vectorToJson(vectorFromArray([NaN, Infinity, -Infinity, null, undefined, -0.25], new Float64()))).toEqual([null, null, null, null, null, -0.25]);
   });
 
   it('timestamps → ISO-8601 UTC with ms; dates → YYYY-MM-DD', () => {
@@ -339,9 +342,18 @@ describe('cell values (vectorToJson: the one converter)', () => {
 
   it('lists keep inner nulls (Float64Array would turn them into 0)', () => {
     const listType = new List(new Field('item', new Float64(), true));
-    const vec = vectorFromArray([[1.5, null, NaN, 2], [1, null]], listType);
+    const vec = vectorFromArray(
+      [
+        [1.5, null, NaN, 2],
+        [1, null],
+      ],
+      listType,
+    );
     expect(Array.from(vec.get(0)!.toArray())).toEqual([1.5, 0, NaN, 2]); // the pitfall
-    expect(vectorToJson(vec)).toEqual([[1.5, null, null, 2], [1, null]]);
+    expect(vectorToJson(vec)).toEqual([
+      [1.5, null, null, 2],
+      [1, null],
+    ]);
   });
 
   it('structs → objects, dictionaries → decoded values', () => {
@@ -352,11 +364,34 @@ describe('cell values (vectorToJson: the one converter)', () => {
   });
 
   it('maps → objects when the keys are strings, else [key, value] pairs; null maps stay null', () => {
-    const entries = (key: DataType, value: DataType) => new Field('entries', new Struct<{ key: DataType; value: DataType }>([new Field('key', key, false), new Field('value', value, true)]), false);
-    const byName = vectorFromArray([new Map([['maker', 0.0002], ['taker', NaN]]), null], new Map_(entries(new Utf8(), new Float64())) as never);
+    const entries = (key: DataType, value: DataType) =>
+      new Field('entries', new Struct<{ key: DataType; value: DataType }>([new Field('key', key, false), new Field('value', value, true)]), false);
+    const byName = vectorFromArray(
+      [
+        new Map([
+          ['maker', 0.0002],
+          ['taker', NaN],
+        ]),
+        null,
+      ],
+      new Map_(entries(new Utf8(), new Float64())) as never,
+    );
     expect(vectorToJson(byName)).toEqual([{ maker: 0.0002, taker: null }, null]);
-    const byNumber = vectorFromArray([new Map([[1, 'a'], [2, null]])], new Map_(entries(new Int32(), new Utf8())) as never);
-    expect(vectorToJson(byNumber)).toEqual([[[1, 'a'], [2, null]]]);
+    const byNumber = vectorFromArray(
+      [
+        new Map([
+          [1, 'a'],
+          [2, null],
+        ]),
+      ],
+      new Map_(entries(new Int32(), new Utf8())) as never,
+    );
+    expect(vectorToJson(byNumber)).toEqual([
+      [
+        [1, 'a'],
+        [2, null],
+      ],
+    ]);
   });
 });
 

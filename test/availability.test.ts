@@ -33,7 +33,14 @@ describe('availability', () => {
     expect(a.freshMs).toBe(50 * MIN);
     expect(a.ratio).toBeCloseTo(50 / 60, 10);
     // Warning data (age ≥ DATA_WARNING_S) is not fresh either; an unknown age is not fresh.
-    const warn = availability([{ t: 0, s: 'warning', a: 30 }, { t: 30 * S, s: 'error', c: 'hazelcast_unreachable', a: null }, { t: 60 * S, ...healthy }], { ...opts, now: 90 * S, windowMs: H });
+    const warn = availability(
+      [
+        { t: 0, s: 'warning', a: 30 },
+        { t: 30 * S, s: 'error', c: 'hazelcast_unreachable', a: null },
+        { t: 60 * S, ...healthy },
+      ],
+      { ...opts, now: 90 * S, windowMs: H },
+    );
     expect(warn).toMatchObject({ observedMs: 90 * S, freshMs: 30 * S });
   });
 
@@ -98,7 +105,11 @@ describe('incidents', () => {
   });
 
   it('reports a silence of the checks as unmonitored, and leaves out incidents that ended before `since`', () => {
-    const points: TimelinePoint[] = [{ t: 0, s: 'stale', c: 'bridge_behind', a: 70 }, { t: 30 * S, ...healthy }, { t: 10 * MIN, ...healthy }];
+    const points: TimelinePoint[] = [
+      { t: 0, s: 'stale', c: 'bridge_behind', a: 70 },
+      { t: 30 * S, ...healthy },
+      { t: 10 * MIN, ...healthy },
+    ];
     const all = incidents(points, { now: 11 * MIN, since: 0, maxGapMs: 90 * S });
     expect(all).toEqual([
       { status: 'unmonitored', cause: null, start: 30 * S + 90 * S, end: 10 * MIN, durationMs: 10 * MIN - 120 * S, checks: 0 },

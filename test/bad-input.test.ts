@@ -62,7 +62,7 @@ async function latestOf(e: Record<string, string>) {
   return {
     async get(): Promise<{ scan_number: number; bridge_id: string } | null> {
       const v = await map.get(config.hzKey);
-      return v === null ? null : JSON.parse(v);
+      return v === null ? null : (JSON.parse(v) as { scan_number: number; bridge_id: string });
     },
     until(n: number, timeoutMs: number) {
       return eventually(`scan #${n} in Hazelcast`, async () => ((await this.get())?.scan_number === n ? Date.now() : undefined), timeoutMs);
@@ -79,7 +79,10 @@ function probe(url: string) {
   const loop = (async () => {
     while (running) {
       const t0 = performance.now();
-      const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+      const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
       const ms = ok ? performance.now() - t0 : Infinity;
       slowest = Math.max(slowest, ms);
       count++;
@@ -104,7 +107,7 @@ function cli(args: string[], e: Record<string, string>): Promise<{ code: number;
 }
 
 async function boardUrl(child: Child): Promise<string> {
-  return eventually('the board to listen', async () => /board listening on (http:\/\/\S+?)\/board\//.exec(child.output())?.[1], 30_000);
+  return eventually('the board to listen', () => /board listening on (http:\/\/\S+?)\/board\//.exec(child.output())?.[1], 30_000);
 }
 
 describe('a file that hangs the Arrow reader', () => {
@@ -117,7 +120,7 @@ describe('a file that hangs the Arrow reader', () => {
       writeScanFile(e.ARROW_DIR!, 5);
       await latest.until(5, 30_000);
       // Measured once the process is warm: decoder threads loaded, a connection to the board open.
-      await eventually('the decoder threads', async () => (first.output().includes('decoder threads ready') ? true : undefined), 30_000);
+      await eventually('the decoder threads', () => (first.output().includes('decoder threads ready') ? true : undefined), 30_000);
       await fetch(`${url}/healthz`);
       const health = probe(`${url}/healthz`);
       // Scans are ordered by time, then number (scan-order.ts), and a file name has whole seconds.
@@ -131,7 +134,14 @@ describe('a file that hangs the Arrow reader', () => {
       writeScanFile(e.ARROW_DIR!, 6, 4, stamp);
       const landedAt = await latest.until(6, 2000 + 1000);
       expect(landedAt - wroteAt).toBeLessThan(2000 + 1000);
-      await eventually('the hanging file quarantined', async () => (first.output().includes(`rejected ${relHanging}: decoding took longer than DECODE_TIMEOUT_MS (2000 ms); quarantined until it changes`) ? true : undefined), 10_000);
+      await eventually(
+        'the hanging file quarantined',
+        () =>
+          first.output().includes(`rejected ${relHanging}: decoding took longer than DECODE_TIMEOUT_MS (2000 ms); quarantined until it changes`)
+            ? true
+            : undefined,
+        10_000,
+      );
       writeScanFile(e.ARROW_DIR!, 7, 4, stamp);
       await latest.until(7, 2000);
       const { slowest, count } = await health.stop();
@@ -167,7 +177,11 @@ describe('a file that hangs the Arrow reader', () => {
       first.signal('SIGKILL');
       await first.exited;
       const standby = spawnRoles(['bridge'], e);
-      await eventually('the standby to skip the quarantined file', async () => (standby.output().includes(`skipped ${relHanging}: quarantined since`) ? true : undefined), 30_000);
+      await eventually(
+        'the standby to skip the quarantined file',
+        () => (standby.output().includes(`skipped ${relHanging}: quarantined since`) ? true : undefined),
+        30_000,
+      );
       const t0 = Date.now();
       writeScanFile(e.ARROW_DIR!, 8);
       await latest.until(8, 2000);
@@ -178,9 +192,17 @@ describe('a file that hangs the Arrow reader', () => {
       const released = await cli(['quarantine', 'release', relHanging], e);
       expect(released.code).toBe(0);
       expect(released.stdout).toContain(`released ${relHanging}`);
-      await eventually('the standby to read it again', async () => (standby.output().includes(`${relHanging} released from quarantine: reading it again`) ? true : undefined), 10_000);
+      await eventually(
+        'the standby to read it again',
+        () => (standby.output().includes(`${relHanging} released from quarantine: reading it again`) ? true : undefined),
+        10_000,
+      );
       // Unchanged, it breaks the limit again and is back in quarantine.
-      await eventually('quarantined again', async () => (standby.output().includes(`rejected ${relHanging}: decoding took longer than DECODE_TIMEOUT_MS`) ? true : undefined), 10_000);
+      await eventually(
+        'quarantined again',
+        () => (standby.output().includes(`rejected ${relHanging}: decoding took longer than DECODE_TIMEOUT_MS`) ? true : undefined),
+        10_000,
+      );
       const other = await cli(['quarantine', 'release', 'no/such-file.arrow'], e);
       expect(other.code).toBe(1);
       expect(other.stdout).toContain('no/such-file.arrow is not quarantined');
@@ -209,19 +231,33 @@ describe('bombs and huge files', () => {
       writeScanFile(e.ARROW_DIR!, 7);
       await latest.until(7, 10_000);
       const rel = (p: string) => p.slice(e.ARROW_DIR!.length + 1);
-      await eventually('every hostile file rejected', async () => {
-        const out = bridge.output();
-        // A file that changed while it was read (truncate: created, then extended) is read again, and then skipped as quarantined.
-        return [lz4, zstd, values, sparse, link].every((p) => out.includes(`rejected ${rel(p)}:`) || out.includes(`skipped ${rel(p)}: quarantined`)) ? out : undefined;
-      }, 20_000).catch((err: Error) => {
-        throw new Error(`${err.message}\n${bridge.output().split('\n').filter((l) => /rejected|skipped|decoder/.test(l)).join('\n')}`);
+      await eventually(
+        'every hostile file rejected',
+        () => {
+          const out = bridge.output();
+          // A file that changed while it was read (truncate: created, then extended) is read again, and then skipped as quarantined.
+          return [lz4, zstd, values, sparse, link].every((p) => out.includes(`rejected ${rel(p)}:`) || out.includes(`skipped ${rel(p)}: quarantined`))
+            ? out
+            : undefined;
+        },
+        20_000,
+      ).catch((err: Error) => {
+        throw new Error(
+          `${err.message}\n${bridge
+            .output()
+            .split('\n')
+            .filter((l) => /rejected|skipped|decoder/.test(l))
+            .join('\n')}`,
+        );
       });
       const out = bridge.output();
       expect(out).toMatch(new RegExp(`rejected ${rel(lz4)}: LZ4 output would take 286\\.1 MiB, beyond MAX_SCAN_BYTES`));
       expect(out).toMatch(new RegExp(`rejected ${rel(zstd)}: ZSTD output would take 286\\.1 MiB, beyond MAX_SCAN_BYTES`));
       expect(out).toMatch(new RegExp(`rejected ${rel(values)}: its JS values would take .* beyond MAX_SCAN_BYTES`));
       for (const p of [sparse, link]) {
-        expect(out).toMatch(new RegExp(`(rejected ${rel(p)}: |skipped ${rel(p)}: quarantined since \\S+ \\()2048 MiB on disk, beyond MAX_SCAN_FILE_BYTES \\(256 MiB\\)`));
+        expect(out).toMatch(
+          new RegExp(`(rejected ${rel(p)}: |skipped ${rel(p)}: quarantined since \\S+ \\()2048 MiB on disk, beyond MAX_SCAN_FILE_BYTES \\(256 MiB\\)`),
+        );
       }
       expect(peakRssMb(bridge.pid, (p) => readFileSync(p, 'utf8'))).toBeLessThan(300);
     } finally {
@@ -249,7 +285,11 @@ describe('FIFOs, a folder and a socket named like scans', () => {
         await latest.until(n, 2000);
       }
       const rel = (p: string) => p.slice(e.ARROW_DIR!.length + 1);
-      await eventually('the FIFOs and the socket logged', async () => ([...fifos, socket].every((p) => bridge.output().includes(`skipped ${rel(p)}:`)) ? true : undefined), 10_000);
+      await eventually(
+        'the FIFOs and the socket logged',
+        () => ([...fifos, socket].every((p) => bridge.output().includes(`skipped ${rel(p)}:`)) ? true : undefined),
+        10_000,
+      );
       const out = bridge.output();
       for (const f of fifos) expect(out.split(`skipped ${rel(f)}: a FIFO, not a regular file`).length - 1).toBe(1);
       expect(out).toContain(`skipped ${rel(socket)}: a socket, not a regular file`);

@@ -23,7 +23,11 @@ interface Reply {
 }
 
 /** node:http, because fetch will not send a chosen `Host` nor bind the client to an address. */
-function send(url: string, path: string, opts: { method?: string; headers?: Record<string, string>; body?: unknown; localAddress?: string } = {}): Promise<Reply> {
+function send(
+  url: string,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: unknown; localAddress?: string } = {},
+): Promise<Reply> {
   const u = new URL(url);
   const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
   return new Promise((ok, fail) => {
@@ -144,7 +148,14 @@ describe('DNS rebinding: without a login, only allowed Host names are answered',
   });
 
   it('a bad BOARD_ALLOWED_HOSTS or throttle setting stops start-up naming the variable', () => {
-    for (const [variable, value] of [['BOARD_ALLOWED_HOSTS', 'http://board.example'], ['BOARD_ALLOWED_HOSTS', 'a b'], ['BOARD_ALLOWED_HOSTS', 'x:99999'], ['BOARD_ALLOWED_HOSTS', ' , '], ['BOARD_LOGIN_LIMIT', '0'], ['BOARD_LOGIN_WINDOW_S', 'soon']] as const) {
+    for (const [variable, value] of [
+      ['BOARD_ALLOWED_HOSTS', 'http://board.example'],
+      ['BOARD_ALLOWED_HOSTS', 'a b'],
+      ['BOARD_ALLOWED_HOSTS', 'x:99999'],
+      ['BOARD_ALLOWED_HOSTS', ' , '],
+      ['BOARD_LOGIN_LIMIT', '0'],
+      ['BOARD_LOGIN_WINDOW_S', 'soon'],
+    ] as const) {
       expect(() => resolveConfig({ [variable]: value }), value).toThrow(new RegExp(`^${variable}=`));
     }
     expect(resolveConfig({}).boardAllowedHosts).toEqual(['localhost', '127.0.0.1', '[::1]']);
@@ -175,7 +186,10 @@ describe('Origin is compared with scheme, host and port', () => {
         expect(r.status, origin).toBe(403);
         expect(errorCode(r)).toBe('cross_site');
       }
-      const fromReferer = await send(url, '/board/api/queues/health-check/pause', { method: 'PUT', headers: { authorization: auth, referer: `https://${host}/board/` } });
+      const fromReferer = await send(url, '/board/api/queues/health-check/pause', {
+        method: 'PUT',
+        headers: { authorization: auth, referer: `https://${host}/board/` },
+      });
       expect(fromReferer.status).toBe(403);
       expect(await queue.count()).toBe(0);
       expect(await queue.isPaused()).toBe(false);
@@ -205,7 +219,7 @@ describe('login throttle', () => {
       expect(retry).toBeGreaterThan(0);
       expect(retry).toBeLessThanOrEqual(60);
     }
-    const failures = lines.filter((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('board login failed'));
+    const failures = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('board login failed'));
     expect(failures).toHaveLength(10);
     expect(failures.every((l) => l.client === '127.0.0.1' && l.level === 40)).toBe(true);
     expect(failures[9]!.msg).toMatch(/refused \(429\) for 60 s/);
@@ -256,7 +270,7 @@ describe("Bull Board's add-job route takes only the job's payload", () => {
       { queue: 'health-check', body: { name: 'health-check', data: { trigger: 'manual', extra: 1 } }, match: /takes no "extra"/ },
       { queue: 'health-check', body: { name: 'health-check', data: 'manual' }, match: /must be a JSON object/ },
       { queue: 'health-check', body: { name: 'restart-bridge', data: { reason: 'x', requestedBy: 'y' } }, match: /runs only health-check jobs/ },
-      { queue: 'restart-bridge', body: { name: 'restart-bridge', data: { reason: '' , requestedBy: 'me' } }, match: /reason must be text/ },
+      { queue: 'restart-bridge', body: { name: 'restart-bridge', data: { reason: '', requestedBy: 'me' } }, match: /reason must be text/ },
       { queue: 'restart-bridge', body: { name: 'restart-bridge', data: { reason: 'x'.repeat(201), requestedBy: 'me' } }, match: /reason must be text/ },
       { queue: 'bridge', body: { name: 'bridge', data: {} }, match: /requestedBy must be text/ },
     ];
@@ -281,7 +295,11 @@ describe("Bull Board's add-job route takes only the job's payload", () => {
     const r = await send(url, '/board/api/queues/restart-bridge/add', {
       method: 'POST',
       headers: auth,
-      body: { name: '__default__', data: { reason: 'by hand', requestedBy: 'board' }, options: { delay: 60_000, attempts: 99, jobId: 'mine', repeat: { every: 1000 } } },
+      body: {
+        name: '__default__',
+        data: { reason: 'by hand', requestedBy: 'board' },
+        options: { delay: 60_000, attempts: 99, jobId: 'mine', repeat: { every: 1000 } },
+      },
     });
     expect(r.status).toBe(200);
     const job = (JSON.parse(r.body) as { job: { id: string; name: string; data: unknown; opts: Record<string, unknown> } }).job;
@@ -292,9 +310,17 @@ describe("Bull Board's add-job route takes only the job's payload", () => {
     expect(job.opts).toMatchObject({ delay: 60_000, attempts: config.restartAttempts });
     expect(job.opts.repeat).toBeUndefined();
 
-    const edit = await send(url, `/board/api/queues/restart-bridge/${job.id}/update-data`, { method: 'PATCH', headers: auth, body: { jobData: { reason: 1 } } });
+    const edit = await send(url, `/board/api/queues/restart-bridge/${job.id}/update-data`, {
+      method: 'PATCH',
+      headers: auth,
+      body: { jobData: { reason: 1 } },
+    });
     expect(edit.status).toBe(400);
-    const fine = await send(url, `/board/api/queues/restart-bridge/${job.id}/update-data`, { method: 'PATCH', headers: auth, body: { jobData: { reason: 'edited', requestedBy: 'board' } } });
+    const fine = await send(url, `/board/api/queues/restart-bridge/${job.id}/update-data`, {
+      method: 'PATCH',
+      headers: auth,
+      body: { jobData: { reason: 'edited', requestedBy: 'board' } },
+    });
     expect(fine.status).toBe(200);
   });
 

@@ -5,12 +5,14 @@
  * job is taken again (by it, or by a standby that already took it), and it is active with a lock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Queue } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
 import { createRedis } from '../src/connections.js';
 import { readBridgeFacts } from '../src/bridge/facts.js';
 import { resolveConfig } from '../src/config.js';
 import { QUEUES } from '../src/jobs/table.js';
-import { eventually, killChildren, spawnRoles, writeScanFile } from './helpers.js';
+import { JobLock, LeaseWorker, LockRenewals } from '../src/jobs/bridge-lock.js';
+import { sleep } from '../src/time.js';
+import { eventually, killChildren, spawnRoles, testConfig, writeScanFile } from './helpers.js';
 import { activeBridge, fastEnv, latestOf, pushedByAnother } from './bridge-roles.js';
 
 afterEach(killChildren);
@@ -64,10 +66,14 @@ describe('a bridge process frozen past BRIDGE_LOCK_MS', () => {
       const frozenOut = child.output().length;
       child.signal('SIGCONT');
 
-      await eventually('the job active with a lock again', async () => {
-        const j = await q.job();
-        return j?.state === 'active' && j.locked ? true : undefined;
-      }, 15_000);
+      await eventually(
+        'the job active with a lock again',
+        async () => {
+          const j = await q.job();
+          return j?.state === 'active' && j.locked ? true : undefined;
+        },
+        15_000,
+      );
       await eventually('scan #2 pushed', async () => ((await latest.get())?.scan_number === 2 ? true : undefined), 15_000);
       const out = child.output();
       const lostAt = lineAt(out, LOST, frozenOut);
@@ -111,10 +117,14 @@ describe('a bridge process frozen past BRIDGE_LOCK_MS', () => {
       // Scans go on: every one is pushed by the standby, none by the woken bridge.
       for (let n = 3000; n < 3010; n++) {
         writeScanFile(env.ARROW_DIR!, n);
-        await eventually(`scan #${n} pushed`, async () => {
-          const v = await latest.get();
-          return v?.scan_number === n ? v : undefined;
-        }, 10_000).then((v) => expect(v.bridge_id).toBe(taken.bridge_id));
+        await eventually(
+          `scan #${n} pushed`,
+          async () => {
+            const v = await latest.get();
+            return v?.scan_number === n ? v : undefined;
+          },
+          10_000,
+        ).then((v) => expect(v.bridge_id).toBe(taken.bridge_id));
       }
       expect(lineAt(first.child.output(), 'pushed scan', frozenOut)).toBe(-1);
       expect(lineAt(first.child.output(), LOST, frozenOut)).toBeGreaterThan(0);
@@ -126,4 +136,38 @@ describe('a bridge process frozen past BRIDGE_LOCK_MS', () => {
       await latest.close();
     }
   }, 90_000);
+});
+
+describe('the lock as a lease', () => {
+  it("BullMQ's renewals keep it: for three lock durations every write goes ahead without asking Redis", async () => {
+    const config = testConfig();
+    const lockMs = 1000;
+    const queue = new Queue('lease', { connection: createRedis(config), prefix: config.queuePrefix });
+    const renewals = new LockRenewals();
+    const samples: Array<'now' | 'asks Redis first'> = [];
+    const worker = new LeaseWorker(
+      renewals,
+      'lease',
+      async (job: Job, token?: string) => {
+        const lock = new JobLock({ job, token: token!, lockMs, follow: (r) => renewals.follow(job.id!, r), say: () => undefined });
+        await lock.confirm();
+        const end = performance.now() + 3 * lockMs;
+        while (performance.now() < end) {
+          samples.push(lock.gate() === undefined ? 'now' : 'asks Redis first');
+          await sleep(50);
+        }
+        lock.close();
+      },
+      { connection: createRedis(config), prefix: config.queuePrefix, lockDuration: lockMs },
+    );
+    try {
+      const job = await queue.add('x', {});
+      await eventually('the job done', async () => ((await job.getState()) === 'completed' ? true : undefined), 15_000);
+      expect(samples.length).toBeGreaterThan(40);
+      expect(samples.filter((x) => x !== 'now')).toEqual([]);
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
+  });
 });

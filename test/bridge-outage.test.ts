@@ -48,11 +48,15 @@ describe('bridge: Hazelcast killed and restarted while scans keep arriving', () 
       const pushed = await events.until((e) => e.type === 'pushed' && e.scanNumber === 5, 60_000, 'scan #5 after recovery');
       expect(pushed).toMatchObject({ scanNumber: 5 });
       const map = await hz.client.getMap<string, string>(config.hzMap);
-      expect((JSON.parse((await map.get(config.hzKey))) as { scan_number: number }).scan_number).toBe(5);
-      await eventually('history of the scans written during the outage', async () => {
-        const keys = [...(await (await hz.client.getMap<string, string>(config.hzHistoryMap)).keySet())].sort();
-        return ['000002', '000003', '000004', '000005'].every((k) => keys.includes(k)) ? keys : undefined;
-      }, 30_000);
+      expect((JSON.parse(await map.get(config.hzKey)) as { scan_number: number }).scan_number).toBe(5);
+      await eventually(
+        'history of the scans written during the outage',
+        async () => {
+          const keys = [...(await (await hz.client.getMap<string, string>(config.hzHistoryMap)).keySet())].sort();
+          return ['000002', '000003', '000004', '000005'].every((k) => keys.includes(k)) ? keys : undefined;
+        },
+        30_000,
+      );
       // Scans 2..4 arrived before #5 was written: none of them ever became the latest.
       expect(events.events.filter((e) => e.type === 'pushed').map((e) => (e as { scanNumber: number }).scanNumber)).toEqual([1, 5]);
       expect(unhandled).toEqual([]);

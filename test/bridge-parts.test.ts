@@ -4,7 +4,7 @@
  * member of the global setup.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
@@ -205,9 +205,10 @@ describe('checkFolderEvery', () => {
     const stop = checkFolderEvery(arrowDir, 20, (err) => gone.push(err));
     // The first check remembers which folder it is.
     await new Promise((r) => setTimeout(r, 100));
-    // Synchronously, so no check runs in between and sees the path missing.
-    rmSync(arrowDir, { recursive: true });
-    mkdirSync(arrowDir);
+    // rename(2) puts the new (empty) folder over the old empty one in one step: a check, which
+    // runs on libuv's thread pool, cannot see the path missing in between (rm + mkdir left a gap).
+    mkdirSync(`${arrowDir}.new`);
+    renameSync(`${arrowDir}.new`, arrowDir);
     const err = await gone.until(() => true, 5000);
     expect(err.message).toContain(`the scan folder ${arrowDir} was replaced by another folder`);
     stop();

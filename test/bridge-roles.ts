@@ -26,7 +26,7 @@ export async function latestOf(env: Record<string, string>) {
   return {
     async get(): Promise<{ scan_number: number; bridge_id: string } | null> {
       const v = await (await hz.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
-      return v === null ? null : JSON.parse(v);
+      return v === null ? null : (JSON.parse(v) as { scan_number: number; bridge_id: string });
     },
     close: () => hz.shutdown(),
   };
@@ -35,11 +35,15 @@ export async function latestOf(env: Record<string, string>) {
 /** Keeps writing scans until one is pushed by a bridge other than `fromId`; returns that payload. */
 export async function pushedByAnother(latest: Latest, env: Record<string, string>, fromId: string, timeoutMs: number) {
   let n = 1000;
-  return eventually('another bridge pushing', async () => {
-    writeScanFile(env.ARROW_DIR!, n++);
-    const v = await latest.get();
-    return v && v.bridge_id !== fromId ? v : undefined;
-  }, timeoutMs);
+  return eventually(
+    'another bridge pushing',
+    async () => {
+      writeScanFile(env.ARROW_DIR!, n++);
+      const v = await latest.get();
+      return v && v.bridge_id !== fromId ? v : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** The child whose bridge heartbeat is in Redis, and the others. */

@@ -24,7 +24,14 @@ async function hazelcast(config: Config): Promise<Hazelcast> {
 async function startBridge(config: Config, opts: { id?: string; hz?: Hazelcast; incompleteTimeoutMs?: number } = {}) {
   const events = new EventLog<BridgeEvent>();
   const hz = opts.hz ?? (await hazelcast(config));
-  const bridge = new Bridge({ settings: config, hazelcast: hz, log: testLog, onEvent: events.push, ...(opts.id ? { bridgeId: opts.id } : {}), ...(opts.incompleteTimeoutMs ? { incompleteTimeoutMs: opts.incompleteTimeoutMs } : {}) });
+  const bridge = new Bridge({
+    settings: config,
+    hazelcast: hz,
+    log: testLog,
+    onEvent: events.push,
+    ...(opts.id ? { bridgeId: opts.id } : {}),
+    ...(opts.incompleteTimeoutMs ? { incompleteTimeoutMs: opts.incompleteTimeoutMs } : {}),
+  });
   await bridge.start();
   cleanups.push(() => bridge.stop());
   return { bridge, events, pushed: (n: number) => events.until((e): e is Pushed => e.type === 'pushed' && e.scanNumber === n, 20_000, `scan #${n} pushed`) };
@@ -146,10 +153,14 @@ c.shutdown()
       await writeScanFile(config.arrowDir, i, at, encodeScan({ ...template, scan_number: i, timestamp: new Date(T0 + i * 10) }));
     }
     // Every scan reaches the history; out-of-order arrivals are fine here, missing ones are not.
-    const keys = await eventually('all 40 scans in history', async () => {
-      const k = await historyKeys(hz, config);
-      return k.length === 40 ? k : undefined;
-    }, 10_000);
+    const keys = await eventually(
+      'all 40 scans in history',
+      async () => {
+        const k = await historyKeys(hz, config);
+        return k.length === 40 ? k : undefined;
+      },
+      10_000,
+    );
     expect(keys[0]).toBe('000001');
   });
 
@@ -328,7 +339,10 @@ describe('bridge: two bridges racing on the same map', () => {
         for (const n of [...numbers].reverse()) await put(b, n);
       })(),
     ]);
-    await Promise.all([ba.events.until((e) => e.type === 'line' && e.message.includes('#60')), bb.events.until((e) => e.type === 'line' && e.message.includes('#60'))]);
+    await Promise.all([
+      ba.events.until((e) => e.type === 'line' && e.message.includes('#60')),
+      bb.events.until((e) => e.type === 'line' && e.message.includes('#60')),
+    ]);
     polling = false;
     await poller;
     expect((await latest(hz, a))!.scan_number).toBe(60);

@@ -8,8 +8,17 @@ import { eventually, killChildren, spawnRoles, testEnv, testLog, type Child } fr
 import { resolveConfig } from '../src/config.js';
 import { createHazelcast } from '../src/connections.js';
 
-/** Chromium from PATH; a machine without it fails this file instead of skipping it. */
+/** Chromium from CHROMIUM_PATH, or else from PATH; a machine without it fails this file instead of skipping it. */
 function findChromium(): string {
+  const given = process.env.CHROMIUM_PATH;
+  if (given) {
+    try {
+      accessSync(given, constants.X_OK);
+    } catch (err) {
+      throw new Error(`CHROMIUM_PATH=${given} is not an executable file: ${(err as Error).message}`, { cause: err });
+    }
+    return given;
+  }
   for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
     for (const name of ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']) {
       const file = join(dir, name);
@@ -21,7 +30,7 @@ function findChromium(): string {
       }
     }
   }
-  throw new Error(`no Chromium on PATH (${process.env.PATH ?? ''}): install chromium (apt-get install chromium) to run the browser test`);
+  throw new Error(`no Chromium on PATH (${process.env.PATH ?? ''}): install chromium (apt-get install chromium) or set CHROMIUM_PATH to run the browser test`);
 }
 
 /** Looked up once; a missing Chromium fails every test below by name (a failing beforeAll would only skip them). */
@@ -60,24 +69,43 @@ describe('in a real browser', () => {
   beforeAll(async () => {
     if ('error' in CHROMIUM) return;
     mkdirSync(ARTIFACTS, { recursive: true });
-    env = testEnv({ BOARD_HOST: '127.0.0.1', BOARD_PORT: '0', BOARD_USER: USER, BOARD_PASSWORD: PASSWORD, HEALTH_INTERVAL_MS: '1000',
+    env = testEnv({
+      BOARD_HOST: '127.0.0.1',
+      BOARD_PORT: '0',
+      BOARD_USER: USER,
+      BOARD_PASSWORD: PASSWORD,
+      HEALTH_INTERVAL_MS: '1000',
       // The scans written below must stay "healthy" however slow the machine running this is.
-      DATA_WARNING_S: '120', DATA_STALE_S: '240',
+      DATA_WARNING_S: '120',
+      DATA_STALE_S: '240',
       // The old data planted below must be judged at once, not excused as a bridge starting up.
-      BRIDGE_START_GRACE_S: '2' });
+      BRIDGE_START_GRACE_S: '2',
+    });
     for (let n = 1; n <= 3; n++) await writeScanAtomically(env.ARROW_DIR!, makeScan({ scanNumber: n, time: new Date(), assets: 25 }));
     child = spawnRoles(['scheduler', 'worker', 'bridge', 'board'], env);
-    url = await eventually('the board to listen', async () => /board listening on (http:\/\/\S+?)\/board\//.exec(child.output())?.[1], 30_000);
+    url = await eventually('the board to listen', () => /board listening on (http:\/\/\S+?)\/board\//.exec(child.output())?.[1], 30_000);
     // The system's own checks, on schedule, find the bridge and its data.
-    await eventually('a healthy check', async () => {
-      const body = (await (await fetch(`${url}/api/health`, { headers: AUTH })).json()) as HealthBody;
-      return body.latest?.status === 'healthy' ? body : undefined;
-    }, 30_000);
+    await eventually(
+      'a healthy check',
+      async () => {
+        const body = (await (await fetch(`${url}/api/health`, { headers: AUTH })).json()) as HealthBody;
+        return body.latest?.status === 'healthy' ? body : undefined;
+      },
+      30_000,
+    );
     // launch() gives every run a fresh, throw-away user-data-dir of its own.
     browser = await chromium.launch({
       executablePath: CHROMIUM.path,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     context = await browser.newContext({ httpCredentials: { username: USER, password: PASSWORD }, viewport: { width: 1400, height: 900 } });
     // Refused, not just recorded: the test must pass on a host with no way out.
@@ -145,7 +173,10 @@ describe('in a real browser', () => {
     await page.screenshot({ path: `${ARTIFACTS}/health-check-job.png`, fullPage: true });
 
     await page.getByText('Logs', { exact: true }).first().click();
-    await page.getByText(/healthy: data is [\d.]+ s old \(scan #3\): healthy/).first().waitFor({ timeout: 20_000 });
+    await page
+      .getByText(/healthy: data is [\d.]+ s old \(scan #3\): healthy/)
+      .first()
+      .waitFor({ timeout: 20_000 });
     await page.screenshot({ path: `${ARTIFACTS}/health-check-logs.png`, fullPage: true });
   });
 
@@ -164,7 +195,10 @@ describe('in a real browser', () => {
     expect(response.status()).toBe(200);
     const jobId = ((await response.json()) as { job: { id: string } }).job.id;
     await page.goto(`${url}/board/queue/health-check/${jobId}`, { waitUntil: 'domcontentloaded' });
-    await page.getByText(/data is [\d.]+ s old \(scan #3\): healthy/).first().waitFor({ timeout: 20_000 });
+    await page
+      .getByText(/data is [\d.]+ s old \(scan #3\): healthy/)
+      .first()
+      .waitFor({ timeout: 20_000 });
     await page.screenshot({ path: `${ARTIFACTS}/board-run-now-job.png`, fullPage: true });
   });
 
@@ -193,12 +227,18 @@ describe('in a real browser', () => {
 
   it('the job lists show each check by status and data age, and the bridge its live stats', async () => {
     await page.goto(`${url}/board/queue/health-check?status=completed`, { waitUntil: 'domcontentloaded' });
-    await page.getByText(/✓ healthy · data [\d.]+ s old · scan #3/).first().waitFor({ timeout: 20_000 });
+    await page
+      .getByText(/✓ healthy · data [\d.]+ s old · scan #3/)
+      .first()
+      .waitFor({ timeout: 20_000 });
     await page.screenshot({ path: `${ARTIFACTS}/board-health-checks.png`, fullPage: false });
 
     await page.goto(`${url}/board/queue/bridge`, { waitUntil: 'domcontentloaded' });
     // The name line and the Data tab, where a job opens, both carry the running bridge's stats.
-    await page.getByText(/^bridge · run \d+ · \d+ pushed(, last #3 [\d.]+ s ago)? · newest on disk #3$/).first().waitFor({ timeout: 20_000 });
+    await page
+      .getByText(/^bridge · run \d+ · \d+ pushed(, last #3 [\d.]+ s ago)? · newest on disk #3$/)
+      .first()
+      .waitFor({ timeout: 20_000 });
     await page.getByText('live', { exact: false }).first().waitFor({ timeout: 20_000 });
     await page.getByText('hazelcastConnected').first().waitFor({ timeout: 20_000 });
     await page.screenshot({ path: `${ARTIFACTS}/board-bridge.png`, fullPage: false });
@@ -224,28 +264,43 @@ describe('in a real browser', () => {
     try {
       await hz.waitConnected(10_000);
       const map = await hz.client.getMap<string, string>(config.hzMap);
-      const latest = JSON.parse((await map.get(config.hzKey))!) as { timestamp_ms: number };
+      const latest = JSON.parse(await map.get(config.hzKey)) as { timestamp_ms: number };
       await map.set(config.hzKey, JSON.stringify({ ...latest, timestamp: old.toISOString(), timestamp_ms: old.getTime() }));
     } finally {
       await hz.shutdown();
     }
     await page.goto(`${url}/board/queue/health-check?status=completed`, { waitUntil: 'domcontentloaded' });
-    await page.getByText(/✖ STALE \(scanner_silent\) · data 6\d\d\.\d s old · scan #3 · alert/).first().waitFor({ timeout: 20_000 });
-    await page.getByText(/✓ healthy · data/).first().waitFor({ timeout: 20_000 });
+    await page
+      .getByText(/✖ STALE \(scanner_silent\) · data 6\d\d\.\d s old · scan #3 · alert/)
+      .first()
+      .waitFor({ timeout: 20_000 });
+    await page
+      .getByText(/✓ healthy · data/)
+      .first()
+      .waitFor({ timeout: 20_000 });
     // In colour too: the stale line red on a light red ground, the healthy ones as Bull Board draws them.
     const stale = page.getByText(/✖ STALE \(scanner_silent\)/).first();
     // Runs in the page; the test's types have no DOM globals.
     const colorOf = (e: unknown) => (globalThis as unknown as { getComputedStyle(el: unknown): { color: string } }).getComputedStyle(e).color;
     await expect.poll(() => stale.evaluate(colorOf)).toBe('rgb(185, 28, 28)');
-    expect(await page.getByText(/✓ healthy · data/).first().evaluate(colorOf)).not.toBe('rgb(185, 28, 28)');
+    expect(
+      await page
+        .getByText(/✓ healthy · data/)
+        .first()
+        .evaluate(colorOf),
+    ).not.toBe('rgb(185, 28, 28)');
     await page.screenshot({ path: `${ARTIFACTS}/board-unhealthy-check.png`, fullPage: false });
 
     // The scanner speaks again; the incident ends.
     await writeScanAtomically(env.ARROW_DIR!, makeScan({ scanNumber: 4, time: new Date(), assets: 25 }));
-    await eventually('a healthy check of scan #4', async () => {
-      const body = (await (await fetch(`${url}/api/health`, { headers: AUTH })).json()) as { latest: { status: string; scanNumber: number } | null };
-      return body.latest?.status === 'healthy' && body.latest.scanNumber === 4 ? true : undefined;
-    }, 30_000);
+    await eventually(
+      'a healthy check of scan #4',
+      async () => {
+        const body = (await (await fetch(`${url}/api/health`, { headers: AUTH })).json()) as { latest: { status: string; scanNumber: number } | null };
+        return body.latest?.status === 'healthy' && body.latest.scanNumber === 4 ? true : undefined;
+      },
+      30_000,
+    );
   });
 
   it('the board links to the status page, which shows status, facts, availability, chart and incidents', async () => {
@@ -269,13 +324,17 @@ describe('in a real browser', () => {
     const from = Number(await page.locator('svg#plot').getAttribute('data-from'));
     const to = Number(await page.locator('svg#plot').getAttribute('data-to'));
     expect(to - from).toBeLessThanOrEqual(10 * 60_000);
-    const xs = await page.locator('svg#plot circle.point').evaluateAll((els) => els.map((e) => Number(e.getAttribute('cx'))));
+    const xs = await page
+      .locator('svg#plot circle.point')
+      .evaluateAll((els) => els.map((e) => Number((e as { getAttribute(name: string): string | null }).getAttribute('cx'))));
     expect(Math.min(...xs)).toBeLessThan(200);
     expect(await page.locator('svg#plot circle.point.stale').count()).toBeGreaterThan(0);
     // The stale spell is over: an incident with its cause, start, end and duration.
     const incident = page.locator('#incidents tr.incident', { hasText: 'scanner_silent' });
     expect(await incident.count()).toBe(1);
-    expect(await incident.first().innerText()).toMatch(/^stale\s+scanner_silent\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\d+ s\s+\d+$/);
+    expect(await incident.first().innerText()).toMatch(
+      /^stale\s+scanner_silent\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\d+ s\s+\d+$/,
+    );
     await page.screenshot({ path: `${ARTIFACTS}/status.png`, fullPage: true });
   });
 

@@ -10,9 +10,14 @@ import { eventually, testEnv, testLog } from './helpers.js';
 /** Runs the CLI without blocking this process, so the test's own Hazelcast client keeps its heartbeat. */
 function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((ok) => {
-    execFile(process.execPath, ['dist/cli.js', ...args], { env: { ...process.env, ...env, LOG_PRETTY: '0' }, encoding: 'utf8', timeout: 30_000 }, (error, out, err) => {
-      ok({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out, err });
-    });
+    execFile(
+      process.execPath,
+      ['dist/cli.js', ...args],
+      { env: { ...process.env, ...env, LOG_PRETTY: '0' }, encoding: 'utf8', timeout: 30_000 },
+      (error, out, err) => {
+        ok({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out, err });
+      },
+    );
   });
 }
 
@@ -33,7 +38,10 @@ async function world(ageS: number | null, heartbeat: boolean) {
   const config = resolveConfig(env);
   if (ageS !== null) {
     const map = await hz.client.getMap<string, string>(config.hzMap);
-    await map.set(config.hzKey, JSON.stringify({ scan_number: 42, timestamp: new Date().toISOString(), timestamp_ms: Date.now() - ageS * 1000, asset_count: 400, bridge_id: 'h:1' }));
+    await map.set(
+      config.hzKey,
+      JSON.stringify({ scan_number: 42, timestamp: new Date().toISOString(), timestamp_ms: Date.now() - ageS * 1000, asset_count: 400, bridge_id: 'h:1' }),
+    );
   }
   if (heartbeat) {
     const hb: Heartbeat = { id: 'h:1', host: 'h', pid: 1, startedAt: Date.now() - 60_000, generation: 2, beatAt: Date.now(), watching: true };
@@ -89,16 +97,34 @@ describe('scan-bridge health', () => {
 
 describe('exit codes', () => {
   it.each<[string, number, string[], Record<string, string>, RegExp]>([
-    ['an unknown job to trigger', 64, ['trigger', 'bogus'], {}, /^scan-bridge trigger: unknown job "bogus": expected health-check or restart-bridge\nusage: scan-bridge trigger/],
+    [
+      'an unknown job to trigger',
+      64,
+      ['trigger', 'bogus'],
+      {},
+      /^scan-bridge trigger: unknown job "bogus": expected health-check or restart-bridge\nusage: scan-bridge trigger/,
+    ],
     ['trigger without a job', 64, ['trigger'], {}, /^scan-bridge trigger: .*expected health-check or restart-bridge/],
     ['an unknown command', 64, ['bogus'], {}, /^unknown command "bogus"/],
     ['no command at all', 64, [], {}, /^Usage: scan-bridge <command>/m],
     ['an unknown flag', 64, ['status', '--bogus'], {}, /^scan-bridge status: .*--bogus.*\nusage: scan-bridge status/],
     ['an unknown role', 64, ['start', '--role', 'bogus'], {}, /^scan-bridge start: unknown role "bogus": expected all, scheduler, worker, bridge, board/],
-    ['a bad flag value', 64, ['demo-scanner', '--assets', '0'], {}, /^scan-bridge demo-scanner: --assets "0" is not valid: expected a whole number above 0\nusage: scan-bridge demo-scanner/],
+    [
+      'a bad flag value',
+      64,
+      ['demo-scanner', '--assets', '0'],
+      {},
+      /^scan-bridge demo-scanner: --assets "0" is not valid: expected a whole number above 0\nusage: scan-bridge demo-scanner/,
+    ],
     ['a bad setting', 78, ['status'], { DATA_STALE_S: 'soon' }, /^scan-bridge: bad setting: DATA_STALE_S="soon"/],
     ['a bad setting found by a role', 78, ['start', '--role', 'board'], { BOARD_HOST: '0.0.0.0', BOARD_PORT: '0' }, /BOARD_HOST="0\.0\.0\.0" is not valid/],
-    ['Redis unreachable', 2, ['trigger', 'health-check'], { REDIS_URL: 'redis://127.0.0.1:1' }, /^scan-bridge trigger: redis at redis:\/\/127\.0\.0\.1:1 is unreachable/],
+    [
+      'Redis unreachable',
+      2,
+      ['trigger', 'health-check'],
+      { REDIS_URL: 'redis://127.0.0.1:1' },
+      /^scan-bridge trigger: redis at redis:\/\/127\.0\.0\.1:1 is unreachable/,
+    ],
   ])('%s: exit %i', async (_what, code, args, extra, stderr) => {
     const r = await cli({ ...testEnv(), LOG_LEVEL: 'info', ...extra }, ...args);
     expect(r.code).toBe(code);
@@ -141,9 +167,11 @@ describe('scan-bridge create, trigger, status', () => {
     const second = await cli(env, 'trigger', 'restart-bridge');
     expect(second.out.trim()).toBe(`restart-bridge job ${id} was already pending in queue restart-bridge: reused it, nothing new queued`);
     // Once that restart has run, the next one is a restart of its own.
-    const worker = new Worker(QUEUES.restartBridge, async () => 'done', { connection: createRedis(config), prefix: config.queuePrefix });
+    const worker = new Worker(QUEUES.restartBridge, () => Promise.resolve('done'), { connection: createRedis(config), prefix: config.queuePrefix });
     try {
-      await eventually('the pending restart to complete', async () => ((await new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix }).getJobCounts('completed')).completed === 1 ? true : undefined));
+      await eventually('the pending restart to complete', async () =>
+        (await new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix }).getJobCounts('completed')).completed === 1 ? true : undefined,
+      );
     } finally {
       await worker.close();
     }
@@ -158,7 +186,7 @@ describe('scan-bridge create, trigger, status', () => {
     expect(text.code).toBe(0);
     expect(text.out).toContain('active: h:1 on h, generation 2');
     expect(text.out).toMatch(/#42 at .* 400 assets, by h:1/);
-    const json = JSON.parse((await cli(env, 'status', '--json')).out);
+    const json = JSON.parse((await cli(env, 'status', '--json')).out) as unknown;
     expect(json).toMatchObject({ bridge: { heartbeat: { id: 'h:1' } }, latestScan: { scanNumber: 42, assetCount: 400 } });
   });
 

@@ -67,12 +67,21 @@ async function coldStart(backlog: number, split = false) {
     systems.push(spawnRoles(['all'], env, ['--with-demo-scanner']));
   }
   try {
-    const results = await eventually('three healthy checks on data newer than the backlog', async () => {
-      const all = await historyOf();
-      const healthy = all.filter((r) => r.status === 'healthy' && (r.scanNumber ?? 0) > backlog);
-      return healthy.length >= 3 ? all : undefined;
-    }, 60_000);
-    return { results, restartJobs: await restarts.getJobCountByTypes('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'), alerts: [...hook.bodies], output: systems.map((c) => c.output()).join('') };
+    const results = await eventually(
+      'three healthy checks on data newer than the backlog',
+      async () => {
+        const all = await historyOf();
+        const healthy = all.filter((r) => r.status === 'healthy' && (r.scanNumber ?? 0) > backlog);
+        return healthy.length >= 3 ? all : undefined;
+      },
+      60_000,
+    );
+    return {
+      results,
+      restartJobs: await restarts.getJobCountByTypes('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'),
+      alerts: [...hook.bodies],
+      output: systems.map((c) => c.output()).join(''),
+    };
   } finally {
     await restarts.close();
     redis.disconnect();

@@ -102,14 +102,28 @@ describe('resolveConfig', () => {
 
   it('reads the watch mode and the clock-skew limit, with their defaults', () => {
     expect(resolveConfig({})).toMatchObject({ watchMode: 'auto', watchPollMs: 1000, watchRescanMs: 5000, maxClockSkewS: 300 });
-    expect(resolveConfig({ WATCH_MODE: 'Poll', WATCH_POLL_MS: '250', WATCH_RESCAN_MS: '2000', MAX_CLOCK_SKEW_S: '60' })).toMatchObject({ watchMode: 'poll', watchPollMs: 250, watchRescanMs: 2000, maxClockSkewS: 60 });
+    expect(resolveConfig({ WATCH_MODE: 'Poll', WATCH_POLL_MS: '250', WATCH_RESCAN_MS: '2000', MAX_CLOCK_SKEW_S: '60' })).toMatchObject({
+      watchMode: 'poll',
+      watchPollMs: 250,
+      watchRescanMs: 2000,
+      maxClockSkewS: 60,
+    });
   });
 
   it('uses the sentinels instead of REDIS_URL when REDIS_SENTINELS is set', () => {
-    const c = resolveConfig({ REDIS_SENTINELS: 's1:26379, s2:26380,[::1]', REDIS_SENTINEL_MASTER: 'main', REDIS_SENTINEL_PASSWORD: 'spw', REDIS_PASSWORD: 'pw' });
+    const c = resolveConfig({
+      REDIS_SENTINELS: 's1:26379, s2:26380,[::1]',
+      REDIS_SENTINEL_MASTER: 'main',
+      REDIS_SENTINEL_PASSWORD: 'spw',
+      REDIS_PASSWORD: 'pw',
+    });
     expect(c.redis).toEqual({
       kind: 'sentinel',
-      sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }, { host: '::1', port: 26379 }],
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+        { host: '::1', port: 26379 },
+      ],
       master: 'main',
       sentinelPassword: 'spw',
       password: 'pw',
@@ -119,7 +133,14 @@ describe('resolveConfig', () => {
 
   it('hash-tags the queue prefix for a Redis Cluster, as BullMQ requires', () => {
     const c = resolveConfig({ REDIS_CLUSTER_NODES: 'n1:7000,n2:7001' });
-    expect(c.redis).toEqual({ kind: 'cluster', nodes: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }], password: undefined });
+    expect(c.redis).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'n1', port: 7000 },
+        { host: 'n2', port: 7001 },
+      ],
+      password: undefined,
+    });
     expect(c.queuePrefix).toBe('{scan-bridge}');
     expect(resolveConfig({ REDIS_CLUSTER_NODES: 'n1:7000', QUEUE_PREFIX: '{mine}' }).queuePrefix).toBe('{mine}');
   });

@@ -23,10 +23,19 @@ const CLIENT_DIR = resolve('clients/python');
 
 /** Runs a Python script that has `scan_bridge_client` importable, with the HZ_* settings of `env`; lines from stdout. */
 export function runPython(script: string, env: Record<string, string>) {
-  return watch(spawn('python3', ['-c', script], { env: { ...process.env, ...env, PYTHONPATH: CLIENT_DIR, PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }), 'stdout');
+  return watch(
+    spawn('python3', ['-c', script], { env: { ...process.env, ...env, PYTHONPATH: CLIENT_DIR, PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }),
+    'stdout',
+  );
 }
 
 /** `scan-bridge wait …` as a child, lines from stderr; Redis deliberately unreachable: wait must not need it. */
 export function waitCli(env: Record<string, string>, ...args: string[]) {
-  return watch(spawn(process.execPath, ['dist/cli.js', 'wait', ...args], { env: { ...process.env, ...env, REDIS_URL: 'redis://127.0.0.1:1', LOG_PRETTY: '0' }, stdio: ['ignore', 'pipe', 'pipe'] }), 'stderr');
+  return watch(
+    spawn(process.execPath, ['dist/cli.js', 'wait', ...args], {
+      env: { ...process.env, ...env, REDIS_URL: 'redis://127.0.0.1:1', LOG_PRETTY: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+    'stderr',
+  );
 }

@@ -58,9 +58,16 @@ function expectedColumns(row: ScanRow): Record<string, unknown[]> {
 }
 
 const FLOAT_COLUMNS = [
-  'w50_lambda_max', 'w150_lambda_max', 'w300_lambda_max', 'w750_lambda_max',
-  'w50_velocity', 'w150_velocity', 'w300_velocity', 'w750_velocity',
-  'vel_div', 'instability',
+  'w50_lambda_max',
+  'w150_lambda_max',
+  'w300_lambda_max',
+  'w750_lambda_max',
+  'w50_velocity',
+  'w150_velocity',
+  'w300_velocity',
+  'w750_velocity',
+  'vel_div',
+  'instability',
 ];
 
 function silentLogger(lines: Array<{ msg: string } & Record<string, unknown>>) {
@@ -168,10 +175,7 @@ describe('file names and atomic writes', () => {
     const row2 = { ...row, scan_number: 10 };
     const final2 = await writeScanAtomically(dir, row2, encodeScan(row2, 'stream'));
     expect(readWithPyarrow(final2)[0]!.format).toBe('stream');
-    expect((await readdir(path.join(dir, '2026-11-27'))).sort()).toEqual([
-      'scan_000009_101500.arrow',
-      'scan_000010_101500.arrow',
-    ]);
+    expect((await readdir(path.join(dir, '2026-11-27'))).sort()).toEqual(['scan_000009_101500.arrow', 'scan_000010_101500.arrow']);
   });
 });
 
@@ -179,7 +183,10 @@ describe('runDemoScanner', () => {
   it('continues after the highest existing scan number and writes count scans', async () => {
     const dir = path.join(tmp, 'scanner');
     await mkdir(path.join(dir, '2026-11-26'), { recursive: true });
-    await writeFile(path.join(dir, '2026-11-26', 'scan_000041_235959.arrow'), encodeScan(makeScan({ scanNumber: 41, time: new Date('2026-11-26T23:59:59Z'), assets: 5 })));
+    await writeFile(
+      path.join(dir, '2026-11-26', 'scan_000041_235959.arrow'),
+      encodeScan(makeScan({ scanNumber: 41, time: new Date('2026-11-26T23:59:59Z'), assets: 5 })),
+    );
     await writeFile(path.join(dir, '2026-11-26', 'scan_000007_000000.arrow'), '');
     await writeFile(path.join(dir, '2026-11-26', '.scan_000099_000000.arrow.tmp'), ''); // ignored
     await mkdir(path.join(dir, 'not-a-day'), { recursive: true });
@@ -227,10 +234,10 @@ describe('runDemoScanner', () => {
     const log = silentLogger(lines);
     const origInfo = log.info.bind(log);
     // abort right after the first scan is logged
-    log.info = ((obj: unknown, msg?: string) => {
+    log.info = (obj: unknown, msg?: string) => {
       origInfo(obj as object, msg);
       if (typeof msg === 'string' && msg.startsWith('wrote scan')) ac.abort();
-    });
+    };
     await runDemoScanner({ arrowDir: dir, intervalMs: 10_000, assets: 3, log, signal: ac.signal });
     const days = await readdir(dir);
     expect(days).toHaveLength(1);
@@ -246,7 +253,11 @@ describe('runDemoScanner', () => {
     await writeFile(blocker, 'not a directory'); // every mkdir under it fails
     const lines: Array<{ msg: string; level: number } & Record<string, unknown>> = [];
     await runDemoScanner({
-      arrowDir: blocker, intervalMs: 20, assets: 3, count: 2, startScanNumber: 5,
+      arrowDir: blocker,
+      intervalMs: 20,
+      assets: 3,
+      count: 2,
+      startScanNumber: 5,
       log: silentLogger(lines),
     });
     const errors = lines.filter((l) => l.level === 50);

@@ -124,9 +124,18 @@ describe('fuzz: mutants of compressed and uncompressed, file and stream scans', 
         decoderMsByFlavour: Object.fromEntries(SEEDS.map((s) => [s, percentiles(outcomes.filter((o) => o.seed === s).map((o) => o.decoderMs))])),
         roundTripMs: percentiles(outcomes.map((o) => o.roundTripMs)),
         mainThreadMaxLagMs: Math.round(lagMs),
-        slowest: slowest.map(({ seed, op, detail, kind, reason, decoderMs }) => ({ seed, op, detail, kind, reason, decoderMs: Math.round(decoderMs * 100) / 100 })),
+        slowest: slowest.map(({ seed, op, detail, kind, reason, decoderMs }) => ({
+          seed,
+          op,
+          detail,
+          kind,
+          reason,
+          decoderMs: Math.round(decoderMs * 100) / 100,
+        })),
       });
-      console.log(`fuzz (seed ${FUZZ_SEED}): ${outcomes.length} mutants in ${report.wallS} s; ${JSON.stringify(byKind)}; decoder ms ${JSON.stringify(report.decoderMs)}; round trip ms ${JSON.stringify(report.roundTripMs)}; main thread max lag ${report.mainThreadMaxLagMs} ms`);
+      console.log(
+        `fuzz (seed ${FUZZ_SEED}): ${outcomes.length} mutants in ${String(report.wallS)} s; ${JSON.stringify(byKind)}; decoder ms ${JSON.stringify(report.decoderMs)}; round trip ms ${JSON.stringify(report.roundTripMs)}; main thread max lag ${String(report.mainThreadMaxLagMs)} ms`,
+      );
     } finally {
       await pool.close();
     }
@@ -142,7 +151,7 @@ describe('fuzz: mutants of compressed and uncompressed, file and stream scans', 
     try {
       writeScanFile(env.ARROW_DIR!, 1);
       await landed(1, 30_000);
-      await eventually('the decoder threads', async () => (bridge.output().includes('decoder threads ready') ? true : undefined), 30_000);
+      await eventually('the decoder threads', () => (bridge.output().includes('decoder threads ready') ? true : undefined), 30_000);
 
       const byTime = [...outcomes].sort((a, b) => b.decoderMs - a.decoderMs);
       const sample = [...byTime.slice(0, BRIDGE_SAMPLE / 2), ...byTime.slice(BRIDGE_SAMPLE / 2).filter((_, i) => i % 30 === 0)].slice(0, BRIDGE_SAMPLE);
@@ -169,7 +178,9 @@ describe('fuzz: mutants of compressed and uncompressed, file and stream scans', 
       expect(bridge.proc.exitCode).toBeNull();
       expect(bridge.output()).not.toMatch(/FATAL|heap out of memory|uncaught/i);
       report.bridge = { sample: sample.length, stoppedInPool: stopped, goodScanAfterSampleMs: afterSampleMs, nextGoodScanMs: nextMs };
-      console.log(`fuzz bridge: ${sample.length} mutants (${stopped} stopped at a limit in the pool run), then a good scan pushed ${afterSampleMs} ms after it was written, the next in ${nextMs} ms`);
+      console.log(
+        `fuzz bridge: ${sample.length} mutants (${stopped} stopped at a limit in the pool run), then a good scan pushed ${afterSampleMs} ms after it was written, the next in ${nextMs} ms`,
+      );
     } finally {
       await latest.close();
     }

@@ -39,7 +39,13 @@ describe('Hazelcast cluster of 2 members', () => {
   });
 
   it('SIGKILL of the member that owns latest_eigen_scan: the value survives, the next scan lands within 10 s, checks stay healthy', async () => {
-    const env = testEnv({ HZ_MEMBERS: cluster.address, HZ_CLUSTER_NAME: clusterName, HEALTH_INTERVAL_MS: '1000', BRIDGE_HEARTBEAT_MS: '300', BRIDGE_HEARTBEAT_TTL_MS: '1500' });
+    const env = testEnv({
+      HZ_MEMBERS: cluster.address,
+      HZ_CLUSTER_NAME: clusterName,
+      HEALTH_INTERVAL_MS: '1000',
+      BRIDGE_HEARTBEAT_MS: '300',
+      BRIDGE_HEARTBEAT_TTL_MS: '1500',
+    });
     const config = resolveConfig(env);
     const roles = spawnRoles(['scheduler', 'worker', 'bridge'], env);
     const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 30_000 });
@@ -56,7 +62,10 @@ describe('Hazelcast cluster of 2 members', () => {
       // The member holding the primary copy: its backup on the other member must take over.
       const partition = hz.client.getPartitionService().getPartitionId(config.hzKey);
       const owner = hz.client.getPartitionService().getPartitionOwner(partition).toString();
-      const ownerMember = hz.client.getCluster().getMembers().find((m) => m.uuid.toString() === owner)!;
+      const ownerMember = hz.client
+        .getCluster()
+        .getMembers()
+        .find((m) => m.uuid.toString() === owner)!;
       const victim = cluster.members.findIndex((m) => m.port === ownerMember.address.port);
       expect(victim).toBeGreaterThanOrEqual(0);
       await cluster.members[victim]!.kill();
@@ -74,10 +83,16 @@ describe('Hazelcast cluster of 2 members', () => {
       const history = await hz.client.getMap<string, string>(config.hzHistoryMap);
       for (let n = 1; n <= 4; n++) expect(await history.get(String(n).padStart(6, '0'))).not.toBeNull();
 
-      await eventually('a healthy check finished after the kill', async () => {
-        const jobs = await healthQueue.getJobs(['completed'], 0, 5);
-        return jobs.some((j) => (j.finishedOn ?? 0) > killedAt && (j.returnvalue as { status?: string } | undefined)?.status === 'healthy') ? true : undefined;
-      }, 30_000);
+      await eventually(
+        'a healthy check finished after the kill',
+        async () => {
+          const jobs = await healthQueue.getJobs(['completed'], 0, 5);
+          return jobs.some((j) => (j.finishedOn ?? 0) > killedAt && (j.returnvalue as { status?: string } | undefined)?.status === 'healthy')
+            ? true
+            : undefined;
+        },
+        30_000,
+      );
       expect(roles.proc.exitCode).toBeNull();
     } finally {
       await healthQueue.close();
@@ -89,9 +104,14 @@ describe('Hazelcast cluster of 2 members', () => {
 
 function services(action: 'up' | 'down', env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((ok) => {
-    execFile('bash', ['scripts/services.sh', action], { env: { ...process.env, SERVICES_DOCKER: '0', ...env }, encoding: 'utf8', timeout: 180_000 }, (error, out, err) => {
-      ok({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out, err });
-    });
+    execFile(
+      'bash',
+      ['scripts/services.sh', action],
+      { env: { ...process.env, SERVICES_DOCKER: '0', ...env }, encoding: 'utf8', timeout: 180_000 },
+      (error, out, err) => {
+        ok({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out, err });
+      },
+    );
   });
 }
 
@@ -104,9 +124,18 @@ describe('npm run services:up with SERVICES_HZ_MEMBERS=2', () => {
       expect(up.err).toBe('');
       expect(up.code).toBe(0);
       expect(up.out).toContain('HZ_MEMBERS=127.0.0.1:17701,127.0.0.1:17702');
-      const hz = await createHazelcast(resolveConfig({ HZ_MEMBERS: '127.0.0.1:17701', HZ_CLUSTER_NAME: 'dev' }), testLog, { kind: 'command', timeoutMs: 20_000 });
+      const hz = await createHazelcast(resolveConfig({ HZ_MEMBERS: '127.0.0.1:17701', HZ_CLUSTER_NAME: 'dev' }), testLog, {
+        kind: 'command',
+        timeoutMs: 20_000,
+      });
       try {
-        expect(hz.client.getCluster().getMembers().map((m) => m.address.port).sort()).toEqual([17701, 17702]);
+        expect(
+          hz.client
+            .getCluster()
+            .getMembers()
+            .map((m) => m.address.port)
+            .sort(),
+        ).toEqual([17701, 17702]);
       } finally {
         await hz.shutdown();
       }

@@ -73,7 +73,7 @@ describe('health check on real Redis and Hazelcast', () => {
     const interval = 400;
     const r = await runHealthCheck({ ...deps, config: { ...config, healthIntervalMs: interval } });
     const map = await hz.client.getMap<string, string>(config.hzMap);
-    const stored = JSON.parse((await map.get(HEALTH_KEY))) as { checkedAt: number; validUntil: number };
+    const stored = JSON.parse(await map.get(HEALTH_KEY)) as { checkedAt: number; validUntil: number };
     expect(stored.checkedAt).toBe(r.checkedAt);
     expect(stored.validUntil).toBe(r.checkedAt + 3 * interval);
     const gone = await eventually('the health entry to expire', async () => ((await map.get(HEALTH_KEY)) === null ? Date.now() : undefined), 10_000);

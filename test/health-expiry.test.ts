@@ -22,7 +22,11 @@ describe('with every role stopped, nobody is checking, and consumers say so', ()
     const map = await hz.client.getMap<string, string>(config.hzMap);
     // Every entry written, as it is written: the last one may expire before a read after the stop.
     const written = new EventLog<HealthEntry>();
-    const listener = await map.addEntryListener({ added: (e) => written.push(JSON.parse(e.value) as HealthEntry), updated: (e) => written.push(JSON.parse(e.value) as HealthEntry) }, HEALTH_KEY, true);
+    const listener = await map.addEntryListener(
+      { added: (e) => written.push(JSON.parse(e.value) as HealthEntry), updated: (e) => written.push(JSON.parse(e.value) as HealthEntry) },
+      HEALTH_KEY,
+      true,
+    );
     writeScanFile(config.arrowDir, 1);
     const roles = spawnRoles(['scheduler', 'worker', 'bridge'], env);
     // A check that saw scan #1 in Hazelcast: the first checks of a cold start may run before the
@@ -46,7 +50,8 @@ describe('with every role stopped, nobody is checking, and consumers say so', ()
     // Scan #1 is fresh and in Hazelcast: the health entry is the one thing missing, and both consumers say only that.
     expect(w.out()).toMatch(/^not ready after 0\.5 s: no health entry \(no health check within 3 intervals: nobody is checking\)\n$/);
 
-    const py = runPython(`
+    const py = runPython(
+      `
 import scan_bridge_client as c
 with c.ScanBridgeClient() as b:
     print(b.health())
@@ -54,7 +59,9 @@ with c.ScanBridgeClient() as b:
         b.wait_until_fresh(max_age_s=3600, timeout_s=0.5)
     except TimeoutError as e:
         print(e)
-`, env);
+`,
+      env,
+    );
     expect((await py.exited).code, py.err()).toBe(0);
     expect(py.out()).toBe('None\nnot ready after 0.5 s: no health entry (no health check within 3 intervals: nobody is checking)\n');
   });

@@ -40,7 +40,10 @@ const notWatching: Partial<HealthInputs> = { heartbeat: { kind: 'ok', value: bea
 /** A bridge run that started `ms` ago and beats. */
 const young = (ms: number): Partial<HealthInputs> => ({ heartbeat: { kind: 'ok', value: beat({ startedAt: NOW - ms }) } });
 /** A failed restart, with the data last pushed 50 s ago: before the failure, as when the bridge died. */
-const failedAt = (at: number, error?: string): Partial<HealthInputs> => ({ ...aged(50_000), lastRestart: { state: 'failed', at, ...(error ? { error } : {}) } });
+const failedAt = (at: number, error?: string): Partial<HealthInputs> => ({
+  ...aged(50_000),
+  lastRestart: { state: 'failed', at, ...(error ? { error } : {}) },
+});
 
 type Expect = { status: HealthStatus; cause?: string; action: 'none' | 'restart' | 'alert' };
 
@@ -58,27 +61,87 @@ describe('decideHealth: every status and cause', () => {
     ['no heartbeat', noBeat, { status: 'down', cause: 'no_heartbeat', action: 'restart' }],
     ['heartbeat older than the TTL', expired, { status: 'down', cause: 'heartbeat_expired', action: 'restart' }],
     ['bridge not watching for longer than the TTL', notWatching, { status: 'down', cause: 'not_watching', action: 'restart' }],
-    ['bridge just started, not watching yet', { heartbeat: { kind: 'ok', value: beat({ watching: false, startedAt: NOW - 3_000 }) } }, { status: 'healthy', action: 'none' }],
+    [
+      'bridge just started, not watching yet',
+      { heartbeat: { kind: 'ok', value: beat({ watching: false, startedAt: NOW - 3_000 }) } },
+      { status: 'healthy', action: 'none' },
+    ],
     ['no heartbeat after a failed restart', { ...noBeat, ...failedAt(NOW - 12_000) }, { status: 'down', cause: 'restart_failed', action: 'alert' }],
-    ['expired heartbeat, restart failed after the last beat', { ...expired, ...failedAt(NOW - 12_000) }, { status: 'down', cause: 'restart_failed', action: 'alert' }],
-    ['expired heartbeat, restart failed before the last beat', { ...expired, ...failedAt(NOW - 50_000) }, { status: 'down', cause: 'heartbeat_expired', action: 'restart' }],
-    ['no heartbeat, but data was pushed after the failed restart', { ...noBeat, ...failedAt(NOW - 3_600_000), ...aged(5_000) }, { status: 'down', cause: 'no_heartbeat', action: 'restart' }],
-    ['not watching, restart failed during this run', { ...notWatching, ...failedAt(NOW - 12_000) }, { status: 'down', cause: 'restart_failed', action: 'alert' }],
-    ['not watching, this run started after the failed restart', { ...notWatching, ...failedAt(NOW - 200_000) }, { status: 'down', cause: 'not_watching', action: 'restart' }],
-    ['no heartbeat, restart running', { ...noBeat, lastRestart: { state: 'running', at: NOW - 2_000 } }, { status: 'down', cause: 'no_heartbeat', action: 'restart' }],
-    ['no heartbeat, last restart confirmed', { ...noBeat, lastRestart: { state: 'confirmed', at: NOW - 2_000 } }, { status: 'down', cause: 'no_heartbeat', action: 'restart' }],
+    [
+      'expired heartbeat, restart failed after the last beat',
+      { ...expired, ...failedAt(NOW - 12_000) },
+      { status: 'down', cause: 'restart_failed', action: 'alert' },
+    ],
+    [
+      'expired heartbeat, restart failed before the last beat',
+      { ...expired, ...failedAt(NOW - 50_000) },
+      { status: 'down', cause: 'heartbeat_expired', action: 'restart' },
+    ],
+    [
+      'no heartbeat, but data was pushed after the failed restart',
+      { ...noBeat, ...failedAt(NOW - 3_600_000), ...aged(5_000) },
+      { status: 'down', cause: 'no_heartbeat', action: 'restart' },
+    ],
+    [
+      'not watching, restart failed during this run',
+      { ...notWatching, ...failedAt(NOW - 12_000) },
+      { status: 'down', cause: 'restart_failed', action: 'alert' },
+    ],
+    [
+      'not watching, this run started after the failed restart',
+      { ...notWatching, ...failedAt(NOW - 200_000) },
+      { status: 'down', cause: 'not_watching', action: 'restart' },
+    ],
+    [
+      'no heartbeat, restart running',
+      { ...noBeat, lastRestart: { state: 'running', at: NOW - 2_000 } },
+      { status: 'down', cause: 'no_heartbeat', action: 'restart' },
+    ],
+    [
+      'no heartbeat, last restart confirmed',
+      { ...noBeat, lastRestart: { state: 'confirmed', at: NOW - 2_000 } },
+      { status: 'down', cause: 'no_heartbeat', action: 'restart' },
+    ],
     ['live bridge, a failed restart does not matter', { ...failedAt(NOW - 12_000), ...aged(5_000) }, { status: 'healthy', action: 'none' }],
     ['young run, no scan in Hazelcast yet, files on disk', { ...young(5_000), ...noPayload }, { status: 'warning', cause: 'starting', action: 'none' }],
     ['young run, no scan anywhere yet', { ...young(5_000), ...noPayload, newestOnDisk: null }, { status: 'warning', cause: 'starting', action: 'none' }],
-    ['young run, an hour-old backlog pushed first', { ...young(5_000), ...aged(3_600_000), newestOnDisk: SCAN + 40 }, { status: 'warning', cause: 'starting', action: 'none' }],
+    [
+      'young run, an hour-old backlog pushed first',
+      { ...young(5_000), ...aged(3_600_000), newestOnDisk: SCAN + 40 },
+      { status: 'warning', cause: 'starting', action: 'none' },
+    ],
     ['young run, fresh data', { ...young(5_000), ...aged(2_000) }, { status: 'healthy', action: 'none' }],
     ['run past the grace, still no scan pushed', { ...young(60_000), ...noPayload }, { status: 'stale', cause: 'bridge_behind', action: 'restart' }],
-    ['young run but its heartbeat expired', { heartbeat: { kind: 'ok', value: beat({ startedAt: NOW - 20_000, beatAt: NOW - 15_000 }) }, ...noPayload }, { status: 'down', cause: 'heartbeat_expired', action: 'restart' }],
-    ['no bridge ever started, checks began 5 s ago', { ...noBeat, ...noPayload, bridgeEverStarted: false, checkingSince: NOW - 5_000 }, { status: 'warning', cause: 'starting', action: 'none' }],
-    ['no bridge ever started, checks began a grace ago', { ...noBeat, ...noPayload, bridgeEverStarted: false, checkingSince: NOW - 60_000 }, { status: 'down', cause: 'no_heartbeat', action: 'restart' }],
-    ['no heartbeat of a bridge that ran before, checks just began', { ...noBeat, bridgeEverStarted: true, checkingSince: NOW - 5_000 }, { status: 'down', cause: 'no_heartbeat', action: 'restart' }],
-    ['no bridge ever started and the restart that waited for one failed', { ...noBeat, bridgeEverStarted: false, checkingSince: NOW - 5_000, ...failedAt(NOW - 1_000) }, { status: 'down', cause: 'restart_failed', action: 'alert' }],
-    ['no bridge ever started, when the checks began is unknown', { ...noBeat, bridgeEverStarted: false, checkingSince: null }, { status: 'down', cause: 'no_heartbeat', action: 'restart' }],
+    [
+      'young run but its heartbeat expired',
+      { heartbeat: { kind: 'ok', value: beat({ startedAt: NOW - 20_000, beatAt: NOW - 15_000 }) }, ...noPayload },
+      { status: 'down', cause: 'heartbeat_expired', action: 'restart' },
+    ],
+    [
+      'no bridge ever started, checks began 5 s ago',
+      { ...noBeat, ...noPayload, bridgeEverStarted: false, checkingSince: NOW - 5_000 },
+      { status: 'warning', cause: 'starting', action: 'none' },
+    ],
+    [
+      'no bridge ever started, checks began a grace ago',
+      { ...noBeat, ...noPayload, bridgeEverStarted: false, checkingSince: NOW - 60_000 },
+      { status: 'down', cause: 'no_heartbeat', action: 'restart' },
+    ],
+    [
+      'no heartbeat of a bridge that ran before, checks just began',
+      { ...noBeat, bridgeEverStarted: true, checkingSince: NOW - 5_000 },
+      { status: 'down', cause: 'no_heartbeat', action: 'restart' },
+    ],
+    [
+      'no bridge ever started and the restart that waited for one failed',
+      { ...noBeat, bridgeEverStarted: false, checkingSince: NOW - 5_000, ...failedAt(NOW - 1_000) },
+      { status: 'down', cause: 'restart_failed', action: 'alert' },
+    ],
+    [
+      'no bridge ever started, when the checks began is unknown',
+      { ...noBeat, bridgeEverStarted: false, checkingSince: null },
+      { status: 'down', cause: 'no_heartbeat', action: 'restart' },
+    ],
     ['Hazelcast unreachable', hzDown, { status: 'error', cause: 'hazelcast_unreachable', action: 'alert' }],
     ['Redis unreachable', redisDown, { status: 'error', cause: 'redis_unreachable', action: 'alert' }],
     ['both unreachable: Hazelcast names the cause', { ...hzDown, ...redisDown }, { status: 'error', cause: 'hazelcast_unreachable', action: 'alert' }],
@@ -159,7 +222,11 @@ describe('decideHealth: messages', () => {
   it.each<[string, Partial<HealthInputs>, Array<string | RegExp>]>([
     ['healthy', aged(3_200), ['3.2 s', '#4228', /healthy/]],
     ['warning', aged(45_000), ['45.0 s', '#4228', '30 s', '60 s', /not yet 60 s stale$/]],
-    ['stale bridge behind', { ...aged(72_400), newestOnDisk: 4231 }, ['data is 72.4 s old (scan #4228); a newer scan #4231 exists on disk: the bridge needs a restart']],
+    [
+      'stale bridge behind',
+      { ...aged(72_400), newestOnDisk: 4231 },
+      ['data is 72.4 s old (scan #4228); a newer scan #4231 exists on disk: the bridge needs a restart'],
+    ],
     ['stale scanner silent', aged(72_400), ['72.4 s', '#4228', /restart cannot help/, /a person should look at the scanner/]],
     ['stale scanner silent, nothing on disk', { ...aged(72_400), newestOnDisk: null }, ['72.4 s', /no scan file/, /restart cannot help/]],
     ['no payload, files on disk', { ...noPayload, newestOnDisk: 17 }, [/no scan in Hazelcast yet/, '#17', /the bridge needs a restart/]],
@@ -169,9 +236,21 @@ describe('decideHealth: messages', () => {
     ['expired heartbeat', expired, ['box:42', '42.0 s', '10.0 s', /the bridge needs a restart/]],
     ['not watching', notWatching, ['box:42', '120.0 s', /without watching/, /the bridge needs a restart/]],
     ['restart running', { ...noBeat, lastRestart: { state: 'running', at: NOW - 2_000 } }, [/already running/]],
-    ['restart failed', { ...noBeat, ...failedAt(NOW - 12_000, 'no new generation after 3 attempts') }, ['12.0 s ago', 'no new generation after 3 attempts', /exhausted/, /trigger a restart by hand/]],
-    ['no bridge started yet', { ...noBeat, ...noPayload, bridgeEverStarted: false, checkingSince: NOW - 4_200 }, ['no bridge has started yet', '4.2 s ago', 'within 60 s of the first check']],
-    ['young run catching up', { ...young(4_200), ...aged(3_600_000), newestOnDisk: 4268 }, ['box:42 started 4.2 s ago', 'is catching up', '#4228', '3600.0 s old', '#4268', '60 s old']],
+    [
+      'restart failed',
+      { ...noBeat, ...failedAt(NOW - 12_000, 'no new generation after 3 attempts') },
+      ['12.0 s ago', 'no new generation after 3 attempts', /exhausted/, /trigger a restart by hand/],
+    ],
+    [
+      'no bridge started yet',
+      { ...noBeat, ...noPayload, bridgeEverStarted: false, checkingSince: NOW - 4_200 },
+      ['no bridge has started yet', '4.2 s ago', 'within 60 s of the first check'],
+    ],
+    [
+      'young run catching up',
+      { ...young(4_200), ...aged(3_600_000), newestOnDisk: 4268 },
+      ['box:42 started 4.2 s ago', 'is catching up', '#4228', '3600.0 s old', '#4268', '60 s old'],
+    ],
     ['Hazelcast unreachable', hzDown, [/Hazelcast is unreachable/, '5701', /checked again next tick/]],
     ['Redis unreachable', redisDown, [/Redis is unreachable/, '6379', /checked again next tick/]],
     ['both unreachable', { ...hzDown, ...redisDown }, [/Hazelcast and Redis/, '5701', '6379']],
@@ -308,7 +387,11 @@ describe('decideHealth: scan order and clock skew (issue 9)', () => {
     const held = aged(72_400, { scan_number: 3 });
     expect(decideHealth(inputs({ ...held, newestOnDisk: 4231, newestOnDiskAtMs: NOW - 600_000 }))).toMatchObject({ status: 'stale', cause: 'scanner_silent' });
     // #1 of a restart, written after the held scan: behind.
-    expect(decideHealth(inputs({ ...aged(72_400), newestOnDisk: 1, newestOnDiskAtMs: NOW - 10_000 }))).toMatchObject({ status: 'stale', cause: 'bridge_behind', action: 'restart' });
+    expect(decideHealth(inputs({ ...aged(72_400), newestOnDisk: 1, newestOnDiskAtMs: NOW - 10_000 }))).toMatchObject({
+      status: 'stale',
+      cause: 'bridge_behind',
+      action: 'restart',
+    });
     // The same second as the held scan (file names have whole seconds): by number.
     const sameSecond = Math.floor((NOW - 72_400) / 1000) * 1000;
     expect(decideHealth(inputs({ ...aged(72_400), newestOnDisk: SCAN, newestOnDiskAtMs: sameSecond }))).toMatchObject({ cause: 'scanner_silent' });
@@ -320,7 +403,11 @@ describe('decideHealth: scan order and clock skew (issue 9)', () => {
     expect(fresh).toMatchObject({ status: 'warning', cause: 'clock_skew', action: 'none' });
     expect(fresh.message).toContain('2026-11-29/scan_004229_120000.arrow');
     // Old data and a future-named file on disk: clock skew, not a bridge to restart.
-    expect(decideHealth(inputs({ ...aged(72_400), ...refusal(2_000), newestOnDisk: SCAN + 1, newestOnDiskAtMs: NOW + 86_400_000 }))).toMatchObject({ status: 'stale', cause: 'clock_skew', action: 'alert' });
+    expect(decideHealth(inputs({ ...aged(72_400), ...refusal(2_000), newestOnDisk: SCAN + 1, newestOnDiskAtMs: NOW + 86_400_000 }))).toMatchObject({
+      status: 'stale',
+      cause: 'clock_skew',
+      action: 'alert',
+    });
     expect(decideHealth(inputs({ ...noPayload, ...refusal(1_000, 'before_mtime') }))).toMatchObject({ status: 'stale', cause: 'clock_skew', action: 'alert' });
     // A refusal older than DATA_STALE_S is history.
     expect(decideHealth(inputs({ ...refusal(61_000) }))).toMatchObject({ status: 'healthy' });

@@ -19,10 +19,10 @@ afterEach(async () => {
 let redisServer: Started | undefined;
 afterAll(async () => redisServer?.stop());
 
-describe('HEARTBEAT_URL (dead-man\'s switch)', () => {
+describe("HEARTBEAT_URL (dead-man's switch)", () => {
   it('is pinged with GET once per completed health check', async () => {
     const hc = await receiver();
-    closers.push(hc.close);
+    closers.push(() => hc.close());
     const config = resolveConfig(testEnv({ HEARTBEAT_URL: hc.url('/ping/abc') }));
     const workers = await startJobWorkers(config, testLog);
     closers.push(() => workers.stop());
@@ -37,21 +37,25 @@ describe('HEARTBEAT_URL (dead-man\'s switch)', () => {
     await events.waitUntilReady();
     for (let i = 0; i < 3; i++) {
       const { jobId } = await trigger(queues, 'health-check', 'test');
-      const job = (await queues[QUEUES.healthCheck].getJob(jobId!))!;
+      const job = (await queues[QUEUES.healthCheck].getJob(jobId))!;
       await job.waitUntilFinished(events, 30_000);
     }
-    await eventually('three pings', async () => (hc.requests.events.length >= 3 ? true : undefined), 10_000);
-    expect(hc.requests.events.map((r) => [r.method, r.path])).toEqual([['GET', '/ping/abc'], ['GET', '/ping/abc'], ['GET', '/ping/abc']]);
+    await eventually('three pings', () => (hc.requests.events.length >= 3 ? true : undefined), 10_000);
+    expect(hc.requests.events.map((r) => [r.method, r.path])).toEqual([
+      ['GET', '/ping/abc'],
+      ['GET', '/ping/abc'],
+      ['GET', '/ping/abc'],
+    ]);
     expect((await queues[QUEUES.healthCheck].getJobCounts('completed')).completed).toBe(3);
   });
 
   it('is not pinged while Redis is down, and is again once it is back; a dead heartbeat service breaks nothing', async () => {
     redisServer = await startRedis();
     const hc = await receiver([[500], [500]]);
-    closers.push(hc.close);
+    closers.push(() => hc.close());
     const env = testEnv({ REDIS_URL: redisServer.address, HEALTH_INTERVAL_MS: '300', HEARTBEAT_URL: hc.url('/ping') });
     const roles = spawnRoles(['scheduler', 'worker'], env);
-    await eventually('pings while Redis is up (the first two answered 500)', async () => (hc.requests.events.length >= 4 ? true : undefined), 30_000);
+    await eventually('pings while Redis is up (the first two answered 500)', () => (hc.requests.events.length >= 4 ? true : undefined), 30_000);
 
     await redisServer.kill();
     const killedAt = Date.now();
@@ -62,7 +66,7 @@ describe('HEARTBEAT_URL (dead-man\'s switch)', () => {
     expect(hc.requests.events.filter((r) => r.at > killedAt + 500).map((r) => new Date(r.at).toISOString())).toEqual([]);
 
     redisServer = await startRedis({ port: redisServer.port });
-    await eventually('pings again after Redis is back', async () => (hc.requests.events.length > atOutage ? true : undefined), 60_000);
+    await eventually('pings again after Redis is back', () => (hc.requests.events.length > atOutage ? true : undefined), 60_000);
     expect(roles.proc.exitCode).toBeNull();
     expect(roles.output()).toMatch(/heartbeat ping to HEARTBEAT_URL answered 500/);
   });

@@ -73,7 +73,10 @@ export class EventLog<E> {
     const seen = this.events.find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; saw ${JSON.stringify(this.events.slice(-5))}`)), timeoutMs);
+      const timer = setTimeout(
+        () => fail(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; saw ${JSON.stringify(this.events.slice(-5))}`)),
+        timeoutMs,
+      );
       this.waiters.push({
         pred,
         ok: (e) => {
@@ -96,7 +99,8 @@ export async function eventually<T>(what: string, check: () => T | undefined | P
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

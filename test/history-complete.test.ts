@@ -28,11 +28,16 @@ describe('every scan reaches history across bridge runs', () => {
       await history.delete('000005');
 
       const second = spawnRoles(['bridge'], env);
-      await eventually('#4 and #5 in history again', async () => ((await history.containsKey('000004')) && (await history.containsKey('000005')) ? true : undefined), 20_000);
-      expect(JSON.parse((await history.get('000004'))!)).toMatchObject({ scan_number: 4 });
+      await eventually(
+        '#4 and #5 in history again',
+        async () => ((await history.containsKey('000004')) && (await history.containsKey('000005')) ? true : undefined),
+        20_000,
+      );
+      const entry = await history.get('000004');
+      expect(JSON.parse(entry)).toMatchObject({ scan_number: 4 });
       expect(await latest()).toBe(5);
       expect(await history.size()).toBe(5);
-      await eventually('the line saying so', async () => (second.output().includes('1 of the 4 scans on disk up to #5') ? true : undefined), 5_000);
+      await eventually('the line saying so', () => Promise.resolve(second.output().includes('1 of the 4 scans on disk up to #5') ? true : undefined), 5_000);
     } finally {
       await hz.shutdown();
     }

@@ -34,7 +34,8 @@ describe('folder poller (WATCH_MODE=poll and the events-mode rescan)', () => {
     expect(await tick()).toEqual([]);
     const day = join(root, '2026-11-28');
     // A scanner restart: #1 and #2 are newer than #101 by time.
-    for (const n of ['scan_000101_120005.arrow', 'scan_000001_120010.arrow', 'scan_000002_120015.arrow', '.scan_000003_120020.arrow.tmp', '.hidden.arrow']) writeFileSync(join(day, n), 'x');
+    for (const n of ['scan_000101_120005.arrow', 'scan_000001_120010.arrow', 'scan_000002_120015.arrow', '.scan_000003_120020.arrow.tmp', '.hidden.arrow'])
+      writeFileSync(join(day, n), 'x');
     expect(await tick()).toEqual(['2026-11-28/scan_000002_120015.arrow', '2026-11-28/scan_000001_120010.arrow', '2026-11-28/scan_000101_120005.arrow']);
     expect(await tick()).toEqual([]);
   });

@@ -13,8 +13,16 @@ afterAll(async () => {
   await hz.shutdown();
 });
 
-const scan = (n: number, ageS: number) => JSON.stringify({ scan_number: n, timestamp: new Date().toISOString(), timestamp_ms: Date.now() - ageS * 1000, asset_count: 2, assets: ['BTCUSDT', 'ETHUSDT'] });
-const health = (status: string, extra: Record<string, unknown> = {}) => JSON.stringify({ status, checkedAt: Date.now(), validUntil: Date.now() + 60_000, message: status, ...extra });
+const scan = (n: number, ageS: number) =>
+  JSON.stringify({
+    scan_number: n,
+    timestamp: new Date().toISOString(),
+    timestamp_ms: Date.now() - ageS * 1000,
+    asset_count: 2,
+    assets: ['BTCUSDT', 'ETHUSDT'],
+  });
+const health = (status: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ status, checkedAt: Date.now(), validUntil: Date.now() + 60_000, message: status, ...extra });
 
 async function world() {
   const env = testEnv();
@@ -44,11 +52,14 @@ with c.ScanBridgeClient() as b:
     expect(JSON.parse(expired.out())).toMatchObject({ scan: { scan_number: 7 }, health: null });
 
     // Arguments instead of the environment.
-    const byArgs = runPython(`
+    const byArgs = runPython(
+      `
 import json, scan_bridge_client as c
 b = c.ScanBridgeClient(members=${JSON.stringify(env.HZ_MEMBERS)}, cluster_name=${JSON.stringify(env.HZ_CLUSTER_NAME)}, map_name=${JSON.stringify(config.hzMap)}, key="nothing_here")
 print(json.dumps(b.latest_scan())); b.close()
-`, { PATH: process.env.PATH ?? '' });
+`,
+      { PATH: process.env.PATH ?? '' },
+    );
     expect((await byArgs.exited).code, byArgs.err()).toBe(0);
     expect(byArgs.out().trim()).toBe('null');
   });
@@ -57,12 +68,15 @@ print(json.dumps(b.latest_scan())); b.close()
     const { env, config, map } = await world();
     await map.set(config.hzKey, scan(8, 120));
     await map.set(HEALTH_KEY, health('stale', { cause: 'scanner_silent' }));
-    const r = runPython(`
+    const r = runPython(
+      `
 import json, sys, time, scan_bridge_client as c
 with c.ScanBridgeClient() as b:
     s = b.wait_until_fresh(max_age_s=5, timeout_s=60, on_waiting=lambda r: print("waiting: " + "; ".join(r["missing"]), flush=True))
     print(json.dumps({"scan": s["scan_number"], "returned_ms": time.time() * 1000}), flush=True)
-`, env);
+`,
+      env,
+    );
     const waiting = await r.lines.until((l) => l.startsWith('waiting'), 30_000, 'the waiting line');
     expect(waiting).toMatch(/^waiting: data is 1\d\d\.\d s old \(scan #8\), over the 5 s limit$/);
     const wrote = Date.now();
@@ -77,14 +91,17 @@ with c.ScanBridgeClient() as b:
     const { env, config, map } = await world();
     await map.set(config.hzKey, scan(10, 1));
     await map.set(HEALTH_KEY, health('down', { cause: 'no_heartbeat' }));
-    const r = runPython(`
+    const r = runPython(
+      `
 import scan_bridge_client as c
 with c.ScanBridgeClient() as b:
     try:
         b.wait_until_fresh(max_age_s=30, timeout_s=0.5)
     except TimeoutError as e:
         print(e)
-`, env);
+`,
+      env,
+    );
     expect((await r.exited).code, r.err()).toBe(0);
     expect(r.out().trim()).toBe('not ready after 0.5 s: the last health check says down (no_heartbeat)');
   });

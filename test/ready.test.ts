@@ -10,24 +10,32 @@ import type { Config } from '../src/config.js';
 import { testConfig, testLog } from './helpers.js';
 
 const NOW = 1_800_000_000_000;
-const entry = (status: string, extra: Partial<HealthEntry> = {}) => ({ status, checkedAt: NOW - 1000, validUntil: NOW + 5000, message: '', ...extra }) as HealthEntry;
+const entry = (status: string, extra: Partial<HealthEntry> = {}) =>
+  ({ status, checkedAt: NOW - 1000, validUntil: NOW + 5000, message: '', ...extra }) as HealthEntry;
 const latest = (ageS: number) => ({ scan_number: 7, timestamp_ms: NOW - ageS * 1000, asset_count: 3 });
 
 describe('readiness decision (pure)', () => {
   it('ready: data within max age and a live health entry that is not down or error', () => {
-    expect(decideReady({ now: NOW, maxAgeS: 30, latest: latest(2), health: entry('stale', { cause: 'scanner_silent' } as Partial<HealthEntry>) })).toEqual({
-      ready: true, missing: [], maxAgeS: 30, dataAgeS: 2, scanNumber: 7, health: { status: 'stale', cause: 'scanner_silent', checkedAt: NOW - 1000, validUntil: NOW + 5000 }, at: NOW,
+    expect(decideReady({ now: NOW, maxAgeS: 30, latest: latest(2), health: entry('stale', { cause: 'scanner_silent' }) })).toEqual({
+      ready: true,
+      missing: [],
+      maxAgeS: 30,
+      dataAgeS: 2,
+      scanNumber: 7,
+      health: { status: 'stale', cause: 'scanner_silent', checkedAt: NOW - 1000, validUntil: NOW + 5000 },
+      at: NOW,
     });
     expect(decideReady({ now: NOW, maxAgeS: 30, latest: latest(-60), health: entry('healthy') }).dataAgeS).toBe(0);
   });
 
   it('names each thing missing', () => {
-    const miss = (i: Partial<Parameters<typeof decideReady>[0]>) => decideReady({ now: NOW, maxAgeS: 30, latest: latest(1), health: entry('healthy'), ...i }).missing;
+    const miss = (i: Partial<Parameters<typeof decideReady>[0]>) =>
+      decideReady({ now: NOW, maxAgeS: 30, latest: latest(1), health: entry('healthy'), ...i }).missing;
     expect(miss({ latest: null })).toEqual(['no scan in Hazelcast']);
     expect(miss({ latest: latest(31) })).toEqual(['data is 31.0 s old (scan #7), over the 30 s limit']);
     expect(miss({ health: null })).toEqual(['no health entry (no health check within 3 intervals: nobody is checking)']);
     expect(miss({ health: entry('healthy', { validUntil: NOW }) })).toEqual(['no health entry (no health check within 3 intervals: nobody is checking)']);
-    expect(miss({ health: entry('error', { cause: 'redis_unreachable' } as Partial<HealthEntry>) })).toEqual(['the last health check says error (redis_unreachable)']);
+    expect(miss({ health: entry('error', { cause: 'redis_unreachable' }) })).toEqual(['the last health check says error (redis_unreachable)']);
     expect(miss({ latest: null, health: entry('down') })).toEqual(['no scan in Hazelcast', 'the last health check says down']);
   });
 });
@@ -39,7 +47,10 @@ describe('GET /api/ready handler (pure)', () => {
   it('parses max_age_s and wait_s, refusing bad ones and waits over the limit', () => {
     expect(parseReadyQuery({})).toEqual({ maxAgeS: 30, waitS: 0 });
     expect(parseReadyQuery({ max_age_s: '5', wait_s: '2.5' })).toEqual({ maxAgeS: 5, waitS: 2.5 });
-    expect(parseReadyQuery({ max_age_s: '-1' })).toMatchObject({ status: 400, body: { error: { message: 'max_age_s must be a number of seconds from 0 to 9007199254740991, got "-1"' } } });
+    expect(parseReadyQuery({ max_age_s: '-1' })).toMatchObject({
+      status: 400,
+      body: { error: { message: 'max_age_s must be a number of seconds from 0 to 9007199254740991, got "-1"' } },
+    });
     expect(parseReadyQuery({ wait_s: String(READY_MAX_WAIT_S + 1) })).toMatchObject({ status: 400 });
     expect(parseReadyQuery({ wait_s: ['1', '2'] })).toMatchObject({ status: 400 });
   });
@@ -48,12 +59,13 @@ describe('GET /api/ready handler (pure)', () => {
     expect(readyReply(ready)).toEqual({ status: 200, body: ready });
     expect(readyReply(notReady)).toEqual({ status: 503, body: notReady });
     const asked: unknown[] = [];
-    expect(await answerReady({ max_age_s: '10', wait_s: '3' }, async (q) => (asked.push(q), ready))).toEqual({ status: 200, body: ready });
+    expect(await answerReady({ max_age_s: '10', wait_s: '3' }, (q) => (asked.push(q), Promise.resolve(ready)))).toEqual({ status: 200, body: ready });
     expect(asked).toEqual([{ maxAgeS: 10, waitS: 3 }]);
     expect(await answerReady({}, () => Promise.reject(new Error('hazelcast at x is unreachable')))).toEqual({
-      status: 503, body: { ready: false, missing: ['hazelcast at x is unreachable'], error: 'hazelcast at x is unreachable' },
+      status: 503,
+      body: { ready: false, missing: ['hazelcast at x is unreachable'], error: 'hazelcast at x is unreachable' },
     });
-    expect((await answerReady({ wait_s: 'x' }, async () => ready)).status).toBe(400);
+    expect((await answerReady({ wait_s: 'x' }, () => Promise.resolve(ready))).status).toBe(400);
   });
 });
 

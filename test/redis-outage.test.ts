@@ -17,7 +17,13 @@ afterEach(killChildren);
 
 describe('Redis restarted mid-run', () => {
   it('scans keep flowing into Hazelcast, and the schedule fires again afterwards', async () => {
-    const env = testEnv({ REDIS_URL: redisServer.address, HEALTH_INTERVAL_MS: '500', BRIDGE_HEARTBEAT_MS: '300', BRIDGE_HEARTBEAT_TTL_MS: '1500', BRIDGE_LOCK_MS: '3000' });
+    const env = testEnv({
+      REDIS_URL: redisServer.address,
+      HEALTH_INTERVAL_MS: '500',
+      BRIDGE_HEARTBEAT_MS: '300',
+      BRIDGE_HEARTBEAT_TTL_MS: '1500',
+      BRIDGE_LOCK_MS: '3000',
+    });
     const config = resolveConfig(env);
     spawnRoles(['scheduler', 'worker', 'bridge'], env);
     const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
@@ -58,10 +64,14 @@ describe('Redis restarted mid-run', () => {
       const redis2 = createRedis(config);
       const bridgeQueue = new Queue(QUEUES.bridge, { connection: redis2, prefix: config.queuePrefix });
       try {
-        await eventually('one active bridge job and none waiting', async () => {
-          const c = await bridgeQueue.getJobCounts('active', 'waiting');
-          return c.active === 1 && c.waiting === 0 ? true : undefined;
-        }, 30_000);
+        await eventually(
+          'one active bridge job and none waiting',
+          async () => {
+            const c = await bridgeQueue.getJobCounts('active', 'waiting');
+            return c.active === 1 && c.waiting === 0 ? true : undefined;
+          },
+          30_000,
+        );
       } finally {
         await bridgeQueue.close();
         redis2.disconnect();

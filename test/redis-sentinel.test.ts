@@ -64,20 +64,32 @@ describe('Redis under Sentinel', () => {
       // The schedule fires again, and the bridge's heartbeat resumes on the new master.
       const before = await completedChecks();
       await eventually('scheduled checks completing again', async () => ((await completedChecks()) > before + 1 ? true : undefined), 30_000);
-      await eventually('a heartbeat written after the failover', async () => {
-        const hb = (await readBridgeFacts(redis, config.queuePrefix)).heartbeat;
-        return hb && hb.beatAt > killedAt ? true : undefined;
-      }, 30_000);
+      await eventually(
+        'a heartbeat written after the failover',
+        async () => {
+          const hb = (await readBridgeFacts(redis, config.queuePrefix)).heartbeat;
+          return hb && hb.beatAt > killedAt ? true : undefined;
+        },
+        30_000,
+      );
 
       // The CLI and the board reach Redis through the sentinels too.
-      const status = spawnSync(process.execPath, ['dist/cli.js', 'status', '--json'], { env: { ...process.env, ...env, LOG_PRETTY: '0' }, encoding: 'utf8', timeout: 30_000 });
+      const status = spawnSync(process.execPath, ['dist/cli.js', 'status', '--json'], {
+        env: { ...process.env, ...env, LOG_PRETTY: '0' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       expect(status.stderr).toBe('');
       expect(status.status).toBe(0);
       expect(JSON.parse(status.stdout)).toHaveProperty('bridge');
-      const ready = await eventually('the board ready', async () => {
-        const res = await fetch(`http://127.0.0.1:${boardPort}/readyz`).catch(() => undefined);
-        return res?.status === 200 ? res : undefined;
-      }, 20_000);
+      const ready = await eventually(
+        'the board ready',
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${boardPort}/readyz`).catch(() => undefined);
+          return res?.status === 200 ? res : undefined;
+        },
+        20_000,
+      );
       expect(ready.status).toBe(200);
 
       writeScanFile(config.arrowDir, 3);

@@ -31,11 +31,15 @@ describe('the CLI against a running system', () => {
     env = testEnv({ HEALTH_INTERVAL_MS: '1000', DATA_WARNING_S: '120', DATA_STALE_S: '240' });
     for (let n = 1; n <= 2; n++) await writeScanAtomically(env.ARROW_DIR!, makeScan({ scanNumber: n, time: new Date(), assets: 30 }));
     system = spawnRoles(['scheduler', 'worker', 'bridge'], env);
-    await eventually('the bridge to push scan #2', async () => {
-      const r = await cli(['status', '--json'], env);
-      const s = r.code === 0 ? (JSON.parse(r.stdout) as SystemStatus) : undefined;
-      return s?.latestScan && 'scanNumber' in s.latestScan && s.latestScan.scanNumber === 2 && s.health?.status === 'healthy' ? s : undefined;
-    }, 30_000);
+    await eventually(
+      'the bridge to push scan #2',
+      async () => {
+        const r = await cli(['status', '--json'], env);
+        const s = r.code === 0 ? (JSON.parse(r.stdout) as SystemStatus) : undefined;
+        return s?.latestScan && 'scanNumber' in s.latestScan && s.latestScan.scanNumber === 2 && s.health?.status === 'healthy' ? s : undefined;
+      },
+      30_000,
+    );
   });
 
   afterAll(async () => {

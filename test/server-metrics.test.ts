@@ -128,7 +128,15 @@ describe('/metrics', () => {
     expect(value(e, 'scan_bridge_restarts_total')).toBe(0);
     for (const s of STATUSES) expect(value(e, 'scan_bridge_health_status', { status: s })).toBe(0);
     expect(e.types.get('scan_bridge_scans_pushed_total')).toBe('counter');
-    expect(e.types.has('scan_bridge_push_latency_seconds')).toBe(false);
+    // No histogram from a bridge yet: the family is declared, with no samples.
+    expect(e.samples.filter((x) => x.name.startsWith('scan_bridge_push_latency_seconds'))).toEqual([]);
+    for (const q of ['health-check', 'restart-bridge', 'bridge']) expect(value(e, 'bullmq_job_failed_total', { queue: q })).toBe(0);
+  });
+
+  it('scrapes at the same time each answer in full, from one read of the state each', async () => {
+    const [a, b] = await Promise.all([scrape(), scrape()]);
+    expect(a.samples.map((x) => x.name)).toEqual(b.samples.map((x) => x.name));
+    expect(value(a, 'scan_bridge_restarts_total')).toBe(value(b, 'scan_bridge_restarts_total'));
   });
 
   it('numbers match the state in Redis and Hazelcast, with BullMQ queue metrics per queue', async () => {
@@ -138,9 +146,24 @@ describe('/metrics', () => {
     const startedAt = before - 90_000;
     const heartbeat: Heartbeat = { id: 'host:1', host: 'host', pid: 1, startedAt, generation: 3, beatAt: before, watching: true };
     const stats = {
-      bridgeId: 'host:1', startedAt, pushed: 17, historyWritten: 17, olderSkipped: 0, rejected: 2, retried: 1, hazelcastErrors: 0,
-      lastPushedScan: 42, lastPushedAt: before, lastPushLatencyMs: 35, newestSeenOnDisk: 42, pendingLatest: null, historyBacklog: 0,
-      hazelcastConnected: true, watching: true, generation: 3, updatedAt: before,
+      bridgeId: 'host:1',
+      startedAt,
+      pushed: 17,
+      historyWritten: 17,
+      olderSkipped: 0,
+      rejected: 2,
+      retried: 1,
+      hazelcastErrors: 0,
+      lastPushedScan: 42,
+      lastPushedAt: before,
+      lastPushLatencyMs: 35,
+      newestSeenOnDisk: 42,
+      pendingLatest: null,
+      historyBacklog: 0,
+      hazelcastConnected: true,
+      watching: true,
+      generation: 3,
+      updatedAt: before,
       clockSkewRefused: 4,
       watchMode: { mode: 'poll', setting: 'auto', filesystem: 'nfs', reason: 'WATCH_MODE=auto and the scan folder is on nfs' },
       pushLatency: { bucketsMs: [10, 50, 100], cumulative: [4, 15, 17], sumMs: 510, count: 17 },
@@ -153,7 +176,10 @@ describe('/metrics', () => {
       .set(k.healthLatest, JSON.stringify({ status: 'warning', checkedAt: before, message: 'data is 40 s old' }))
       .exec();
     const map = await hazelcast.client.getMap<string, string>(config.hzMap);
-    await map.set(config.hzKey, JSON.stringify({ scan_number: 42, timestamp_ms: before - 40_000, asset_count: 400, timestamp: new Date(before - 40_000).toISOString() }));
+    await map.set(
+      config.hzKey,
+      JSON.stringify({ scan_number: 42, timestamp_ms: before - 40_000, asset_count: 400, timestamp: new Date(before - 40_000).toISOString() }),
+    );
     await queues[QUEUES.healthCheck].add('health-check', { trigger: 'manual' });
     await queues[QUEUES.healthCheck].add('health-check', { trigger: 'manual' });
     await queues[QUEUES.restartBridge].add('restart-bridge', { reason: 'test', requestedBy: 'test' }, { delay: 60_000 });
@@ -192,7 +218,9 @@ describe('/metrics', () => {
     for (const q of ['health-check', 'restart-bridge', 'bridge']) expect(value(e, 'bullmq_job_completed_total', { queue: q })).toBe(0);
 
     // Every series the Grafana dashboard queries is one this endpoint exports.
-    const dashboard = JSON.parse(readFileSync('deploy/grafana/dashboards/scan-bridge.json', 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const dashboard = JSON.parse(readFileSync('deploy/grafana/dashboards/scan-bridge.json', 'utf8')) as {
+      panels: Array<{ targets?: Array<{ expr: string }> }>;
+    };
     const queried = new Set(dashboard.panels.flatMap((p) => p.targets ?? []).flatMap((t) => t.expr.match(/\b(scan_bridge|bullmq)_[a-z_]+/g) ?? []));
     expect(queried.size).toBeGreaterThan(5);
     const exported = new Set(e.samples.map((x) => x.name));

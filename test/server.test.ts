@@ -81,7 +81,19 @@ describe('login', () => {
     const html = await page.text();
     const asset = /src="(static\/js\/[^"]+\.js)"/.exec(html)?.[1];
     expect(asset).toBeDefined();
-    const guarded = ['/board/', `/board/${asset}`, '/board/api/queues', '/api/status', '/api/health', '/readyz', '/metrics', '/status', '/api/availability', '/history', '/'];
+    const guarded = [
+      '/board/',
+      `/board/${asset}`,
+      '/board/api/queues',
+      '/api/status',
+      '/api/health',
+      '/readyz',
+      '/metrics',
+      '/status',
+      '/api/availability',
+      '/history',
+      '/',
+    ];
     for (const path of guarded) {
       const res = await fetch(`${app.url}${path}`, { redirect: 'manual' });
       expect(res.status, path).toBe(401);
@@ -152,9 +164,13 @@ describe('Bull Board', () => {
     const queue = app.queues[QUEUES.restartBridge];
     const job = await queue.add('restart-bridge', { reason: 'test', requestedBy: 'test' });
     // Fail it for real, through a worker whose attempt throws.
-    const worker = new Worker(QUEUES.restartBridge, async () => {
-      throw new Error('no bridge confirmed');
-    }, { connection: createRedis(app.config), prefix: app.config.queuePrefix });
+    const worker = new Worker(
+      QUEUES.restartBridge,
+      () => {
+        throw new Error('no bridge confirmed');
+      },
+      { connection: createRedis(app.config), prefix: app.config.queuePrefix },
+    );
     try {
       await eventually('the job failing', async () => ((await job.getState()) === 'failed' ? true : undefined));
     } finally {
@@ -263,7 +279,11 @@ describe('HTTP API', () => {
     await app.redis.set(keys(app.config.queuePrefix).restarts, '4');
     const res = await fetch(`${app.url}/api/status`, { headers: AUTH });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { queues: Record<string, { counts: Record<string, number> }>; bridge: { restarts: number; heartbeat: unknown }; health: unknown };
+    const body = (await res.json()) as {
+      queues: Record<string, { counts: Record<string, number> }>;
+      bridge: { restarts: number; heartbeat: unknown };
+      health: unknown;
+    };
     expect(body.queues['health-check']!.counts.waiting).toBe(1);
     expect(Object.keys(body.queues).sort()).toEqual(['bridge', 'health-check', 'restart-bridge']);
     expect(body.bridge.restarts).toBe(4);
@@ -279,7 +299,10 @@ describe('HTTP API', () => {
   });
 
   it('GET /readyz is 503 and says which server failed', async () => {
-    const deadRedis = createRedis({ redis: { kind: 'url', url: 'redis://127.0.0.1:1' } }, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
+    const deadRedis = createRedis(
+      { redis: { kind: 'url', url: 'redis://127.0.0.1:1' } },
+      { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true },
+    );
     const closedHz = await createHazelcast(testConfig(), testLog);
     await closedHz.shutdown();
     const app = await serve({}, deadRedis, closedHz);

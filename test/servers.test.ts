@@ -35,7 +35,10 @@ describe('real BullMQ on real Redis', () => {
     const name = uniq('q');
     const queue = new Queue(name, { connection, prefix: config.queuePrefix });
     const events = new QueueEvents(name, { connection: createRedis(config), prefix: config.queuePrefix });
-    const worker = new Worker(name, (job) => Promise.resolve({ doubled: (job.data as { n: number }).n * 2 }), { connection: createRedis(config), prefix: config.queuePrefix });
+    const worker = new Worker(name, (job) => Promise.resolve({ doubled: (job.data as { n: number }).n * 2 }), {
+      connection: createRedis(config),
+      prefix: config.queuePrefix,
+    });
     try {
       await events.waitUntilReady();
       const job = await queue.add('double', { n: 21 });

@@ -16,9 +16,14 @@ afterEach(async () => {
 
 function services(action: 'up' | 'down', env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((ok) => {
-    execFile('bash', ['scripts/services.sh', action], { env: { ...process.env, SERVICES_DOCKER: '0', ...env }, encoding: 'utf8', timeout: 180_000 }, (error, out, err) => {
-      ok({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out, err });
-    });
+    execFile(
+      'bash',
+      ['scripts/services.sh', action],
+      { env: { ...process.env, SERVICES_DOCKER: '0', ...env }, encoding: 'utf8', timeout: 180_000 },
+      (error, out, err) => {
+        ok({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out, err });
+      },
+    );
   });
 }
 
@@ -35,7 +40,7 @@ function stateDir(): string {
 }
 
 /** services:up refused to start: it names the taken port and the setting that moves it, says nothing is up, records no pid. */
-async function expectRefused(r: Awaited<ReturnType<typeof services>>, port: number, setting: string, dir: string) {
+function expectRefused(r: Awaited<ReturnType<typeof services>>, port: number, setting: string, dir: string) {
   expect(r.code).not.toBe(0);
   expect(r.out).not.toContain('Services are up');
   expect(r.err).toMatch(new RegExp(`port ${port} .*already in use.*${setting}`));
@@ -47,7 +52,12 @@ describe('npm run services:up', () => {
     const other: Started = await startRedis({ port: PORTS.held });
     cleanups.push(() => other.stop());
     const dir = stateDir();
-    await expectRefused(await services('up', { SERVICES_STATE_DIR: dir, SERVICES_REDIS_PORT: String(PORTS.held), SERVICES_HZ_PORT: String(PORTS.hazelcast) }), PORTS.held, 'SERVICES_REDIS_PORT', dir);
+    expectRefused(
+      await services('up', { SERVICES_STATE_DIR: dir, SERVICES_REDIS_PORT: String(PORTS.held), SERVICES_HZ_PORT: String(PORTS.hazelcast) }),
+      PORTS.held,
+      'SERVICES_REDIS_PORT',
+      dir,
+    );
     // Nothing of ours was left running on the Hazelcast port either.
     expect(await answers(PORTS.hazelcast)).toBe(false);
   });
@@ -57,7 +67,12 @@ describe('npm run services:up', () => {
     await new Promise<void>((ok) => holder.listen(PORTS.hazelcast, '127.0.0.1', ok));
     cleanups.push(() => new Promise((ok) => holder.close(ok)));
     const dir = stateDir();
-    await expectRefused(await services('up', { SERVICES_STATE_DIR: dir, SERVICES_REDIS_PORT: String(PORTS.redis), SERVICES_HZ_PORT: String(PORTS.hazelcast) }), PORTS.hazelcast, 'SERVICES_HZ_PORT', dir);
+    expectRefused(
+      await services('up', { SERVICES_STATE_DIR: dir, SERVICES_REDIS_PORT: String(PORTS.redis), SERVICES_HZ_PORT: String(PORTS.hazelcast) }),
+      PORTS.hazelcast,
+      'SERVICES_HZ_PORT',
+      dir,
+    );
     expect(await answers(PORTS.redis)).toBe(false);
   });
 
@@ -90,7 +105,7 @@ describe('npm run demo', () => {
       child.kill('SIGTERM');
       await exited;
     });
-    await eventually('the demo pushing its first scan', async () => (/pushed scan #1\b/.test(out) ? true : undefined), 120_000);
+    await eventually('the demo pushing its first scan', () => (/pushed scan #1\b/.test(out) ? true : undefined), 120_000);
     expect(out).toContain(`using REDIS_URL=${env.REDIS_URL} and HZ_MEMBERS=${env.HZ_MEMBERS}`);
     expect(out).not.toMatch(/Starting redis-server|Starting Hazelcast/);
     expect(existsSync(join(dir, 'pids.json'))).toBe(false);

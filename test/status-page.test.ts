@@ -57,7 +57,11 @@ describe('the chart axis fits the data it has', () => {
 
   it('a long history: 24 h back; ages above the stale line raise the age axis', () => {
     const now = 1_000 * H;
-    const points: TimelinePoint[] = Array.from({ length: 60 }, (_, i) => ({ t: now - 48 * H + i * H, s: i === 50 ? 'stale' : 'healthy', a: i === 50 ? 170 : 1 }));
+    const points: TimelinePoint[] = Array.from({ length: 60 }, (_, i) => ({
+      t: now - 48 * H + i * H,
+      s: i === 50 ? 'stale' : 'healthy',
+      a: i === 50 ? 170 : 1,
+    }));
     const svg = renderChart({ ...base, now, points });
     expect(Number(/data-from="(\d+)"/.exec(svg)![1])).toBe(now - 24 * H);
     expect(svg).toContain('>200 s<');
@@ -68,22 +72,35 @@ describe('the chart axis fits the data it has', () => {
 describe('board formatters', () => {
   it('the name line of a check carries its status and data age; unhealthy ones are marked', () => {
     expect(healthCheckName({ returnvalue: result(0, 'healthy', 1.25) })).toBe('✓ healthy · data 1.3 s old · scan #7');
-    expect(healthCheckName({ returnvalue: result(0, 'stale', 95, { cause: 'bridge_behind', restartJobId: '3' }) })).toBe('✖ STALE (bridge_behind) · data 95.0 s old · scan #7 · restart queued');
+    expect(healthCheckName({ returnvalue: result(0, 'stale', 95, { cause: 'bridge_behind', restartJobId: '3' }) })).toBe(
+      '✖ STALE (bridge_behind) · data 95.0 s old · scan #7 · restart queued',
+    );
     expect(healthCheckName({ returnvalue: result(0, 'warning', 40) })).toMatch(/^▲ WARNING · data 40\.0 s old/);
     expect(healthCheckName({ data: { trigger: 'manual' } })).toBe('health-check (manual): no result yet');
   });
 
   it('the name line of the bridge job carries its live stats', () => {
-    const live = { pushed: 120, lastScan: 123, newestOnDisk: 123, lagMs: 400, rejected: 0, generation: 2, hazelcastConnected: true, uptimeS: 300, updatedAt: 0 };
+    const live = {
+      pushed: 120,
+      lastScan: 123,
+      newestOnDisk: 123,
+      lagMs: 400,
+      rejected: 0,
+      generation: 2,
+      hazelcastConnected: true,
+      uptimeS: 300,
+      updatedAt: 0,
+    };
     expect(bridgeName({ data: { requestedBy: 'start', live } })).toBe('bridge · run 2 · 120 pushed, last #123 0.4 s ago · newest on disk #123');
-    expect(bridgeName({ data: { requestedBy: 'start', live: { ...live, pushed: 0, lastScan: null, lagMs: null, hazelcastConnected: false } }, finishedOn: 1 })).toBe(
-      'bridge (ended) · run 2 · 0 pushed · newest on disk #123 · ✖ Hazelcast disconnected',
-    );
+    expect(
+      bridgeName({ data: { requestedBy: 'start', live: { ...live, pushed: 0, lastScan: null, lagMs: null, hazelcastConnected: false } }, finishedOn: 1 }),
+    ).toBe('bridge (ended) · run 2 · 0 pushed · newest on disk #123 · ✖ Hazelcast disconnected');
     expect(bridgeName({ data: { requestedBy: 'start' } })).toBe('bridge: no stats yet');
   });
 
   it("Bull Board's page loses its external font link and gains a link to the status page", () => {
-    const html = '<!DOCTYPE html><head><link href="https://fonts.googleapis.com/css2?family=X" rel="stylesheet">\n<link href="static/css/main.css" rel="stylesheet"></head><body></body>';
+    const html =
+      '<!DOCTYPE html><head><link href="https://fonts.googleapis.com/css2?family=X" rel="stylesheet">\n<link href="static/css/main.css" rel="stylesheet"></head><body></body>';
     const out = rewriteBoardHtml(html);
     expect(out).not.toContain('googleapis');
     expect(out).toContain('href="static/css/main.css"');
@@ -107,7 +124,14 @@ describe('served by the board', () => {
 
   beforeAll(async () => {
     hazelcast = await createHazelcast(testConfig(), testLog);
-    const config = testConfig({ BOARD_USER: 'op', BOARD_PASSWORD: 'pw', HEALTH_INTERVAL_MS: '30000', DATA_WARNING_S: '30', DATA_STALE_S: '60', HEALTH_TIMELINE_MAX: '100000' });
+    const config = testConfig({
+      BOARD_USER: 'op',
+      BOARD_PASSWORD: 'pw',
+      HEALTH_INTERVAL_MS: '30000',
+      DATA_WARNING_S: '30',
+      DATA_STALE_S: '60',
+      HEALTH_TIMELINE_MAX: '100000',
+    });
     const redis = createRedis(config);
     const queues = openQueues(config, redis, testLog);
     server = await new Promise<Server>((ok) => {
@@ -133,7 +157,8 @@ describe('served by the board', () => {
     const k = keys(app.config.queuePrefix);
     const key = `${k.healthTimeline}:bound-test`;
     const now = Date.now();
-    for (const t of [now - TIMELINE_RETENTION_MS - H, now - 6 * 24 * H, now - H, now]) await addToTimeline(app.redis.multi(), key, result(t, 'healthy', 1), 10).exec();
+    for (const t of [now - TIMELINE_RETENTION_MS - H, now - 6 * 24 * H, now - H, now])
+      await addToTimeline(app.redis.multi(), key, result(t, 'healthy', 1), 10).exec();
     // The one older than 7 days went when a newer one came.
     expect((await readTimeline(app.redis, key, 0)).map((p) => p.t)).toEqual([now - 6 * 24 * H, now - H, now]);
     for (let i = 1; i <= 5; i++) await addToTimeline(app.redis.multi(), key, result(now + i, 'healthy', 1), 4).exec();
@@ -213,10 +238,15 @@ describe('served by the board', () => {
     await queue.add('health-check', { trigger: 'manual' });
     await queue.add('health-check', { trigger: 'schedule' });
     const results = [result(Date.now(), 'healthy', 1.5), result(Date.now(), 'down', null, { cause: 'no_heartbeat' })];
-    const worker = new Worker(QUEUES.healthCheck, async () => results.shift(), { connection: createRedis(app.config), prefix: app.config.queuePrefix });
+    const worker = new Worker(QUEUES.healthCheck, () => Promise.resolve(results.shift()), {
+      connection: createRedis(app.config),
+      prefix: app.config.queuePrefix,
+    });
     try {
       const names = await eventually('both checks completed', async () => {
-        const r = (await (await fetch(`${app.url}/board/api/queues?activeQueue=health-check&status=completed&page=1`, { headers: auth })).json()) as { queues: Array<{ name: string; jobs: Array<{ name: string }> }> };
+        const r = (await (await fetch(`${app.url}/board/api/queues?activeQueue=health-check&status=completed&page=1`, { headers: auth })).json()) as {
+          queues: Array<{ name: string; jobs: Array<{ name: string }> }>;
+        };
         const jobs = r.queues.find((q) => q.name === 'health-check')?.jobs ?? [];
         return jobs.length === 2 ? jobs.map((j) => j.name).sort() : undefined;
       });

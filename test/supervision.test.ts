@@ -34,10 +34,14 @@ describe('scheduler', () => {
     const queue = new Queue(QUEUES.healthCheck, { connection: createRedis(config), prefix: config.queuePrefix });
     try {
       expect(await queue.getJobSchedulers()).toHaveLength(1);
-      const done = await eventually('six completed checks', async () => {
-        const jobs = await queue.getJobs(['completed']);
-        return jobs.length >= 6 ? jobs : undefined;
-      }, 30_000);
+      const done = await eventually(
+        'six completed checks',
+        async () => {
+          const jobs = await queue.getJobs(['completed']);
+          return jobs.length >= 6 ? jobs : undefined;
+        },
+        30_000,
+      );
       // A scheduled job's id names its tick: one job per tick, and ticks a whole interval apart.
       const ticks = done.map((j: Job) => Number(j.id!.split(':').pop())).sort((a, b) => a - b);
       expect(new Set(ticks).size).toBe(ticks.length);
@@ -107,7 +111,7 @@ describe('bridge workers', () => {
       writeFileSync(env.ARROW_DIR!, 'not a folder');
       await eventually('the worker giving up', async () => ((await redis.exists(keys(config.queuePrefix).gaveUp)) ? true : undefined), 30_000);
       // The log line and the Redis key come from one process by different paths: await the line.
-      const out = await eventually('the giving-up log line', async () => (child.output().includes('giving up') ? child.output() : undefined), 10_000);
+      const out = await eventually('the giving-up log line', () => (child.output().includes('giving up') ? child.output() : undefined), 10_000);
       expect(out).toContain('bridge crashed');
       expect(out).toContain('(1/2)');
       expect(out).toContain('(2/2)');
@@ -146,7 +150,7 @@ describe('the scan folder removed and created again at once', () => {
       await eventually('scan #2 in history', async () => ((await history.containsKey('000002')) ? true : undefined), 5_000);
       const after = await activeBridge(env, [child]);
       expect(after.hb.generation).toBe(before.hb.generation);
-      const out = await eventually('the line saying so', async () => (child.output().includes('watching again') ? child.output() : undefined), 5_000);
+      const out = await eventually('the line saying so', () => Promise.resolve(child.output().includes('watching again') ? child.output() : undefined), 5_000);
       expect(out).toContain('was replaced by another folder');
       expect(out).not.toContain('bridge crashed');
     } finally {
@@ -164,7 +168,7 @@ describe('the scan folder removed and created again at once', () => {
       await eventually('scan #1', async () => ((await latest.get())?.scan_number === 1 ? true : undefined), 30_000);
       const before = await activeBridge(env, [child]);
       rmSync(env.ARROW_DIR!, { recursive: true });
-      await eventually('the folder made again', async () => (child.output().includes('watching again') ? true : undefined), 5_000);
+      await eventually('the folder made again', () => Promise.resolve(child.output().includes('watching again') ? true : undefined), 5_000);
       writeScanFile(env.ARROW_DIR!, 2);
       await eventually('scan #2', async () => ((await latest.get())?.scan_number === 2 ? true : undefined), 5_000);
       expect((await activeBridge(env, [child])).hb.generation).toBe(before.hb.generation);
@@ -212,8 +216,8 @@ describe('restart jobs', () => {
     try {
       const before = (await activeBridge(env, [bridge])).hb.generation;
       const { id } = await enqueueRestart(queue, { reason: 'test', requestedBy: 'test' });
-      const job = await finished(queue, id!);
-      expect(job.returnvalue.generation).toBeGreaterThan(before);
+      const job = await finished(queue, id);
+      expect((job.returnvalue as { generation: number }).generation).toBeGreaterThan(before);
       expect(Number(await redis.get(keys(config.queuePrefix).restarts))).toBe(1);
     } finally {
       await queue.close();
@@ -230,10 +234,10 @@ describe('restart jobs', () => {
     try {
       const { id } = await enqueueRestart(queue, { reason: 'test', requestedBy: 'test' });
       // The restart is under way, waiting for a bridge, before the first bridge worker starts.
-      await eventually('the restart attempt running', async () => ((await (await queue.getJob(id!))?.getState()) === 'active' ? true : undefined));
+      await eventually('the restart attempt running', async () => ((await (await queue.getJob(id))?.getState()) === 'active' ? true : undefined));
       spawnRoles(['bridge'], env);
-      const job = await finished(queue, id!);
-      expect(job.returnvalue.generation).toBe(1);
+      const job = await finished(queue, id);
+      expect((job.returnvalue as { generation: number }).generation).toBe(1);
       expect(await redis.get(keys(config.queuePrefix).restarts)).toBeNull();
     } finally {
       await queue.close();
@@ -250,12 +254,16 @@ describe('restart jobs', () => {
     try {
       // No bridge worker runs anywhere: no restart can be confirmed.
       const { id } = await enqueueRestart(queue, { reason: 'test', requestedBy: 'test' });
-      const job = await eventually('the restart failing for good', async () => {
-        const j = await queue.getJob(id!);
-        return j && (await j.getState()) === 'failed' ? j : undefined;
-      }, 40_000);
+      const job = await eventually(
+        'the restart failing for good',
+        async () => {
+          const j = await queue.getJob(id);
+          return j && (await j.getState()) === 'failed' ? j : undefined;
+        },
+        40_000,
+      );
       expect(job.attemptsMade).toBe(3);
-      const { logs } = await queue.getJobLogs(id!);
+      const { logs } = await queue.getJobLogs(id);
       const starts = logs.filter((l) => / started at /.test(l)).map((l) => Date.parse(/started at ([\d\-T:.]+Z)/.exec(l)![1]!));
       const ends = logs.filter((l) => / failed at /.test(l)).map((l) => Date.parse(/failed at ([\d\-T:.]+Z)/.exec(l)![1]!));
       expect(starts).toHaveLength(3);

@@ -13,8 +13,10 @@ afterAll(async () => {
   await hz.shutdown();
 });
 
-const scan = (n: number, ageS: number) => JSON.stringify({ scan_number: n, timestamp: new Date().toISOString(), timestamp_ms: Date.now() - ageS * 1000, asset_count: 400 });
-const health = (status: string, extra: Record<string, unknown> = {}) => JSON.stringify({ status, checkedAt: Date.now(), validUntil: Date.now() + 60_000, message: status, ...extra });
+const scan = (n: number, ageS: number) =>
+  JSON.stringify({ scan_number: n, timestamp: new Date().toISOString(), timestamp_ms: Date.now() - ageS * 1000, asset_count: 400 });
+const health = (status: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ status, checkedAt: Date.now(), validUntil: Date.now() + 60_000, message: status, ...extra });
 
 async function world(opts: { ageS?: number; health?: string | null }) {
   const env = testEnv();

@@ -30,7 +30,9 @@ function inotifyOf(pid: number): { instances: number; watches: number } {
     }
     if (target !== 'anon_inode:inotify') continue;
     instances++;
-    watches += readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+    watches += readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('inotify wd:')).length;
   }
   return { instances, watches };
 }
@@ -77,10 +79,14 @@ describe('WATCH_MODE=poll', () => {
       const at = staged.publish();
       // Landed when the bridge wrote it (`written_at_ms`, set just before the write), so that this
       // test's own polling of Hazelcast does not count.
-      const written = await eventually(`scan #${n} in Hazelcast`, async () => {
-        const v = await latestValue(config);
-        return v?.scan_number === n ? v.written_at_ms : undefined;
-      }, 5000);
+      const written = await eventually(
+        `scan #${n} in Hazelcast`,
+        async () => {
+          const v = await latestValue(config);
+          return v?.scan_number === n ? v.written_at_ms : undefined;
+        },
+        5000,
+      );
       latencies.push(written - at);
       // Spread the scans over the poll cycle rather than in step with it.
       await new Promise((r) => setTimeout(r, 170));
@@ -89,7 +95,11 @@ describe('WATCH_MODE=poll', () => {
     expect(inotifyOf(child.pid)).toEqual({ instances: 0, watches: 0 });
 
     // `status` says how the bridge watches and why.
-    const status = execFileSync(process.execPath, ['dist/cli.js', 'status'], { env: { ...process.env, ...env, LOG_LEVEL: 'silent' }, encoding: 'utf8', timeout: 30_000 });
+    const status = execFileSync(process.execPath, ['dist/cli.js', 'status'], {
+      env: { ...process.env, ...env, LOG_LEVEL: 'silent' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(status).toContain('watch mode: poll (WATCH_MODE=poll)');
   });
 });
@@ -117,16 +127,20 @@ describe('WATCH_MODE=events with lost events', () => {
       restore();
     }
     // The watches are in place a moment before the bridge says so.
-    await eventually('the bridge saying how it watches', async () => (/"msg":"watching /.test(child.output()) ? true : undefined), 30_000);
+    await eventually('the bridge saying how it watches', () => (/"msg":"watching /.test(child.output()) ? true : undefined), 30_000);
     expect(child.output()).toMatch(/"msg":"watching .* with inotify events and a rescan every 2000 ms \(WATCH_MODE=events\)/);
 
     const staged = Array.from({ length: 2000 }, (_, i) => stage(config, i + 1, new Date(base + i * 100)));
     let last = 0;
     for (const s of staged) last = s.publish();
-    const written = await eventually('scan #2000 in Hazelcast', async () => {
-      const v = await latestValue(config);
-      return v?.scan_number === 2000 ? v.written_at_ms : undefined;
-    }, 20_000);
+    const written = await eventually(
+      'scan #2000 in Hazelcast',
+      async () => {
+        const v = await latestValue(config);
+        return v?.scan_number === 2000 ? v.written_at_ms : undefined;
+      },
+      20_000,
+    );
     expect(written - last).toBeLessThanOrEqual(rescanMs + 1000);
   });
 });

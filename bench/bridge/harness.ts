@@ -101,7 +101,6 @@ export function scanNumberOf(value: string): number {
   return typeof n === 'number' ? n : Number(n);
 }
 
-// ---------------------------------------------------------------------------------------------
 // Clean-up, interruption and the deadline
 
 const cleanups: Array<{ what: string; run: () => Promise<void> }> = [];

@@ -71,7 +71,9 @@ async function up(wanted: Service[]): Promise<void> {
   for (const n of wanted) {
     for (const port of ports[n]) {
       if (!(await portFree(port))) {
-        throw new Error(`port ${port} on 127.0.0.1 is already in use by another process, so ${n} cannot start there: stop that process, or choose another port with ${SERVICES[n].env}=<port>`);
+        throw new Error(
+          `port ${port} on 127.0.0.1 is already in use by another process, so ${n} cannot start there: stop that process, or choose another port with ${SERVICES[n].env}=<port>`,
+        );
       }
     }
   }
@@ -84,7 +86,11 @@ async function up(wanted: Service[]): Promise<void> {
     }
     if (wanted.includes('hazelcast')) {
       console.log(`Starting Hazelcast ${HAZELCAST_VERSION} on 127.0.0.1:${ports.hazelcast.join(', ')} (first start fetches the jar through Maven) …`);
-      const c = await startHazelcastCluster(count.hazelcast, { ports: ports.hazelcast, detached: true, logFile: (i) => join(dir, i === 0 ? 'hazelcast.log' : `hazelcast-${i + 1}.log`) });
+      const c = await startHazelcastCluster(count.hazelcast, {
+        ports: ports.hazelcast,
+        detached: true,
+        logFile: (i) => join(dir, i === 0 ? 'hazelcast.log' : `hazelcast-${i + 1}.log`),
+      });
       started.hazelcast = { pids: c.members.map((m) => m.pid), address: c.address, stop: c.stop };
     }
   } catch (err) {

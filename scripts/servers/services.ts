@@ -14,9 +14,9 @@ export interface Started {
   address: string;
   port: number;
   pid: number;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
   /** SIGKILL: a crash, not a shutdown. */
-  kill(): Promise<void>;
+  kill: () => Promise<void>;
 }
 
 /** A TCP port that was free a moment ago on loopback. */
@@ -150,21 +150,27 @@ function output(opts: SpawnOpts, child: () => ChildProcess | undefined): { stdio
 export async function startRedis(opts: RedisOpts = {}): Promise<Started> {
   const port = opts.port ?? (await freePort());
   await assertPortFree(port, 'redis-server');
-  let child: ChildProcess | undefined;
-  const out = output(opts, () => child);
+  // The output reader asks for the process once it runs.
+  const proc: { child?: ChildProcess } = {};
+  const out = output(opts, () => proc.child);
   // A folder of this start's own: a file left by another server (nodes.conf, a dump) never reaches this one.
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'scan-bridge-redis-'));
   if (opts.dir) mkdirSync(dir, { recursive: true });
   const removeDir = opts.dir ? () => undefined : () => rmSync(dir, { recursive: true, force: true });
-  child = spawn(
+  const child = (proc.child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--dir', dir, ...(opts.args ?? [])],
     { stdio: ['ignore', out.stdio, out.stdio], detached: opts.detached ?? false },
-  );
+  ));
   out.attach();
   // Ready when this very process says so: a port that answers may be someone else's server.
   const own = child;
-  await waitUntil(`redis-server on port ${port}`, async () => out.text().includes('Ready to accept connections') && (await portAnswers(port)), 15_000, own).catch(async (err: unknown) => {
+  await waitUntil(
+    `redis-server on port ${port}`,
+    async () => out.text().includes('Ready to accept connections') && (await portAnswers(port)),
+    15_000,
+    own,
+  ).catch(async (err: unknown) => {
     await stopper(own, 'SIGKILL', removeDir)();
     throw new Error(`${(err as Error).message}\n${out.text().slice(-2000)}`, { cause: err });
   });
@@ -187,8 +193,8 @@ export async function startHazelcast(opts: HazelcastOpts = {}): Promise<Started>
   const port = opts.port ?? (await freePort());
   await assertPortFree(port, 'the Hazelcast member');
   const jar = hazelcastJar();
-  let spawned: ChildProcess | undefined;
-  const out = output(opts, () => spawned);
+  const proc: { child?: ChildProcess } = {};
+  const out = output(opts, () => proc.child);
   const heap = opts.heap ?? '384m';
   const child = spawn(
     'java',
@@ -208,7 +214,7 @@ export async function startHazelcast(opts: HazelcastOpts = {}): Promise<Started>
     ],
     { stdio: ['ignore', out.stdio, out.stdio], detached: opts.detached ?? false },
   );
-  spawned = child;
+  proc.child = child;
   out.attach();
   const size = opts.members?.length ?? 1;
   // This start's output only, and the port answering: an earlier start's log says nothing of this one.
@@ -233,7 +239,7 @@ export async function startHazelcast(opts: HazelcastOpts = {}): Promise<Started>
 export async function startHazelcastCluster(
   n: number,
   opts: Omit<HazelcastOpts, 'members' | 'port' | 'logFile'> & { ports?: number[]; logFile?: (i: number) => string } = {},
-): Promise<{ members: Started[]; address: string; restart(i: number): Promise<Started>; stop(): Promise<void> }> {
+): Promise<{ members: Started[]; address: string; restart: (i: number) => Promise<Started>; stop: () => Promise<void> }> {
   const ports = opts.ports ?? (await Promise.all(Array.from({ length: n }, () => freePort())));
   const addresses = ports.map((p) => `127.0.0.1:${p}`);
   const memberOpts = (i: number): HazelcastOpts => ({ ...opts, port: ports[i]!, members: addresses, logFile: opts.logFile?.(i) });
@@ -242,14 +248,14 @@ export async function startHazelcastCluster(
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) {
     await Promise.all(members.map((m) => m.kill()));
-    throw (failed as PromiseRejectedResult).reason;
+    throw failed.reason;
   }
   return {
     members,
     address: addresses.join(','),
     async restart(i) {
       members[i] = await startHazelcast(memberOpts(i));
-      return members[i]!;
+      return members[i];
     },
     stop: async () => void (await Promise.all(members.map((m) => m.stop()))),
   };

@@ -36,7 +36,12 @@ export async function postJson(what: string, url: string, body: unknown, o: Deli
   const json = JSON.stringify(body);
   for (let attempt = 0; ; attempt++) {
     try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: json, signal: AbortSignal.any([AbortSignal.timeout(o.timeoutMs), o.signal]) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: json,
+        signal: AbortSignal.any([AbortSignal.timeout(o.timeoutMs), o.signal]),
+      });
       const text = await res.text().catch(() => '');
       if (res.ok) return true;
       const message = `${what}: the receiver answered ${res.status}${text ? `: ${said(text)}` : ''}`;

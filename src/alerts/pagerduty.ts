@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { RedisConnection } from '../connections.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
-import type { HealthResult, HealthStatus } from '../health.js';
+import type { HealthResult } from '../health.js';
 
 /** Statuses that page: an open incident lasts from entering one of these until leaving them all. */
 const PAGING = new Set<string>(['stale', 'down', 'error']);
 
-export function pages(status: HealthStatus | string): boolean {
+export function pages(status: string): boolean {
   return PAGING.has(status);
 }
 
@@ -71,7 +71,7 @@ export function incidentStore(redis: RedisConnection, prefix: string, log: Logge
     async close(): Promise<string | null> {
       let open = local;
       try {
-        open = ((await redis.getdel(key)) as string | null) ?? local;
+        open = (await redis.getdel(key)) ?? local;
       } catch (err) {
         fallback(err);
       }

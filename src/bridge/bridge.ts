@@ -178,6 +178,7 @@ export class Bridge {
         if (!listingFailed) this.say('warn', `${message}; listing again on the next tick`);
         listingFailed = true;
       },
+      watchProblem: (message) => this.say('warn', message),
     });
     if (this.stopped) return source.close();
     this.source = source;

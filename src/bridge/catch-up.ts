@@ -65,7 +65,17 @@ export async function startupCatchUp(d: CatchUpDeps): Promise<void> {
     const than = stored === null ? 'that Hazelcast has not seen' : `are newer than ${describeScan(stored)} in Hazelcast`;
     d.say('info', `catching up: ${missed.length} scans on disk ${than}; writing them to history`);
   }
-  const unwritten = stored === null ? [] : await withoutHistory(d, listed.slice(0, -1).filter((f) => !newer(f) && young(f)).slice(-RECHECK_MAX), stored);
+  const unwritten =
+    stored === null
+      ? []
+      : await withoutHistory(
+          d,
+          listed
+            .slice(0, -1)
+            .filter((f) => !newer(f) && young(f))
+            .slice(-RECHECK_MAX),
+          stored,
+        );
   if (missed.length + unwritten.length === 0) return;
   await backfill(d, [...unwritten, ...missed]);
 }
@@ -82,7 +92,11 @@ async function withoutHistory(d: CatchUpDeps, refs: ScanFileRef[], stored: ScanO
     return [];
   }
   const out = numbered.filter((f) => absent.has(f.scanNumber!));
-  if (out.length > 0) d.say('info', `catching up: ${out.length} of the ${numbered.length} scans on disk up to ${describeScan(stored)} have no history entry (a run stopped before writing it); writing them`);
+  if (out.length > 0)
+    d.say(
+      'info',
+      `catching up: ${out.length} of the ${numbered.length} scans on disk up to ${describeScan(stored)} have no history entry (a run stopped before writing it); writing them`,
+    );
   return out;
 }
 

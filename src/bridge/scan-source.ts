@@ -13,6 +13,8 @@ export interface ScanSourceEvents {
   error: (err: Error) => void;
   /** A listing failed once; listing goes on. */
   problem: (message: string) => void;
+  /** A day folder's inotify watch failed while the folder is still there (events mode). */
+  watchProblem?: (message: string) => void;
 }
 
 export interface ScanSource {
@@ -26,7 +28,7 @@ export async function openScanSource(root: string, choice: WatchModeChoice, timi
     const poller = await startFolderPoller({ root, intervalMs: timing.pollMs, file: on.file, problem: on.problem });
     return { how: `by polling every ${timing.pollMs} ms`, close: () => poller.close() };
   }
-  const watcher = await watchScanFolder(root, { file: on.file, error: on.error });
+  const watcher = await watchScanFolder(root, { file: on.file, error: on.error, problem: on.watchProblem ?? on.problem });
   // inotify drops events when its queue overflows and tells Node nothing: list now and then.
   const rescan = await startFolderPoller({ root, intervalMs: timing.rescanMs, file: on.file, problem: on.problem });
   return {

@@ -9,6 +9,8 @@ export interface ScanFolderEvents {
   file(path: string): void;
   /** A watch failed for good: the bridge can no longer see new scans. */
   error(err: Error): void;
+  /** A day folder's watch failed while the folder is still there: its files are found by the rescan only. */
+  problem(message: string): void;
 }
 
 export interface ScanFolderWatcher {
@@ -44,10 +46,17 @@ export async function watchScanFolder(root: string, on: ScanFolderEvents): Promi
     } catch {
       return; // gone already, or not a folder
     }
-    // A day folder removed (old days cleaned up) ends its watch; that is not an error.
-    w.on('error', () => {
+    // A day folder removed (old days cleaned up) ends its watch; that is not an error. Any
+    // other failure is told: the folder's new files are then seen by the rescan only.
+    w.on('error', (err) => {
       w.close();
       days.delete(dir);
+      void stat(dir).then(
+        () => {
+          if (!closed) on.problem(`watching the day folder ${dir} failed (${coerceError(err).message}); its new files are found by the rescan every WATCH_RESCAN_MS`);
+        },
+        () => undefined, // removed: nothing to tell
+      );
     });
     days.set(dir, w);
     if (list) {

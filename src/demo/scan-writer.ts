@@ -56,9 +56,6 @@ export interface MakeScanOptions {
 
 export const DEFAULT_SEED = 0x5eed;
 
-// ---------------------------------------------------------------------------------------------
-// Deterministic pseudo-randomness
-
 /** mulberry32: tiny, fast, good-enough 32-bit PRNG. Returns floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -88,18 +85,107 @@ function unit(...parts: number[]): number {
   return mulberry32(hashSeed(...parts))();
 }
 
-// ---------------------------------------------------------------------------------------------
-// Asset universe
-
 const BASE_SYMBOLS = [
-  'BTC', 'ETH', 'BNB', 'SOL', 'XRP', 'ADA', 'DOGE', 'TRX', 'AVAX', 'DOT', 'LINK', 'MATIC', 'TON',
-  'SHIB', 'LTC', 'BCH', 'UNI', 'ATOM', 'XLM', 'ETC', 'FIL', 'APT', 'ARB', 'OP', 'NEAR', 'ICP',
-  'HBAR', 'VET', 'INJ', 'SUI', 'AAVE', 'GRT', 'ALGO', 'SAND', 'MANA', 'AXS', 'EGLD', 'THETA',
-  'XTZ', 'EOS', 'FTM', 'RUNE', 'KAVA', 'CRV', 'MKR', 'SNX', 'COMP', 'LDO', 'DYDX', 'GALA', 'CHZ',
-  'ENJ', 'ZIL', 'IOTA', 'NEO', 'QTUM', 'ONE', 'KSM', 'ZEC', 'DASH', 'WAVES', 'BAT', 'ZRX', 'SUSHI',
-  'YFI', '1INCH', 'CELO', 'ROSE', 'FLOW', 'MINA', 'IMX', 'STX', 'PEPE', 'WIF', 'BONK', 'FLOKI',
-  'JUP', 'TIA', 'SEI', 'PYTH', 'ORDI', 'RNDR', 'FET', 'AGIX', 'OCEAN', 'WLD', 'BLUR', 'CFX',
-  'GMX', 'MASK', 'ANKR', 'ICX', 'IOST', 'ONT', 'RVN', 'SKL', 'STORJ', 'SXP', 'HOT', 'CELR',
+  'BTC',
+  'ETH',
+  'BNB',
+  'SOL',
+  'XRP',
+  'ADA',
+  'DOGE',
+  'TRX',
+  'AVAX',
+  'DOT',
+  'LINK',
+  'MATIC',
+  'TON',
+  'SHIB',
+  'LTC',
+  'BCH',
+  'UNI',
+  'ATOM',
+  'XLM',
+  'ETC',
+  'FIL',
+  'APT',
+  'ARB',
+  'OP',
+  'NEAR',
+  'ICP',
+  'HBAR',
+  'VET',
+  'INJ',
+  'SUI',
+  'AAVE',
+  'GRT',
+  'ALGO',
+  'SAND',
+  'MANA',
+  'AXS',
+  'EGLD',
+  'THETA',
+  'XTZ',
+  'EOS',
+  'FTM',
+  'RUNE',
+  'KAVA',
+  'CRV',
+  'MKR',
+  'SNX',
+  'COMP',
+  'LDO',
+  'DYDX',
+  'GALA',
+  'CHZ',
+  'ENJ',
+  'ZIL',
+  'IOTA',
+  'NEO',
+  'QTUM',
+  'ONE',
+  'KSM',
+  'ZEC',
+  'DASH',
+  'WAVES',
+  'BAT',
+  'ZRX',
+  'SUSHI',
+  'YFI',
+  '1INCH',
+  'CELO',
+  'ROSE',
+  'FLOW',
+  'MINA',
+  'IMX',
+  'STX',
+  'PEPE',
+  'WIF',
+  'BONK',
+  'FLOKI',
+  'JUP',
+  'TIA',
+  'SEI',
+  'PYTH',
+  'ORDI',
+  'RNDR',
+  'FET',
+  'AGIX',
+  'OCEAN',
+  'WLD',
+  'BLUR',
+  'CFX',
+  'GMX',
+  'MASK',
+  'ANKR',
+  'ICX',
+  'IOST',
+  'ONT',
+  'RVN',
+  'SKL',
+  'STORJ',
+  'SXP',
+  'HOT',
+  'CELR',
 ] as const;
 
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -130,7 +216,6 @@ export function assetSymbols(n: number): string[] {
   return symbolCache.slice(0, n);
 }
 
-// ---------------------------------------------------------------------------------------------
 // Scan generation: values are smooth functions of the scan number plus a little noise, so
 // consecutive scans look like a continuous market.
 
@@ -193,10 +278,7 @@ export function makeScan(opts: MakeScanOptions): ScanRow {
   }
   const meanRet = count > 0 ? ret / count : 0;
 
-  const instability = Math.min(
-    1,
-    Math.abs(velocities[0]!) / 2 + Math.abs(velDiv) / 3 + unit(seed, 401, n) * 0.2,
-  );
+  const instability = Math.min(1, Math.abs(velocities[0]!) / 2 + Math.abs(velDiv) / 3 + unit(seed, 401, n) * 0.2);
   let regime: Regime;
   if (instability > 0.55) regime = 'TRANSITION';
   else if (meanRet > 0.001) regime = 'BULL';
@@ -222,9 +304,6 @@ export function makeScan(opts: MakeScanOptions): ScanRow {
     loadings,
   };
 }
-
-// ---------------------------------------------------------------------------------------------
-// Arrow encoding
 
 const FLOAT_COLUMNS = [
   'w50_lambda_max',

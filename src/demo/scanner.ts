@@ -42,8 +42,7 @@ export async function runDemoScanner(opts: DemoScannerOptions): Promise<void> {
 
   log.info(
     { arrowDir, intervalMs, assets, startScanNumber: next, count },
-    `demo scanner starting at scan #${next}: ${assets} assets every ${intervalMs} ms into ${arrowDir}` +
-      (count !== undefined ? `, ${count} scans` : ''),
+    `demo scanner starting at scan #${next}: ${assets} assets every ${intervalMs} ms into ${arrowDir}` + (count !== undefined ? `, ${count} scans` : ''),
   );
 
   const start = Date.now();
@@ -80,7 +79,6 @@ export async function runDemoScanner(opts: DemoScannerOptions): Promise<void> {
 
   log.info(
     { written, attempts, nextScanNumber: next },
-    `demo scanner stopped after writing ${written} scan${written === 1 ? '' : 's'}` +
-      (signal?.aborted ? ' (aborted)' : ''),
+    `demo scanner stopped after writing ${written} scan${written === 1 ? '' : 's'}` + (signal?.aborted ? ' (aborted)' : ''),
   );
 }

@@ -43,7 +43,7 @@ export interface JobLockOptions {
   job: Pick<Job, 'extendLock'>;
   token: string;
   lockMs: number;
-  /** The moment a renewal of this lock succeeded (LeaseWorker.followRenewals). */
+  /** Tells of each renewal of this lock that succeeded (LockRenewals.follow, fed by a LeaseWorker). */
   follow(renewed: (until: number) => void): () => void;
   /** Said once when the lock is found lost, and once when Redis does not answer a confirmation. */
   say(level: 'warn' | 'error', message: string): void;
@@ -88,10 +88,7 @@ export class JobLock {
     return new Promise<void>((ok, fail) => {
       const timer = setTimeout(() => {
         if (this.lostWhy !== null) return fail(new WriteRefusedError(this.lostWhy));
-        if (!this.redisSilent) {
-          this.redisSilent = true;
-          this.o.say('warn', `Redis did not answer within ${this.confirmWaitMs} ms: the bridge lock cannot be confirmed; writing on, and stopping if Redis then says the lock is lost`);
-        }
+        this.silent(`did not answer within ${this.confirmWaitMs} ms`);
         ok();
       }, this.confirmWaitMs);
       void answer.then(() => {
@@ -112,14 +109,21 @@ export class JobLock {
         this.redisSilent = false;
         if (ok === 1) this.until = Math.max(this.until, sentAt + this.o.lockMs);
         else this.lose('the bridge lock expired or another worker holds it now');
-      } catch {
-        // Redis refused the call (it is down or failing over): as silent as no answer.
-        this.redisSilent = true;
+      } catch (err) {
+        // Redis refused the call (it is down or failing over): as good as no answer.
+        this.silent(`refused the call (${err instanceof Error ? err.message : String(err)})`);
       } finally {
         this.pending = undefined;
       }
     })();
     return this.pending;
+  }
+
+  /** Redis gives no answer: writes go on without one; said once until Redis answers again. */
+  private silent(how: string): void {
+    if (this.redisSilent) return;
+    this.redisSilent = true;
+    this.o.say('warn', `Redis ${how}: the bridge lock cannot be confirmed; writing on, and stopping if Redis then says the lock is lost`);
   }
 
   /** The lock is not ours any more: refuse every write from now on. */

@@ -44,15 +44,24 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
       const map = await hazelcast.client.getMap<string, string>(config.hzMap);
       return map.get(config.hzKey);
     })(),
-    READ_TIMEOUT_MS, 'Hazelcast',
+    READ_TIMEOUT_MS,
+    'Hazelcast',
   ).then(
     (v): HealthInputs['latest'] => ({ kind: 'ok', payload: v === null ? null : (JSON.parse(v) as LatestScan) }),
     (err: unknown): HealthInputs['latest'] => ({ kind: 'unreachable', error: coerceError(err).message }),
   );
-  const fromRedis = withTimeout(Promise.all([readBridgeFacts(redis, config.queuePrefix), redis.mget(k.restarts, k.lastRestart, k.generation, k.checkingSince)]), READ_TIMEOUT_MS, 'Redis').then(
+  const fromRedis = withTimeout(
+    Promise.all([readBridgeFacts(redis, config.queuePrefix), redis.mget(k.restarts, k.lastRestart, k.generation, k.checkingSince)]),
+    READ_TIMEOUT_MS,
+    'Redis',
+  ).then(
     ([facts, [restarts, lastRestart, generation, since]]) => ({
-      ok: true as const, facts, restarts: Number(restarts ?? 0), lastRestart: lastRestart ? (JSON.parse(lastRestart) as HealthInputs['lastRestart']) : null,
-      bridgeEverStarted: Number(generation ?? 0) > 0, checkingSince: since === null || since === undefined ? null : Number(since),
+      ok: true as const,
+      facts,
+      restarts: Number(restarts ?? 0),
+      lastRestart: lastRestart ? (JSON.parse(lastRestart) as HealthInputs['lastRestart']) : null,
+      bridgeEverStarted: Number(generation ?? 0) > 0,
+      checkingSince: since === null || since === undefined ? null : Number(since),
     }),
     (err: unknown) => ({ ok: false as const, error: coerceError(err).message }),
   );
@@ -60,7 +69,13 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
   const stats = r.ok ? r.facts.stats : null;
   return {
     now,
-    thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs, startGraceS: config.bridgeStartGraceS, maxClockSkewS: config.maxClockSkewS },
+    thresholds: {
+      warningS: config.dataWarningS,
+      staleS: config.dataStaleS,
+      heartbeatTtlMs: config.bridgeHeartbeatTtlMs,
+      startGraceS: config.bridgeStartGraceS,
+      maxClockSkewS: config.maxClockSkewS,
+    },
     latest: latestRead,
     heartbeat: r.ok ? { kind: 'ok', value: r.facts.heartbeat } : { kind: 'unreachable', error: r.error },
     // The folder may be on another machine: then the bridge's own view is the best we have.
@@ -84,12 +99,23 @@ export async function recordHealth(deps: HealthCheckDeps, result: HealthResult):
   const ttlMs = Math.max(1, entry.validUntil - Date.now()) + HZ_EXPIRY_GRAIN_MS;
   await Promise.all([
     withTimeout(
-      addToTimeline(deps.redis.multi().set(k.healthLatest, json).lpush(k.healthHistory, json).ltrim(k.healthHistory, 0, deps.config.healthHistoryMax - 1), k.healthTimeline, result, deps.config.healthTimelineMax).exec(),
-      READ_TIMEOUT_MS, 'Redis',
+      addToTimeline(
+        deps.redis
+          .multi()
+          .set(k.healthLatest, json)
+          .lpush(k.healthHistory, json)
+          .ltrim(k.healthHistory, 0, deps.config.healthHistoryMax - 1),
+        k.healthTimeline,
+        result,
+        deps.config.healthTimelineMax,
+      ).exec(),
+      READ_TIMEOUT_MS,
+      'Redis',
     ).catch((err: unknown) => deps.log.warn(`cannot keep the health result in Redis: ${coerceError(err).message}`)),
     withTimeout(
       (async () => (await deps.hazelcast.client.getMap<string, string>(deps.config.hzMap)).set(HEALTH_KEY, JSON.stringify(entry), ttlMs))(),
-      READ_TIMEOUT_MS, 'Hazelcast',
+      READ_TIMEOUT_MS,
+      'Hazelcast',
     ).catch((err: unknown) => deps.log.warn(`cannot write ${HEALTH_KEY} to Hazelcast: ${coerceError(err).message}`)),
   ]);
 }
@@ -105,7 +131,11 @@ export type HealthCheckResult = HealthResult & { restartJobId?: string; restartR
 async function act(deps: HealthCheckDeps, result: HealthCheckResult): Promise<string | undefined> {
   if (result.action !== 'restart' || !deps.restartQueue) return undefined;
   try {
-    const r = await withTimeout(enqueueRestart(deps.restartQueue, { reason: `${result.status}: ${'cause' in result ? result.cause : ''}`, requestedBy: 'health-check' }), READ_TIMEOUT_MS, 'Redis');
+    const r = await withTimeout(
+      enqueueRestart(deps.restartQueue, { reason: `${result.status}: ${'cause' in result ? result.cause : ''}`, requestedBy: 'health-check' }),
+      READ_TIMEOUT_MS,
+      'Redis',
+    );
     result.restartJobId = r.id;
     result.restartReused = r.reused;
     return r.reused ? `restart job ${r.id} is already pending: reused it` : `restart job ${r.id} queued`;
@@ -138,5 +168,8 @@ export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) 
 
 export function healthCheckProcessor(deps: HealthCheckDeps) {
   return async (job: Job<HealthCheckPayload>): Promise<HealthCheckResult> =>
-    runHealthCheck(deps, (line) => void job.log(line).catch((err: unknown) => deps.log.debug(`cannot add to the log of job ${job.id}: ${coerceError(err).message}`)));
+    runHealthCheck(
+      deps,
+      (line) => void job.log(line).catch((err: unknown) => deps.log.debug(`cannot add to the log of job ${job.id}: ${coerceError(err).message}`)),
+    );
 }

@@ -22,7 +22,8 @@ export function parsePayload<N extends JobName>(name: N, data: unknown): Payload
   const fields = fieldsOf(name);
   const record = data as Record<string, unknown>;
   const extra = Object.keys(record).filter((k) => !Object.hasOwn(fields, k));
-  if (extra.length > 0) return { ok: false, error: `${name} takes no ${extra.map((k) => JSON.stringify(k)).join(', ')}; its fields are ${Object.keys(fields).join(', ')}` };
+  if (extra.length > 0)
+    return { ok: false, error: `${name} takes no ${extra.map((k) => JSON.stringify(k)).join(', ')}; its fields are ${Object.keys(fields).join(', ')}` };
   for (const [key, field] of Object.entries(fields)) {
     const v = record[key];
     if (field.kind === 'enum' && !(typeof v === 'string' && field.values.includes(v))) {
@@ -44,7 +45,10 @@ export function jobNameOf(value: unknown): JobName | undefined {
 export function payloadSchema(name: JobName): Record<string, unknown> {
   const fields = fieldsOf(name);
   const properties = Object.fromEntries(
-    Object.entries(fields).map(([key, f]) => [key, f.kind === 'enum' ? { type: 'string', enum: [...f.values] } : { type: 'string', minLength: 1, maxLength: f.maxLength }]),
+    Object.entries(fields).map(([key, f]) => [
+      key,
+      f.kind === 'enum' ? { type: 'string', enum: [...f.values] } : { type: 'string', minLength: 1, maxLength: f.maxLength },
+    ]),
   );
   return { type: 'object', properties, required: Object.keys(fields), additionalProperties: false };
 }

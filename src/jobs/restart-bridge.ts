@@ -68,7 +68,12 @@ export async function restartBridge(deps: RestartDeps, job: Job<RestartPayload>)
       const tookMs = Date.now() - started;
       // The very first bridge run (generation 1) is a start, not a restart.
       if (before > 0) await redis.incr(k.restarts);
-      await setLastRestart(redis, config.queuePrefix, { state: 'confirmed', at: Date.now(), generation: heartbeat.generation, ...(job.id ? { jobId: job.id } : {}) });
+      await setLastRestart(redis, config.queuePrefix, {
+        state: 'confirmed',
+        at: Date.now(),
+        generation: heartbeat.generation,
+        ...(job.id ? { jobId: job.id } : {}),
+      });
       await job.log(`confirmed: bridge ${heartbeat.id} runs as generation ${heartbeat.generation} after ${tookMs} ms`);
       return { generation: heartbeat.generation, bridgeId: heartbeat.id, tookMs };
     }

@@ -64,7 +64,9 @@ export async function waitUntilReady(hz: Hazelcast, config: Pick<Config, 'hzMap'
   try {
     if (o.timeoutMs > 0) {
       try {
-        ids.push(...(await Promise.all([map.addEntryListener(listener('latest'), config.hzKey, true), map.addEntryListener(listener('health'), HEALTH_KEY, true)])));
+        ids.push(
+          ...(await Promise.all([map.addEntryListener(listener('latest'), config.hzKey, true), map.addEntryListener(listener('health'), HEALTH_KEY, true)])),
+        );
       } catch (err) {
         throw unreachable(err);
       }

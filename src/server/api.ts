@@ -36,7 +36,7 @@ function serve(handler: Handler, deps: ApiDeps): RequestHandler {
     try {
       const reply = await handler(deps, {
         params: req.params as Record<string, string>,
-        query: req.query as Record<string, unknown>,
+        query: req.query,
         user: res.locals.user as string | undefined,
         ip: req.ip,
         signal: gone.signal,

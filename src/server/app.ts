@@ -79,7 +79,9 @@ export function createApp(deps: AppDeps): Express {
 /** Refuses a board that would answer without credentials on anything but loopback. */
 export function assertBoardExposure(config: Pick<Config, 'boardHost' | 'boardUser' | 'boardPassword'>): void {
   if (isLoopback(config.boardHost)) return;
-  const missing = [config.boardUser === undefined ? 'BOARD_USER' : null, config.boardPassword === undefined ? 'BOARD_PASSWORD' : null].filter((v): v is string => v !== null);
+  const missing = [config.boardUser === undefined ? 'BOARD_USER' : null, config.boardPassword === undefined ? 'BOARD_PASSWORD' : null].filter(
+    (v): v is string => v !== null,
+  );
   if (missing.length === 0) return;
   throw new ConfigError(
     'BOARD_HOST',

@@ -8,7 +8,8 @@ export const STATUS_PATH = '/status';
  * is taken out (the UI falls back to the system's sans-serif) and the policy blocks anything else
  * from outside.
  */
-const BOARD_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+const BOARD_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
 const STATUS_LINK = `<a id="scan-bridge-status-link" href="${STATUS_PATH}" style="position:fixed;right:1.2rem;bottom:1.2rem;z-index:1000;padding:.55rem .9rem;border-radius:6px;background:#1d4ed8;color:#fff;font:600 14px system-ui,sans-serif;text-decoration:none;box-shadow:0 2px 6px rgba(0,0,0,.25)">Status page: health, incidents, availability →</a>`;
 

@@ -144,6 +144,11 @@ export function isLoopback(host: string): boolean {
 export function allowedHostsOnly(allowed: readonly string[]): RequestHandler {
   return (req, res, next) => {
     if (hostAllowed(req.headers.host, allowed, req.socket.localPort ?? 0)) return next();
-    sendError(res, 421, 'host_not_allowed', `Host ${JSON.stringify(req.headers.host ?? '')} is not in BOARD_ALLOWED_HOSTS (${allowed.join(', ')}); without a login the board answers only to those names`);
+    sendError(
+      res,
+      421,
+      'host_not_allowed',
+      `Host ${JSON.stringify(req.headers.host ?? '')} is not in BOARD_ALLOWED_HOSTS (${allowed.join(', ')}); without a login the board answers only to those names`,
+    );
   };
 }

@@ -1,13 +1,12 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Gauge, Registry, type Metric } from 'prom-client';
 import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
 import { keys } from '../keys.js';
-import { readBridgeFacts } from '../bridge/facts.js';
+import { readBridgeFacts, type BridgeFactsView } from '../bridge/facts.js';
 import { quarantineSize } from '../bridge/quarantine.js';
-import type { PushLatencyHistogram } from '../bridge/stats.js';
 import { STATUSES, type HealthResult, type LatestScan } from '../health.js';
-import type { JobQueues } from '../jobs/table.js';
+import { JOB_NAMES, type JobQueues } from '../jobs/table.js';
 import { withTimeout } from '../time.js';
 
 export interface MetricsDeps {
@@ -25,117 +24,181 @@ export interface Metrics {
 
 const HZ_TIMEOUT_MS = 2000;
 
+/** What one scrape reads: every metric is set from it. */
+interface Snapshot {
+  now: number;
+  facts: BridgeFactsView;
+  restarts: number;
+  health: HealthResult | null;
+  /** `undefined`: Hazelcast did not answer. */
+  scan: LatestScan | null | undefined;
+  quarantined: number;
+  queues: Array<{ name: string; counts: Record<string, number>; completed: number; failed: number }>;
+}
+
+type Sample = { value: number; labels?: Record<string, string | number>; metricName?: string };
+
+/**
+ * A metric family whose samples are read at each scrape, not counted here: the bridge keeps its
+ * counters and latency histogram in Redis, BullMQ its job counts. prom-client renders it like its
+ * own types.
+ */
+function readFamily(registry: Registry, name: string, help: string, type: 'counter' | 'histogram', read: () => Promise<Sample[]>): void {
+  const family = {
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    get: async () => ({ name, help, type, aggregator: 'sum', values: await read() }),
+    reset: () => undefined,
+  };
+  registry.registerMetric(family as unknown as Metric);
+}
+
 export function createMetrics(deps: MetricsDeps): Metrics {
   const { config, redis, hazelcast, queues } = deps;
   const registry = new Registry();
-  const g = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
-  const c = (name: string, help: string) => new Counter({ name, help, registers: [registry] });
-  const up = g('scan_bridge_up', '1 when a bridge heartbeat is live, 0 otherwise');
-  const uptime = g('scan_bridge_uptime_seconds', 'Seconds since the live bridge run started (0 when none is live)');
-  const dataAge = g('scan_bridge_data_age_seconds', 'Now minus timestamp_ms of latest_eigen_scan in Hazelcast (NaN: unknown)');
-  const scanNumber = g('scan_bridge_latest_scan_number', 'scan_number of latest_eigen_scan in Hazelcast (NaN: unknown)');
-  const assets = g('scan_bridge_asset_count', 'asset_count of latest_eigen_scan in Hazelcast (NaN: unknown)');
-  const hzUp = g('scan_bridge_hazelcast_up', '1 when latest_eigen_scan could be read from Hazelcast');
-  const lastLatency = g('scan_bridge_last_push_latency_seconds', 'File event to value stored, for the last push of the current bridge run');
-  const pushed = c('scan_bridge_scans_pushed_total', 'Scans that moved latest_eigen_scan forward, in the current bridge run');
-  const rejected = c('scan_bridge_scans_rejected_total', 'Scan files that stayed broken and were skipped, in the current bridge run');
-  const restarts = c('scan_bridge_restarts_total', 'Bridge restarts ever (restart jobs confirmed and crash restarts)');
-  const skewRefused = c('scan_bridge_scans_refused_clock_skew_total', 'Scans refused because their stamp is off by more than MAX_CLOCK_SKEW_S, in the current bridge run');
-  const watchMode = g('scan_bridge_watch_mode', 'How the live bridge run watches the scan folder: 1 for its mode (events or poll), with the WATCH_MODE setting and the filesystem found', ['mode', 'setting', 'filesystem']);
-  const health = g('scan_bridge_health_status', 'The latest health status: 1 for the current one, 0 for the others', ['status']);
-  const checked = g('scan_bridge_health_checked_timestamp_seconds', 'When the latest health check ran (NaN: never)');
-  const quarantined = g('scan_bridge_quarantined_files', 'Scan files in quarantine: they broke a decoding limit and every bridge skips them until they change');
 
-  async function latestScan(): Promise<LatestScan | null | 'unreachable'> {
-    if (!hazelcast.connected()) return 'unreachable';
+  async function latestScan(): Promise<LatestScan | null | undefined> {
+    if (!hazelcast.connected()) return undefined;
     try {
       const v = await withTimeout((async () => (await hazelcast.client.getMap<string, string>(config.hzMap)).get(config.hzKey))(), HZ_TIMEOUT_MS, 'Hazelcast');
       return v === null ? null : (JSON.parse(v) as LatestScan);
     } catch {
-      return 'unreachable';
+      return undefined;
     }
   }
 
-  async function scrapeOnce(): Promise<string> {
+  async function read(): Promise<Snapshot> {
     const k = keys(config.queuePrefix);
-    const now = Date.now();
-    const [facts, [restartCount, latestHealth], scan, queueText, quarantinedFiles] = await Promise.all([
+    const [facts, [restarts, health], scan, quarantined, perQueue] = await Promise.all([
       readBridgeFacts(redis, config.queuePrefix),
       redis.mget(k.restarts, k.healthLatest),
       latestScan(),
-      Promise.all(Object.values(queues).map((q) => q.exportPrometheusMetrics())),
       quarantineSize(redis, config.queuePrefix),
+      Promise.all(
+        JOB_NAMES.map(async (name) => {
+          const q = queues[name];
+          const [counts, completed, failed] = await Promise.all([q.getJobCounts(), q.getMetrics('completed'), q.getMetrics('failed')]);
+          return { name: q.name, counts, completed: completed.meta.count, failed: failed.meta.count };
+        }),
+      ),
     ]);
-    quarantined.set(quarantinedFiles);
-    const hb = facts.heartbeat;
-    const live = hb !== null && now - hb.beatAt <= config.bridgeHeartbeatTtlMs;
-    up.set(live ? 1 : 0);
-    uptime.set(live ? Math.max(0, now - hb.startedAt) / 1000 : 0);
-    hzUp.set(scan === 'unreachable' ? 0 : 1);
-    const payload = scan === 'unreachable' ? null : scan;
-    dataAge.set(payload ? Math.max(0, now - payload.timestamp_ms) / 1000 : NaN);
-    scanNumber.set(payload ? payload.scan_number : NaN);
-    assets.set(payload ? payload.asset_count : NaN);
-    const st = facts.stats;
-    lastLatency.set(st?.lastPushLatencyMs != null ? st.lastPushLatencyMs / 1000 : NaN);
-    for (const [counter, v] of [
-      [pushed, st?.pushed ?? 0],
-      [rejected, st?.rejected ?? 0],
-      [restarts, Number(restartCount ?? 0)],
-      [skewRefused, st?.clockSkewRefused ?? 0],
-    ] as const) {
-      counter.reset();
-      counter.inc(v);
-    }
-    watchMode.reset();
-    if (live && st?.watchMode) watchMode.set({ mode: st.watchMode.mode, setting: st.watchMode.setting, filesystem: st.watchMode.filesystem ?? 'unknown' }, 1);
-    const h = latestHealth ? (JSON.parse(latestHealth) as HealthResult) : null;
-    for (const s of STATUSES) health.set({ status: s }, h?.status === s ? 1 : 0);
-    checked.set(h ? h.checkedAt / 1000 : NaN);
-
-    // Stats written by an older bridge may lack the histogram.
-    const histogram: PushLatencyHistogram | undefined = st?.pushLatency;
-    return [await registry.metrics(), histogram ? histogramText(histogram) : '', mergeFamilies(queueText)].filter((s) => s.trim() !== '').map((s) => s.trimEnd()).join('\n') + '\n';
+    return {
+      now: Date.now(),
+      facts,
+      restarts: Number(restarts ?? 0),
+      health: health ? (JSON.parse(health) as HealthResult) : null,
+      scan,
+      quarantined,
+      queues: perQueue,
+    };
   }
 
-  // One scrape at a time: the gauges are shared state between setting and rendering.
-  let chain: Promise<unknown> = Promise.resolve();
-  return {
-    contentType: registry.contentType,
-    scrape() {
-      const next = chain.then(scrapeOnce, scrapeOnce);
-      chain = next.catch(() => undefined);
-      return next;
+  // One read per scrape, shared by every metric's collect(): they all start in the same tick.
+  let reading: Promise<Snapshot> | null = null;
+  const snapshot = () => (reading ??= read().finally(() => (reading = null)));
+  /** The live heartbeat, or null. */
+  const liveBeat = (s: Snapshot) => (s.facts.heartbeat !== null && s.now - s.facts.heartbeat.beatAt <= config.bridgeHeartbeatTtlMs ? s.facts.heartbeat : null);
+
+  const gauge = (name: string, help: string, value: (s: Snapshot) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        this.set(value(await snapshot()));
+      },
+    });
+
+  gauge('scan_bridge_up', '1 when a bridge heartbeat is live, 0 otherwise', (s) => (liveBeat(s) ? 1 : 0));
+  gauge('scan_bridge_uptime_seconds', 'Seconds since the live bridge run started (0 when none is live)', (s) => {
+    const hb = liveBeat(s);
+    return hb ? Math.max(0, s.now - hb.startedAt) / 1000 : 0;
+  });
+  gauge('scan_bridge_data_age_seconds', 'Now minus timestamp_ms of latest_eigen_scan in Hazelcast (NaN: unknown)', (s) =>
+    s.scan ? Math.max(0, s.now - s.scan.timestamp_ms) / 1000 : NaN,
+  );
+  gauge('scan_bridge_latest_scan_number', 'scan_number of latest_eigen_scan in Hazelcast (NaN: unknown)', (s) => (s.scan ? s.scan.scan_number : NaN));
+  gauge('scan_bridge_asset_count', 'asset_count of latest_eigen_scan in Hazelcast (NaN: unknown)', (s) => (s.scan ? s.scan.asset_count : NaN));
+  gauge('scan_bridge_hazelcast_up', '1 when latest_eigen_scan could be read from Hazelcast', (s) => (s.scan === undefined ? 0 : 1));
+  gauge('scan_bridge_last_push_latency_seconds', 'File event to value stored, for the last push of the current bridge run', (s) => {
+    const ms = s.facts.stats?.lastPushLatencyMs;
+    return ms === null || ms === undefined ? NaN : ms / 1000;
+  });
+  gauge('scan_bridge_health_checked_timestamp_seconds', 'When the latest health check ran (NaN: never)', (s) => (s.health ? s.health.checkedAt / 1000 : NaN));
+  gauge(
+    'scan_bridge_quarantined_files',
+    'Scan files in quarantine: they broke a decoding limit and every bridge skips them until they change',
+    (s) => s.quarantined,
+  );
+
+  new Gauge({
+    name: 'scan_bridge_health_status',
+    help: 'The latest health status: 1 for the current one, 0 for the others',
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      const { health } = await snapshot();
+      for (const status of STATUSES) this.set({ status }, health?.status === status ? 1 : 0);
     },
-  };
-}
+  });
+  new Gauge({
+    name: 'scan_bridge_watch_mode',
+    help: 'How the live bridge run watches the scan folder: 1 for its mode (events or poll), with the WATCH_MODE setting and the filesystem found',
+    labelNames: ['mode', 'setting', 'filesystem'],
+    registers: [registry],
+    async collect() {
+      const s = await snapshot();
+      const mode = liveBeat(s) ? s.facts.stats?.watchMode : undefined;
+      // One sample, for the live run's mode: a mode of an earlier run is not reported.
+      this.reset();
+      if (mode) this.set({ mode: mode.mode, setting: mode.setting, filesystem: mode.filesystem ?? 'unknown' }, 1);
+    },
+  });
 
-function histogramText(h: PushLatencyHistogram): string {
-  const name = 'scan_bridge_push_latency_seconds';
-  const lines = [`# HELP ${name} File event to value stored, per push, in the current bridge run`, `# TYPE ${name} histogram`];
-  h.bucketsMs.forEach((le, i) => lines.push(`${name}_bucket{le="${le / 1000}"} ${h.cumulative[i] ?? 0}`));
-  lines.push(`${name}_bucket{le="+Inf"} ${h.count}`, `${name}_sum ${h.sumMs / 1000}`, `${name}_count ${h.count}`);
-  return lines.join('\n');
-}
+  const storedCounter = (name: string, help: string, value: (s: Snapshot) => number) =>
+    readFamily(registry, name, help, 'counter', async () => [{ value: value(await snapshot()) }]);
+  storedCounter('scan_bridge_scans_pushed_total', 'Scans that moved latest_eigen_scan forward, in the current bridge run', (s) => s.facts.stats?.pushed ?? 0);
+  storedCounter(
+    'scan_bridge_scans_rejected_total',
+    'Scan files that stayed broken and were skipped, in the current bridge run',
+    (s) => s.facts.stats?.rejected ?? 0,
+  );
+  storedCounter('scan_bridge_restarts_total', 'Bridge restarts ever (restart jobs confirmed and crash restarts)', (s) => s.restarts);
+  storedCounter(
+    'scan_bridge_scans_refused_clock_skew_total',
+    'Scans refused because their stamp is off by more than MAX_CLOCK_SKEW_S, in the current bridge run',
+    (s) => s.facts.stats?.clockSkewRefused ?? 0,
+  );
 
-/**
- * BullMQ's exports, one per queue, repeat the HELP and TYPE lines of each family; the text
- * format allows them once, so the samples are regrouped under a single header per family.
- */
-export function mergeFamilies(texts: string[]): string {
-  const families = new Map<string, { header: string[]; samples: string[] }>();
-  for (const line of texts.flatMap((t) => t.split('\n'))) {
-    const meta = /^# (HELP|TYPE) (\S+)/.exec(line);
-    const name = meta ? meta[2]! : /^([A-Za-z_:][A-Za-z0-9_:]*)/.exec(line)?.[1];
-    if (!name) continue;
-    const f = families.get(name) ?? { header: [], samples: [] };
-    families.set(name, f);
-    if (meta) {
-      if (!f.header.some((h) => h.startsWith(`# ${meta[1]} `))) f.header.push(line);
-    } else {
-      // `{queue="x", state="y"}`: drop the space after the comma, which strict parsers refuse.
-      f.samples.push(line.replace(/",\s+/g, '",'));
-    }
-  }
-  return [...families.values()].flatMap((f) => [...f.header, ...f.samples]).join('\n');
+  const latency = 'scan_bridge_push_latency_seconds';
+  readFamily(registry, latency, 'File event to value stored, per push, in the current bridge run', 'histogram', async () => {
+    // Stats written by an older bridge may lack the histogram: then the family has no samples.
+    const h = (await snapshot()).facts.stats?.pushLatency;
+    if (!h) return [];
+    return [
+      ...h.bucketsMs.map((le, i) => ({ metricName: `${latency}_bucket`, labels: { le: le / 1000 }, value: h.cumulative[i] ?? 0 })),
+      { metricName: `${latency}_bucket`, labels: { le: '+Inf' }, value: h.count },
+      { metricName: `${latency}_sum`, value: h.sumMs / 1000 },
+      { metricName: `${latency}_count`, value: h.count },
+    ];
+  });
+
+  // BullMQ's queue metrics, with its names and help, from its API (job counts, completed and failed totals).
+  new Gauge({
+    name: 'bullmq_job_count',
+    help: 'Number of jobs in the queue by state',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+    async collect() {
+      for (const q of (await snapshot()).queues) for (const [state, n] of Object.entries(q.counts)) this.set({ queue: q.name, state }, n);
+    },
+  });
+  const perQueue = (name: string, help: string, value: (q: Snapshot['queues'][number]) => number) =>
+    readFamily(registry, name, help, 'counter', async () => (await snapshot()).queues.map((q) => ({ labels: { queue: q.name }, value: value(q) })));
+  perQueue('bullmq_job_completed_total', 'Total number of completed jobs', (q) => q.completed);
+  perQueue('bullmq_job_failed_total', 'Total number of failed jobs', (q) => q.failed);
+
+  return { contentType: registry.contentType, scrape: () => registry.metrics() };
 }

@@ -50,16 +50,27 @@ export function renderChart(c: ChartInput): string {
   const x = (t: number) => (L + ((Math.max(t, from) - from) / span) * (W - L - R)).toFixed(1);
   const y = (a: number) => (T + plotH - (Math.min(a, maxAge) / maxAge) * plotH).toFixed(1);
   const out: string[] = [];
-  out.push(`<line x1="${L}" y1="${T}" x2="${L}" y2="${T + plotH}" stroke="#bcccdc"/><line x1="${L}" y1="${T + plotH}" x2="${W - R}" y2="${T + plotH}" stroke="#bcccdc"/>`);
+  out.push(
+    `<line x1="${L}" y1="${T}" x2="${L}" y2="${T + plotH}" stroke="#bcccdc"/><line x1="${L}" y1="${T + plotH}" x2="${W - R}" y2="${T + plotH}" stroke="#bcccdc"/>`,
+  );
   for (let a = 0; a <= maxAge + 1e-9; a += ageStep) {
-    out.push(`<line x1="${L}" x2="${W - R}" y1="${y(a)}" y2="${y(a)}" stroke="#eef2f6"/><text x="${L - 6}" y="${Number(y(a)) + 4}" text-anchor="end" class="tick">${+a.toFixed(1)} s</text>`);
+    out.push(
+      `<line x1="${L}" x2="${W - R}" y1="${y(a)}" y2="${y(a)}" stroke="#eef2f6"/><text x="${L - 6}" y="${Number(y(a)) + 4}" text-anchor="end" class="tick">${+a.toFixed(1)} s</text>`,
+    );
   }
   const timeStep = TIME_STEPS_MS.find((s) => span / s <= 8) ?? TIME_STEPS_MS[TIME_STEPS_MS.length - 1]!;
   for (let t = Math.ceil(from / timeStep) * timeStep; t <= c.now; t += timeStep) {
-    out.push(`<line x1="${x(t)}" x2="${x(t)}" y1="${T}" y2="${T + plotH}" stroke="#f3f5f8"/><text x="${x(t)}" y="${T + plotH + BAND + 24}" text-anchor="middle" class="tick time">${timeStep < 60_000 ? utcTime(t, true) : utcTime(t)}</text>`);
+    out.push(
+      `<line x1="${x(t)}" x2="${x(t)}" y1="${T}" y2="${T + plotH}" stroke="#f3f5f8"/><text x="${x(t)}" y="${T + plotH + BAND + 24}" text-anchor="middle" class="tick time">${timeStep < 60_000 ? utcTime(t, true) : utcTime(t)}</text>`,
+    );
   }
-  for (const [name, s] of [['warning', c.warningS], ['stale', c.staleS]] as const) {
-    out.push(`<line x1="${L}" x2="${W - R}" y1="${y(s)}" y2="${y(s)}" stroke="${STATUS_COLORS[name]}" stroke-dasharray="4 4"/><text x="${W - R - 4}" y="${Number(y(s)) - 4}" text-anchor="end" class="tick" fill="${STATUS_COLORS[name]}">${name} ${s} s</text>`);
+  for (const [name, s] of [
+    ['warning', c.warningS],
+    ['stale', c.staleS],
+  ] as const) {
+    out.push(
+      `<line x1="${L}" x2="${W - R}" y1="${y(s)}" y2="${y(s)}" stroke="${STATUS_COLORS[name]}" stroke-dasharray="4 4"/><text x="${W - R - 4}" y="${Number(y(s)) - 4}" text-anchor="end" class="tick" fill="${STATUS_COLORS[name]}">${name} ${s} s</text>`,
+    );
   }
   out.push(`<text x="12" y="${T + plotH / 2}" transform="rotate(-90 12 ${T + plotH / 2})" text-anchor="middle" class="tick">data age</text>`);
   // Each check colours the band until the next one, for at most the gap one check speaks for.
@@ -68,16 +79,23 @@ export function renderChart(c: ChartInput): string {
     if (end <= from) return;
     const x0 = Number(x(p.t));
     const w = Math.max(1, Number(x(end)) - x0);
-    out.push(`<rect class="band ${p.s}" x="${x0.toFixed(1)}" y="${T + plotH + 4}" width="${w.toFixed(1)}" height="${BAND}" fill="${STATUS_COLORS[p.s]}"><title>${esc(`${utcTime(p.t)} ${p.s}${p.c ? ` (${p.c})` : ''}`)}</title></rect>`);
+    out.push(
+      `<rect class="band ${p.s}" x="${x0.toFixed(1)}" y="${T + plotH + 4}" width="${w.toFixed(1)}" height="${BAND}" fill="${STATUS_COLORS[p.s]}"><title>${esc(`${utcTime(p.t)} ${p.s}${p.c ? ` (${p.c})` : ''}`)}</title></rect>`,
+    );
   });
-  const line = pts.filter((p) => p.a !== null && p.t >= from).map((p, i) => `${i ? 'L' : 'M'}${x(p.t)} ${y(p.a!)}`).join(' ');
+  const line = pts
+    .filter((p) => p.a !== null && p.t >= from)
+    .map((p, i) => `${i ? 'L' : 'M'}${x(p.t)} ${y(p.a!)}`)
+    .join(' ');
   if (line) out.push(`<path class="age-line" d="${line}" fill="none" stroke="#9aa5b1" stroke-width="1"/>`);
   // Dots only where they can be told apart; the line and band carry the rest.
   if (pts.length <= 600) {
     for (const p of pts) {
       // An unknown age has no place on the age axis; the band below shows that check.
       if (p.t < from || p.a === null) continue;
-      out.push(`<circle class="point ${p.s}" cx="${x(p.t)}" cy="${y(p.a)}" r="2.5" fill="${STATUS_COLORS[p.s]}"><title>${esc(`${utcTime(p.t)} ${p.s}${p.c ? ` (${p.c})` : ''}: data ${p.a} s old`)}</title></circle>`);
+      out.push(
+        `<circle class="point ${p.s}" cx="${x(p.t)}" cy="${y(p.a)}" r="2.5" fill="${STATUS_COLORS[p.s]}"><title>${esc(`${utcTime(p.t)} ${p.s}${p.c ? ` (${p.c})` : ''}: data ${p.a} s old`)}</title></circle>`,
+      );
     }
   }
   const label = `data age and status from ${utcTime(from)} to ${utcTime(c.now)} UTC`;

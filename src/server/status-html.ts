@@ -47,8 +47,12 @@ function facts(m: StatusPageModel): string {
   const scan = s.latestScan;
   const h = s.health;
   if (scan !== null && 'scanNumber' in scan) {
-    out.push(fact('Data age', `${scan.ageS.toFixed(1)} s`, `read from Hazelcast now; warning past ${m.thresholds.warningS} s, stale past ${m.thresholds.staleS} s`));
-    out.push(fact('Last scan', `#${scan.scanNumber}`, `${esc(scan.timestamp)} · ${scan.assetCount} assets${scan.bridgeId ? ` · by ${esc(scan.bridgeId)}` : ''}`));
+    out.push(
+      fact('Data age', `${scan.ageS.toFixed(1)} s`, `read from Hazelcast now; warning past ${m.thresholds.warningS} s, stale past ${m.thresholds.staleS} s`),
+    );
+    out.push(
+      fact('Last scan', `#${scan.scanNumber}`, `${esc(scan.timestamp)} · ${scan.assetCount} assets${scan.bridgeId ? ` · by ${esc(scan.bridgeId)}` : ''}`),
+    );
   } else {
     const why = scan === null ? 'no scan in Hazelcast yet' : `Hazelcast: ${scan.error}`;
     const last = h?.dataAgeS != null ? `${h.dataAgeS.toFixed(1)} s at the last check` : 'unknown';
@@ -57,12 +61,24 @@ function facts(m: StatusPageModel): string {
   }
   const hb = s.bridge.heartbeat;
   if (hb !== null && m.now - hb.beatAt < m.thresholds.heartbeatTtlMs) {
-    out.push(fact('Active bridge', esc(hb.id), `up ${duration(m.now - hb.startedAt)} · run ${hb.generation} · pid ${hb.pid} on ${esc(hb.host)}${hb.watching ? '' : ' · not watching the folder'}`));
+    out.push(
+      fact(
+        'Active bridge',
+        esc(hb.id),
+        `up ${duration(m.now - hb.startedAt)} · run ${hb.generation} · pid ${hb.pid} on ${esc(hb.host)}${hb.watching ? '' : ' · not watching the folder'}`,
+      ),
+    );
   } else {
     out.push(fact('Active bridge', 'none', hb === null ? 'no heartbeat' : `last heartbeat ${duration(m.now - hb.beatAt)} ago from ${esc(hb.id)}`));
   }
   const lr = s.bridge.lastRestart;
-  out.push(fact('Restarts', String(s.bridge.restarts), lr ? `last: ${esc(lr.state)} ${duration(m.now - lr.at)} ago${lr.error ? ` (${esc(lr.error)})` : ''}` : 'none recorded'));
+  out.push(
+    fact(
+      'Restarts',
+      String(s.bridge.restarts),
+      lr ? `last: ${esc(lr.state)} ${duration(m.now - lr.at)} ago${lr.error ? ` (${esc(lr.error)})` : ''}` : 'none recorded',
+    ),
+  );
   return `<section id="facts" class="facts">${out.join('')}</section>`;
 }
 
@@ -81,7 +97,10 @@ function incidentRows(m: StatusPageModel): string {
     const cause = i.status === 'unmonitored' ? 'no check recorded (scheduler, workers or Redis down)' : (i.cause ?? '–');
     return `<tr class="incident ${i.status}"><td><span class="dot" style="background:${STATUS_COLORS[i.status]}"></span>${esc(i.status)}</td><td>${esc(cause)}</td><td>${utcDateTime(i.start)}</td><td>${end}</td><td>${duration(i.durationMs)}</td><td>${i.checks}</td></tr>`;
   });
-  const more = m.incidents.length > MAX_INCIDENTS_SHOWN ? `<p class="note">${m.incidents.length - MAX_INCIDENTS_SHOWN} older incidents not shown; all are in <a href="/api/availability">/api/availability</a>.</p>` : '';
+  const more =
+    m.incidents.length > MAX_INCIDENTS_SHOWN
+      ? `<p class="note">${m.incidents.length - MAX_INCIDENTS_SHOWN} older incidents not shown; all are in <a href="/api/availability">/api/availability</a>.</p>`
+      : '';
   return `<table id="incidents"><thead><tr><th>status</th><th>cause</th><th>start (UTC)</th><th>end (UTC)</th><th>duration</th><th>checks</th></tr></thead><tbody>${rows.join('')}</tbody></table>${more}`;
 }
 
@@ -105,8 +124,17 @@ table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;
 
 /** The whole status page: no script, nothing fetched from elsewhere; it reloads itself every 30 s. */
 export function renderStatusPage(m: StatusPageModel): string {
-  const legend = (['healthy', 'warning', 'stale', 'down', 'error', 'unmonitored'] as const).map((s) => `<span><span class="dot" style="background:${STATUS_COLORS[s]}"></span>${s}</span>`).join('');
-  const chart = renderChart({ now: m.now, points: m.points, windowMs: DAY_MS, warningS: m.thresholds.warningS, staleS: m.thresholds.staleS, maxGapMs: m.maxGapMs });
+  const legend = (['healthy', 'warning', 'stale', 'down', 'error', 'unmonitored'] as const)
+    .map((s) => `<span><span class="dot" style="background:${STATUS_COLORS[s]}"></span>${s}</span>`)
+    .join('');
+  const chart = renderChart({
+    now: m.now,
+    points: m.points,
+    windowMs: DAY_MS,
+    warningS: m.thresholds.warningS,
+    staleS: m.thresholds.staleS,
+    maxGapMs: m.maxGapMs,
+  });
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>scan-bridge: ${esc(m.status?.health?.status ?? 'unknown')}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><meta http-equiv="refresh" content="30">

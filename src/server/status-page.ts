@@ -70,9 +70,15 @@ export function statusPageRouter(deps: StatusPageDeps): Router {
   router.get('/status', async (_req, res) => {
     try {
       const model = await buildModel(deps);
-      res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'");
+      res.setHeader(
+        'Content-Security-Policy',
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+      );
       res.setHeader('Cache-Control', 'no-store');
-      res.status(model.status === null ? 503 : 200).type('html').send(renderStatusPage(model));
+      res
+        .status(model.status === null ? 503 : 200)
+        .type('html')
+        .send(renderStatusPage(model));
     } catch (err) {
       const message = coerceError(err).message;
       deps.log.warn(`status page: ${message}`);

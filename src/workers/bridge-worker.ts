@@ -41,7 +41,9 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
     autorun: false,
   });
   worker.on('error', (err) => log.warn(`bridge worker: ${coerceError(err).message}`));
-  worker.on('stalled', (jobId) => log.warn(`bridge job ${jobId} stalled (its holder stopped answering): a standby takes over`));
+  worker.on('stalled', (jobId) =>
+    log.warn(`bridge job ${jobId} stalled (its holder stopped renewing its lock): moved back to waiting, for the first bridge worker free to take it`),
+  );
   worker.on('failed', (job, err) => log.error(`bridge job ${job?.id} failed: ${err.message}`));
   // Another worker holds the lock now, or it lapsed: the running bridge stops writing and ends (jobs/bridge.ts).
   worker.on('lockRenewalFailed', (ids) => {

@@ -26,9 +26,17 @@ export async function startJobWorkers(config: Config, log: Logger, hazelcast?: H
   const bridgeQueue = openJobQueue('bridge', connection, config, log);
 
   const pagerduty = config.pagerdutyRoutingKey ? { routingKey: config.pagerdutyRoutingKey, eventsUrl: config.pagerdutyEventsUrl } : undefined;
-  const alerter = config.alertWebhookUrls.length > 0 || pagerduty
-    ? createAlerter({ urls: config.alertWebhookUrls, minStatus: config.alertMinStatus, pagerduty, redis: reads, prefix: config.queuePrefix, log: log.child({ component: 'alerts' }) })
-    : undefined;
+  const alerter =
+    config.alertWebhookUrls.length > 0 || pagerduty
+      ? createAlerter({
+          urls: config.alertWebhookUrls,
+          minStatus: config.alertMinStatus,
+          pagerduty,
+          redis: reads,
+          prefix: config.queuePrefix,
+          log: log.child({ component: 'alerts' }),
+        })
+      : undefined;
   const heartbeat = config.heartbeatUrl ? createHeartbeatPinger(config.heartbeatUrl, log.child({ component: 'heartbeat' })) : undefined;
   const onResult = alerter ? (r: HealthResult) => alerter.notify(r) : undefined;
   const check = JOBS['health-check'];
@@ -45,7 +53,8 @@ export async function startJobWorkers(config: Config, log: Logger, hazelcast?: H
     ...restartJob.worker(config),
   });
   restart.on('failed', (job, err) => {
-    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void restartGaveUp(restartDeps, job, err).catch((e: unknown) => log.warn(`cannot record that restart job ${job.id} gave up: ${coerceError(e).message}`));
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1))
+      void restartGaveUp(restartDeps, job, err).catch((e: unknown) => log.warn(`cannot record that restart job ${job.id} gave up: ${coerceError(e).message}`));
   });
   // 'completed' comes once BullMQ has recorded the job in Redis: a check that could not finish pings nothing.
   if (heartbeat) health.on('completed', () => heartbeat.ping());

@@ -30,11 +30,20 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterGroup>
     for (let i = 0; i < masters; i++) {
       nodes.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`], dir }));
     }
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: 30_000,
+    });
     await waitUntil(
       'every cluster node ok',
       async () => {
-        const states = await Promise.all(nodes.map((n) => run('redis-cli', ['-p', String(n.port), 'cluster', 'info']).then((r) => r.stdout, () => '')));
+        const states = await Promise.all(
+          nodes.map((n) =>
+            run('redis-cli', ['-p', String(n.port), 'cluster', 'info']).then(
+              (r) => r.stdout,
+              () => '',
+            ),
+          ),
+        );
         return states.every((s) => s.includes('cluster_state:ok'));
       },
       30_000,

@@ -87,7 +87,16 @@ async function startSentinel(dir: string, masterName: string, masterPort: number
   const child = spawn('redis-server', [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.resume();
   child.stderr.resume();
-  await waitUntil(`redis sentinel on port ${port}`, () => sentinelCall<string>(port, 'myid').then(() => true, () => false), 15_000, child);
+  await waitUntil(
+    `redis sentinel on port ${port}`,
+    () =>
+      sentinelCall<string>(port, 'myid').then(
+        () => true,
+        () => false,
+      ),
+    15_000,
+    child,
+  );
   const stopWith = (signal: NodeJS.Signals) => () =>
     new Promise<void>((ok) => {
       if (child.exitCode !== null || child.signalCode !== null) return ok();
@@ -123,7 +132,13 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
     await waitUntil(
       'sentinels seeing the replicas and each other',
       async () => {
-        const views = await Promise.all(sentinels.map((s) => sentinelCall<string[]>(s.port, 'master', o.masterName).then(fields, () => ({}) as Record<string, string>)));
+        const views = await Promise.all(
+          sentinels.map((s) =>
+            sentinelCall<string[]>(s.port, 'master', o.masterName)
+              .then(fields)
+              .catch((): Record<string, string> => ({})),
+          ),
+        );
         return views.every((v) => Number(v['num-slaves']) >= o.replicas && Number(v['num-other-sentinels']) >= o.sentinels - 1);
       },
       30_000,
