@@ -78,7 +78,8 @@ function expectSame(bytes: Uint8Array, relPath: string, what: string): string | 
   return fast.decoder;
 }
 
-const canonical = (format: 'file' | 'stream', assets = 400) => encodeScan(makeScan({ scanNumber: 321, time: new Date(Date.UTC(2026, 10, 27, 10, 15)), assets }), format);
+const canonical = (format: 'file' | 'stream', assets = 400) =>
+  encodeScan(makeScan({ scanNumber: 321, time: new Date(Date.UTC(2026, 10, 27, 10, 15)), assets }), format);
 
 describe('fast decoder ≡ apache-arrow decoder', () => {
   it('every pyarrow fixture of test/arrow.test.ts, good and bad: the same answer', () => {
@@ -131,7 +132,9 @@ describe('fast decoder ≡ apache-arrow decoder', () => {
     const seeds: [string, Uint8Array][] = [
       ['canonical file', canonical('file', 30)],
       ['canonical stream', canonical('stream', 30)],
-      ...['file', 'stream'].flatMap((f) => ['none', 'lz4', 'zstd'].map((c): [string, Uint8Array] => [`${f} ${c}`, new Uint8Array(readFileSync(join(hostile, `seed_${f}_${c}.arrow`)))])),
+      ...['file', 'stream'].flatMap((f) =>
+        ['none', 'lz4', 'zstd'].map((c): [string, Uint8Array] => [`${f} ${c}`, new Uint8Array(readFileSync(join(hostile, `seed_${f}_${c}.arrow`)))]),
+      ),
       ['variant long lz4', new Uint8Array(readFileSync(join(variants, 'long_batches_stream_lz4.arrow')))],
     ];
     const dir = mkdtempSync(join(tmpdir(), 'fast-mutants-'));
@@ -178,7 +181,11 @@ describe('fast decoder ≡ apache-arrow decoder', () => {
     const pool = new DecodePool({ size: 1, timeoutMs: 5000, maxScanBytes: 256 * MIB, maxFileBytes: 256 * MIB });
     try {
       expect(await pool.ready()).toBe(true);
-      for (const [name, decoder] of [['wide400_file_lz4', 'fast'], ['wide400_stream_zstd', 'fast'], ['wide_dict_regime_file_lz4', 'arrow']] as const) {
+      for (const [name, decoder] of [
+        ['wide400_file_lz4', 'fast'],
+        ['wide400_stream_zstd', 'fast'],
+        ['wide_dict_regime_file_lz4', 'arrow'],
+      ] as const) {
         const path = join(variants, `${name}.arrow`);
         const r = await pool.decode(path, REL);
         if (r.kind !== 'ok') throw new Error(`${name}: ${r.kind}`);

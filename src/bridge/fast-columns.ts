@@ -138,7 +138,13 @@ function allSafeAscii(bytes: Uint8Array, s: number, e: number): boolean {
 function column(type: FastType, c: Cursor): FastColumn {
   const node = c.batch.nodes[c.node++] ?? notFast('missing field node');
   const { length, nullCount } = node;
-  if (type.t === 'null') return make(length, () => 'null', noList, (a, b) => Math.max(0, b - a) * SLOT);
+  if (type.t === 'null')
+    return make(
+      length,
+      () => 'null',
+      noList,
+      (a, b) => Math.max(0, b - a) * SLOT,
+    );
   const validity = nextBuffer(c);
   let valid: Uint8Array | null = null;
   if (nullCount > 0) {
@@ -153,20 +159,52 @@ function column(type: FastType, c: Cursor): FastColumn {
       const buf = nextBuffer(c);
       if (type.bits === 64) {
         const w = typed(Int32Array, buf, 2 * length);
-        return make(length, orNull((i) => int64Text(w[2 * i]!, w[2 * i + 1]!, type.signed)), noList, flat);
+        return make(
+          length,
+          orNull((i) => int64Text(w[2 * i]!, w[2 * i + 1]!, type.signed)),
+          noList,
+          flat,
+        );
       }
-      const Ctor = type.bits === 8 ? (type.signed ? Int8Array : Uint8Array) : type.bits === 16 ? (type.signed ? Int16Array : Uint16Array) : type.signed ? Int32Array : Uint32Array;
+      const Ctor =
+        type.bits === 8
+          ? type.signed
+            ? Int8Array
+            : Uint8Array
+          : type.bits === 16
+            ? type.signed
+              ? Int16Array
+              : Uint16Array
+            : type.signed
+              ? Int32Array
+              : Uint32Array;
       const arr = typed(Ctor as typeof Int32Array, buf, length);
-      return make(length, orNull((i) => '' + arr[i]!), noList, flat);
+      return make(
+        length,
+        orNull((i) => '' + arr[i]!),
+        noList,
+        flat,
+      );
     }
     case 'float': {
       const arr = type.bits === 64 ? typed(Float64Array, nextBuffer(c), length) : typed(Float32Array, nextBuffer(c), length);
-      return make(length, orNull((i) => floatText(arr[i]!)), noList, flat, (s, e) => floatArray(arr, valid, s, e));
+      return make(
+        length,
+        orNull((i) => floatText(arr[i]!)),
+        noList,
+        flat,
+        (s, e) => floatArray(arr, valid, s, e),
+      );
     }
     case 'bool': {
       const bits = nextBuffer(c);
       if (bits.length * 8 < length) notFast('values buffer too short');
-      return make(length, orNull((i) => ((bits[i >> 3]! & (1 << (i & 7))) !== 0 ? 'true' : 'false')), noList, flat);
+      return make(
+        length,
+        orNull((i) => ((bits[i >> 3]! & (1 << (i & 7))) !== 0 ? 'true' : 'false')),
+        noList,
+        flat,
+      );
     }
     case 'timestamp': {
       const w = typed(Int32Array, nextBuffer(c), 2 * length);
@@ -184,13 +222,13 @@ function column(type: FastType, c: Cursor): FastColumn {
       const o = offsets(offBuf, length, type.large, data.length);
       // All plain ASCII (symbols): decoded once, each value a slice of it.
       const ascii = allSafeAscii(data, o[0]!, o[length]!) ? utf8(data, 0, o[length]!) : null;
-      const read = ascii !== null ? (i: number) => `"${ascii.slice(o[i]!, o[i + 1]!)}"` : (i: number) => jsonString(data, o[i]!, o[i + 1]!);
+      const read = ascii !== null ? (i: number) => `"${ascii.slice(o[i], o[i + 1])}"` : (i: number) => jsonString(data, o[i]!, o[i + 1]!);
       const cost = (a: number, b: number) => flat(a, b) + Math.max(0, o[b]! - o[a]!) * 2;
       if (ascii === null || valid !== null) return make(length, orNull(read), noList, cost);
       const array = (s: number, e: number) => {
         if (s === e) return '[]';
         const parts = new Array<string>(e - s);
-        for (let j = s; j < e; j++) parts[j - s] = ascii.slice(o[j]!, o[j + 1]!);
+        for (let j = s; j < e; j++) parts[j - s] = ascii.slice(o[j], o[j + 1]);
         return `["${parts.join('","')}"]`;
       };
       return make(length, read, noList, cost, array);

@@ -149,7 +149,8 @@ function fieldType(fb: Flat, f: number, depth: number): FastType {
   const children = fb.tables(f, 5);
   if (children.length !== (typeType === 12 || typeType === 21 ? 1 : 0)) notFast('unexpected child fields');
   switch (typeType) {
-    case 1: return { t: 'null' };
+    case 1:
+      return { t: 'null' };
     case 2: {
       const bits = fb.i32(type!, 0);
       if (bits !== 8 && bits !== 16 && bits !== 32 && bits !== 64) return notFast(`int of ${bits} bits`);
@@ -160,9 +161,12 @@ function fieldType(fb: Flat, f: number, depth: number): FastType {
       if (precision !== 1 && precision !== 2) return notFast('half float');
       return { t: 'float', bits: precision === 1 ? 32 : 64 };
     }
-    case 5: return { t: 'utf8', large: false };
-    case 20: return { t: 'utf8', large: true };
-    case 6: return { t: 'bool' };
+    case 5:
+      return { t: 'utf8', large: false };
+    case 20:
+      return { t: 'utf8', large: true };
+    case 6:
+      return { t: 'bool' };
     case 10: {
       const unit = fb.i16(type!, 0);
       if (unit < 0 || unit > 3) return notFast('timestamp unit');

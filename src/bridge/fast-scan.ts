@@ -17,8 +17,7 @@ import { BRIDGE_FIELDS, bodyJson, type ScanHead } from './payload.js';
 import { checkScanBytes, isSkippedMetadataKey, noRows, readCheckedScan, scanIdentity, type NotRead } from './read-scan.js';
 
 export type TextResult =
-  | { kind: 'ok'; scan: ScanHead; body: string; decoder: 'fast' | 'arrow'; /** Why the fast decoder handed it over. */ handedOver?: string }
-  | NotRead;
+  { kind: 'ok'; scan: ScanHead; body: string; decoder: 'fast' | 'arrow'; /** Why the fast decoder handed it over. */ handedOver?: string } | NotRead;
 
 const BRIDGE_FIELD_SET = new Set<string>(BRIDGE_FIELDS);
 /** Keys a JS object would put first (array indices): the body's key order would differ. */
