@@ -43,7 +43,8 @@ export type ReadResult =
   | { kind: 'incomplete'; reason: string }
   | { kind: 'broken'; reason: string };
 
-function isSkippedMetadataKey(key: string): boolean {
+/** Schema metadata keys left out of the body (pyarrow internals). */
+export function isSkippedMetadataKey(key: string): boolean {
   return key === 'pandas' || key.startsWith('ARROW:');
 }
 
@@ -62,8 +63,14 @@ export function readScan(bytes: Uint8Array, where: { relPath: string }): ReadRes
   }
 }
 
-function readScanUnchecked(bytes: Uint8Array, where: { relPath: string }): ReadResult {
-  registerCompression();
+/** A result other than `ok`: why the bytes are not (yet) a scan. */
+export type NotRead = Exclude<ReadResult, { kind: 'ok' }>;
+
+/**
+ * The checks before any decoding: Arrow at all (else a hint of what it is), and whole
+ * (completeness markers, flatbuffer bounds). Gives the IPC format of bytes that pass.
+ */
+export function checkScanBytes(bytes: Uint8Array): { format: 'file' | 'stream' } | NotRead {
   const kind = classifyBytes(bytes);
   if (kind === 'empty') return { kind: 'incomplete', reason: 'empty file (0 bytes)' };
   if (kind === 'unknown') {
@@ -72,7 +79,22 @@ function readScanUnchecked(bytes: Uint8Array, where: { relPath: string }): ReadR
   }
   const structure = checkedStructure(bytes, kind);
   if (structure.state !== 'complete') return { kind: structure.state, reason: structure.reason };
+  return { format: kind };
+}
 
+function readScanUnchecked(bytes: Uint8Array, where: { relPath: string }): ReadResult {
+  const checked = checkScanBytes(bytes);
+  return 'format' in checked ? readCheckedScan(bytes, checked.format, where) : checked;
+}
+
+/** The no-rows refusal, the same from every decoder. */
+export function noRows(kind: 'file' | 'stream'): NotRead {
+  return { kind: 'broken', reason: `no rows (complete Arrow IPC ${kind} with 0 rows)` };
+}
+
+/** Decodes bytes that passed {@link checkScanBytes} with apache-arrow. Throws only on unexpected errors. */
+export function readCheckedScan(bytes: Uint8Array, kind: 'file' | 'stream', where: { relPath: string }): ReadResult {
+  registerCompression();
   // Arrow lays Float64Array/BigInt64Array over the buffer: the base must be 8-byte aligned.
   const input = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
   let schema: Schema;
@@ -87,7 +109,7 @@ function readScanUnchecked(bytes: Uint8Array, where: { relPath: string }): ReadR
   }
   if (!schema) return { kind: 'broken', reason: `Arrow IPC ${kind} has no schema` };
   const totalRows = batches.reduce((n, b) => n + b.numRows, 0);
-  if (totalRows === 0) return { kind: 'broken', reason: `no rows (complete Arrow IPC ${kind} with 0 rows)` };
+  if (totalRows === 0) return noRows(kind);
 
   const fields = schema.fields;
   const names = fields.map((f) => f.name);
@@ -138,21 +160,35 @@ function readScanUnchecked(bytes: Uint8Array, where: { relPath: string }): ReadR
     assetCount = totalRows;
   }
 
+  const id = scanIdentity(names, (name) => firstRow[name], metadata, where.relPath);
+  return 'reason' in id ? id : { kind: 'ok', scan: { scanNumber: id.scanNumber, timestampMs: id.timestampMs, assetCount, layout, body } };
+}
+
+/**
+ * The scan's number and time: the first row's `scan_number` / `timestamp` column (`firstRow`
+ * gives a column's JSON value), else the metadata entry, else the path. Broken without either.
+ */
+export function scanIdentity(
+  names: string[],
+  firstRow: (name: string) => unknown,
+  metadata: [string, string][],
+  relPath: string,
+): { scanNumber: number; timestampMs: number } | NotRead {
   const meta = new Map(metadata);
-  const fromPath = parseScanPath(where.relPath);
+  const fromPath = parseScanPath(relPath);
   const scanNumber =
-    (names.includes('scan_number') ? toScanNumber(firstRow.scan_number) : undefined) ??
+    (names.includes('scan_number') ? toScanNumber(firstRow('scan_number')) : undefined) ??
     toScanNumber(meta.get('scan_number')) ??
     fromPath.scanNumber;
   if (scanNumber === undefined) {
     return { kind: 'broken', reason: 'no scan number (no scan_number column or metadata, file name not scan_<NNNNNN>_<HHMMSS>.arrow)' };
   }
   const timestampMs =
-    (names.includes('timestamp') ? parseTimestamp(firstRow.timestamp) : undefined) ??
+    (names.includes('timestamp') ? parseTimestamp(firstRow('timestamp')) : undefined) ??
     parseTimestamp(meta.get('timestamp')) ??
     fromPath.timestampMs;
   if (timestampMs === undefined || isoMs(timestampMs) === null) {
     return { kind: 'broken', reason: 'no scan time (no timestamp column or metadata, no <YYYY-MM-DD>/scan_<NNNNNN>_<HHMMSS>.arrow path)' };
   }
-  return { kind: 'ok', scan: { scanNumber, timestampMs, assetCount, layout, body } };
+  return { scanNumber, timestampMs };
 }

@@ -3,8 +3,8 @@
  * here may take time that depends on the file, so it never runs on the main thread.
  */
 import { performance } from 'node:perf_hooks';
-import { bodyJson, type ScanHead } from '../payload.js';
-import { readScan } from '../read-scan.js';
+import { readScanText } from '../fast-scan.js';
+import type { ScanHead } from '../payload.js';
 import { withDecodeBudget, type Limit } from './limits.js';
 import { readScanFileSync } from './read-file.js';
 
@@ -25,7 +25,8 @@ interface FileFacts {
 }
 
 export type DecodeResult =
-  | ({ kind: 'ok'; scan: ScanHead; body: string; decodeMs: number } & FileFacts)
+  /** `decoder`: which decoder read it (fast-scan.ts). */
+  | ({ kind: 'ok'; scan: ScanHead; body: string; decoder: 'fast' | 'arrow'; decodeMs: number } & FileFacts)
   | ({ kind: 'incomplete'; reason: string; decodeMs: number } & FileFacts)
   | ({ kind: 'broken'; reason: string; decodeMs: number } & FileFacts)
   /** Broke a limit (or the decoder): quarantined until its size or mtime changes. */
@@ -51,15 +52,11 @@ export function decodeScanFile(task: DecodeTask): DecodeResult {
   }
   const facts = { size: file.size, mtimeMs: file.mtimeMs };
   const t0 = performance.now();
-  const run = withDecodeBudget(task.maxScanBytes, () => {
-    const res = readScan(file.bytes, { relPath: task.relPath });
-    return res.kind === 'ok' ? { res, body: bodyJson(res.scan.body) } : { res, body: '' };
-  });
+  const run = withDecodeBudget(task.maxScanBytes, () => readScanText(file.bytes, { relPath: task.relPath }));
   const decodeMs = performance.now() - t0;
   if (run.hit) return { kind: 'limit', limit: run.hit.limit, reason: run.hit.message, decodeMs, ...facts };
   if (!run.value) return { kind: 'broken', reason: `unexpected error reading scan: ${message(run.error)}`, decodeMs, ...facts };
-  const { res, body } = run.value;
+  const res = run.value;
   if (res.kind !== 'ok') return { kind: res.kind, reason: res.reason, decodeMs, ...facts };
-  const { scanNumber, timestampMs, assetCount, layout } = res.scan;
-  return { kind: 'ok', scan: { scanNumber, timestampMs, assetCount, layout }, body, decodeMs, ...facts };
+  return { kind: 'ok', scan: res.scan, body: res.body, decoder: res.decoder, decodeMs, ...facts };
 }

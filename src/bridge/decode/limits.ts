@@ -74,3 +74,16 @@ export function refuseBytes(message: string): never {
   if (current) current.hit ??= err;
   throw err;
 }
+
+/** Bytes claimed so far in this decode (0 outside a budget): see {@link releaseTo}. */
+export function claimedBytes(): number {
+  return current ? current.used : 0;
+}
+
+/**
+ * Gives back what was claimed since `claimedBytes()` returned `mark`: for a decoder that gives
+ * up on a file (without passing the budget) before another decodes it again from the start.
+ */
+export function releaseTo(mark: number): void {
+  if (current && !current.hit && current.used > mark) current.used = mark;
+}
