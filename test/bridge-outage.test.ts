@@ -32,7 +32,9 @@ describe('bridge: Hazelcast killed and restarted while scans keep arriving', () 
         await writeScanFile(config.arrowDir, n, at, encodeScan(makeScan({ scanNumber: n, time: at, assets: 4 })));
       };
       await put(1);
-      await events.until((e) => e.type === 'pushed' && e.scanNumber === 1);
+      const first = await events.until((e) => e.type === 'pushed' && e.scanNumber === 1);
+      // #1's history write answered too: with no write in flight at the kill, the outage line is about the pending latest scan.
+      await eventually('history of scan #1 written', () => (first.type === 'pushed' && first.times?.historyAnswered !== undefined ? true : undefined));
 
       await member.kill();
       await eventually('the client to notice the outage', () => (hz.connected() ? undefined : true));

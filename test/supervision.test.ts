@@ -126,17 +126,27 @@ describe('bridge workers', () => {
   });
 });
 
+/**
+ * A bridge process that pushed scan #1, started with a crash backoff long enough that a crash
+ * restart could not bring the next scans in time: they must come from the same run.
+ */
+async function bridgeThatPushedScan1() {
+  const env = fastEnv({ RESTART_BACKOFF_MS: '30000' });
+  const child = spawnRoles(['bridge'], env);
+  const latest = await latestOf(env);
+  writeScanFile(env.ARROW_DIR!, 1);
+  await eventually('scan #1', async () => ((await latest.get())?.scan_number === 1 ? true : undefined), 30_000);
+  const scanLands = (n: number, what = `scan #${n}`) => eventually(what, async () => ((await latest.get())?.scan_number === n ? true : undefined), 5_000);
+  const said = (text: string, what: string) => eventually(what, () => Promise.resolve(child.output().includes(text) ? child.output() : undefined), 5_000);
+  return { env, child, latest, scanLands, said };
+}
+
 describe('the scan folder removed and created again at once', () => {
   it('the same bridge run watches the new folder: no crash, no restart, its scans land within 5 s', async () => {
-    // A crash restart would wait this long: the scans must come sooner, from the same run.
-    const env = fastEnv({ RESTART_BACKOFF_MS: '30000' });
+    const { env, child, latest, scanLands, said } = await bridgeThatPushedScan1();
     const config = resolveConfig(env);
-    const child = spawnRoles(['bridge'], env);
-    const latest = await latestOf(env);
     const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
     try {
-      writeScanFile(env.ARROW_DIR!, 1);
-      await eventually('scan #1', async () => ((await latest.get())?.scan_number === 1 ? true : undefined), 30_000);
       const before = await activeBridge(env, [child]);
       rmSync(env.ARROW_DIR!, { recursive: true });
       mkdirSync(env.ARROW_DIR!);
@@ -144,13 +154,13 @@ describe('the scan folder removed and created again at once', () => {
       writeScanFile(env.ARROW_DIR!, 2);
       writeScanFile(env.ARROW_DIR!, 3);
       const writtenAt = Date.now();
-      await eventually('scan #3 from the new folder', async () => ((await latest.get())?.scan_number === 3 ? true : undefined), 5_000);
+      await scanLands(3, 'scan #3 from the new folder');
       expect(Date.now() - writtenAt).toBeLessThanOrEqual(5_000);
       const history = await hz.client.getMap<string, string>(config.hzHistoryMap);
       await eventually('scan #2 in history', async () => ((await history.containsKey('000002')) ? true : undefined), 5_000);
       const after = await activeBridge(env, [child]);
       expect(after.hb.generation).toBe(before.hb.generation);
-      const out = await eventually('the line saying so', () => Promise.resolve(child.output().includes('watching again') ? child.output() : undefined), 5_000);
+      const out = await said('watching again', 'the line saying so');
       expect(out).toContain('was replaced by another folder');
       expect(out).not.toContain('bridge crashed');
     } finally {
@@ -160,19 +170,30 @@ describe('the scan folder removed and created again at once', () => {
   });
 
   it('removed and not made again: the bridge makes it, as at start, and the run goes on', async () => {
-    const env = fastEnv({ RESTART_BACKOFF_MS: '30000' });
-    const child = spawnRoles(['bridge'], env);
-    const latest = await latestOf(env);
+    const { env, child, latest, scanLands, said } = await bridgeThatPushedScan1();
     try {
-      writeScanFile(env.ARROW_DIR!, 1);
-      await eventually('scan #1', async () => ((await latest.get())?.scan_number === 1 ? true : undefined), 30_000);
       const before = await activeBridge(env, [child]);
       rmSync(env.ARROW_DIR!, { recursive: true });
-      await eventually('the folder made again', () => Promise.resolve(child.output().includes('watching again') ? true : undefined), 5_000);
+      await said('watching again', 'the folder made again');
       writeScanFile(env.ARROW_DIR!, 2);
-      await eventually('scan #2', async () => ((await latest.get())?.scan_number === 2 ? true : undefined), 5_000);
+      await scanLands(2);
       expect((await activeBridge(env, [child])).hb.generation).toBe(before.hb.generation);
       expect(child.output()).toContain('is gone');
+      expect(child.output()).not.toContain('bridge crashed');
+    } finally {
+      await latest.close();
+    }
+  });
+
+  it('removed, and made again by whoever removed it after the bridge noticed: the bridge leaves them a moment to do it', async () => {
+    const { env, child, latest, scanLands, said } = await bridgeThatPushedScan1();
+    try {
+      rmSync(env.ARROW_DIR!, { recursive: true });
+      await said('is gone', 'the bridge noticing');
+      // A plain mkdir, as a person or the scanner would make it: it fails if the bridge made it first.
+      mkdirSync(env.ARROW_DIR!);
+      writeScanFile(env.ARROW_DIR!, 2);
+      await scanLands(2);
       expect(child.output()).not.toContain('bridge crashed');
     } finally {
       await latest.close();

@@ -1,10 +1,11 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Hazelcast, RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
+import { sleep } from '../time.js';
 import { startupCatchUp } from './catch-up.js';
 import { checkFolderEvery } from './folder-check.js';
 import { HistoryWriter } from './history-writer.js';
@@ -20,6 +21,9 @@ import { openScanSource, type ScanSource } from './scan-source.js';
 import { chooseWatchMode } from './watch-mode.js';
 import { compareScans, describeScan, isNewerScan, scanOrderOf } from './scan-order.js';
 import { clockSkewOf, describeSkew } from './clock-skew.js';
+
+/** How long a missing scan folder is left for others to make again before the bridge makes it. */
+const FOLDER_GRACE_MS = 1000;
 
 export type BridgeSettings = Pick<
   Config,
@@ -199,9 +203,12 @@ export class Bridge {
     this.stopFolderCheck();
     this.source?.close();
     this.source = undefined;
-    this.st.watching = false;
+    // `watching` stays set: a heartbeat saying otherwise for this moment would read as a dead bridge.
     this.say('warn', `${why.message}: watching the folder at that path again`);
     try {
+      // Removed to be made again (rm -r, then mkdir): whoever removed it gets a moment to make it first.
+      if (!(await stat(this.s.arrowDir).then(() => true, () => false))) await sleep(FOLDER_GRACE_MS);
+      if (this.stopped) return;
       await this.watchFolder('watching again');
       if (!this.stopped) this.catchUp = Promise.all([this.catchUp, this.catchUpOnDisk()]).then(() => undefined);
     } catch (err) {
