@@ -110,8 +110,9 @@ async function main(): Promise<void> {
     quick: QUICK,
   };
   results.micro_per_scan = {
-    note: 'bench process, warm JIT; the bridge builds the payload once per scan (latest and history share it while it is under a second old)',
+    note: 'bench process (code run by tsx), warm JIT, uncompressed canonical scans; read_scan_ms: apache-arrow (readScan, no body JSON); read_scan_text_ms: what the decode worker does (readScanText: the fast decoder, head and body JSON); the bridge builds the payload once per scan (latest and history share it while it is under a second old)',
     read_scan_ms: micro.read_scan_ms,
+    read_scan_text_ms: micro.read_scan_text_ms,
     build_payload_ms: micro.build_payload_ms,
   };
 

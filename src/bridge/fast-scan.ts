@@ -22,6 +22,7 @@ export type TextResult =
 const BRIDGE_FIELD_SET = new Set<string>(BRIDGE_FIELDS);
 /** Keys a JS object would put first (array indices): the body's key order would differ. */
 const INDEX_KEY = /^(0|[1-9][0-9]*)$/;
+const isIndexKey = (key: string) => key.charCodeAt(0) <= 0x39 && INDEX_KEY.test(key);
 
 /** Reads one scan file's bytes to head + body JSON. Never throws, except LimitError past the budget. */
 export function readScanText(bytes: Uint8Array, where: { relPath: string }): TextResult {
@@ -50,12 +51,12 @@ export function readScanText(bytes: Uint8Array, where: { relPath: string }): Tex
 function checkKeys(ipc: FastIpc): void {
   const seen = new Set<string>();
   for (const { name } of ipc.fields) {
-    if (seen.has(name) || INDEX_KEY.test(name)) throw new NotFast(`column name ${JSON.stringify(name)}`);
+    if (seen.has(name) || isIndexKey(name)) throw new NotFast(`column name ${JSON.stringify(name)}`);
     seen.add(name);
   }
   const keys = new Set<string>();
   for (const [k] of ipc.metadata) {
-    if (keys.has(k) || INDEX_KEY.test(k) || k === 'rows') throw new NotFast(`metadata key ${JSON.stringify(k)}`);
+    if (keys.has(k) || isIndexKey(k) || k === 'rows') throw new NotFast(`metadata key ${JSON.stringify(k)}`);
     keys.add(k);
   }
 }

@@ -174,19 +174,19 @@ export function scanIdentity(
   metadata: [string, string][],
   relPath: string,
 ): { scanNumber: number; timestampMs: number } | NotRead {
-  const meta = new Map(metadata);
-  const fromPath = parseScanPath(relPath);
+  const meta = (key: string): string | undefined => {
+    for (let k = metadata.length - 1; k >= 0; k--) if (metadata[k]![0] === key) return metadata[k]![1];
+    return undefined;
+  };
+  let fromPath: ReturnType<typeof parseScanPath> | undefined; // only when needed: a regex or two
+  const path = () => (fromPath ??= parseScanPath(relPath));
   const scanNumber =
-    (names.includes('scan_number') ? toScanNumber(firstRow('scan_number')) : undefined) ??
-    toScanNumber(meta.get('scan_number')) ??
-    fromPath.scanNumber;
+    (names.includes('scan_number') ? toScanNumber(firstRow('scan_number')) : undefined) ?? toScanNumber(meta('scan_number')) ?? path().scanNumber;
   if (scanNumber === undefined) {
     return { kind: 'broken', reason: 'no scan number (no scan_number column or metadata, file name not scan_<NNNNNN>_<HHMMSS>.arrow)' };
   }
   const timestampMs =
-    (names.includes('timestamp') ? parseTimestamp(firstRow('timestamp')) : undefined) ??
-    parseTimestamp(meta.get('timestamp')) ??
-    fromPath.timestampMs;
+    (names.includes('timestamp') ? parseTimestamp(firstRow('timestamp')) : undefined) ?? parseTimestamp(meta('timestamp')) ?? path().timestampMs;
   if (timestampMs === undefined || isoMs(timestampMs) === null) {
     return { kind: 'broken', reason: 'no scan time (no timestamp column or metadata, no <YYYY-MM-DD>/scan_<NNNNNN>_<HHMMSS>.arrow path)' };
   }
