@@ -291,11 +291,11 @@ function noLiveBridge(i: HealthInputs, facts: Facts): DownResult | StartingResul
   } else if (i.now - hb.beatAt > ttl) {
     cause = 'heartbeat_expired';
     seen = `the last heartbeat of bridge ${hb.id} (${hb.host}:${hb.pid}) is ${s1(i.now - hb.beatAt)} old, over the ${s1(ttl)} limit`;
-  } else if (!hb.watching && i.now - hb.startedAt > ttl) {
-    // The heartbeat does not say since when it stopped watching; the run's start is the
-    // earliest it can have, so a run older than the TTL that is not watching counts as down.
+  } else if (!hb.watching && i.now - (hb.watchingChangedAt ?? hb.startedAt) > ttl) {
+    // Since the watching flag last changed (a run that just stopped, for a handover, is not down
+    // yet); a heartbeat without that time (an older version) counts from the run's start.
     cause = 'not_watching';
-    seen = `bridge ${hb.id} (${hb.host}:${hb.pid}) has run for ${s1(i.now - hb.startedAt)} without watching the scan folder`;
+    seen = `bridge ${hb.id} (${hb.host}:${hb.pid}) has not been watching the scan folder for ${s1(i.now - (hb.watchingChangedAt ?? hb.startedAt))}`;
   } else {
     return undefined;
   }

@@ -173,6 +173,16 @@ describe('decideHealth: boundaries', () => {
     ['heartbeat TTL + 1 ms old', { heartbeat: { kind: 'ok', value: beat({ beatAt: NOW - TTL - 1 }) } }, 'down'],
     ['not watching for exactly the TTL', { heartbeat: { kind: 'ok', value: beat({ watching: false, startedAt: NOW - TTL }) } }, 'healthy'],
     ['not watching for TTL + 1 ms', { heartbeat: { kind: 'ok', value: beat({ watching: false, startedAt: NOW - TTL - 1 }) } }, 'down'],
+    [
+      'a long run that stopped watching a moment ago (its lock lost, a handover under way)',
+      { heartbeat: { kind: 'ok', value: beat({ watching: false, startedAt: NOW - 60_000, watchingChangedAt: NOW - 500 }) } },
+      'healthy',
+    ],
+    [
+      'a long run not watching for TTL + 1 ms since it stopped',
+      { heartbeat: { kind: 'ok', value: beat({ watching: false, startedAt: NOW - 60_000, watchingChangedAt: NOW - TTL - 1 }) } },
+      'down',
+    ],
     ['custom thresholds 10/20: 10 s', { ...aged(10_000), thresholds: { warningS: 10, staleS: 20, heartbeatTtlMs: TTL, startGraceS: 60 } }, 'warning'],
     ['a run 59.999 s old with old data', { ...young(59_999), ...aged(90_000) }, 'warning'],
     ['a run exactly the grace old with old data', { ...young(60_000), ...aged(90_000) }, 'stale'],
@@ -234,7 +244,7 @@ describe('decideHealth: messages', () => {
     ['future timestamp beyond 5 s', aged(-12_000), ['12.0 s in the future', /clock skew/]],
     ['no heartbeat', noBeat, [/no bridge heartbeat/, /the bridge needs a restart/]],
     ['expired heartbeat', expired, ['box:42', '42.0 s', '10.0 s', /the bridge needs a restart/]],
-    ['not watching', notWatching, ['box:42', '120.0 s', /without watching/, /the bridge needs a restart/]],
+    ['not watching', notWatching, ['box:42', '120.0 s', /has not been watching the scan folder for 120.0 s/, /the bridge needs a restart/]],
     ['restart running', { ...noBeat, lastRestart: { state: 'running', at: NOW - 2_000 } }, [/already running/]],
     [
       'restart failed',

@@ -20,6 +20,8 @@ export interface Heartbeat {
   generation: number;
   beatAt: number;
   watching: boolean;
+  /** When `watching` last changed (the run's start until it first does); absent from heartbeats of older versions. */
+  watchingChangedAt?: number;
 }
 
 export interface BridgeFactsOptions {
@@ -39,6 +41,8 @@ export class BridgeFacts {
   private timer: NodeJS.Timeout | undefined;
   private generation = -1;
   private failing = false;
+  /** The watching flag as the last heartbeat said it, and since when. */
+  private watchingSeen: { watching: boolean; at: number } | undefined;
   private readonly keys;
 
   constructor(private readonly o: BridgeFactsOptions) {
@@ -89,7 +93,19 @@ export class BridgeFacts {
   private async write(): Promise<void> {
     if (this.generation < 0) return;
     const s = this.o.stats();
-    const hb: Heartbeat = { id: s.bridgeId, host: hostname(), pid: process.pid, startedAt: s.startedAt, generation: this.generation, beatAt: Date.now(), watching: s.watching };
+    if (!this.watchingSeen || this.watchingSeen.watching !== s.watching) {
+      this.watchingSeen = { watching: s.watching, at: this.watchingSeen ? Date.now() : s.startedAt };
+    }
+    const hb: Heartbeat = {
+      id: s.bridgeId,
+      host: hostname(),
+      pid: process.pid,
+      startedAt: s.startedAt,
+      generation: this.generation,
+      beatAt: Date.now(),
+      watching: s.watching,
+      watchingChangedAt: this.watchingSeen.at,
+    };
     await this.o.redis
       .multi()
       .set(this.keys.heartbeat, JSON.stringify(hb), 'PX', this.o.ttlMs)
