@@ -16,7 +16,7 @@ export interface BridgeWorker {
 }
 
 /** How often a bridge worker makes sure a bridge job exists (unless a worker gave up on it). */
-const KEEPER_MS = 5000;
+const KEEPER_MS = 2000;
 
 /**
  * A bridge worker: competes for the single `bridge` job; the one that gets it runs the bridge,
@@ -45,11 +45,6 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
     log.warn(`bridge job ${jobId} stalled (its holder stopped renewing its lock): moved back to waiting, for the first bridge worker free to take it`),
   );
   worker.on('failed', (job, err) => log.error(`bridge job ${job?.id} failed: ${err.message}`));
-  // Another worker holds the lock now, or it lapsed: the running bridge stops writing and ends (jobs/bridge.ts).
-  worker.on('lockRenewalFailed', (ids) => {
-    for (const id of ids) worker.cancelJob(id, 'another worker holds it now, or it lapsed');
-  });
-
   const keep = async () => {
     try {
       if (await control.exists(keys(config.queuePrefix).gaveUp)) return;
@@ -62,6 +57,13 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
       /* Redis down: try again next time */
     }
   };
+  // Another worker holds the lock now, or it lapsed: the running bridge stops writing and ends (jobs/bridge.ts).
+  // If the job is gone with it (Redis restarted empty), one is added at once rather than at the next keeper tick.
+  worker.on('lockRenewalFailed', (ids) => {
+    for (const id of ids) worker.cancelJob(id, 'another worker holds it now, or it lapsed');
+    setTimeout(() => void keep(), 100).unref();
+  });
+
   await keep();
   const keeper = setInterval(() => void keep(), KEEPER_MS);
   void worker.run().catch((err: unknown) => log.error(`bridge worker stopped: ${coerceError(err).message}`));
