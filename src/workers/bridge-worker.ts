@@ -15,8 +15,13 @@ export interface BridgeWorker {
   stop(): Promise<void>;
 }
 
-/** How often a bridge worker makes sure a bridge job exists (unless a worker gave up on it). */
-const KEEPER_MS = 2000;
+/**
+ * How often a bridge worker makes sure a bridge job exists (unless a worker gave up on it). Not
+ * shorter: after Redis restarted empty, the running bridge finds its lock gone at its next renewal
+ * (BRIDGE_LOCK_MS/2) and adds the job itself; a standby adding it first would write beside it
+ * until then (compare-and-set keeps the order, but two writers is what the lock is for).
+ */
+const KEEPER_MS = 5000;
 
 /**
  * A bridge worker: competes for the single `bridge` job; the one that gets it runs the bridge,
