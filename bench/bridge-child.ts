@@ -45,8 +45,7 @@ async function main(): Promise<void> {
     onEvent: (e) => {
       if (e.type === 'pushed') {
         if (recordPushes) pushes.push([e.scanNumber, e.latencyMs, e.times ?? null]);
-      }
-      else if (e.type === 'rejected') rejected++;
+      } else if (e.type === 'rejected') rejected++;
       else if (e.type === 'line' && e.level !== 'info') process.stderr.write(`[bridge ${e.level}] ${e.message}\n`);
     },
   });
@@ -72,7 +71,16 @@ async function main(): Promise<void> {
           gc();
         }
         const mem = process.memoryUsage();
-        send({ type: 'sample', t: now(), gcRan: Boolean(m.gc && gc), mem, cpu: process.cpuUsage(), maxRssKb: process.resourceUsage().maxRSS, stats: bridge.stats(), rejected });
+        send({
+          type: 'sample',
+          t: now(),
+          gcRan: Boolean(m.gc && gc),
+          mem,
+          cpu: process.cpuUsage(),
+          maxRssKb: process.resourceUsage().maxRSS,
+          stats: bridge.stats(),
+          rejected,
+        });
       } else if (m.cmd === 'pushes') {
         send({ type: 'pushes', pushes });
         pushes = [];

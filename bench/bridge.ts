@@ -145,7 +145,9 @@ async function main(): Promise<void> {
   results.notes = [
     'Every phase uses a fresh temp ARROW_DIR, fresh map names and a fresh bridge child (node --expose-gc --import tsx bench/bridge-child.ts); maps are destroyed after each phase.',
     'Latency files are written without fsync (a pyarrow producer does not fsync either); the write happens before the timed rename.',
-    DELETE_PUSHED ? 'Memory phase run with --delete-pushed: each file deleted once its history entry exists.' : `Memory phase keeps all ${P.memTotal} files, as a real scanner does; the bridge watches each day folder with one inotify watch, so the cost of an event does not grow with the folder (see latency.bridge_p50_by_folder_size and backlog.live_latency_with_folder_full_ms).`,
+    DELETE_PUSHED
+      ? 'Memory phase run with --delete-pushed: each file deleted once its history entry exists.'
+      : `Memory phase keeps all ${P.memTotal} files, as a real scanner does; the bridge watches each day folder with one inotify watch, so the cost of an event does not grow with the folder (see latency.bridge_p50_by_folder_size and backlog.live_latency_with_folder_full_ms).`,
     'Backlog and memory files are patched copies of 32 encoded canonical scans (scan_number and timestamp rewritten in the Arrow body; each template read back with readScan); latency files are each encoded from their own makeScan.',
     'Both bench processes and the Hazelcast member share the machine; the bench process runs the observer and writer clients.',
   ];

@@ -83,11 +83,12 @@ async function main() {
       `const { parentPort } = require('node:worker_threads'); const body = 'x'.repeat(${bodyChars}); parentPort.on('message', (m) => parentPort.postMessage({ id: m.id, body }));`,
       { eval: true },
     );
-    const trips = await timeTrips((id) =>
-      new Promise<void>((ok) => {
-        echo.once('message', () => ok());
-        echo.postMessage({ id, task: task(files[0]!) });
-      }),
+    const trips = await timeTrips(
+      (id) =>
+        new Promise<void>((ok) => {
+          echo.once('message', () => ok());
+          echo.postMessage({ id, task: task(files[0]!) });
+        }),
     );
     await echo.terminate();
 
@@ -106,13 +107,14 @@ async function main() {
        }`,
       { eval: true, workerData: { flag, port: port2 }, transferList: [port2] },
     );
-    const atomicTrips = await timeTrips((id) =>
-      new Promise<void>((ok) => {
-        atomic.once('message', () => ok());
-        port1.postMessage({ id, task: task(files[0]!) });
-        Atomics.store(flag, 0, 1);
-        Atomics.notify(flag, 0);
-      }),
+    const atomicTrips = await timeTrips(
+      (id) =>
+        new Promise<void>((ok) => {
+          atomic.once('message', () => ok());
+          port1.postMessage({ id, task: task(files[0]!) });
+          Atomics.store(flag, 0, 1);
+          Atomics.notify(flag, 0);
+        }),
     );
     await atomic.terminate();
     port1.close();

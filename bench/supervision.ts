@@ -43,7 +43,10 @@ async function until<T>(what: string, check: () => Promise<T | undefined> | T | 
 }
 
 function spawnBridge(env: Record<string, string>): ChildProcess {
-  const p = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), 'start', '--role', 'bridge'], { env: { ...process.env, ...env, LOG_LEVEL: 'warn', LOG_PRETTY: '0' }, stdio: 'ignore' });
+  const p = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), 'start', '--role', 'bridge'], {
+    env: { ...process.env, ...env, LOG_LEVEL: 'warn', LOG_PRETTY: '0' },
+    stdio: 'ignore',
+  });
   return p;
 }
 
@@ -122,10 +125,15 @@ async function main(): Promise<void> {
     const restartMs: number[] = [];
     for (let i = 0; i < (quick ? 2 : 5); i++) {
       const { id } = await enqueueRestart(restartQueue, { reason: 'bench', requestedBy: 'bench' });
-      const job = await until('restart confirmed', async () => {
-        const j = await restartQueue.getJob(id);
-        return j?.finishedOn ? j : undefined;
-      }, 60_000, 20);
+      const job = await until(
+        'restart confirmed',
+        async () => {
+          const j = await restartQueue.getJob(id);
+          return j?.finishedOn ? j : undefined;
+        },
+        60_000,
+        20,
+      );
       restartMs.push(job.finishedOn! - job.timestamp);
       say(`restart ${i + 1}: ${job.finishedOn! - job.timestamp} ms, returned ${JSON.stringify(job.returnvalue)}`);
     }
@@ -139,10 +147,15 @@ async function main(): Promise<void> {
     frozen.kill('SIGSTOP');
     const staleAt = lastBefore.at + staleEnv.dataStaleS * 1000;
     const checks = setInterval(() => void runHealthCheck({ config: staleEnv, redis, hazelcast: hz, log, restartQueue }).catch(() => undefined), 1000);
-    const confirmed = await until('restart confirmed after stale', async () => {
-      const done = (await restartQueue.getJobs(['completed'])).filter((j) => j.timestamp > lastBefore.at);
-      return done[0];
-    }, 60_000, 20);
+    const confirmed = await until(
+      'restart confirmed after stale',
+      async () => {
+        const done = (await restartQueue.getJobs(['completed'])).filter((j) => j.timestamp > lastBefore.at);
+        return done[0];
+      },
+      60_000,
+      20,
+    );
     clearInterval(checks);
     const staleToConfirmedMs = confirmed.finishedOn! - staleAt;
     say(`stale → restart confirmed: ${staleToConfirmedMs} ms`);
@@ -171,11 +184,34 @@ async function main(): Promise<void> {
           bench: 'supervision',
           quick,
           machine: { cpus: cpu.length, model: cpu[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
-          settings: { bridge_lock_ms: config.bridgeLockMs, stalled_check_ms: Math.max(250, Math.floor(config.bridgeLockMs / 5)), heartbeat_ms: config.bridgeHeartbeatMs, heartbeat_ttl_ms: config.bridgeHeartbeatTtlMs, scans_per_s: 10, assets: 400 },
-          failover_ms: { kills: failoverMs.length, median: median(failoverMs), max: Math.max(...failoverMs), all: failoverMs, target_ms: 10_000, met: Math.max(...failoverMs) <= 10_000 },
+          settings: {
+            bridge_lock_ms: config.bridgeLockMs,
+            stalled_check_ms: Math.max(250, Math.floor(config.bridgeLockMs / 5)),
+            heartbeat_ms: config.bridgeHeartbeatMs,
+            heartbeat_ttl_ms: config.bridgeHeartbeatTtlMs,
+            scans_per_s: 10,
+            assets: 400,
+          },
+          failover_ms: {
+            kills: failoverMs.length,
+            median: median(failoverMs),
+            max: Math.max(...failoverMs),
+            all: failoverMs,
+            target_ms: 10_000,
+            met: Math.max(...failoverMs) <= 10_000,
+          },
           restart_live_bridge_ms: { median: median(restartMs), max: Math.max(...restartMs), all: restartMs },
-          stale_to_restart_confirmed_ms: { value: staleToConfirmedMs, scenario: 'bridge process frozen with SIGSTOP, DATA_STALE_S=2, checks every 1 s, one standby' },
-          health_check_ms: { p50: pct(checkMs, 50), p99: pct(checkMs, 99), max: Math.round(Math.max(...checkMs) * 10) / 10, runs: checkMs.length, day_folder_files: 5000 },
+          stale_to_restart_confirmed_ms: {
+            value: staleToConfirmedMs,
+            scenario: 'bridge process frozen with SIGSTOP, DATA_STALE_S=2, checks every 1 s, one standby',
+          },
+          health_check_ms: {
+            p50: pct(checkMs, 50),
+            p99: pct(checkMs, 99),
+            max: Math.round(Math.max(...checkMs) * 10) / 10,
+            runs: checkMs.length,
+            day_folder_files: 5000,
+          },
         },
         null,
         2,

@@ -75,10 +75,22 @@ async function startWatcher(kind: Kind, root: string, onFile: (p: string) => voi
     return () => Promise.resolve(p.close());
   }
   if (kind === 'events') {
-    const s = await openScanSource(root, decideWatchMode('events', null), { pollMs: POLL_MS, rescanMs: RESCAN_MS }, { file: onFile, error: (e) => process.stderr.write(`${e.message}\n`), problem: (m) => process.stderr.write(`${m}\n`) });
+    const s = await openScanSource(
+      root,
+      decideWatchMode('events', null),
+      { pollMs: POLL_MS, rescanMs: RESCAN_MS },
+      { file: onFile, error: (e) => process.stderr.write(`${e.message}\n`), problem: (m) => process.stderr.write(`${m}\n`) },
+    );
     return () => Promise.resolve(s.close());
   }
-  const w = chokidarWatch(root, { usePolling: true, interval: POLL_MS, binaryInterval: POLL_MS, ignoreInitial: true, depth: 1, ignored: (p: string) => path.basename(p).startsWith('.') });
+  const w = chokidarWatch(root, {
+    usePolling: true,
+    interval: POLL_MS,
+    binaryInterval: POLL_MS,
+    ignoreInitial: true,
+    depth: 1,
+    ignored: (p: string) => path.basename(p).startsWith('.'),
+  });
   w.on('add', (p: string) => onFile(p));
   await new Promise<void>((ok) => w.once('ready', () => ok()));
   return () => w.close();
@@ -133,7 +145,9 @@ async function child(kind: Kind): Promise<ChildResult> {
 
 function runChild(kind: Kind): Promise<ChildResult> {
   return new Promise((ok, fail) => {
-    const p = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', kind, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', kind, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     p.stdout.on('data', (b: Buffer) => (out += b.toString()));
     p.on('exit', (code) => (code === 0 ? ok(JSON.parse(out) as ChildResult) : fail(new Error(`${kind} child exited ${code}`))));

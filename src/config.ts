@@ -263,7 +263,10 @@ function hzMembers(env: Env): string[] {
 
 function allowedHosts(env: Env): string[] {
   const v = raw(env, 'BOARD_ALLOWED_HOSTS');
-  const hosts = v.split(',').map((h) => h.trim()).filter((h) => h !== '');
+  const hosts = v
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
   if (hosts.length === 0 || !hosts.every((h) => splitHost(h) !== undefined)) {
     throw new ConfigError('BOARD_ALLOWED_HOSTS', v, 'comma-separated host names or addresses, each optionally with :port, like localhost,127.0.0.1,[::1]');
   }
@@ -296,7 +299,10 @@ export function resolveConfig(env: Env): Config {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', logLevel, LOG_LEVELS.join(', '));
   }
-  const alertUrls = (optional(env, 'ALERT_WEBHOOK_URL') ?? '').split(',').map((u) => u.trim()).filter((u) => u !== '');
+  const alertUrls = (optional(env, 'ALERT_WEBHOOK_URL') ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
   for (const u of alertUrls) if (!HTTP_URL.test(u)) throw new ConfigError('ALERT_WEBHOOK_URL', u, 'comma-separated http(s) URLs');
   const alertMinStatus = raw(env, 'ALERT_MIN_STATUS').toLowerCase();
   if (!(ALERT_STATUSES as readonly string[]).includes(alertMinStatus)) throw new ConfigError('ALERT_MIN_STATUS', alertMinStatus, ALERT_STATUSES.join(', '));

@@ -120,7 +120,13 @@ export async function connectRedisOnce(config: Pick<Config, 'redis'>, timeoutMs 
 function pinoAdapter(log: Logger): ILogger {
   const at = (level: 'error' | 'warn' | 'info' | 'debug' | 'trace') => (objectName: string, message: string, furtherInfo?: unknown) =>
     log[level]({ component: objectName, info: furtherInfo instanceof Error ? furtherInfo.message : furtherInfo }, `hazelcast: ${message}`);
-  const levels = { [LogLevel.ERROR]: at('error'), [LogLevel.WARN]: at('warn'), [LogLevel.INFO]: at('debug'), [LogLevel.DEBUG]: at('trace'), [LogLevel.TRACE]: at('trace') } as Record<number, ReturnType<typeof at>>;
+  const levels = {
+    [LogLevel.ERROR]: at('error'),
+    [LogLevel.WARN]: at('warn'),
+    [LogLevel.INFO]: at('debug'),
+    [LogLevel.DEBUG]: at('trace'),
+    [LogLevel.TRACE]: at('trace'),
+  } as Record<number, ReturnType<typeof at>>;
   return {
     log: (level, objectName, message, furtherInfo) => levels[level]?.(objectName, message, furtherInfo),
     error: at('error'),
@@ -189,7 +195,11 @@ export interface Hazelcast {
   shutdown(): Promise<void>;
 }
 
-export async function createHazelcast(config: Pick<Config, 'hzMembers' | 'hzClusterName'>, log: Logger, mode: HazelcastMode = { kind: 'service' }): Promise<Hazelcast> {
+export async function createHazelcast(
+  config: Pick<Config, 'hzMembers' | 'hzClusterName'>,
+  log: Logger,
+  mode: HazelcastMode = { kind: 'service' },
+): Promise<Hazelcast> {
   let connected = false;
   const listeners: Array<(c: boolean) => void> = [];
   const remove = (l: (c: boolean) => void) => {
@@ -199,7 +209,8 @@ export async function createHazelcast(config: Pick<Config, 'hzMembers' | 'hzClus
   const clientConfig = hazelcastClientConfig(config, log, mode);
   clientConfig.lifecycleListeners = [
     (state: LifecycleState) => {
-      const now = state === LifecycleState.CONNECTED ? true : state === LifecycleState.DISCONNECTED || state === LifecycleState.SHUTTING_DOWN ? false : connected;
+      const now =
+        state === LifecycleState.CONNECTED ? true : state === LifecycleState.DISCONNECTED || state === LifecycleState.SHUTTING_DOWN ? false : connected;
       if (now === connected) return;
       connected = now;
       // A copy: waitConnected's listeners remove themselves while being called.

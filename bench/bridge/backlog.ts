@@ -97,7 +97,10 @@ export async function phaseBacklog(member: Started, observer: Client, tmpRoot: s
   }
   const lastTail = tailFiles[tailFiles.length - 1]!.n;
   await watch.signal.until(() => watch.max >= lastTail, 10_000, 'the last tail scan').catch((err: unknown) => progress(String(err)));
-  const tail = latencies(tailFiles.map((f) => ({ n: f.n, t0: tSent.get(f.n)! })), watch.seen);
+  const tail = latencies(
+    tailFiles.map((f) => ({ n: f.n, t0: tSent.get(f.n)! })),
+    watch.seen,
+  );
   const tailPushes = (await child.pushes()).latency;
   tailXs.push(...tail.xs);
   tailMissing = tail.missing;
@@ -128,7 +131,11 @@ export async function phaseBacklog(member: Started, observer: Client, tmpRoot: s
       ...summarize(tailXs),
       superseded: tail.superseded,
       missing: tailMissing,
-      split: decompose(tailFiles.map((f) => f.n), tail.perScan, tailPushes),
+      split: decompose(
+        tailFiles.map((f) => f.n),
+        tail.perScan,
+        tailPushes,
+      ),
     },
     bridge_stats: pickStats(end.stats, end.rejected),
     met: {

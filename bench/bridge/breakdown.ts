@@ -19,7 +19,7 @@ const STAGES = [
   ['payload', 'scan → payload text built'],
   ['to_send', 'payload built → compare-and-set called'],
   ['cas_round_trip', 'compare-and-set called → answered (replaceIfSame, one round trip in the usual case)'],
-  ['listener_after_answer', 'compare-and-set answered → the second client\'s entry listener sees the value (negative: the event came first)'],
+  ['listener_after_answer', "compare-and-set answered → the second client's entry listener sees the value (negative: the event came first)"],
   ['total', 'rename → the entry listener sees the value'],
   ['history_after_answer', 'compare-and-set answered → history write called (written after the latest value, not beside it)'],
   ['history_round_trip', 'history write called → answered'],

@@ -134,7 +134,10 @@ export class LatestWatch {
   readonly seen = new Map<number, number>();
   max = -1;
   readonly signal = new Signal();
-  private constructor(private readonly map: IMap<string, string>, private id = '') {}
+  private constructor(
+    private readonly map: IMap<string, string>,
+    private id = '',
+  ) {}
 
   static async open(client: Client, mapName: string): Promise<LatestWatch> {
     const map = await client.getMap<string, string>(mapName);
@@ -162,7 +165,11 @@ export class LatestWatch {
 export class HistoryWatch {
   count = 0;
   readonly signal = new Signal();
-  private constructor(private readonly map: IMap<string, string>, private id = '', private readonly onAdded?: (n: number) => void) {}
+  private constructor(
+    private readonly map: IMap<string, string>,
+    private id = '',
+    private readonly onAdded?: (n: number) => void,
+  ) {}
 
   static async open(client: Client, mapName: string, onAdded?: (n: number) => void): Promise<HistoryWatch> {
     const map = await client.getMap<string, string>(mapName);

@@ -24,7 +24,13 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   const id = randomUUID().slice(0, 8);
   const arrowDir = mkdtempSync(path.join(tmpRoot, 'latency-'));
   const peerDir = mkdtempSync(path.join(tmpRoot, 'latency-peer-'));
-  const maps = { bridge: `BENCH_LAT_${id}`, history: `BENCH_LAT_HIST_${id}`, peer: `BENCH_PEER_${id}`, floor: `BENCH_FLOOR_${id}`, floorCas: `BENCH_FLOORCAS_${id}` };
+  const maps = {
+    bridge: `BENCH_LAT_${id}`,
+    history: `BENCH_LAT_HIST_${id}`,
+    peer: `BENCH_PEER_${id}`,
+    floor: `BENCH_FLOOR_${id}`,
+    floorCas: `BENCH_FLOORCAS_${id}`,
+  };
   const total = P.warmupScans + P.latencyScans;
   const period = 1000 / P.ratePerS;
 
@@ -33,7 +39,9 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   const plainDir = mkdtempSync(path.join(tmpRoot, 'latency-plain-'));
   const lz4Dir = mkdtempSync(path.join(tmpRoot, 'latency-lz4-'));
   const times = Array.from({ length: total }, (_, i) => new Date(t0Gen + i * period));
-  times.forEach((time, i) => writeFileSync(path.join(plainDir, scanFileName(i + 1, time)), encodeScan(makeScan({ scanNumber: i + 1, time, assets: P.assets }))));
+  times.forEach((time, i) =>
+    writeFileSync(path.join(plainDir, scanFileName(i + 1, time)), encodeScan(makeScan({ scanNumber: i + 1, time, assets: P.assets }))),
+  );
   recodeLz4(plainDir, lz4Dir);
   const files: ScanFile[] = [];
   const peerFiles: ScanFile[] = [];
@@ -64,7 +72,9 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   await child.next('started', 60_000);
   await child.next('caughtUp', 60_000);
   const peer = await PythonPeer.start(member, peerDir, maps.peer);
-  progress(`latency: bridge child ${child.pid} watching ${arrowDir}, python peer ${peer.pid} watching ${peerDir}; ${P.warmupScans} warm-up + ${P.latencyScans} measured scans at ${P.ratePerS}/s`);
+  progress(
+    `latency: bridge child ${child.pid} watching ${arrowDir}, python peer ${peer.pid} watching ${peerDir}; ${P.warmupScans} warm-up + ${P.latencyScans} measured scans at ${P.ratePerS}/s`,
+  );
 
   const tBridge = new Map<number, number>();
   const tPeer = new Map<number, number>();
@@ -119,7 +129,9 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   }
   const lastN = files[total - 1]!.n;
   await Promise.all(
-    [bridgeWatch, peerWatch, floorWatch, casWatch].map((w) => w.signal.until(() => w.max >= lastN, 5000, 'the last scan').catch((err: unknown) => progress(String(err)))),
+    [bridgeWatch, peerWatch, floorWatch, casWatch].map((w) =>
+      w.signal.until(() => w.max >= lastN, 5000, 'the last scan').catch((err: unknown) => progress(String(err))),
+    ),
   );
   await casPending;
   const after = await child.sample(false);
@@ -127,7 +139,11 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
 
   const { latency: pushes, times: moments } = await child.pushes();
   const measured = files.slice(P.warmupScans);
-  const lat = (sent: Map<number, number>, w: LatestWatch) => latencies(measured.map((f) => ({ n: f.n, t0: sent.get(f.n)! })), w.seen);
+  const lat = (sent: Map<number, number>, w: LatestWatch) =>
+    latencies(
+      measured.map((f) => ({ n: f.n, t0: sent.get(f.n)! })),
+      w.seen,
+    );
   const b = lat(tBridge, bridgeWatch);
   const pe = lat(tPeer, peerWatch);
   const fl = lat(tFloor, floorWatch);
@@ -136,9 +152,21 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   const pythonPeer = { ...summarize(pe.xs), superseded: pe.superseded, missing: pe.missing };
   const floor = { ...summarize(fl.xs), superseded: fl.superseded, missing: fl.missing };
   const floorCas = { ...summarize(cs.xs), superseded: cs.superseded, missing: cs.missing };
-  const split = decompose(measured.map((f) => f.n), b.perScan, pushes);
-  const stages = stageBreakdown(measured.map((f) => f.n), tBridge, bridgeWatch.seen, moments);
-  const cpu = cpuSplit(arrowDir, measured.slice(0, 50).map((f) => f.relPath));
+  const split = decompose(
+    measured.map((f) => f.n),
+    b.perScan,
+    pushes,
+  );
+  const stages = stageBreakdown(
+    measured.map((f) => f.n),
+    tBridge,
+    bridgeWatch.seen,
+    moments,
+  );
+  const cpu = cpuSplit(
+    arrowDir,
+    measured.slice(0, 50).map((f) => f.relPath),
+  );
 
   // Latency as the day folder fills up (files in the folder at the time of each scan).
   const chunks = 5;
@@ -148,7 +176,13 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
     const chunk = measured.slice(lo, hi).map((f) => f.n);
     const s = summarize(chunk.flatMap((n) => (b.perScan.has(n) ? [b.perScan.get(n)!] : [])));
     const d = decompose(chunk, b.perScan, pushes);
-    return { files_in_folder: `${P.warmupScans + lo}-${P.warmupScans + hi - 1}`, p50_ms: s.p50, p99_ms: s.p99, add_to_written_p50_ms: d.add_to_written_ms.p50, rest_p50_ms: d.rest_ms.p50 };
+    return {
+      files_in_folder: `${P.warmupScans + lo}-${P.warmupScans + hi - 1}`,
+      p50_ms: s.p50,
+      p99_ms: s.p99,
+      add_to_written_p50_ms: d.add_to_written_ms.p50,
+      rest_p50_ms: d.rest_ms.p50,
+    };
   });
   const cpuMs = before ? (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1000 : null;
 
@@ -210,9 +244,27 @@ function compare(bridge: Lat, peer: Lat, floor: Lat) {
       { who: 'floor (map.set of the same JSON)', p50_ms: floor.p50, p99_ms: floor.p99 },
     ],
     targets: [
-      { name: 'p50 <= 0.7 x python peer p50', value: bridge.p50, target: `<= ${r2(peer.p50 === null ? null : 0.7 * peer.p50)} ms`, ratio: ratio(bridge.p50, peer.p50), met: ok(bridge.p50, peer.p50, (a, b) => a <= 0.7 * b) },
-      { name: 'p50 <= 1.5 x floor p50', value: bridge.p50, target: `<= ${r2(floor.p50 === null ? null : 1.5 * floor.p50)} ms`, ratio: ratio(bridge.p50, floor.p50), met: ok(bridge.p50, floor.p50, (a, b) => a <= 1.5 * b) },
-      { name: 'p99 < python peer p99', value: bridge.p99, target: `< ${peer.p99} ms`, ratio: ratio(bridge.p99, peer.p99), met: ok(bridge.p99, peer.p99, (a, b) => a < b) },
+      {
+        name: 'p50 <= 0.7 x python peer p50',
+        value: bridge.p50,
+        target: `<= ${r2(peer.p50 === null ? null : 0.7 * peer.p50)} ms`,
+        ratio: ratio(bridge.p50, peer.p50),
+        met: ok(bridge.p50, peer.p50, (a, b) => a <= 0.7 * b),
+      },
+      {
+        name: 'p50 <= 1.5 x floor p50',
+        value: bridge.p50,
+        target: `<= ${r2(floor.p50 === null ? null : 1.5 * floor.p50)} ms`,
+        ratio: ratio(bridge.p50, floor.p50),
+        met: ok(bridge.p50, floor.p50, (a, b) => a <= 1.5 * b),
+      },
+      {
+        name: 'p99 < python peer p99',
+        value: bridge.p99,
+        target: `< ${peer.p99} ms`,
+        ratio: ratio(bridge.p99, peer.p99),
+        met: ok(bridge.p99, peer.p99, (a, b) => a < b),
+      },
     ],
   };
 }

@@ -49,11 +49,20 @@ export async function phaseMemory(member: Started, observer: Client, tmpRoot: st
   child.send({ cmd: 'start' });
   await child.next('started', 60_000);
   await child.next('caughtUp', 60_000);
-  progress(`memory: bridge child ${child.pid}; pushing ${total} scans, at most ${K} in flight, ${DELETE_PUSHED ? 'each deleted once its history entry exists' : 'all kept in the folder'}`);
+  progress(
+    `memory: bridge child ${child.pid}; pushing ${total} scans, at most ${K} in flight, ${DELETE_PUSHED ? 'each deleted once its history entry exists' : 'all kept in the folder'}`,
+  );
 
   const checkpoints = new Set<number>([P.memFirst, total]);
   for (let c = P.memSampleEvery; c < total; c += P.memSampleEvery) if (c > P.memFirst) checkpoints.add(c);
-  const curve: Array<{ scans: number; rss_mb: number; heap_used_mb: number; external_mb: number; array_buffers_mb: number; scans_per_s_since_last: number | null }> = [];
+  const curve: Array<{
+    scans: number;
+    rss_mb: number;
+    heap_used_mb: number;
+    external_mb: number;
+    array_buffers_mb: number;
+    scans_per_s_since_last: number | null;
+  }> = [];
   let written = 0;
   let lastCheck = { t: mono(), n: 0 };
   let lastReport = mono();
@@ -117,7 +126,9 @@ export async function phaseMemory(member: Started, observer: Client, tmpRoot: st
   return {
     method:
       `scans 1..${total} written (.tmp + rename) as fast as the bridge keeps up: at most ${K} files not yet in the history map; ` +
-      (DELETE_PUSHED ? `each file is deleted once its history entry appears (folder stays <= ~${K} files); ` : `every file is kept, as a real scanner keeps them (the folders end with ${total} files); `) +
+      (DELETE_PUSHED
+        ? `each file is deleted once its history entry appears (folder stays <= ~${K} files); `
+        : `every file is kept, as a real scanner keeps them (the folders end with ${total} files); `) +
       `RSS read in the child after global.gc() twice, once the history queue is empty.`,
     scans: total,
     rss_mb_idle_before_start: mb(idle.mem.rss),

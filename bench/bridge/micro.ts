@@ -34,7 +34,14 @@ export function microCosts() {
   let chars = 0;
   for (const s of scans) buildPayload(s, { sourceFile: 'a', bridgeId: 'b', writtenAtMs: 0 });
   t = mono();
-  for (let k = 0; k < rounds; k++) for (const s of scans) chars = buildPayload(s, { sourceFile: '2026-01-01/scan_000100_000000.arrow', bridgeId: 'host:1', writtenAtMs: Date.now() }).length;
+  for (let k = 0; k < rounds; k++)
+    for (const s of scans) chars = buildPayload(s, { sourceFile: '2026-01-01/scan_000100_000000.arrow', bridgeId: 'host:1', writtenAtMs: Date.now() }).length;
   const payloadMs = (mono() - t) / (rounds * scans.length);
-  return { file_bytes: bytes[0]!.length, payload_chars: chars, read_scan_ms: Math.round(readMs * 1000) / 1000, read_scan_text_ms: Math.round(textMs * 1000) / 1000, build_payload_ms: Math.round(payloadMs * 1000) / 1000 };
+  return {
+    file_bytes: bytes[0]!.length,
+    payload_chars: chars,
+    read_scan_ms: Math.round(readMs * 1000) / 1000,
+    read_scan_text_ms: Math.round(textMs * 1000) / 1000,
+    build_payload_ms: Math.round(payloadMs * 1000) / 1000,
+  };
 }

@@ -43,8 +43,15 @@ export function makeTemplates(count: number): Template[] {
     const bytes = encodeScan(row);
     const t = { bytes, snOff: findUnique(bytes, le64(SN)), tsOff: findUnique(bytes, le64(TS)) };
     const probe = readScan(patch(t, 123_456 + j, 1_700_000_000_000 + j), { relPath: 'probe' });
-    if (probe.kind !== 'ok' || probe.scan.scanNumber !== 123_456 + j || probe.scan.timestampMs !== 1_700_000_000_000 + j || probe.scan.assetCount !== P.assets) {
-      throw new Error(`patched template ${j} does not read back: ${JSON.stringify(probe.kind === 'ok' ? { n: probe.scan.scanNumber, t: probe.scan.timestampMs } : probe)}`);
+    if (
+      probe.kind !== 'ok' ||
+      probe.scan.scanNumber !== 123_456 + j ||
+      probe.scan.timestampMs !== 1_700_000_000_000 + j ||
+      probe.scan.assetCount !== P.assets
+    ) {
+      throw new Error(
+        `patched template ${j} does not read back: ${JSON.stringify(probe.kind === 'ok' ? { n: probe.scan.scanNumber, t: probe.scan.timestampMs } : probe)}`,
+      );
     }
     out.push(t);
   }

@@ -174,16 +174,21 @@ export class Bridge {
     const choice = await chooseWatchMode(this.s.watchMode, this.s.arrowDir);
     this.st.watchMode = choice;
     let listingFailed = false;
-    const source = await openScanSource(this.s.arrowDir, choice, { pollMs: this.s.watchPollMs, rescanMs: this.s.watchRescanMs }, {
-      file: (p) => this.reader.onFile(p),
-      error: (err) => this.fail(err),
-      problem: (message) => {
-        // Once per run: the folder check reports a folder that is gone for good.
-        if (!listingFailed) this.say('warn', `${message}; listing again on the next tick`);
-        listingFailed = true;
+    const source = await openScanSource(
+      this.s.arrowDir,
+      choice,
+      { pollMs: this.s.watchPollMs, rescanMs: this.s.watchRescanMs },
+      {
+        file: (p) => this.reader.onFile(p),
+        error: (err) => this.fail(err),
+        problem: (message) => {
+          // Once per run: the folder check reports a folder that is gone for good.
+          if (!listingFailed) this.say('warn', `${message}; listing again on the next tick`);
+          listingFailed = true;
+        },
+        watchProblem: (message) => this.say('warn', message),
       },
-      watchProblem: (message) => this.say('warn', message),
-    });
+    );
     if (this.stopped) return source.close();
     this.source = source;
     this.stopFolderCheck = checkFolderEvery(this.s.arrowDir, 1000, (err) => void this.watchAgain(err));
@@ -207,7 +212,13 @@ export class Bridge {
     this.say('warn', `${why.message}: watching the folder at that path again`);
     try {
       // Removed to be made again (rm -r, then mkdir): whoever removed it gets a moment to make it first.
-      if (!(await stat(this.s.arrowDir).then(() => true, () => false))) await sleep(FOLDER_GRACE_MS);
+      if (
+        !(await stat(this.s.arrowDir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        await sleep(FOLDER_GRACE_MS);
       if (this.stopped) return;
       await this.watchFolder('watching again');
       if (!this.stopped) this.catchUp = Promise.all([this.catchUp, this.catchUpOnDisk()]).then(() => undefined);
@@ -329,7 +340,10 @@ export class Bridge {
     this.st.clockSkewRefused++;
     this.st.lastClockSkew = { ...skew, relPath, scanNumber: scan.scanNumber, at: Date.now() };
     this.say('warn', `refused ${relPath} (scan #${scan.scanNumber}): ${describeSkew(skew)}, beyond MAX_CLOCK_SKEW_S=${this.s.maxClockSkewS}; a clock is off`, {
-      file: relPath, scan: scan.scanNumber, skewS: skew.skewS, skew: skew.kind,
+      file: relPath,
+      scan: scan.scanNumber,
+      skewS: skew.skewS,
+      skew: skew.kind,
     });
     return true;
   }
@@ -345,7 +359,11 @@ export class Bridge {
     if (!offer.taken) {
       this.st.olderSkipped++;
       const a = offer.ahead.scanNumber;
-      this.say('info', `scan #${n} arrived after #${a} (${describeScan(scanOrderOf(p.scan))}, ${describeScan(offer.ahead)}): kept in history only, the latest stays #${a}`, { scan: n });
+      this.say(
+        'info',
+        `scan #${n} arrived after #${a} (${describeScan(scanOrderOf(p.scan))}, ${describeScan(offer.ahead)}): kept in history only, the latest stays #${a}`,
+        { scan: n },
+      );
     }
     // Queued now, written once the latest value is answered (latestFirst).
     this.history.enqueue(p.scan, p.relPath, p.payload, p.times);
@@ -361,7 +379,12 @@ export class Bridge {
       this.st.lastPushedAt = Date.now();
       this.st.lastPushLatencyMs = latencyMs;
       observeLatency(this.st.pushLatency, latencyMs);
-      this.say('info', `pushed scan #${n} (${p.scan.assetCount} assets) in ${latencyMs} ms`, { scan: n, assets: p.scan.assetCount, ms: latencyMs, file: p.relPath });
+      this.say('info', `pushed scan #${n} (${p.scan.assetCount} assets) in ${latencyMs} ms`, {
+        scan: n,
+        assets: p.scan.assetCount,
+        ms: latencyMs,
+        file: p.relPath,
+      });
       this.emit({ type: 'pushed', scanNumber: n, assets: p.scan.assetCount, latencyMs, relPath: p.relPath, ...(p.times ? { times: p.times } : {}) });
       if (this.st.pushed % this.s.bridgeSummaryEvery === 0) this.summary();
     } else if (compareScans(outcome.current, scanOrderOf(p.scan)) === 0) {
@@ -369,12 +392,20 @@ export class Bridge {
     } else {
       this.st.olderSkipped++;
       const c = outcome.current;
-      this.say('info', `scan #${n} not written: Hazelcast already holds the newer #${c.scanNumber} (${describeScan(scanOrderOf(p.scan))}, ${describeScan(c)})`, { scan: n, current: c.scanNumber });
+      this.say(
+        'info',
+        `scan #${n} not written: Hazelcast already holds the newer #${c.scanNumber} (${describeScan(scanOrderOf(p.scan))}, ${describeScan(c)})`,
+        { scan: n, current: c.scanNumber },
+      );
     }
   }
 
   private summary(): void {
     const s = this.stats();
-    this.say('info', `summary: ${s.pushed} scans pushed, latest #${s.lastPushedScan}, ${s.olderSkipped} out of order, ${s.rejected} rejected, ${s.retried} retried reads, ${s.hazelcastErrors} Hazelcast errors`, { stats: s });
+    this.say(
+      'info',
+      `summary: ${s.pushed} scans pushed, latest #${s.lastPushedScan}, ${s.olderSkipped} out of order, ${s.rejected} rejected, ${s.retried} retried reads, ${s.hazelcastErrors} Hazelcast errors`,
+      { stats: s },
+    );
   }
 }

@@ -253,12 +253,17 @@ export function vectorToJson(vector: Vector): unknown[] {
 function generic(value: unknown): unknown {
   if (value === null || value === undefined) return null;
   switch (typeof value) {
-    case 'bigint': return int64ToJson(value);
-    case 'number': return floatToJson(value);
+    case 'bigint':
+      return int64ToJson(value);
+    case 'number':
+      return floatToJson(value);
     case 'string':
-    case 'boolean': return value;
-    case 'object': break;
-    default: return null;
+    case 'boolean':
+      return value;
+    case 'object':
+      break;
+    default:
+      return null;
   }
   if (value instanceof Date) return isoMs(value.getTime());
   if (value instanceof Vector) return vectorToJson(value);

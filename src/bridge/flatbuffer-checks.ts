@@ -73,10 +73,11 @@ class FlatCheck {
   tables(tbl: number, id: number): number[] {
     const v = this.vector(tbl, id, 4);
     const out: number[] = [];
-    if (v) for (let k = 0; k < v.len; k++) {
-      const at = v.pos + 4 * k;
-      out.push(this.table(at + this.dv.getUint32(at, true)));
-    }
+    if (v)
+      for (let k = 0; k < v.len; k++) {
+        const at = v.pos + 4 * k;
+        out.push(this.table(at + this.dv.getUint32(at, true)));
+      }
     return out;
   }
   readI64(pos: number): number {

@@ -127,9 +127,7 @@ function streamStructure(bytes: Uint8Array, deep = false): Structure {
 function fileStructure(bytes: Uint8Array, deep = false): Structure {
   const n = bytes.length;
   if (n < MAGIC_PADDED.length) {
-    return startsWith(MAGIC_PADDED, bytes)
-      ? { state: 'incomplete', reason: `only ${n} bytes` }
-      : { state: 'broken', reason: 'not an Arrow IPC file' };
+    return startsWith(MAGIC_PADDED, bytes) ? { state: 'incomplete', reason: `only ${n} bytes` } : { state: 'broken', reason: 'not an Arrow IPC file' };
   }
   // leading magic (8 bytes incl. padding) + ... + int32 footer length + trailing magic (6 bytes)
   if (n < 8 + 4 + MAGIC.length || !startsWith(bytes, MAGIC, n - MAGIC.length)) {

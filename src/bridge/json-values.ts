@@ -33,10 +33,14 @@ function floorDiv(v: bigint, d: bigint): number {
 /** A timestamp's raw value in `unit` → epoch milliseconds (floored). */
 export function timestampToMs(v: bigint, unit: TimeUnit): number {
   switch (unit) {
-    case TimeUnit.SECOND: return Number(v) * 1000;
-    case TimeUnit.MILLISECOND: return Number(v);
-    case TimeUnit.MICROSECOND: return floorDiv(v, 1000n);
-    default: return floorDiv(v, 1000000n);
+    case TimeUnit.SECOND:
+      return Number(v) * 1000;
+    case TimeUnit.MILLISECOND:
+      return Number(v);
+    case TimeUnit.MICROSECOND:
+      return floorDiv(v, 1000n);
+    default:
+      return floorDiv(v, 1000000n);
   }
 }
 

@@ -16,15 +16,7 @@ export type DecodedScan = ScanHead & { body: string };
 export type PayloadMeta = { sourceFile: string; bridgeId: string; writtenAtMs: number };
 
 /** Fields the bridge adds to every payload, in payload order. */
-export const BRIDGE_FIELDS = [
-  'scan_number',
-  'timestamp',
-  'timestamp_ms',
-  'written_at_ms',
-  'asset_count',
-  'source_file',
-  'bridge_id',
-] as const;
+export const BRIDGE_FIELDS = ['scan_number', 'timestamp', 'timestamp_ms', 'written_at_ms', 'asset_count', 'source_file', 'bridge_id'] as const;
 
 const BRIDGE_FIELD_SET = new Set<string>(BRIDGE_FIELDS);
 

@@ -118,14 +118,21 @@ export class Quarantine {
     if (!e) return;
     this.entries.delete(relPath);
     this.unsaved.delete(relPath);
-    if (this.redis) withTimeout(this.redis.hdel(this.key, relPath), REDIS_WAIT_MS, 'Redis').catch((err: unknown) => this.log.debug(`quarantine: cannot remove ${relPath} from Redis yet: ${coerceError(err).message}`));
+    if (this.redis)
+      withTimeout(this.redis.hdel(this.key, relPath), REDIS_WAIT_MS, 'Redis').catch((err: unknown) =>
+        this.log.debug(`quarantine: cannot remove ${relPath} from Redis yet: ${coerceError(err).message}`),
+      );
   }
 
   private async save(): Promise<void> {
     if (!this.redis || this.unsaved.size === 0) return;
     const batch = [...this.unsaved.values()];
     try {
-      await withTimeout(this.redis.hset(this.key, Object.fromEntries(batch.map(({ relPath, ...rest }) => [relPath, JSON.stringify(rest)]))), REDIS_WAIT_MS, 'Redis');
+      await withTimeout(
+        this.redis.hset(this.key, Object.fromEntries(batch.map(({ relPath, ...rest }) => [relPath, JSON.stringify(rest)]))),
+        REDIS_WAIT_MS,
+        'Redis',
+      );
       for (const e of batch) if (this.unsaved.get(e.relPath) === e) this.unsaved.delete(e.relPath);
       this.recovered();
     } catch (err) {

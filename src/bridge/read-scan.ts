@@ -38,10 +38,7 @@ export type Scan = {
   body: Record<string, unknown>;
 };
 
-export type ReadResult =
-  | { kind: 'ok'; scan: Scan }
-  | { kind: 'incomplete'; reason: string }
-  | { kind: 'broken'; reason: string };
+export type ReadResult = { kind: 'ok'; scan: Scan } | { kind: 'incomplete'; reason: string } | { kind: 'broken'; reason: string };
 
 /** Schema metadata keys left out of the body (pyarrow internals). */
 export function isSkippedMetadataKey(key: string): boolean {

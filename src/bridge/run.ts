@@ -24,7 +24,14 @@ export async function runBridge(
 ): Promise<RunningBridge> {
   const hazelcast: Hazelcast = await createHazelcast(config, log);
   const bridge = new Bridge({ settings: config, hazelcast, redis, log: log.child({ component: 'bridge' }), ...opts });
-  const facts = new BridgeFacts({ redis, prefix: config.queuePrefix, stats: () => bridge.stats(), log, intervalMs: config.bridgeHeartbeatMs, ttlMs: config.bridgeHeartbeatTtlMs });
+  const facts = new BridgeFacts({
+    redis,
+    prefix: config.queuePrefix,
+    stats: () => bridge.stats(),
+    log,
+    intervalMs: config.bridgeHeartbeatMs,
+    ttlMs: config.bridgeHeartbeatTtlMs,
+  });
   try {
     await bridge.start();
     await facts.start();

@@ -40,7 +40,9 @@ export class ScanDecoder {
   /** Loads the quarantine (from memory alone while Redis is down). */
   start(): Promise<void> {
     const t0 = Date.now();
-    void this.pool.ready().then((all) => this.log.info(all ? `decoder threads ready in ${Date.now() - t0} ms` : 'decoder threads not all ready: reads wait for them'));
+    void this.pool
+      .ready()
+      .then((all) => this.log.info(all ? `decoder threads ready in ${Date.now() - t0} ms` : 'decoder threads not all ready: reads wait for them'));
     return this.quarantine.start(QUARANTINE_REFRESH_MS);
   }
 
@@ -59,7 +61,12 @@ export class ScanDecoder {
     const r = await this.pool.decode(path, relPath, q ? { size: q.size, mtimeMs: q.mtimeMs } : undefined);
     switch (r.kind) {
       case 'quarantined':
-        return { kind: 'skip', reason: `quarantined since ${q ? new Date(q.at).toISOString() : '?'} (${q?.reason ?? 'a decoding limit'}) and unchanged`, size: r.size, mtimeMs: r.mtimeMs };
+        return {
+          kind: 'skip',
+          reason: `quarantined since ${q ? new Date(q.at).toISOString() : '?'} (${q?.reason ?? 'a decoding limit'}) and unchanged`,
+          size: r.size,
+          mtimeMs: r.mtimeMs,
+        };
       case 'not-regular':
         return { kind: 'skip', reason: `${r.what}, not a regular file`, size: -1, mtimeMs: -1 };
       case 'limit': {

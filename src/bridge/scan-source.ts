@@ -23,7 +23,12 @@ export interface ScanSource {
   close(): void;
 }
 
-export async function openScanSource(root: string, choice: WatchModeChoice, timing: { pollMs: number; rescanMs: number }, on: ScanSourceEvents): Promise<ScanSource> {
+export async function openScanSource(
+  root: string,
+  choice: WatchModeChoice,
+  timing: { pollMs: number; rescanMs: number },
+  on: ScanSourceEvents,
+): Promise<ScanSource> {
   if (choice.mode === 'poll') {
     const poller = await startFolderPoller({ root, intervalMs: timing.pollMs, file: on.file, problem: on.problem });
     return { how: `by polling every ${timing.pollMs} ms`, close: () => poller.close() };

@@ -10,8 +10,7 @@ export function toScanNumber(v: unknown): number | undefined {
   return undefined;
 }
 
-const ISO_RE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$/;
+const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$/;
 const EPOCH_RE = /^(-?)(\d+)(?:\.(\d+))?$/;
 
 /**
@@ -41,7 +40,11 @@ export function parseTimestamp(value: unknown): number | undefined {
   const m = ISO_RE.exec(s);
   if (!m) return undefined;
   const [, y, mo, d, hh = '0', mi = '0', ss = '0', frac = '', zone] = m;
-  const month = Number(mo), day = Number(d), h = Number(hh), min = Number(mi), sec = Number(ss);
+  const month = Number(mo),
+    day = Number(d),
+    h = Number(hh),
+    min = Number(mi),
+    sec = Number(ss);
   if (month < 1 || month > 12 || day < 1 || day > 31 || h > 23 || min > 59 || sec > 60) return undefined;
   let ms = Date.UTC(Number(y), month - 1, day, h, min, sec, Number((frac + '000').slice(0, 3)));
   if (zone && zone !== 'Z' && zone !== 'z' && zone !== 'UTC') {

@@ -70,10 +70,20 @@ export function decideWatchMode(setting: Config['watchMode'], fsType: number | n
     return { mode: setting, setting, filesystem, reason: `WATCH_MODE=${setting}` };
   }
   if (fsType === null) {
-    return { mode: 'events', setting, filesystem, reason: `WATCH_MODE=auto and the filesystem type could not be read (${error ?? 'unknown'}): assuming a local disk` };
+    return {
+      mode: 'events',
+      setting,
+      filesystem,
+      reason: `WATCH_MODE=auto and the filesystem type could not be read (${error ?? 'unknown'}): assuming a local disk`,
+    };
   }
   if (NETWORK_FILESYSTEMS.has(fsType >>> 0)) {
-    return { mode: 'poll', setting, filesystem, reason: `WATCH_MODE=auto and the scan folder is on ${filesystem}, a network or FUSE filesystem where inotify misses files written elsewhere` };
+    return {
+      mode: 'poll',
+      setting,
+      filesystem,
+      reason: `WATCH_MODE=auto and the scan folder is on ${filesystem}, a network or FUSE filesystem where inotify misses files written elsewhere`,
+    };
   }
   return { mode: 'events', setting, filesystem, reason: `WATCH_MODE=auto and the scan folder is on ${filesystem}, a local filesystem` };
 }

@@ -53,7 +53,8 @@ export async function watchScanFolder(root: string, on: ScanFolderEvents): Promi
       days.delete(dir);
       void stat(dir).then(
         () => {
-          if (!closed) on.problem(`watching the day folder ${dir} failed (${coerceError(err).message}); its new files are found by the rescan every WATCH_RESCAN_MS`);
+          if (!closed)
+            on.problem(`watching the day folder ${dir} failed (${coerceError(err).message}); its new files are found by the rescan every WATCH_RESCAN_MS`);
         },
         () => undefined, // removed: nothing to tell
       );

@@ -62,7 +62,10 @@ export function remainingBytes(): number {
 export function claimBytes(bytes: number, what: string): void {
   if (!current) return;
   if (!(bytes <= current.max - current.used)) {
-    current.hit ??= new LimitError('MAX_SCAN_BYTES', `${what} would take ${bytesText(bytes)}, beyond MAX_SCAN_BYTES (${bytesText(current.max)} a scan, ${bytesText(current.used)} used)`);
+    current.hit ??= new LimitError(
+      'MAX_SCAN_BYTES',
+      `${what} would take ${bytesText(bytes)}, beyond MAX_SCAN_BYTES (${bytesText(current.max)} a scan, ${bytesText(current.used)} used)`,
+    );
     throw current.hit;
   }
   current.used += bytes;

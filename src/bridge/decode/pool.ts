@@ -123,7 +123,11 @@ export class DecodePool {
     worker.on('error', (err) => {
       const e = err as NodeJS.ErrnoException;
       const memory = e.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      this.lose(slot, memory ? 'decoder memory' : 'decoder crash', memory ? `the decoder ran out of its ${this.memoryLimitMb} MiB heap (resourceLimits)` : `the decoder crashed: ${coerceError(err).message}`);
+      this.lose(
+        slot,
+        memory ? 'decoder memory' : 'decoder crash',
+        memory ? `the decoder ran out of its ${this.memoryLimitMb} MiB heap (resourceLimits)` : `the decoder crashed: ${coerceError(err).message}`,
+      );
     });
     worker.on('exit', (code) => this.lose(slot, 'decoder crash', `the decoder exited (code ${code})`));
     return slot;
@@ -136,7 +140,10 @@ export class DecodePool {
       if (slot.job || !slot.ready) continue;
       const job = this.queue.shift()!;
       slot.job = job;
-      slot.timer = setTimeout(() => this.lose(slot, 'DECODE_TIMEOUT_MS', `decoding took longer than DECODE_TIMEOUT_MS (${this.o.timeoutMs} ms)`), this.o.timeoutMs);
+      slot.timer = setTimeout(
+        () => this.lose(slot, 'DECODE_TIMEOUT_MS', `decoding took longer than DECODE_TIMEOUT_MS (${this.o.timeoutMs} ms)`),
+        this.o.timeoutMs,
+      );
       slot.worker.postMessage({ id: job.id, task: job.task } satisfies TaskMessage);
     }
   }
