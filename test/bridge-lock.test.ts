@@ -75,6 +75,8 @@ describe('a bridge process frozen past BRIDGE_LOCK_MS', () => {
         15_000,
       );
       await eventually('scan #2 pushed', async () => ((await latest.get())?.scan_number === 2 ? true : undefined), 15_000);
+      // The bridge logs the push after Hazelcast answered it, so the line may come a moment after the value.
+      await eventually('the line for scan #2', () => (lineAt(child.output(), 'pushed scan #2', frozenOut) > 0 ? true : undefined), 5_000);
       const out = child.output();
       const lostAt = lineAt(out, LOST, frozenOut);
       expect(lostAt).toBeGreaterThan(0);

@@ -60,11 +60,18 @@ export class BridgeFacts {
     this.timer.unref();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Writes a last heartbeat (not watching), then removes it if it is still this run's. With
+   * `keepHeartbeat` (the run lost its lock: the job goes to whichever worker takes it next) the
+   * last one stays until it expires or a successor's replaces it, so a check in between reads a
+   * bridge that stopped watching a moment ago, not a missing bridge to restart.
+   */
+  async stop(opts: { keepHeartbeat?: boolean } = {}): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     try {
       await this.write();
+      if (opts.keepHeartbeat) return;
       // Remove the heartbeat only if it is still ours, so a successor's is never deleted.
       const hb = await this.o.redis.get(this.keys.heartbeat);
       if (hb && (JSON.parse(hb) as Heartbeat).generation === this.generation) await this.o.redis.del(this.keys.heartbeat);

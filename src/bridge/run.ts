@@ -9,7 +9,8 @@ import { BridgeFacts } from './facts.js';
 export interface RunningBridge {
   bridge: Bridge;
   facts: BridgeFacts;
-  stop(): Promise<void>;
+  /** `keepHeartbeat`: leave a last heartbeat saying "not watching" rather than removing it (see BridgeFacts.stop). */
+  stop(opts?: { keepHeartbeat?: boolean }): Promise<void>;
 }
 
 /**
@@ -43,9 +44,9 @@ export async function runBridge(
   return {
     bridge,
     facts,
-    async stop() {
+    async stop(opts = {}) {
       await bridge.stop();
-      await facts.stop();
+      await facts.stop(opts);
       await hazelcast.shutdown();
     },
   };

@@ -104,7 +104,7 @@ export function bridgeProcessor(deps: BridgeJobDeps) {
           outcome = lock.lost ? { kind: 'lost', why: lock.lost } : { kind: 'crash', error: coerceError(err) };
         }
         const pushed = run?.bridge.stats().pushed ?? 0;
-        await run?.stop().catch((err: unknown) => log.warn(`stopping the bridge: ${coerceError(err).message}`));
+        await run?.stop({ keepHeartbeat: outcome.kind === 'lost' }).catch((err: unknown) => log.warn(`stopping the bridge: ${coerceError(err).message}`));
         switch (outcome.kind) {
           case 'shutdown':
             jobLog('process shutting down: handing the bridge to a standby');
