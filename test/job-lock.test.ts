@@ -7,13 +7,12 @@ import { WriteRefusedError } from '../src/bridge/store.js';
  * its answer is given by the test. (The lock against a real Redis and real processes is
  * test/bridge-lock.test.ts.)
  */
-function lockWith(answer: () => Promise<number>, redisReady?: () => boolean) {
+function lockWith(answer: () => Promise<number>) {
   const said: string[] = [];
   const lock = new JobLock({
     job: { extendLock: answer },
     token: 't',
     lockMs: 4000,
-    ...(redisReady ? { redisReady } : {}),
     follow: () => () => undefined,
     say: (level, message) => said.push(`${level}: ${message}`),
   });
@@ -23,15 +22,8 @@ function lockWith(answer: () => Promise<number>, redisReady?: () => boolean) {
 const never = () => new Promise<number>(() => undefined);
 
 describe('the bridge lock gate', () => {
-  it('with Redis not connected, a write past the lease goes on at once, and says why once', () => {
-    const { lock, said } = lockWith(never, () => false);
-    expect(lock.gate()).toBeUndefined();
-    expect(lock.gate()).toBeUndefined();
-    expect(said).toEqual(['warn: Redis is not connected: the bridge lock cannot be confirmed; writing on, and stopping if Redis then says the lock is lost']);
-  });
-
-  it('with Redis connected but silent, a write waits for the confirmation, at most a quarter of the lock', async () => {
-    const { lock, said } = lockWith(never, () => true);
+  it('with Redis silent, a write past the lease waits for the confirmation, at most a quarter of the lock', async () => {
+    const { lock, said } = lockWith(never);
     const t0 = performance.now();
     const wait = lock.gate();
     expect(wait).toBeInstanceOf(Promise);
@@ -44,20 +36,14 @@ describe('the bridge lock gate', () => {
 
   it('a confirmed lock lets writes through without asking again until the lease runs out', async () => {
     let asked = 0;
-    const { lock } = lockWith(
-      () => (asked++, Promise.resolve(1)),
-      () => true,
-    );
+    const { lock } = lockWith(() => (asked++, Promise.resolve(1)));
     await lock.gate();
     expect(lock.gate()).toBeUndefined();
     expect(asked).toBe(1);
   });
 
   it('a lock Redis says is gone refuses this write and every later one', async () => {
-    const { lock, said } = lockWith(
-      () => Promise.resolve(0),
-      () => true,
-    );
+    const { lock, said } = lockWith(() => Promise.resolve(0));
     await expect(lock.gate()).rejects.toBeInstanceOf(WriteRefusedError);
     await expect(lock.gate()).rejects.toBeInstanceOf(WriteRefusedError);
     expect(said).toEqual([

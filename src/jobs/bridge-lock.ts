@@ -45,11 +45,6 @@ export interface JobLockOptions {
   lockMs: number;
   /** Tells of each renewal of this lock that succeeded (LockRenewals.follow, fed by a LeaseWorker). */
   follow(renewed: (until: number) => void): () => void;
-  /**
-   * Whether a Redis connection is up now. When it is not (Redis died, a Sentinel failover is under
-   * way), a write does not wait for a confirmation that cannot come soon: it goes on at once.
-   */
-  redisReady?: () => boolean;
   /** Said once when the lock is found lost, and once when Redis does not answer a confirmation. */
   say(level: 'warn' | 'error', message: string): void;
 }
@@ -61,9 +56,11 @@ export interface JobLockOptions {
  * worker's is lost for good, and every write is refused from then on. So a process that was
  * frozen past BRIDGE_LOCK_MS, whose job a standby may hold now, writes nothing when it wakes.
  *
- * Redis not answering a confirmation within a quarter of the lock, or not connected at all, is an
- * outage, not a loss: writes go on (a Redis outage must not stop the data), and the confirmation
- * still pending decides when Redis answers.
+ * Redis not answering a confirmation within a quarter of the lock is an outage, not a loss:
+ * writes go on (a Redis outage must not stop the data), and the confirmation still pending
+ * decides when Redis answers. Not sooner, even when the connection is down: a process that wakes
+ * from a freeze finds its connection reconnecting, and writing on at once would put it beside the
+ * standby that took its job.
  */
 export class JobLock {
   /** performance.now() until which the lock is surely ours. */
@@ -89,7 +86,6 @@ export class JobLock {
     if (this.lostWhy !== null) return Promise.reject(new WriteRefusedError(this.lostWhy));
     if (performance.now() < this.until) return undefined;
     const answer = this.confirm();
-    if (!this.redisSilent && this.o.redisReady && !this.o.redisReady()) this.silent('is not connected');
     if (this.redisSilent) return undefined;
     return new Promise<void>((ok, fail) => {
       const timer = setTimeout(() => {

@@ -70,7 +70,6 @@ export function bridgeProcessor(deps: BridgeJobDeps) {
       job,
       token,
       lockMs: config.bridgeLockMs,
-      redisReady: () => deps.redis.status === 'ready',
       follow: (renewed) => deps.renewals.follow(job.id!, renewed),
       say: (level, message) => {
         log[level](message);
