@@ -1,11 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { createHazelcast, createRedis } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
 import { startHazelcastCluster } from '../scripts/servers/services.js';
 import { QUEUES } from '../src/jobs/table.js';
-import { eventually, killChildren, spawnRoles, tempDir, testEnv, testLog, uniq, writeScanFile } from './helpers.js';
+import { eventually, killChildren, services, spawnRoles, tempDir, testEnv, testLog, uniq, writeScanFile } from './helpers.js';
 
 /** Two members of this file's own cluster: killing one disturbs no other test. */
 let cluster: Awaited<ReturnType<typeof startHazelcastCluster>>;
@@ -101,19 +100,6 @@ describe('Hazelcast cluster of 2 members', () => {
     }
   });
 });
-
-function services(action: 'up' | 'down', env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((ok) => {
-    execFile(
-      'bash',
-      ['scripts/services.sh', action],
-      { env: { ...process.env, SERVICES_DOCKER: '0', ...env }, encoding: 'utf8', timeout: 180_000 },
-      (error, out, err) => {
-        ok({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out, err });
-      },
-    );
-  });
-}
 
 describe('npm run services:up with SERVICES_HZ_MEMBERS=2', () => {
   it('starts two members in one cluster and prints both; down stops both', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, inject } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,4 +162,18 @@ export async function maxLag<T>(p: Promise<T>): Promise<{ value: T; lagMs: numbe
   } finally {
     clearInterval(timer);
   }
+}
+
+/** `npm run services:up` / `services:down` (scripts/services.sh) without Docker; its exit code and output. */
+export function services(action: 'up' | 'down', env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((ok) => {
+    execFile(
+      'bash',
+      ['scripts/services.sh', action],
+      { env: { ...process.env, SERVICES_DOCKER: '0', ...env }, encoding: 'utf8', timeout: 180_000 },
+      (error, out, err) => {
+        ok({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out, err });
+      },
+    );
+  });
 }

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedis, type Started } from '../scripts/servers/services.js';
-import { eventually, tempDir, testEnv } from './helpers.js';
+import { eventually, services, tempDir, testEnv } from './helpers.js';
 
 // Ports of this file's own range: the services:up defaults (6379, 5701) may be in use on the machine.
 const PORTS = { held: 17510, redis: 17511, hazelcast: 17512 };
@@ -13,19 +13,6 @@ const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-
-function services(action: 'up' | 'down', env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((ok) => {
-    execFile(
-      'bash',
-      ['scripts/services.sh', action],
-      { env: { ...process.env, SERVICES_DOCKER: '0', ...env }, encoding: 'utf8', timeout: 180_000 },
-      (error, out, err) => {
-        ok({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out, err });
-      },
-    );
-  });
-}
 
 function answers(port: number): Promise<boolean> {
   return new Promise((ok) => {
