@@ -130,7 +130,12 @@ describe('a bridge process frozen past BRIDGE_LOCK_MS', () => {
           10_000,
         ).then((v) => expect(v.bridge_id).toBe(taken.bridge_id));
       }
-      expect(first.child.output().slice(frozenOut).match(/pushed scan #\d+/g) ?? []).toEqual([]);
+      expect(
+        first.child
+          .output()
+          .slice(frozenOut)
+          .match(/pushed scan #\d+/g) ?? [],
+      ).toEqual([]);
       expect(lineAt(first.child.output(), LOST, frozenOut)).toBeGreaterThan(0);
       expect(first.child.proc.exitCode).toBeNull();
       expect(await q.job()).toMatchObject({ state: 'active', locked: true });
