@@ -10,13 +10,14 @@ import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync 
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { resolveConfig } from '../src/config.js';
-import { createHazelcast, createRedis } from '../src/connections.js';
+import { createRedis } from '../src/connections.js';
 import { dayFolder, scanFileName } from '../src/bridge/scan-files.js';
 import { readQuarantine } from '../src/bridge/quarantine.js';
 import { QUEUES } from '../src/jobs/table.js';
 import type { SystemStatus } from '../src/ops.js';
-import { eventually, killChildren, spawnRoles, testEnv, testLog, writeScanFile, type Child } from './helpers.js';
+import { eventually, killChildren, spawnRoles, testEnv, writeScanFile, type Child } from './helpers.js';
 import { makeHostileFiles, peakRssMb } from './hostile-fixtures.js';
+import { latestOf } from './bridge-roles.js';
 
 let fixtures = '';
 beforeAll(() => {
@@ -53,22 +54,6 @@ function placeFixture(e: Record<string, string>, name: string, n: number, at = n
   copyFileSync(join(fixtures, `${name}.arrow`), tmp);
   renameSync(tmp, dest);
   return dest;
-}
-
-async function latestOf(e: Record<string, string>) {
-  const config = resolveConfig(e);
-  const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
-  const map = await hz.client.getMap<string, string>(config.hzMap);
-  return {
-    async get(): Promise<{ scan_number: number; bridge_id: string } | null> {
-      const v = await map.get(config.hzKey);
-      return v === null ? null : (JSON.parse(v) as { scan_number: number; bridge_id: string });
-    },
-    until(n: number, timeoutMs: number) {
-      return eventually(`scan #${n} in Hazelcast`, async () => ((await this.get())?.scan_number === n ? Date.now() : undefined), timeoutMs);
-    },
-    close: () => hz.shutdown(),
-  };
 }
 
 /** Probes `url` every 50 ms until stopped; returns the slowest answer, ms (Infinity for a failed probe). */

@@ -23,10 +23,15 @@ export type Latest = Awaited<ReturnType<typeof latestOf>>;
 export async function latestOf(env: Record<string, string>) {
   const config = resolveConfig(env);
   const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
+  const map = await hz.client.getMap<string, string>(config.hzMap);
   return {
     async get(): Promise<{ scan_number: number; bridge_id: string } | null> {
-      const v = await (await hz.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
+      const v = await map.get(config.hzKey);
       return v === null ? null : (JSON.parse(v) as { scan_number: number; bridge_id: string });
+    },
+    /** Resolves with the time scan `n` is first seen there. */
+    until(n: number, timeoutMs: number) {
+      return eventually(`scan #${n} in Hazelcast`, async () => ((await this.get())?.scan_number === n ? Date.now() : undefined), timeoutMs);
     },
     close: () => hz.shutdown(),
   };
