@@ -11,6 +11,10 @@
  *                folder (written to `.<name>.tmp` first, the time taken just before the rename); a
  *                second Hazelcast client in this process listens on `latest_eigen_scan` and records
  *                when each scan number becomes readable.
+ *    main-thread decoding — issue 8's figure: the same bridge in a second child that decodes each
+ *                file on its main thread (bench only, bench/bridge/main-thread-decode.ts), fed the
+ *                same files in its own folder 15 ms before or after the bridge, by turns; the JSON's
+ *                latency.pool_cost.added_p50_ms is the p50 the decode pool adds (target <= 0.3 ms).
  *    python peer — interleaved, the same files renamed into the folder of bench/bridge/python_peer.py,
  *                the old Python design (watchdog, pyarrow, json.dumps, one map.set), in its own process.
  *    floor     — interleaved in the same loop, the same payload strings (built with the bridge's

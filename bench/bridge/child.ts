@@ -37,11 +37,18 @@ export class BridgeChild {
     this.forget = onCleanup(`bridge child ${proc.pid}`, () => this.kill());
   }
 
-  static async spawn(env: Record<string, string>, recordPushes = true): Promise<BridgeChild> {
+  /** `decodeOnMain`: the bench-only bridge that decodes on its main thread (issue 8's comparison). */
+  static async spawn(env: Record<string, string>, recordPushes = true, decodeOnMain = false): Promise<BridgeChild> {
     const prof = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
     const proc = spawn(process.execPath, ['--expose-gc', ...prof, '--import', 'tsx', CHILD], {
       cwd: ROOT,
-      env: { ...process.env, BENCH_BRIDGE_ENV: JSON.stringify(env), BENCH_RECORD_PUSHES: recordPushes ? '1' : '0', LOG_PRETTY: '0' },
+      env: {
+        ...process.env,
+        BENCH_BRIDGE_ENV: JSON.stringify(env),
+        BENCH_RECORD_PUSHES: recordPushes ? '1' : '0',
+        BENCH_DECODE_ON_MAIN: decodeOnMain ? '1' : '0',
+        LOG_PRETTY: '0',
+      },
       // The child's stdout goes to our stderr: our stdout carries only the JSON result.
       stdio: ['ignore', 2, 2, 'ipc'],
     });

@@ -1,7 +1,8 @@
 /**
  * Measure 1: latency at 10 scans/s. Interleaved in the same loop, on the same member and the same
- * LZ4 files: the Python peer (python_peer.py, the old design), the floor (map.set of the bridge's
- * payload) and floor_cas (the bridge's compare-and-set pattern without the file path).
+ * LZ4 files: the same bridge decoding on its main thread (bench only, for issue 8's figure: what
+ * the decode pool adds), the Python peer (python_peer.py, the old design), the floor (map.set of
+ * the bridge's payload) and floor_cas (the bridge's compare-and-set pattern without the file path).
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { BridgeChild, childEnv, pickStats, type ChildSample } from './child.js';
 import { decompose, destroyMaps, latencies, LatestWatch, mb, mono, progress, r2, sleepUntil, summarize } from './harness.js';
 import { casCalls, cpuSplit, stageBreakdown } from './breakdown.js';
 import { PythonPeer, recodeLz4 } from './peer.js';
+import { compare, poolCost } from './comparison.js';
 import { publish, scanFile, stage, type ScanFile } from './scans.js';
 import { KEEP_DIRS, KEY, P, TARGETS } from './settings.js';
 import { scanFileName } from '../../src/bridge/scan-files.js';
@@ -24,9 +26,12 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   const id = randomUUID().slice(0, 8);
   const arrowDir = mkdtempSync(path.join(tmpRoot, 'latency-'));
   const peerDir = mkdtempSync(path.join(tmpRoot, 'latency-peer-'));
+  const mainDir = mkdtempSync(path.join(tmpRoot, 'latency-main-thread-'));
   const maps = {
     bridge: `BENCH_LAT_${id}`,
     history: `BENCH_LAT_HIST_${id}`,
+    mainThread: `BENCH_LAT_MAIN_${id}`,
+    mainThreadHistory: `BENCH_LAT_MAIN_HIST_${id}`,
     peer: `BENCH_PEER_${id}`,
     floor: `BENCH_FLOOR_${id}`,
     floorCas: `BENCH_FLOORCAS_${id}`,
@@ -45,6 +50,7 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   recodeLz4(plainDir, lz4Dir);
   const files: ScanFile[] = [];
   const peerFiles: ScanFile[] = [];
+  const mainFiles: ScanFile[] = [];
   const payloads: string[] = [];
   for (let i = 0; i < total; i++) {
     const n = i + 1;
@@ -55,12 +61,14 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
     payloads.push(buildPayload(read.scan, { sourceFile: f.relPath, bridgeId: `bench-floor:${process.pid}`, writtenAtMs: Date.now() }));
     files.push(f);
     peerFiles.push(scanFile(peerDir, n, times[i]!, bytes));
+    mainFiles.push(scanFile(mainDir, n, times[i]!, bytes));
   }
   await Promise.all([rm(plainDir, { recursive: true, force: true }), rm(lz4Dir, { recursive: true, force: true })]);
   const fileBytes = files[0]!.bytes.length;
   mkdirSync(path.join(peerDir, path.dirname(peerFiles[0]!.relPath)), { recursive: true });
 
   const bridgeWatch = await LatestWatch.open(observer, maps.bridge);
+  const mainWatch = await LatestWatch.open(observer, maps.mainThread);
   const peerWatch = await LatestWatch.open(observer, maps.peer);
   const floorWatch = await LatestWatch.open(observer, maps.floor);
   const casWatch = await LatestWatch.open(observer, maps.floorCas);
@@ -71,12 +79,17 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   child.send({ cmd: 'start' });
   await child.next('started', 60_000);
   await child.next('caughtUp', 60_000);
+  const mainChild = await BridgeChild.spawn(childEnv(member, mainDir, maps.mainThread, maps.mainThreadHistory), true, true);
+  mainChild.send({ cmd: 'start' });
+  await mainChild.next('started', 60_000);
+  await mainChild.next('caughtUp', 60_000);
   const peer = await PythonPeer.start(member, peerDir, maps.peer);
   progress(
-    `latency: bridge child ${child.pid} watching ${arrowDir}, python peer ${peer.pid} watching ${peerDir}; ${P.warmupScans} warm-up + ${P.latencyScans} measured scans at ${P.ratePerS}/s`,
+    `latency: bridge child ${child.pid} watching ${arrowDir}, main-thread-decoding bridge child ${mainChild.pid} watching ${mainDir}, python peer ${peer.pid} watching ${peerDir}; ${P.warmupScans} warm-up + ${P.latencyScans} measured scans at ${P.ratePerS}/s`,
   );
 
   const tBridge = new Map<number, number>();
+  const tMain = new Map<number, number>();
   const tPeer = new Map<number, number>();
   const tFloor = new Map<number, number>();
   const tCas = new Map<number, number>();
@@ -85,6 +98,7 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   let floorErrors = 0;
   stage(files[0]!);
   stage(peerFiles[0]!);
+  stage(mainFiles[0]!);
   let before: ChildSample | undefined;
   const start = mono() + 200;
   let lastReport = mono();
@@ -93,10 +107,17 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
     const n = f.n;
     const base = start + i * period;
     if (i === P.warmupScans) before = await child.sample(false);
-    // slot 0: the bridge (rename into place)
-    await sleepUntil(base);
-    tBridge.set(n, mono());
-    publish(f);
+    // slots 0 and 15%: the bridge and the main-thread-decoding bridge (rename into place), taking turns at going first
+    const pair: Array<[Map<number, number>, ScanFile]> = [
+      [tBridge, f],
+      [tMain, mainFiles[i]!],
+    ];
+    if (i % 2 === 1) pair.reverse();
+    for (const [k, [sent, file]] of pair.entries()) {
+      await sleepUntil(base + period * 0.15 * k);
+      sent.set(n, mono());
+      publish(file);
+    }
     // slot 30%: the python peer (rename into its own folder)
     await sleepUntil(base + period * 0.3);
     tPeer.set(n, mono());
@@ -121,6 +142,8 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
     if (nf) stage(nf);
     const np = peerFiles[i + 1];
     if (np) stage(np);
+    const nm = mainFiles[i + 1];
+    if (nm) stage(nm);
     if (mono() - lastReport > 5000) {
       lastReport = mono();
       const soFar = files.slice(P.warmupScans, i + 1).flatMap((g) => (bridgeWatch.seen.has(g.n) ? [bridgeWatch.seen.get(g.n)! - tBridge.get(g.n)!] : []));
@@ -129,7 +152,7 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   }
   const lastN = files[total - 1]!.n;
   await Promise.all(
-    [bridgeWatch, peerWatch, floorWatch, casWatch].map((w) =>
+    [bridgeWatch, mainWatch, peerWatch, floorWatch, casWatch].map((w) =>
       w.signal.until(() => w.max >= lastN, 5000, 'the last scan').catch((err: unknown) => progress(String(err))),
     ),
   );
@@ -138,6 +161,7 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   const afterGc = await child.sample(true);
 
   const { latency: pushes, times: moments } = await child.pushes();
+  const { times: mainMoments } = await mainChild.pushes();
   const measured = files.slice(P.warmupScans);
   const lat = (sent: Map<number, number>, w: LatestWatch) =>
     latencies(
@@ -145,10 +169,12 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
       w.seen,
     );
   const b = lat(tBridge, bridgeWatch);
+  const mt = lat(tMain, mainWatch);
   const pe = lat(tPeer, peerWatch);
   const fl = lat(tFloor, floorWatch);
   const cs = lat(tCas, casWatch);
   const bridge = { ...summarize(b.xs), superseded: b.superseded, missing: b.missing };
+  const mainThread = { ...summarize(mt.xs), superseded: mt.superseded, missing: mt.missing };
   const pythonPeer = { ...summarize(pe.xs), superseded: pe.superseded, missing: pe.missing };
   const floor = { ...summarize(fl.xs), superseded: fl.superseded, missing: fl.missing };
   const floorCas = { ...summarize(cs.xs), superseded: cs.superseded, missing: cs.missing };
@@ -162,6 +188,12 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
     tBridge,
     bridgeWatch.seen,
     moments,
+  );
+  const mainStages = stageBreakdown(
+    measured.map((f) => f.n),
+    tMain,
+    mainWatch.seen,
+    mainMoments,
   );
   const cpu = cpuSplit(
     arrowDir,
@@ -186,11 +218,12 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   });
   const cpuMs = before ? (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1000 : null;
 
-  await Promise.all([bridgeWatch.close(), peerWatch.close(), floorWatch.close(), casWatch.close()]);
+  await Promise.all([bridgeWatch.close(), mainWatch.close(), peerWatch.close(), floorWatch.close(), casWatch.close()]);
   await child.stop();
+  await mainChild.stop();
   await peer.stop();
   await destroyMaps(observer, Object.values(maps));
-  if (!KEEP_DIRS) await Promise.all([arrowDir, peerDir].map((d) => rm(d, { recursive: true, force: true })));
+  if (!KEEP_DIRS) await Promise.all([arrowDir, mainDir, peerDir].map((d) => rm(d, { recursive: true, force: true })));
 
   const ratio = (a: number | null, c: number | null) => (a !== null && c !== null && c > 0 ? r2(a / c) : null);
   return {
@@ -198,17 +231,21 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
       `${P.ratePerS} scans/s; each file written to .<name>.tmp in the day folder 15 ms+ before its slot, t0 = performance.now() just before renameSync into place, ` +
       `t1 = performance.now() in a second Hazelcast client's entry listener (added/updated, key ${KEY}, includeValue) when that scan_number, or a newer one if the bridge coalesced it (counted in 'superseded'), first appears; ` +
       `${P.warmupScans} warm-up scans first, not counted. Files: canonical scans written by pyarrow's feather writer with LZ4 (${fileBytes} bytes). ` +
+      `main_thread_decoding (issue 8 only): the same bridge in another child that decodes each file on its main thread (bench/bridge/main-thread-decode.ts), fed the same file 15 ms before or after the bridge, the two taking turns at going first; ` +
       `python_peer: python_peer.py (watchdog inotify observer, pyarrow, to_pylist()[0], json.dumps, one blocking map.set), the same file renamed into its own folder 30 ms after each bridge scan; ` +
       `floor: same payload strings, map.set by a writer client, 55 ms after; ` +
       `floor_cas: putIfAbsent then replaceIfSame(previous payload) like LatestStore, 75 ms after. Same observer client for all.`,
     file_bytes: fileBytes,
-    comparison: compare(bridge, pythonPeer, floor),
+    comparison: compare(bridge, mainThread, pythonPeer, floor),
+    pool_cost: poolCost(bridge, mainThread, stages, mainStages),
     bridge_ms: bridge,
+    main_thread_decoding_ms: mainThread,
     python_peer_ms: pythonPeer,
     python_peer_errors: peer.errors.slice(0, 10),
     floor_ms: floor,
     floor_cas_ms: floorCas,
     stages,
+    main_thread_decoding_stages: mainStages,
     cas_calls_per_write: casCalls(moments),
     cpu_per_scan_in_bench_process: cpu,
     bridge_split: split,
@@ -228,43 +265,5 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
       p50: bridge.p50 !== null && bridge.p50 <= TARGETS.latencyP50Ms && bridge.missing === 0,
       p99: bridge.p99 !== null && bridge.p99 <= TARGETS.latencyP99Ms && bridge.missing === 0,
     },
-  };
-}
-
-type Lat = { p50: number | null; p99: number | null; missing: number };
-
-/** The three-way table and the issue's targets: p50 ≤ 0.7 × the peer's and ≤ 1.5 × the floor's; p99 below the peer's. */
-function compare(bridge: Lat, peer: Lat, floor: Lat) {
-  const ok = (a: number | null, b: number | null, f: (a: number, b: number) => boolean) => a !== null && b !== null && bridge.missing === 0 && f(a, b);
-  const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? r2(a / b) : null);
-  return {
-    table: [
-      { who: 'scan-bridge', p50_ms: bridge.p50, p99_ms: bridge.p99 },
-      { who: 'python peer (old design)', p50_ms: peer.p50, p99_ms: peer.p99 },
-      { who: 'floor (map.set of the same JSON)', p50_ms: floor.p50, p99_ms: floor.p99 },
-    ],
-    targets: [
-      {
-        name: 'p50 <= 0.7 x python peer p50',
-        value: bridge.p50,
-        target: `<= ${r2(peer.p50 === null ? null : 0.7 * peer.p50)} ms`,
-        ratio: ratio(bridge.p50, peer.p50),
-        met: ok(bridge.p50, peer.p50, (a, b) => a <= 0.7 * b),
-      },
-      {
-        name: 'p50 <= 1.5 x floor p50',
-        value: bridge.p50,
-        target: `<= ${r2(floor.p50 === null ? null : 1.5 * floor.p50)} ms`,
-        ratio: ratio(bridge.p50, floor.p50),
-        met: ok(bridge.p50, floor.p50, (a, b) => a <= 1.5 * b),
-      },
-      {
-        name: 'p99 < python peer p99',
-        value: bridge.p99,
-        target: `< ${peer.p99} ms`,
-        ratio: ratio(bridge.p99, peer.p99),
-        met: ok(bridge.p99, peer.p99, (a, b) => a < b),
-      },
-    ],
   };
 }
