@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { DecodePool } from '../src/bridge/decode/pool.js';
 import { buildPayload, composePayload } from '../src/bridge/payload.js';
@@ -50,6 +51,25 @@ describe('decode pool', () => {
       const good = await p.decode(join(dir, 'two_batches.arrow'), REL);
       expect(good).toMatchObject({ kind: 'ok', scan: { scanNumber: 7, assetCount: 50 } });
       expect(p.replaced).toBe(1);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('the time limit counts from each decode: a file that hangs after good ones on the same thread is stopped at DECODE_TIMEOUT_MS, not before', async () => {
+    // One thread: the hanging file starts 600 ms after the first decode began.
+    const p = await pool({ size: 1, timeoutMs: 1000 });
+    try {
+      expect(await p.decode(join(dir, 'two_batches.arrow'), REL)).toMatchObject({ kind: 'ok' });
+      await delay(600);
+      expect(await p.decode(join(dir, 'two_batches.arrow'), REL)).toMatchObject({ kind: 'ok' });
+      const t0 = performance.now();
+      const hung = await p.decode(join(dir, 'hanging.arrow'), REL);
+      const took = performance.now() - t0;
+      expect(hung).toMatchObject({ kind: 'limit', limit: 'DECODE_TIMEOUT_MS' });
+      expect(took).toBeGreaterThan(950);
+      expect(took).toBeLessThan(1000 + 1000);
+      expect(await p.decode(join(dir, 'two_batches.arrow'), REL)).toMatchObject({ kind: 'ok' });
     } finally {
       await p.close();
     }

@@ -5,6 +5,7 @@
  * `decode` never rejects, and nothing here runs for a time that depends on the file.
  */
 import { stat } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { coerceError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -24,10 +25,26 @@ export interface DecodePoolOptions {
   /** Old-generation heap of each worker, MiB. @defaultValue twice MAX_SCAN_BYTES plus 64 */
   memoryLimitMb?: number;
   log?: Logger;
+  /** Told the moments of each decode that came back (the benchmark's breakdown of the trip). */
+  onTrip?: (t: DecodeTrip) => void;
+}
+
+/** One decode's trip, epoch ms (performance.timeOrigin + now(), comparable across threads). */
+export interface DecodeTrip {
+  /** This thread posted the task. */
+  posted: number;
+  /** The decode thread took it, and replied. */
+  received: number;
+  replied: number;
+  /** This thread had the reply. */
+  back: number;
+  /** Of received → replied, the decode proper (the rest is the file read and checks). */
+  decodeMs: number;
 }
 
 interface Job {
   id: number;
+  posted: number;
   task: DecodeTask;
   done: (r: DecodeResult) => void;
 }
@@ -41,6 +58,8 @@ interface Slot {
 }
 
 const MIB = 1024 * 1024;
+/** Epoch ms, sub-millisecond: performance.timeOrigin + now(), comparable across threads. */
+const ORIGIN = performance.timeOrigin;
 
 function workerFile(): URL {
   // Under vitest this module runs from src/ as TypeScript; the worker always runs the build in dist/.
@@ -67,7 +86,7 @@ export class DecodePool {
     if (this.closed) return Promise.resolve({ kind: 'incomplete', reason: 'the decoder pool is closed', size: -1, mtimeMs: -1, decodeMs: 0 });
     const task: DecodeTask = { path, relPath, maxScanBytes: this.o.maxScanBytes, maxFileBytes: this.o.maxFileBytes, quarantined };
     return new Promise((done) => {
-      this.queue.push({ id: this.nextId++, task, done });
+      this.queue.push({ id: this.nextId++, posted: 0, task, done });
       this.dispatch();
     });
   }
@@ -115,6 +134,10 @@ export class DecodePool {
       }
       if (!slot.job || slot.job.id !== m.id) return;
       const job = slot.job;
+      if (this.o.onTrip) {
+        const decodeMs = 'decodeMs' in m.result ? m.result.decodeMs : 0;
+        this.o.onTrip({ posted: job.posted, received: m.at[0], replied: m.at[1], back: ORIGIN + performance.now(), decodeMs });
+      }
       clearTimeout(slot.timer);
       slot.job = undefined;
       job.done(m.result);
@@ -144,6 +167,7 @@ export class DecodePool {
         () => this.lose(slot, 'DECODE_TIMEOUT_MS', `decoding took longer than DECODE_TIMEOUT_MS (${this.o.timeoutMs} ms)`),
         this.o.timeoutMs,
       );
+      if (this.o.onTrip) job.posted = ORIGIN + performance.now();
       slot.worker.postMessage({ id: job.id, task: job.task } satisfies TaskMessage);
     }
   }
