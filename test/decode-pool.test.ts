@@ -57,7 +57,7 @@ describe('decode pool', () => {
   });
 
   it('the time limit counts from each decode: a file that hangs after good ones on the same thread is stopped at DECODE_TIMEOUT_MS, not before', async () => {
-    // One thread: the hanging file starts 600 ms after the first decode began.
+    // One thread, whose deadline timer is kept across decodes: the hanging file starts 600 ms into its first period.
     const p = await pool({ size: 1, timeoutMs: 1000 });
     try {
       expect(await p.decode(join(dir, 'two_batches.arrow'), REL)).toMatchObject({ kind: 'ok' });
