@@ -29,7 +29,7 @@ function freezeFor(ms: number): void {
 }
 
 describe('the bridge lock gate', () => {
-  it('with Redis silent and the process running throughout, a write past the lease goes on at once, said once', async () => {
+  it('with Redis silent and the process running throughout, a write past the lease goes on at once, said once', () => {
     const { lock, said } = lockWith(never);
     expect(lock.gate()).toBeUndefined();
     expect(lock.gate()).toBeUndefined();

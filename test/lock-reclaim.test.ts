@@ -50,7 +50,7 @@ beforeEach(async () => {
   );
   worker.on('lockRenewalFailed', (ids) => failed.push(...ids));
   await queue.add('bridge', {});
-  await eventually('the job held by the worker', async () => held);
+  await eventually('the job held by the worker', () => held);
 });
 
 afterEach(async () => {
