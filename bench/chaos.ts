@@ -259,10 +259,10 @@ async function main(): Promise<void> {
       zero_lost: lost.length === 0,
       never_backwards: w.observer.backwards.length === 0,
       flow_again_within_10s: perFault.every((r) => r.flow_again_ms !== null && r.flow_again_ms <= 10_000),
-      // "Do not stop at all": no stall beyond a few scan intervals during a Redis fault.
+      // "Do not stop at all": no stall beyond three scan intervals (300 ms at 10 scans/s) during a Redis fault.
       // The bridge changing hands during a Redis fault is a stop too, however short.
       no_handover_for_redis_faults: perFault.filter((r) => FAULTS.find((f) => f.name === r.fault)?.redis).every((r) => r.bridges.length <= 1),
-      no_stall_for_redis_faults: perFault.filter((r) => FAULTS.find((f) => f.name === r.fault)?.redis).every((r) => r.longest_stall_ms <= 1000),
+      no_stall_for_redis_faults: perFault.filter((r) => FAULTS.find((f) => f.name === r.fault)?.redis).every((r) => r.longest_stall_ms <= 300),
       checks_again_within_30s_of_master_death: master?.check_again_ms != null && master.check_again_ms <= 30_000,
       no_process_exit_or_hang:
         w.roles.unplannedExits.length === 0 && notShutDown.length === 0 && workers.bridge === 2 && workers.health_check === 2 && workers.schedules === 1,

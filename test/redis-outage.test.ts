@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { createHazelcast, createRedis } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
@@ -25,7 +25,7 @@ describe('Redis restarted mid-run', () => {
       BRIDGE_LOCK_MS: '3000',
     });
     const config = resolveConfig(env);
-    spawnRoles(['scheduler', 'worker', 'bridge'], env);
+    const roles = spawnRoles(['scheduler', 'worker', 'bridge'], env);
     const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
     const latest = async () => {
       const v = await (await hz.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
@@ -50,6 +50,21 @@ describe('Redis restarted mid-run', () => {
       for (let n = 2; n <= 4; n++) writeScanFile(config.arrowDir, n);
       // Redis is down: the bridge does not need it to push.
       await eventually('scan #4 in Hazelcast during the outage', async () => ((await latest())?.scan_number === 4 ? true : undefined), 30_000);
+      // Past the lock's lease (BRIDGE_LOCK_MS), with Redis still down, scans go on being pushed: the
+      // process ran throughout, so its lock can only have lapsed for Redis's silence.
+      let n = 100;
+      await eventually(
+        'a write past the lease, going on without Redis',
+        async () => {
+          writeScanFile(config.arrowDir, ++n);
+          await eventually(`scan #${n} in Hazelcast`, async () => ((await latest())?.scan_number === n ? true : undefined), 10_000);
+          return roles.output().includes('this process ran throughout: writing on') ? true : undefined;
+        },
+        20_000,
+      );
+      writeScanFile(config.arrowDir, ++n);
+      await eventually(`scan #${n} in Hazelcast, past the lease`, async () => ((await latest())?.scan_number === n ? true : undefined), 10_000);
+      expect(roles.output()).not.toContain('writes nothing more and stops');
 
       redisServer = await startRedis({ port: redisServer.port });
       // The restarted Redis is empty: the schedule, the bridge job and its heartbeat come back by themselves.
@@ -76,8 +91,8 @@ describe('Redis restarted mid-run', () => {
         await bridgeQueue.close();
         redis2.disconnect();
       }
-      writeScanFile(config.arrowDir, 5);
-      await eventually('scan #5 in Hazelcast after the outage', async () => ((await latest())?.scan_number === 5 ? true : undefined), 30_000);
+      writeScanFile(config.arrowDir, 500);
+      await eventually('scan #500 in Hazelcast after the outage', async () => ((await latest())?.scan_number === 500 ? true : undefined), 30_000);
     } finally {
       await hz.shutdown();
     }

@@ -1,41 +1,29 @@
-import { mkdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Hazelcast, RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
-import { sleep } from '../time.js';
 import { startupCatchUp } from './catch-up.js';
-import { checkFolderEvery } from './folder-check.js';
+import { FolderWatch } from './folder-watch.js';
 import { HistoryWriter } from './history-writer.js';
 import { LatestWriter, type LatestItem } from './latest-writer.js';
 import { OutageRetry } from './outage.js';
 import { freshPayload, type DecodedScan } from './payload.js';
+import { BridgeReport, type BridgeEvent } from './report.js';
 import { ScanDecoder, type ReaderSettings } from './scan-decoder.js';
 import { ScanFileReader } from './scan-reader.js';
-import { preciseNow, type ScanTimes } from './scan-times.js';
-import { initialStats, observeLatency, type BridgeStats } from './stats.js';
-import { HistoryStore, LatestStore, WriteRefusedError, type PutOutcome, type WriteGate } from './store.js';
-import { openScanSource, type ScanSource } from './scan-source.js';
-import { chooseWatchMode } from './watch-mode.js';
-import { compareScans, describeScan, isNewerScan, scanOrderOf } from './scan-order.js';
-import { clockSkewOf, describeSkew } from './clock-skew.js';
+import { preciseNow } from './scan-times.js';
+import type { BridgeStats } from './stats.js';
+import { HistoryStore, LatestStore, WriteRefusedError, type WriteGate } from './store.js';
 
-/** How long a missing scan folder is left for others to make again before the bridge makes it. */
-const FOLDER_GRACE_MS = 1000;
+export type { BridgeEvent };
 
 export type BridgeSettings = Pick<
   Config,
   'arrowDir' | 'hzMap' | 'hzKey' | 'hzHistoryMap' | 'hzHistoryTtlS' | 'bridgeSummaryEvery' | 'watchMode' | 'watchPollMs' | 'watchRescanMs' | 'maxClockSkewS'
 > &
   ReaderSettings;
-
-export type BridgeEvent =
-  /** `times`: the moments of this scan's path (scan-times.ts); its history write fills in later. */
-  | { type: 'pushed'; scanNumber: number; assets: number; latencyMs: number; relPath: string; times?: ScanTimes }
-  | { type: 'rejected'; relPath: string; reason: string }
-  | { type: 'line'; level: 'info' | 'warn' | 'error'; message: string };
 
 export interface BridgeOptions {
   settings: BridgeSettings;
@@ -60,39 +48,40 @@ export interface BridgeOptions {
  * and Hazelcast outages; never throws from a callback. Composes the parts: decoding off the
  * main thread, under limits, with the quarantine (scan-decoder.ts), per-file reading
  * (scan-reader.ts), the latest value (latest-writer.ts), the history (history-writer.ts), the
- * outage retry (outage.ts), the start-up catch-up (catch-up.ts) and the folder check.
+ * outage retry (outage.ts), the start-up catch-up (catch-up.ts), the folder watch
+ * (folder-watch.ts) and the run's lines, events and counts (report.ts).
  */
 export class Bridge {
   readonly id: string;
   private readonly s: BridgeSettings;
   private readonly hz: Hazelcast;
-  private readonly log: Logger;
-  private readonly onEvent: (e: BridgeEvent) => void;
+  private readonly report: BridgeReport;
   private readonly decoder: ScanDecoder;
   private readonly reader: ScanFileReader;
-  /** Paths already logged as skipped in this run: a FIFO or a quarantined file is logged once. */
-  private readonly skipLogged = new Set<string>();
   private readonly latest: LatestWriter;
   private readonly latestStore: LatestStore;
   private readonly history: HistoryWriter;
   private readonly historyStore: HistoryStore;
   private readonly outage: OutageRetry;
-  private source: ScanSource | undefined;
-  private stopFolderCheck: () => void = () => undefined;
+  private readonly folder: FolderWatch;
   private stopped = false;
-  /** Set while watchAgain replaces the watches. */
-  private rewatching = false;
   private catchUp: Promise<void> = Promise.resolve();
-  private readonly st: BridgeStats;
 
   constructor(opts: BridgeOptions) {
     this.s = opts.settings;
     this.hz = opts.hazelcast;
-    this.log = opts.log;
     this.id = opts.bridgeId ?? `${hostname()}:${process.pid}`;
-    this.onEvent = opts.onEvent ?? (() => undefined);
+    const say = (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => this.report.say(level, message, fields);
+    this.report = new BridgeReport({
+      bridgeId: this.id,
+      log: opts.log,
+      onEvent: opts.onEvent,
+      maxClockSkewS: this.s.maxClockSkewS,
+      summaryEvery: this.s.bridgeSummaryEvery,
+      stats: () => this.stats(),
+    });
     const payloadOf = (item: { scan: DecodedScan; relPath: string; payload?: LatestItem['payload'] }) => freshPayload(item, this.id);
-    this.decoder = new ScanDecoder(this.s, this.id, opts.redis, this.log, (relPath) => this.released(relPath));
+    this.decoder = new ScanDecoder(this.s, this.id, opts.redis, opts.log, (relPath) => this.released(relPath));
     const read = (path: string, relPath: string) => this.decoder.read(path, relPath);
     this.outage = new OutageRetry({
       hazelcast: this.hz,
@@ -101,17 +90,17 @@ export class Bridge {
         this.history.resume();
       },
       hasPending: () => this.latest.pendingScan() !== null || this.history.backlog() > 0,
-      say: (level, message) => this.say(level, message),
+      say,
     });
     this.reader = new ScanFileReader({
       arrowDir: this.s.arrowDir,
       incompleteTimeoutMs: opts.incompleteTimeoutMs ?? 5000,
       read,
-      onSkip: (relPath, reason) => this.skip(relPath, reason),
+      onSkip: (relPath, reason) => this.report.skip(relPath, reason),
       onScan: (scan, relPath, eventAt, mtimeMs) => {
-        if (!this.refused(scan, relPath, mtimeMs)) this.accept({ scan, relPath, eventAt });
+        if (!this.report.refused(scan, relPath, mtimeMs)) this.accept({ scan, relPath, eventAt });
       },
-      onReject: (relPath, reason) => this.reject(relPath, reason),
+      onReject: (relPath, reason) => this.report.reject(relPath, reason),
     });
     this.latestStore = new LatestStore(this.hz.client, this.s.hzMap, this.s.hzKey, opts.writeGate);
     this.latest = new LatestWriter({
@@ -119,7 +108,8 @@ export class Bridge {
       payloadOf,
       onDone: (item, outcome) => {
         this.history.nudge();
-        this.latestDone(item, outcome);
+        this.outage.recovered();
+        this.report.latestDone(item, outcome);
       },
       onError: (err, newest) => {
         // Refused, not failed: this bridge may not write any more and is being stopped.
@@ -137,15 +127,25 @@ export class Bridge {
       inMemory: opts.historyInMemory ?? 500,
       payloadOf,
       outage: this.outage,
-      say: (level, message) => this.say(level, message),
+      say,
       latestFirst: () => this.latest.writing(),
     });
-    this.st = initialStats(this.id);
+    this.folder = new FolderWatch({
+      settings: this.s,
+      bridgeId: this.id,
+      file: (p) => this.reader.onFile(p),
+      fail: (err) => this.fail(err),
+      // The scans in the folder watched again are caught up on, beside any catch-up still running.
+      watchingAgain: () => {
+        this.catchUp = Promise.all([this.catchUp, this.catchUpOnDisk()]).then(() => undefined);
+      },
+      say,
+    });
   }
 
   stats(): BridgeStats {
     return {
-      ...this.st,
+      ...this.report.counts,
       historyWritten: this.history.written,
       retried: this.reader.retried,
       hazelcastErrors: this.outage.errors,
@@ -154,6 +154,8 @@ export class Bridge {
       hazelcastConnected: this.hz.connected(),
       quarantined: this.decoder.quarantine.size,
       decodersReplaced: this.decoder.decodersReplaced,
+      watchMode: this.folder.mode,
+      watching: this.folder.watching,
     };
   }
 
@@ -161,72 +163,8 @@ export class Bridge {
   async start(): Promise<void> {
     this.outage.start();
     await this.decoder.start();
-    await this.watchFolder('watching');
+    await this.folder.start();
     this.catchUp = this.catchUpOnDisk();
-  }
-
-  /**
-   * Watches the scan folder at its path as it is now (made if missing), by the watch mode chosen
-   * for it, and checks every second that the path still names that folder.
-   */
-  private async watchFolder(verb: string): Promise<void> {
-    await mkdir(this.s.arrowDir, { recursive: true });
-    const choice = await chooseWatchMode(this.s.watchMode, this.s.arrowDir);
-    this.st.watchMode = choice;
-    let listingFailed = false;
-    const source = await openScanSource(
-      this.s.arrowDir,
-      choice,
-      { pollMs: this.s.watchPollMs, rescanMs: this.s.watchRescanMs },
-      {
-        file: (p) => this.reader.onFile(p),
-        error: (err) => this.fail(err),
-        problem: (message) => {
-          // Once per run: the folder check reports a folder that is gone for good.
-          if (!listingFailed) this.say('warn', `${message}; listing again on the next tick`);
-          listingFailed = true;
-        },
-        watchProblem: (message) => this.say('warn', message),
-      },
-    );
-    if (this.stopped) return source.close();
-    this.source = source;
-    this.stopFolderCheck = checkFolderEvery(this.s.arrowDir, 1000, (err) => void this.watchAgain(err));
-    this.st.watching = true;
-    this.say('info', `${verb} ${this.s.arrowDir} as bridge ${this.id} ${source.how} (${choice.reason})`, { watchMode: choice });
-  }
-
-  /**
-   * The scan folder went away, or was removed and made again: the watches still hold the old one.
-   * This run watches the folder at the path now (made again if missing, as at start) and catches
-   * up on the scans already in it, without a restart: the heartbeat and the latest value's writer
-   * carry on. Only when that fails (the path is a file now) does the bridge fail.
-   */
-  private async watchAgain(why: Error): Promise<void> {
-    if (this.rewatching || this.stopped || this.failed_) return;
-    this.rewatching = true;
-    this.stopFolderCheck();
-    this.source?.close();
-    this.source = undefined;
-    // `watching` stays set: a heartbeat saying otherwise for this moment would read as a dead bridge.
-    this.say('warn', `${why.message}: watching the folder at that path again`);
-    try {
-      // Removed to be made again (rm -r, then mkdir): whoever removed it gets a moment to make it first.
-      if (
-        !(await stat(this.s.arrowDir).then(
-          () => true,
-          () => false,
-        ))
-      )
-        await sleep(FOLDER_GRACE_MS);
-      if (this.stopped) return;
-      await this.watchFolder('watching again');
-      if (!this.stopped) this.catchUp = Promise.all([this.catchUp, this.catchUpOnDisk()]).then(() => undefined);
-    } catch (err) {
-      this.fail(new Error(`${why.message}, and watching it again failed: ${coerceError(err).message}`));
-    } finally {
-      this.rewatching = false;
-    }
   }
 
   /** Pushes the newest scan on disk and writes the ones Hazelcast has not seen to history (catch-up.ts). */
@@ -240,13 +178,13 @@ export class Bridge {
       read: (path, relPath) => this.decoder.read(path, relPath),
       history: this.history,
       absentFromHistory: (scanNumbers) => this.historyStore.absent(scanNumbers),
-      seen: (scan) => this.seen(scan),
-      refused: (scan, relPath) => this.refused(scan, relPath, null),
-      reject: (relPath, reason) => this.reject(relPath, reason),
-      skip: (relPath, reason) => this.skip(relPath, reason),
-      say: (level, message) => this.say(level, message),
+      seen: (scan) => this.report.seen(scan),
+      refused: (scan, relPath) => this.report.refused(scan, relPath, null),
+      reject: (relPath, reason) => this.report.reject(relPath, reason),
+      skip: (relPath, reason) => this.report.skip(relPath, reason),
+      say: (level, message) => this.report.say(level, message),
       stopped: () => this.stopped,
-    }).catch((err: unknown) => this.say('error', `catch-up failed: ${coerceError(err).message}`));
+    }).catch((err: unknown) => this.report.say('error', `catch-up failed: ${coerceError(err).message}`));
   }
 
   // Declared before `failure`: class fields are defined in order, and the executor sets it.
@@ -261,7 +199,7 @@ export class Bridge {
   private fail(err: Error): void {
     if (this.failed_ || this.stopped) return;
     this.failed_ = true;
-    this.say('error', `bridge failed: ${err.message}`);
+    this.report.say('error', `bridge failed: ${err.message}`);
     this.failWith(err);
   }
 
@@ -273,139 +211,33 @@ export class Bridge {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.st.watching = false;
+    this.folder.stop();
     this.outage.stop();
-    this.stopFolderCheck();
     this.reader.stop();
     this.latest.stop();
     this.history.stop();
-    this.source?.close();
     // Closing the decoders first ends the catch-up's pending reads at once.
     await this.decoder.stop();
     await this.catchUp;
-    this.say('info', `stopped after pushing ${this.st.pushed} scans`);
-  }
-
-  private say(level: 'info' | 'warn' | 'error' | 'debug', message: string, fields: Record<string, unknown> = {}): void {
-    this.log[level](fields, message);
-    if (level !== 'debug') this.emit({ type: 'line', level, message });
-  }
-
-  private emit(e: BridgeEvent): void {
-    try {
-      this.onEvent(e);
-    } catch (err) {
-      this.log.error({ err }, 'bridge event listener failed');
-    }
-  }
-
-  private reject(relPath: string, reason: string): void {
-    this.st.rejected++;
-    this.say('warn', `rejected ${relPath}: ${reason}`, { file: relPath, reason });
-    this.emit({ type: 'rejected', relPath, reason });
-  }
-
-  /** A file named like a scan that is not read: not a regular file, or quarantined. Logged once a run. */
-  private skip(relPath: string, reason: string): void {
-    this.st.skipped++;
-    if (this.skipLogged.has(relPath)) return;
-    this.skipLogged.add(relPath);
-    this.say('warn', `skipped ${relPath}: ${reason}`, { file: relPath, reason });
+    this.report.say('info', `stopped after pushing ${this.report.counts.pushed} scans`);
   }
 
   /** Released from quarantine by hand: read it again now, as if it were new. */
   private released(relPath: string): void {
     if (this.stopped) return;
-    this.skipLogged.delete(relPath);
-    this.say('info', `${relPath} released from quarantine: reading it again`, { file: relPath });
+    this.report.released(relPath);
     this.reader.readAgain(join(this.s.arrowDir, relPath));
-  }
-
-  private seen(scan: DecodedScan): void {
-    const newest = this.st.newestSeenOnDisk === null ? null : { scanNumber: this.st.newestSeenOnDisk, timestampMs: this.st.newestSeenOnDiskAtMs ?? -Infinity };
-    if (isNewerScan(scanOrderOf(scan), newest)) {
-      this.st.newestSeenOnDisk = scan.scanNumber;
-      this.st.newestSeenOnDiskAtMs = scan.timestampMs;
-    }
-  }
-
-  /**
-   * Refuses a scan whose stamp cannot be trusted (clock-skew.ts): it would hold the latest value
-   * (ahead) or look like a silent scanner (long before its file was written). Reported once per
-   * file version: the reader reads a finished file again only when it changes.
-   */
-  private refused(scan: DecodedScan, relPath: string, mtimeMs: number | null): boolean {
-    const skew = clockSkewOf(scan.timestampMs, { nowMs: Date.now(), mtimeMs, maxSkewS: this.s.maxClockSkewS });
-    if (!skew) return false;
-    this.st.clockSkewRefused++;
-    this.st.lastClockSkew = { ...skew, relPath, scanNumber: scan.scanNumber, at: Date.now() };
-    this.say('warn', `refused ${relPath} (scan #${scan.scanNumber}): ${describeSkew(skew)}, beyond MAX_CLOCK_SKEW_S=${this.s.maxClockSkewS}; a clock is off`, {
-      file: relPath,
-      scan: scan.scanNumber,
-      skewS: skew.skewS,
-      skew: skew.kind,
-    });
-    return true;
   }
 
   /** A scan read from a file event: to the latest value when it is ahead, to history in any case. */
   private accept(p: LatestItem): void {
-    const n = p.scan.scanNumber;
     p.times = { event: p.eventAt, decoded: preciseNow() };
     freshPayload(p, this.id);
     p.times.payload = preciseNow();
-    this.seen(p.scan);
+    this.report.seen(p.scan);
     const offer = this.latest.offer(p);
-    if (!offer.taken) {
-      this.st.olderSkipped++;
-      const a = offer.ahead.scanNumber;
-      this.say(
-        'info',
-        `scan #${n} arrived after #${a} (${describeScan(scanOrderOf(p.scan))}, ${describeScan(offer.ahead)}): kept in history only, the latest stays #${a}`,
-        { scan: n },
-      );
-    }
+    if (!offer.taken) this.report.kept(p.scan, offer.ahead);
     // Queued now, written once the latest value is answered (latestFirst).
     this.history.enqueue(p.scan, p.relPath, p.payload, p.times);
-  }
-
-  private latestDone(p: LatestItem, outcome: PutOutcome): void {
-    this.outage.recovered();
-    const n = p.scan.scanNumber;
-    if (outcome.kind === 'written') {
-      const latencyMs = Math.round(preciseNow() - p.eventAt);
-      this.st.pushed++;
-      this.st.lastPushedScan = n;
-      this.st.lastPushedAt = Date.now();
-      this.st.lastPushLatencyMs = latencyMs;
-      observeLatency(this.st.pushLatency, latencyMs);
-      this.say('info', `pushed scan #${n} (${p.scan.assetCount} assets) in ${latencyMs} ms`, {
-        scan: n,
-        assets: p.scan.assetCount,
-        ms: latencyMs,
-        file: p.relPath,
-      });
-      this.emit({ type: 'pushed', scanNumber: n, assets: p.scan.assetCount, latencyMs, relPath: p.relPath, ...(p.times ? { times: p.times } : {}) });
-      if (this.st.pushed % this.s.bridgeSummaryEvery === 0) this.summary();
-    } else if (compareScans(outcome.current, scanOrderOf(p.scan)) === 0) {
-      this.say('info', `scan #${n} is already in Hazelcast: nothing to write`, { scan: n });
-    } else {
-      this.st.olderSkipped++;
-      const c = outcome.current;
-      this.say(
-        'info',
-        `scan #${n} not written: Hazelcast already holds the newer #${c.scanNumber} (${describeScan(scanOrderOf(p.scan))}, ${describeScan(c)})`,
-        { scan: n, current: c.scanNumber },
-      );
-    }
-  }
-
-  private summary(): void {
-    const s = this.stats();
-    this.say(
-      'info',
-      `summary: ${s.pushed} scans pushed, latest #${s.lastPushedScan}, ${s.olderSkipped} out of order, ${s.rejected} rejected, ${s.retried} retried reads, ${s.hazelcastErrors} Hazelcast errors`,
-      { stats: s },
-    );
   }
 }

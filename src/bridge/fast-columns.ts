@@ -5,7 +5,8 @@
  * json-values.ts, as cells.ts + JSON.stringify would write it, byte for byte. Anything it does
  * not accept throws NotFast, and apache-arrow gets the file.
  */
-import { NotFast, type FastType, type RawBatch } from './fast-ipc.js';
+import { notFast } from './fast-flatbuffer.js';
+import type { FastType, RawBatch } from './fast-ipc.js';
 import { isoMs, timestampToMs, utf8 } from './json-values.js';
 
 export interface FastColumn {
@@ -23,10 +24,6 @@ export interface FastColumn {
 
 const SLOT = 8;
 const SMALL = 16;
-
-const notFast = (what: string): never => {
-  throw new NotFast(what);
-};
 
 /** Reads the columns of `batch` for `types`, in IPC order; checks every buffer. */
 export function batchColumns(batch: RawBatch, types: FastType[]): FastColumn[] {

@@ -11,7 +11,8 @@
 import { coerceError } from '../errors.js';
 import { LimitError, claimBytes, claimedBytes, releaseTo } from './decode/limits.js';
 import { batchColumns, type FastColumn } from './fast-columns.js';
-import { readFastIpc, NotFast, type FastIpc } from './fast-ipc.js';
+import { NotFast } from './fast-flatbuffer.js';
+import { readFastIpc, type FastIpc } from './fast-ipc.js';
 import { metadataValue } from './json-values.js';
 import { BRIDGE_FIELDS, bodyJson, type ScanHead } from './payload.js';
 import { checkScanBytes, isSkippedMetadataKey, noRows, readCheckedScan, scanIdentity, type NotRead } from './read-scan.js';

@@ -1,83 +1,57 @@
-import { Worker, type Job } from 'bullmq';
 import { WriteRefusedError, type WriteGate } from '../bridge/store.js';
-
-/** Who wants to hear of the renewals of which job's lock (one listener per job). */
-export class LockRenewals {
-  private readonly listeners = new Map<string, (until: number) => void>();
-
-  /** Tells `renewed` of every renewal of `jobId`'s lock that succeeds; returns the unsubscribe. */
-  follow(jobId: string, renewed: (until: number) => void): () => void {
-    this.listeners.set(jobId, renewed);
-    return () => {
-      if (this.listeners.get(jobId) === renewed) this.listeners.delete(jobId);
-    };
-  }
-
-  renewed(jobId: string, until: number): void {
-    this.listeners.get(jobId)?.(until);
-  }
-}
-
-/**
- * A BullMQ worker that notes when each lock renewal was sent. Redis sets the lock's expiry when
- * the renewal arrives, so a lock renewed by a call sent at `t` is this worker's until at least
- * `t + duration`, however long the answer takes to be read (an event loop blocked meanwhile).
- */
-export class LeaseWorker<D> extends Worker<D> {
-  constructor(
-    private readonly renewals: LockRenewals,
-    ...args: ConstructorParameters<typeof Worker<D>>
-  ) {
-    super(...args);
-  }
-
-  override async extendJobLocks(jobIds: string[], tokens: string[], duration: number): Promise<string[]> {
-    const sentAt = performance.now();
-    const failed = await super.extendJobLocks(jobIds, tokens, duration);
-    for (const id of jobIds) if (!failed.includes(id)) this.renewals.renewed(id, sentAt + duration);
-    return failed;
-  }
-}
+import { sleep } from '../time.js';
+import { FreezeWatch } from './freeze-watch.js';
 
 export interface JobLockOptions {
-  job: Pick<Job, 'extendLock'>;
-  token: string;
+  /** Extends the lock for `lockMs` if it is still ours, or takes it back if it lapsed and nobody took the job since (LockRenewals.reclaim): 1 extended, 2 taken back, 0 not ours. */
+  extend(): Promise<number>;
   lockMs: number;
-  /** Tells of each renewal of this lock that succeeded (LockRenewals.follow, fed by a LeaseWorker). */
-  follow(renewed: (until: number) => void): () => void;
+  /** Tells of each renewal of this lock that succeeded, and whether it took a lapsed lock back (LockRenewals.follow, fed by a LeaseWorker). */
+  follow(renewed: (until: number, reclaimed: boolean) => void): () => void;
   /** Said once when the lock is found lost, and once when Redis does not answer a confirmation. */
-  say(level: 'warn' | 'error', message: string): void;
+  say(level: 'info' | 'warn' | 'error', message: string): void;
 }
+
+/** What Redis said to a confirmation: the lock is ours, it is lost, or nothing (down, failing over, refused). */
+type Answer = 'ours' | 'lost' | 'silent';
+
+/** How long a frozen process's write waits between confirmations Redis does not answer. */
+const CONFIRM_AGAIN_MS = 250;
 
 /**
  * The bridge job's lock as a lease. Writes go on while the last renewal (BullMQ's, or a
- * confirmation of ours) says the lock is still this worker's. Past that, a write first confirms
- * the lock in Redis (`extendLock`): a confirmed lock writes on; a lock that is gone or another
- * worker's is lost for good, and every write is refused from then on. So a process that was
- * frozen past BRIDGE_LOCK_MS, whose job a standby may hold now, writes nothing when it wakes.
+ * confirmation of ours) says the lock is still this worker's. Past that, a write asks Redis to
+ * confirm the lock (`extendLock`): a lock that is gone or another worker's is lost for good, and
+ * every write is refused from then on.
  *
- * Redis not answering a confirmation within a quarter of the lock is an outage, not a loss:
- * writes go on (a Redis outage must not stop the data), and the confirmation still pending
- * decides when Redis answers. Not sooner, even when the connection is down: a process that wakes
- * from a freeze finds its connection reconnecting, and writing on at once would put it beside the
- * standby that took its job.
+ * What a write does while that answer is pending depends on whether this process ran throughout
+ * (FreezeWatch). If it did, BullMQ sent its renewals on time, so the lease ran out because Redis
+ * did not answer them: a Redis outage, which must not stop the data. The write goes on at once,
+ * and the answer, when Redis gives one, decides. If the process was frozen (SIGSTOP, a blocked
+ * event loop) for longer than a quarter of the lock since its last renewal, a standby may hold the
+ * job now: the write waits for Redis's answer, however long that takes. So a process that wakes
+ * from a freeze writes nothing until Redis says the lock is still its own.
  */
 export class JobLock {
   /** performance.now() until which the lock is surely ours. */
   private until = 0;
+  /** performance.now() when the last renewal that succeeded was sent (the job was just taken: its lock is fresh). */
+  private renewedAt = performance.now();
   private lostWhy: string | null = null;
   private readonly lostListeners: Array<(why: string) => void> = [];
   /** A confirmation sent and not answered yet. */
-  private pending: Promise<void> | undefined;
-  /** Redis did not answer the last confirmation in time: writes go on without one. */
-  private redisSilent = false;
+  private pending: Promise<Answer> | undefined;
+  /** Writes go on unconfirmed (said once until Redis answers again). */
+  private writingOn = false;
   private readonly unfollow: () => void;
-  private readonly confirmWaitMs: number;
+  private readonly freeze: FreezeWatch;
 
   constructor(private readonly o: JobLockOptions) {
-    this.confirmWaitMs = Math.max(100, Math.floor(o.lockMs / 4));
-    this.unfollow = o.follow((until) => {
-      if (this.lostWhy === null) this.until = Math.max(this.until, until);
+    this.freeze = new FreezeWatch(Math.max(100, Math.floor(o.lockMs / 4)));
+    this.unfollow = o.follow((until, reclaimed) => {
+      if (this.lostWhy !== null) return;
+      if (reclaimed) this.tookBack();
+      this.renewed(until - o.lockMs);
     });
   }
 
@@ -86,34 +60,36 @@ export class JobLock {
     if (this.lostWhy !== null) return Promise.reject(new WriteRefusedError(this.lostWhy));
     if (performance.now() < this.until) return undefined;
     const answer = this.confirm();
-    if (this.redisSilent) return undefined;
-    return new Promise<void>((ok, fail) => {
-      const timer = setTimeout(() => {
-        if (this.lostWhy !== null) return fail(new WriteRefusedError(this.lostWhy));
-        this.silent(`did not answer within ${this.confirmWaitMs} ms`);
-        ok();
-      }, this.confirmWaitMs);
-      void answer.then(() => {
-        clearTimeout(timer);
-        if (this.lostWhy !== null) fail(new WriteRefusedError(this.lostWhy));
-        else ok();
-      });
-    });
+    if (!this.freeze.frozenSince(this.renewedAt)) {
+      if (!this.writingOn) {
+        this.writingOn = true;
+        this.o.say(
+          'warn',
+          'Redis has not renewed the bridge lock in time and this process ran throughout: writing on, and stopping if Redis then says the lock is lost',
+        );
+      }
+      return undefined;
+    }
+    return this.answered(answer);
   };
 
-  /** Asks Redis whether the lock is still ours, extending it if so. Resolves when answered. */
-  confirm(): Promise<void> {
-    if (this.lostWhy !== null) return Promise.resolve();
-    this.pending ??= (async () => {
+  /** Asks Redis whether the lock is still ours, extending it if so. Resolves when answered, or on an error. */
+  confirm(): Promise<Answer> {
+    if (this.lostWhy !== null) return Promise.resolve('lost');
+    this.pending ??= (async (): Promise<Answer> => {
       const sentAt = performance.now();
       try {
-        const ok = await this.o.job.extendLock(this.o.token, this.o.lockMs);
-        this.redisSilent = false;
-        if (ok === 1) this.until = Math.max(this.until, sentAt + this.o.lockMs);
-        else this.lose('the bridge lock expired or another worker holds it now');
-      } catch (err) {
+        const ok = await this.o.extend();
+        if (ok === 2) this.tookBack();
+        if (ok !== 1 && ok !== 2) {
+          this.lose('the bridge lock expired or another worker holds it now');
+          return 'lost';
+        }
+        this.renewed(sentAt);
+        return 'ours';
+      } catch {
         // Redis refused the call (it is down or failing over): as good as no answer.
-        this.silent(`refused the call (${err instanceof Error ? err.message : String(err)})`);
+        return 'silent';
       } finally {
         this.pending = undefined;
       }
@@ -121,11 +97,35 @@ export class JobLock {
     return this.pending;
   }
 
-  /** Redis gives no answer: writes go on without one; said once until Redis answers again. */
-  private silent(how: string): void {
-    if (this.redisSilent) return;
-    this.redisSilent = true;
-    this.o.say('warn', `Redis ${how}: the bridge lock cannot be confirmed; writing on, and stopping if Redis then says the lock is lost`);
+  /** After a freeze: resolves once Redis says the lock is ours, rejects once it says it is lost. */
+  private async answered(first: Promise<Answer>): Promise<void> {
+    let said = false;
+    for (let answer = await first; ; answer = await this.confirm()) {
+      if (answer === 'ours') return;
+      if (answer === 'lost' || this.lostWhy !== null) throw new WriteRefusedError(this.lostWhy ?? 'the bridge lock is lost');
+      if (!said) {
+        said = true;
+        this.o.say(
+          'warn',
+          'this process was frozen past its bridge lock and Redis does not answer: writes wait until Redis says whether the lock is still ours',
+        );
+      }
+      await sleep(CONFIRM_AGAIN_MS);
+    }
+  }
+
+  private tookBack(): void {
+    this.o.say('warn', "the bridge lock had lapsed, and no other worker had taken the job since: it is this worker's again");
+  }
+
+  /** A renewal sent at `sentAt` succeeded. */
+  private renewed(sentAt: number): void {
+    this.until = Math.max(this.until, sentAt + this.o.lockMs);
+    this.renewedAt = Math.max(this.renewedAt, sentAt);
+    if (this.writingOn) {
+      this.writingOn = false;
+      this.o.say('info', 'Redis renewed the bridge lock again: it is still ours');
+    }
   }
 
   /** The lock is not ours any more: refuse every write from now on. */
@@ -157,5 +157,6 @@ export class JobLock {
 
   close(): void {
     this.unfollow();
+    this.freeze.close();
   }
 }

@@ -6,7 +6,8 @@ import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { runBridge, type RunningBridge } from '../bridge/run.js';
 import type { BridgeEvent } from '../bridge/bridge.js';
-import { JobLock, type LockRenewals } from './bridge-lock.js';
+import { JobLock } from './bridge-lock.js';
+import type { LockRenewals } from './lease-worker.js';
 import { sleep } from '../time.js';
 
 export interface BridgeJobDeps {
@@ -17,7 +18,7 @@ export interface BridgeJobDeps {
   /** Aborted when this process shuts down: the bridge is handed to a standby at once. */
   shutdown: AbortSignal;
   /** Where the worker running this processor tells of each renewal of a job's lock (a LeaseWorker). */
-  renewals: Pick<LockRenewals, 'follow'>;
+  renewals: Pick<LockRenewals, 'follow' | 'reclaim'>;
 }
 
 /** What the running bridge publishes about itself, as the job's progress and in its data. */
@@ -67,10 +68,9 @@ export function bridgeProcessor(deps: BridgeJobDeps) {
     };
     if (!token) throw new Error('the bridge job needs a lock token: run it on a BullMQ worker');
     const lock = new JobLock({
-      job,
-      token,
+      extend: () => deps.renewals.reclaim(job.id!, token, config.bridgeLockMs, job.attemptsStarted),
       lockMs: config.bridgeLockMs,
-      follow: (renewed) => deps.renewals.follow(job.id!, renewed),
+      follow: (renewed) => deps.renewals.follow(job.id!, job.attemptsStarted, renewed),
       say: (level, message) => {
         log[level](message);
         jobLog(message);

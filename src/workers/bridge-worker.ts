@@ -5,7 +5,7 @@ import { coerceError } from '../errors.js';
 import { createRedis } from '../connections.js';
 import { keys } from '../keys.js';
 import { JOBS, openJobQueue, type JobQueue } from '../jobs/table.js';
-import { LeaseWorker, LockRenewals } from '../jobs/bridge-lock.js';
+import { LeaseWorker, LockRenewals } from '../jobs/lease-worker.js';
 import { ensureBridgeJob } from '../jobs/restart-bridge.js';
 
 export interface BridgeWorker {
@@ -34,13 +34,17 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
   const shutdown = new AbortController();
   const renewals = new LockRenewals();
   const processor = JOBS.bridge.handler({ config, redis: control, log, shutdown: shutdown.signal, renewals });
-  const worker = new LeaseWorker(renewals, JOBS.bridge.queue, processor, {
+  const worker = new LeaseWorker(renewals, control, JOBS.bridge.queue, processor, {
     connection: createRedis(config, {}, log),
     prefix: config.queuePrefix,
     concurrency: 1,
-    // A dead holder loses the bridge after at most this long (plus one stalled check): fast failover.
+    // A dead holder loses the bridge after at most this long (plus two stalled checks): fast failover.
     lockDuration: config.bridgeLockMs,
-    stalledInterval: Math.max(250, Math.floor(config.bridgeLockMs / 5)),
+    // Renewals come often and stalled checks seldom, so a job is rarely in the stalled set when
+    // Redis fails over: a stalled check queued during the outage then finds nothing to move, and
+    // the holder takes its lapsed lock back (lease-worker.ts) before the next one.
+    lockRenewTime: Math.max(50, Math.floor(config.bridgeLockMs / 50)),
+    stalledInterval: Math.max(250, Math.floor(config.bridgeLockMs / 10)),
     // The bridge job stalls at every failover by design; it must never fail for it.
     maxStalledCount: Number.MAX_SAFE_INTEGER,
     autorun: false,
