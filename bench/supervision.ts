@@ -21,6 +21,7 @@ import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { enqueueRestart, runHealthCheck } from '../src/jobs/health-check.js';
 import { openJobQueue } from '../src/jobs/table.js';
 import { createLogger } from '../src/log.js';
+import { bridgeLockTimings } from '../src/workers/bridge-worker.js';
 
 const quick = process.argv.includes('--quick');
 const log = createLogger('silent');
@@ -145,12 +146,14 @@ async function main(): Promise<void> {
     const frozen = procs.find((p) => p.pid === hb.pid)!;
     const lastBefore = latest()!;
     frozen.kill('SIGSTOP');
+    const frozenAt = Date.now();
     const staleAt = lastBefore.at + staleEnv.dataStaleS * 1000;
     const checks = setInterval(() => void runHealthCheck({ config: staleEnv, redis, hazelcast: hz, log, restartQueue }).catch(() => undefined), 1000);
     const confirmed = await until(
       'restart confirmed after stale',
       async () => {
-        const done = (await restartQueue.getJobs(['completed'])).filter((j) => j.timestamp > lastBefore.at);
+        // Only a restart asked for after the freeze: the restarts above may be newer than the last push seen.
+        const done = (await restartQueue.getJobs(['completed'])).filter((j) => j.timestamp > frozenAt);
         return done[0];
       },
       60_000,
@@ -186,7 +189,8 @@ async function main(): Promise<void> {
           machine: { cpus: cpu.length, model: cpu[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
           settings: {
             bridge_lock_ms: config.bridgeLockMs,
-            stalled_check_ms: Math.max(250, Math.floor(config.bridgeLockMs / 5)),
+            stalled_check_ms: bridgeLockTimings(config).stalledInterval,
+            lock_renew_ms: bridgeLockTimings(config).lockRenewTime,
             heartbeat_ms: config.bridgeHeartbeatMs,
             heartbeat_ttl_ms: config.bridgeHeartbeatTtlMs,
             scans_per_s: 10,

@@ -24,6 +24,21 @@ export interface BridgeWorker {
 const KEEPER_MS = 5000;
 
 /**
+ * The bridge job's lock timings. A dead holder loses the bridge after `lockDuration` plus at most
+ * two stalled checks: fast failover. Renewals come often and stalled checks seldom, so the job is
+ * rarely in the stalled set when Redis fails over: a stalled check queued during the outage then
+ * finds nothing to move, and the holder takes its lapsed lock back (lease-worker.ts) before the
+ * next one.
+ */
+export function bridgeLockTimings(config: Pick<Config, 'bridgeLockMs'>) {
+  return {
+    lockDuration: config.bridgeLockMs,
+    lockRenewTime: Math.max(50, Math.floor(config.bridgeLockMs / 50)),
+    stalledInterval: Math.max(250, Math.floor(config.bridgeLockMs / 10)),
+  };
+}
+
+/**
  * A bridge worker: competes for the single `bridge` job; the one that gets it runs the bridge,
  * the others stand by, blocked on the queue, and take over when its lock lapses.
  */
@@ -38,13 +53,7 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
     connection: createRedis(config, {}, log),
     prefix: config.queuePrefix,
     concurrency: 1,
-    // A dead holder loses the bridge after at most this long (plus two stalled checks): fast failover.
-    lockDuration: config.bridgeLockMs,
-    // Renewals come often and stalled checks seldom, so a job is rarely in the stalled set when
-    // Redis fails over: a stalled check queued during the outage then finds nothing to move, and
-    // the holder takes its lapsed lock back (lease-worker.ts) before the next one.
-    lockRenewTime: Math.max(50, Math.floor(config.bridgeLockMs / 50)),
-    stalledInterval: Math.max(250, Math.floor(config.bridgeLockMs / 10)),
+    ...bridgeLockTimings(config),
     // The bridge job stalls at every failover by design; it must never fail for it.
     maxStalledCount: Number.MAX_SAFE_INTEGER,
     autorun: false,
