@@ -76,6 +76,31 @@ describe('the bridge lock gate', () => {
     lock.close();
   });
 
+  it('an answer to a confirmation sent before a freeze longer than the lock lets no write through: Redis is asked again', async () => {
+    const answers: Array<(n: number) => void> = [];
+    const lock = new JobLock({
+      extend: () => new Promise<number>((ok) => answers.push(ok)),
+      lockMs: 400,
+      follow: () => () => undefined,
+      say: () => undefined,
+    });
+    void lock.confirm();
+    freezeFor(500);
+    const write = lock.gate();
+    expect(write).toBeInstanceOf(Promise);
+    let through = false;
+    void write!.then(() => (through = true));
+    // "Ours" of the lock as it was before the freeze: its lease ran out during the freeze.
+    answers[0]!(1);
+    await new Promise((r) => setImmediate(r));
+    expect(through).toBe(false);
+    expect(answers).toHaveLength(2);
+    answers[1]!(1);
+    await write;
+    expect(through).toBe(true);
+    lock.close();
+  });
+
   it('a confirmed lock lets writes through without asking again until the lease runs out', async () => {
     let asked = 0;
     const { lock } = lockWith(() => (asked++, Promise.resolve(1)));

@@ -97,11 +97,16 @@ export class JobLock {
     return this.pending;
   }
 
-  /** After a freeze: resolves once Redis says the lock is ours, rejects once it says it is lost. */
+  /**
+   * After a freeze: resolves once Redis says the lock is ours for long enough, rejects once it
+   * says it is lost. An answer to a confirmation sent before the freeze may say "ours" of a lock
+   * that lapsed since: it counts only while the lease it gives still runs, else Redis is asked again.
+   */
   private async answered(first: Promise<Answer>): Promise<void> {
     let said = false;
     for (let answer = await first; ; answer = await this.confirm()) {
-      if (answer === 'ours') return;
+      if (answer === 'ours' && performance.now() < this.until) return;
+      if (answer === 'ours') continue;
       if (answer === 'lost' || this.lostWhy !== null) throw new WriteRefusedError(this.lostWhy ?? 'the bridge lock is lost');
       if (!said) {
         said = true;
