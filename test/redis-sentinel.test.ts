@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue } from 'bullmq';
 import { createHazelcast, createRedis } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
 import { readBridgeFacts } from '../src/bridge/facts.js';
@@ -35,10 +35,8 @@ describe('Redis under Sentinel', () => {
     const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
     const redis = createRedis(config);
     const healthQueue = new Queue(QUEUES.healthCheck, { connection: redis, prefix: config.queuePrefix });
-    const events = new QueueEvents(QUEUES.healthCheck, { connection: createRedis(config), prefix: config.queuePrefix });
     // While the master is dead these report refused connections; the test judges by what recovers.
     healthQueue.on('error', (err) => testLog.debug(`health-check queue: ${err.message}`));
-    events.on('error', (err) => testLog.debug(`health-check queue events: ${err.message}`));
     const latest = async () => {
       const v = await (await hz.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
       return v === null ? null : (JSON.parse(v) as { scan_number: number }).scan_number;
@@ -58,9 +56,15 @@ describe('Redis under Sentinel', () => {
       expect(newMaster).not.toBe(oldMaster);
 
       // A job added after the failover is processed by the worker process.
-      await events.waitUntilReady();
       const job = await eventually('a health-check job added after the failover', () => healthQueue.add('health-check', {}).catch(() => undefined), 20_000);
-      await job.waitUntilFinished(events, 30_000);
+      // Read from the job itself: a QueueEvents stream of the test's own is not what is under test.
+      await eventually(
+        'the health-check job added after the failover, completed by the worker process',
+        async () => ((await job.getState()) === 'completed' ? true : undefined),
+        30_000,
+      ).catch(async (err: Error) => {
+        throw new Error(`${err.message}; the job is ${await job.getState()}; the roles said, last:\n${roles.output().slice(-3000)}`);
+      });
       // The schedule fires again, and the bridge's heartbeat resumes on the new master.
       const before = await completedChecks();
       await eventually('scheduled checks completing again', async () => ((await completedChecks()) > before + 1 ? true : undefined), 30_000);
@@ -96,7 +100,6 @@ describe('Redis under Sentinel', () => {
       await eventually('scan #3 in Hazelcast after the failover', async () => ((await latest()) === 3 ? true : undefined), 10_000);
       expect(roles.proc.exitCode).toBeNull();
     } finally {
-      await events.close();
       await healthQueue.close();
       redis.disconnect();
       await hz.shutdown();
