@@ -95,6 +95,22 @@ describe('health check on real Redis and Hazelcast', () => {
     expect(await restartJobs(restartQueue)).toBe(1);
   });
 
+  it('stale with a newer scan on disk that the bridge pushes a moment later: it looks again, and queues no restart', async () => {
+    const { config, deps, restartQueue } = await world({ ageS: 90, scan: 100, onDisk: [100, 101] });
+    const map = await hz.client.getMap<string, string>(config.hzMap);
+    const lines: string[] = [];
+    let pushed: Promise<unknown> | undefined;
+    const r = await runHealthCheck(deps, (line) => {
+      lines.push(line);
+      // The bridge pushes scan #101 while the check waits to look again.
+      if (line.includes('looking again')) pushed = map.set(config.hzKey, JSON.stringify({ scan_number: 101, timestamp_ms: Date.now(), asset_count: 400 }));
+    });
+    await pushed;
+    expect(lines[0]).toBe('data is stale and a newer scan #101 is on disk: looking again in 1000 ms before restarting the bridge');
+    expect(r).toMatchObject({ status: 'healthy', scanNumber: 101, action: 'none' });
+    expect(await restartJobs(restartQueue)).toBe(0);
+  });
+
   it('stale with nothing newer on disk is scanner_silent: alert, no restart', async () => {
     const { deps, restartQueue } = await world({ ageS: 90, scan: 100, onDisk: [99, 100] });
     const r = await runHealthCheck(deps);

@@ -10,7 +10,7 @@ import { newestScanFileOnDisk } from '../bridge/scan-files.js';
 import { decideHealth, isStarting, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
 import { enqueue, type Enqueued } from './enqueue.js';
 import type { RestartPayload, RestartResult } from './restart-bridge.js';
-import { withTimeout } from '../time.js';
+import { sleep, withTimeout } from '../time.js';
 import { HEALTH_KEY, healthEntry } from '../ready/decide.js';
 import { addToTimeline } from '../health-timeline.js';
 
@@ -18,6 +18,8 @@ export { HEALTH_KEY };
 /** No read of a check may take longer than this: a dead server makes the check say error, not hang. */
 const READ_TIMEOUT_MS = 2000;
 const HZ_EXPIRY_GRAIN_MS = 1000;
+/** How long a check that finds the bridge behind waits before it looks again and acts. */
+const BEHIND_CONFIRM_MS = 1000;
 
 export interface HealthCheckPayload {
   trigger: 'schedule' | 'manual';
@@ -151,7 +153,15 @@ export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) 
     // Redis away: the check itself says so in its result.
     deps.log.debug(`cannot mark when checks began: ${coerceError(err).message}`),
   );
-  const result: HealthCheckResult = decideHealth(await gatherHealthInputs(deps));
+  let result: HealthCheckResult = decideHealth(await gatherHealthInputs(deps));
+  if (result.action === 'restart' && result.status === 'stale' && result.cause === 'bridge_behind') {
+    // The newer scan may have landed a moment ago and be in the bridge's hands right now (a
+    // scanner that spoke again after a silence): look once more before restarting a bridge.
+    const wait = BEHIND_CONFIRM_MS;
+    say(`data is stale and a newer scan #${result.newestOnDisk} is on disk: looking again in ${wait} ms before restarting the bridge`);
+    await sleep(wait);
+    result = decideHealth(await gatherHealthInputs(deps));
+  }
   const done = await act(deps, result);
   const level = result.status === 'healthy' || isStarting(result) ? 'info' : result.status === 'warning' ? 'warn' : 'error';
   const line = `${result.status}${'cause' in result ? ` (${result.cause})` : ''}: ${result.message}${done ? `; ${done}` : ''}`;
