@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../src/connections.js';
-import { readBridgeFacts } from '../src/bridge/facts.js';
+import { bridgeKeys, readBridgeFacts, type Heartbeat } from '../src/bridge/facts.js';
 import { runBridge } from '../src/bridge/run.js';
 import { eventually, testConfig, testLog } from './helpers.js';
 
@@ -23,5 +23,16 @@ describe('the heartbeat a bridge run leaves when it stops', () => {
     await eventually('the new run beating', async () => ((await readBridgeFacts(redis, config.queuePrefix)).heartbeat?.watching ? true : undefined));
     await shutDown.stop();
     expect((await readBridgeFacts(redis, config.queuePrefix)).heartbeat).toBeNull();
+  });
+
+  it("a run that lost its lock leaves a successor's heartbeat alone", async () => {
+    const lost = await runBridge(config, redis, testLog);
+    const own = await eventually('its heartbeat', async () => (await readBridgeFacts(redis, config.queuePrefix)).heartbeat ?? undefined);
+    // A standby took the job meanwhile and beats already.
+    const successor: Heartbeat = { ...own, id: 'standby:1', pid: own.pid + 1, generation: own.generation + 1, beatAt: Date.now(), watching: true };
+    await redis.set(bridgeKeys(config.queuePrefix).heartbeat, JSON.stringify(successor), 'PX', 60_000);
+    await lost.stop({ keepHeartbeat: true });
+    expect((await readBridgeFacts(redis, config.queuePrefix)).heartbeat).toEqual(successor);
+    await redis.del(bridgeKeys(config.queuePrefix).heartbeat);
   });
 });

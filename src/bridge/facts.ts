@@ -37,6 +37,20 @@ export interface BridgeFactsOptions {
  * Publishes the bridge's heartbeat and stats to Redis for supervision. A Redis outage is
  * logged once and never stops the bridge; the facts resume when Redis returns.
  */
+/**
+ * Sets the heartbeat (KEYS[1], ARGV[1], PX ARGV[2]) and stats (KEYS[2], ARGV[3]) unless the
+ * heartbeat there is another run's (its generation is not ARGV[4]). 1: written; 0: left alone.
+ */
+const WRITE_OVER_OWN = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, hb = pcall(cjson.decode, cur)
+  if not ok or type(hb) ~= 'table' or tostring(hb.generation) ~= ARGV[4] then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[3])
+return 1`;
+
 export class BridgeFacts {
   private timer: NodeJS.Timeout | undefined;
   private generation = -1;
@@ -70,7 +84,8 @@ export class BridgeFacts {
     clearInterval(this.timer);
     this.timer = undefined;
     try {
-      await this.write();
+      // The last one only over a heartbeat of this run's (or none): a successor's stays.
+      await this.write(true);
       if (opts.keepHeartbeat) return;
       // Remove the heartbeat only if it is still ours, so a successor's is never deleted.
       const hb = await this.o.redis.get(this.keys.heartbeat);
@@ -97,7 +112,8 @@ export class BridgeFacts {
     }
   }
 
-  private async write(): Promise<void> {
+  /** `onlyOverOwn`: write only if the heartbeat in Redis is this run's, or there is none. */
+  private async write(onlyOverOwn = false): Promise<void> {
     if (this.generation < 0) return;
     const s = this.o.stats();
     if (!this.watchingSeen || this.watchingSeen.watching !== s.watching) {
@@ -113,11 +129,12 @@ export class BridgeFacts {
       watching: s.watching,
       watchingChangedAt: this.watchingSeen.at,
     };
-    await this.o.redis
-      .multi()
-      .set(this.keys.heartbeat, JSON.stringify(hb), 'PX', this.o.ttlMs)
-      .set(this.keys.stats, JSON.stringify({ ...s, generation: this.generation, updatedAt: Date.now() }))
-      .exec();
+    const stats = JSON.stringify({ ...s, generation: this.generation, updatedAt: Date.now() });
+    if (onlyOverOwn) {
+      await this.o.redis.eval(WRITE_OVER_OWN, 2, this.keys.heartbeat, this.keys.stats, JSON.stringify(hb), this.o.ttlMs, stats, this.generation);
+      return;
+    }
+    await this.o.redis.multi().set(this.keys.heartbeat, JSON.stringify(hb), 'PX', this.o.ttlMs).set(this.keys.stats, stats).exec();
   }
 }
 
