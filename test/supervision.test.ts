@@ -293,7 +293,16 @@ describe('restart jobs', () => {
         expect(starts[i]! - ends[i - 1]!).toBeGreaterThanOrEqual(4900);
         expect(starts[i]! - ends[i - 1]!).toBeLessThan(8000);
       }
-      const last = JSON.parse((await redis.get(keys(config.queuePrefix).lastRestart))!);
+      // The worker records the failure once BullMQ has marked the job failed: a moment after.
+      const last = await eventually(
+        'the last restart recorded as failed',
+        async () => {
+          const v = await redis.get(keys(config.queuePrefix).lastRestart);
+          const parsed = v === null ? null : (JSON.parse(v) as { state: string; jobId: string });
+          return parsed?.state === 'failed' ? parsed : undefined;
+        },
+        5_000,
+      );
       expect(last).toMatchObject({ state: 'failed', jobId: id });
       // And the status says so: down because the restart failed, an alert rather than another restart.
       const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
