@@ -15,10 +15,9 @@ import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { DecodePool } from '../src/bridge/decode/pool.js';
 import { decodeScanFile, type DecodeTask } from '../src/bridge/decode/decode-file.js';
-import { writeScanFileSync } from '../src/bridge/scan-files.js';
-import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { mono, r2, summarize } from './bridge/harness.js';
 import { sleep } from '../src/time.js';
+import { writeCanonicalScans } from './bridge/scans.js';
 
 const QUICK = process.argv.includes('--quick');
 const FILES = QUICK ? 60 : 300;
@@ -44,11 +43,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'bench-decode-'));
   const load = [loadavg()[0]];
   try {
-    const files = Array.from({ length: FILES }, (_, i) => {
-      const at = new Date(Date.now() - (FILES - i) * 1000);
-      const bytes = encodeScan(makeScan({ scanNumber: 100 + i, time: at, assets: ASSETS }));
-      return { path: writeScanFileSync(dir, 100 + i, at, bytes), rel: `bench/${i}.arrow`, size: bytes.length };
-    });
+    const files = writeCanonicalScans(dir, FILES, ASSETS);
     const task = (f: (typeof files)[number]): DecodeTask => ({ path: f.path, relPath: f.rel, maxScanBytes: 256 * MIB, maxFileBytes: 256 * MIB });
     const pool = new DecodePool({ size: 2, timeoutMs: 2000, maxScanBytes: 256 * MIB, maxFileBytes: 256 * MIB });
     if (!(await pool.ready())) throw new Error('decode threads did not start');

@@ -24,9 +24,8 @@ import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { DecodePool, type DecodeTrip } from '../src/bridge/decode/pool.js';
 import { decodeScanFile, type DecodeTask } from '../src/bridge/decode/decode-file.js';
-import { writeScanFileSync } from '../src/bridge/scan-files.js';
-import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { sleep } from '../src/time.js';
+import { writeCanonicalScans } from './bridge/scans.js';
 import { ROOT } from './bridge/settings.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -99,11 +98,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'bench-decode-trip-'));
   const load = [loadavg()[0]];
   try {
-    const files = Array.from({ length: FILES }, (_, i) => {
-      const at = new Date(Date.now() - (FILES - i) * 1000);
-      const bytes = encodeScan(makeScan({ scanNumber: 100 + i, time: at, assets: ASSETS }));
-      return { path: writeScanFileSync(dir, 100 + i, at, bytes), rel: `bench/${i}.arrow` };
-    });
+    const files = writeCanonicalScans(dir, FILES, ASSETS);
     const task = (f: (typeof files)[number]): DecodeTask => ({ path: f.path, relPath: f.rel, maxScanBytes: 256 * MIB, maxFileBytes: 256 * MIB });
 
     let trip: DecodeTrip | undefined;

@@ -1,7 +1,7 @@
 /** The scan files the measures write: encoded templates patched in place, staged and published with the one scan writer. */
 import { encodeScan, makeScan, type ScanRow } from '../../src/demo/scan-writer.js';
 import { readScan } from '../../src/bridge/read-scan.js';
-import { scanRelPath, stageScanFile, type StagedScanFile } from '../../src/bridge/scan-files.js';
+import { scanRelPath, stageScanFile, writeScanFileSync, type StagedScanFile } from '../../src/bridge/scan-files.js';
 import { P } from './settings.js';
 
 export interface Template {
@@ -82,3 +82,12 @@ export function scanFile(arrowDir: string, n: number, time: Date, bytes: Uint8Ar
 
 export const stage = (f: ScanFile) => void (f.staged = stageScanFile(f.arrowDir, f.n, f.time, f.bytes));
 export const publish = (f: ScanFile) => f.staged!.publish();
+
+/** `count` canonical scans of `assets` assets written into `dir`, one second apart up to now: the decode benchmarks' files. */
+export function writeCanonicalScans(dir: string, count: number, assets: number): Array<{ path: string; rel: string; size: number }> {
+  return Array.from({ length: count }, (_, i) => {
+    const at = new Date(Date.now() - (count - i) * 1000);
+    const bytes = encodeScan(makeScan({ scanNumber: 100 + i, time: at, assets }));
+    return { path: writeScanFileSync(dir, 100 + i, at, bytes), rel: `bench/${i}.arrow`, size: bytes.length };
+  });
+}
