@@ -139,6 +139,8 @@ export class Bridge {
       watchingAgain: () => {
         this.catchUp = Promise.all([this.catchUp, this.catchUpOnDisk()]).then(() => undefined);
       },
+      // Watched by events, a decode thread hears of each new file when this thread does, and starts on it.
+      watched: (choice) => this.decoder.decodeAhead(choice.mode === 'events' ? this.s.arrowDir : null),
       say,
     });
   }

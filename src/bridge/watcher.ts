@@ -5,8 +5,12 @@ import { coerceError } from '../errors.js';
 import { isScanCandidate } from './scan-files.js';
 
 export interface ScanFolderEvents {
-  /** A scan candidate appeared or changed (or was removed: the caller finds out when it reads). */
-  file(path: string): void;
+  /**
+   * A scan candidate appeared or changed (or was removed: the caller finds out when it reads).
+   * `how`: inotify's `rename` (created, moved in or out) or `change` (written), or `listed` (found
+   * by listing a new day folder).
+   */
+  file(path: string, how: 'rename' | 'change' | 'listed'): void;
   /** A watch failed for good: the bridge can no longer see new scans. */
   error(err: Error): void;
   /** A day folder's watch failed while the folder is still there: its files are found by the rescan only. */
@@ -32,16 +36,16 @@ export async function watchScanFolder(root: string, on: ScanFolderEvents): Promi
   const days = new Map<string, FSWatcher>();
   let closed = false;
 
-  const emit = (path: string) => {
-    if (!closed && isScanCandidate(path)) on.file(path);
+  const emit = (path: string, how: 'rename' | 'change' | 'listed') => {
+    if (!closed && isScanCandidate(path)) on.file(path, how);
   };
 
   const watchDay = async (dir: string, list: boolean) => {
     if (closed || days.has(dir)) return;
     let w: FSWatcher;
     try {
-      w = watch(dir, { persistent: true }, (_event, name) => {
-        if (name) emit(join(dir, name.toString()));
+      w = watch(dir, { persistent: true }, (event, name) => {
+        if (name) emit(join(dir, name.toString()), event);
       });
     } catch {
       return; // gone already, or not a folder
@@ -61,7 +65,7 @@ export async function watchScanFolder(root: string, on: ScanFolderEvents): Promi
     });
     days.set(dir, w);
     if (list) {
-      for (const name of await readdir(dir).catch(() => [] as string[])) emit(join(dir, name));
+      for (const name of await readdir(dir).catch(() => [] as string[])) emit(join(dir, name), 'listed');
     }
   };
 

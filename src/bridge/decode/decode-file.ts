@@ -22,6 +22,8 @@ export interface DecodeTask {
 interface FileFacts {
   size: number;
   mtimeMs: number;
+  /** Of the file read, when it was read (read-file.ts fileIdentity). */
+  identity?: string;
 }
 
 export type DecodeResult =
@@ -50,7 +52,7 @@ export function decodeScanFile(task: DecodeTask): DecodeResult {
     case 'too-large':
       return { kind: 'limit', limit: 'MAX_SCAN_FILE_BYTES', reason: file.reason, size: file.size, mtimeMs: file.mtimeMs, decodeMs: 0 };
   }
-  const facts = { size: file.size, mtimeMs: file.mtimeMs };
+  const facts = { size: file.size, mtimeMs: file.mtimeMs, identity: file.identity };
   const t0 = performance.now();
   const run = withDecodeBudget(task.maxScanBytes, () => readScanText(file.bytes, { relPath: task.relPath }));
   const decodeMs = performance.now() - t0;

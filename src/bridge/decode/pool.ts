@@ -9,6 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { coerceError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { relativeToRoot } from '../scan-files.js';
+import type { AheadMessage, AheadNotice } from './ahead.js';
 import type { DecodeResult, DecodeTask } from './decode-file.js';
 import type { Limit } from './limits.js';
 import type { ResultMessage, TaskMessage } from './worker.js';
@@ -27,6 +29,8 @@ export interface DecodePoolOptions {
   log?: Logger;
   /** Told the moments of each decode that came back (the benchmark's breakdown of the trip). */
   onTrip?: (t: DecodeTrip) => void;
+  /** Told when a thread starts and ends decoding a file ahead of its task (decodeAhead). */
+  onAhead?: (path: string, state: 'started' | 'done') => void;
 }
 
 /** One decode's trip, epoch ms (performance.timeOrigin + now(), comparable across threads). */
@@ -40,6 +44,8 @@ export interface DecodeTrip {
   back: number;
   /** Of received → replied, the decode proper (the rest is the file read and checks). */
   decodeMs: number;
+  /** Answered from a decode ahead (ahead.ts): the decode ran before `received`. */
+  ahead: boolean;
 }
 
 interface Job {
@@ -54,7 +60,9 @@ interface Slot {
   /** The worker loaded its code: a crash after this is the file's doing, before it the set-up's. */
   ready: boolean;
   job: Job | undefined;
-  /** When the running job breaks DECODE_TIMEOUT_MS, epoch ms. */
+  /** The file this thread is decoding ahead of any task for it (ahead.ts): it runs before the job. */
+  ahead: { path: string; at: number } | undefined;
+  /** When what the thread runs now (the decode ahead, else the job) breaks DECODE_TIMEOUT_MS, epoch ms. */
   deadline: number;
   /**
    * Checks the deadline. Armed once and kept across jobs, re-armed for what is left when it finds a
@@ -82,6 +90,8 @@ export class DecodePool {
   private closed = false;
   private replacedCount = 0;
   private readonly memoryLimitMb: number;
+  /** The folder the first thread watches to decode ahead; null: none. */
+  private aheadRoot: string | null = null;
 
   constructor(private readonly o: DecodePoolOptions) {
     this.memoryLimitMb = o.memoryLimitMb ?? Math.ceil((2 * o.maxScanBytes) / MIB) + 64;
@@ -96,6 +106,22 @@ export class DecodePool {
       this.queue.push({ id: this.nextId++, posted: 0, task, done });
       this.dispatch();
     });
+  }
+
+  /**
+   * Has the first thread watch `root` with inotify and decode new scan files as they land, ahead
+   * of the tasks for them (ahead.ts); null stops it. Only for a folder watched by events: on a
+   * network filesystem inotify hears nothing.
+   */
+  decodeAhead(root: string | null): void {
+    this.aheadRoot = root;
+    const lead = this.slots[0];
+    if (lead?.ready) this.tellAhead(lead);
+  }
+
+  private tellAhead(slot: Slot): void {
+    const ahead = { root: this.aheadRoot, maxScanBytes: this.o.maxScanBytes, maxFileBytes: this.o.maxFileBytes };
+    slot.worker.postMessage({ ahead } satisfies AheadMessage);
   }
 
   /** Resolves true once every worker has loaded its code (false after `timeoutMs` or on close): decodes are fast from then on. */
@@ -131,24 +157,16 @@ export class DecodePool {
       stdout: false,
       stderr: false,
     });
-    const slot: Slot = { worker, ready: false, job: undefined, deadline: 0, timer: undefined };
+    const slot: Slot = { worker, ready: false, job: undefined, ahead: undefined, deadline: 0, timer: undefined };
     worker.unref();
-    worker.on('message', (m: ResultMessage | 'ready') => {
+    worker.on('message', (m: ResultMessage | AheadNotice | 'ready') => {
       if (m === 'ready') {
         slot.ready = true;
+        if (this.aheadRoot !== null && this.slots[0] === slot) this.tellAhead(slot);
         this.dispatch();
-        return;
-      }
-      if (!slot.job || slot.job.id !== m.id) return;
-      const job = slot.job;
-      if (this.o.onTrip) {
-        const decodeMs = 'decodeMs' in m.result ? m.result.decodeMs : 0;
-        this.o.onTrip({ posted: job.posted, received: m.at[0], replied: m.at[1], back: ORIGIN + performance.now(), decodeMs });
-      }
-      slot.timer?.unref();
-      slot.job = undefined;
-      job.done(m.result);
-      this.dispatch();
+      } else if ('aheadStarted' in m) this.aheadStarted(slot, m.aheadStarted, m.at);
+      else if ('aheadDone' in m) this.aheadDone(slot);
+      else this.answered(slot, m);
     });
     worker.on('error', (err) => {
       const e = err as NodeJS.ErrnoException;
@@ -163,25 +181,63 @@ export class DecodePool {
     return slot;
   }
 
+  private answered(slot: Slot, m: ResultMessage): void {
+    if (!slot.job || slot.job.id !== m.id) return;
+    const job = slot.job;
+    if (this.o.onTrip) {
+      const decodeMs = 'decodeMs' in m.result ? m.result.decodeMs : 0;
+      this.o.onTrip({ posted: job.posted, received: m.at[0], replied: m.at[1], back: ORIGIN + performance.now(), decodeMs, ahead: m.ahead === true });
+    }
+    if (!slot.ahead) slot.timer?.unref();
+    slot.job = undefined;
+    job.done(m.result);
+    this.dispatch();
+  }
+
+  /** The thread started decoding a file ahead: it is busy, under the same time limit as a task. */
+  private aheadStarted(slot: Slot, path: string, at: number): void {
+    slot.ahead = { path, at };
+    this.arm(slot, at + this.o.timeoutMs);
+    this.o.onAhead?.(path, 'started');
+  }
+
+  private aheadDone(slot: Slot): void {
+    const path = slot.ahead?.path;
+    slot.ahead = undefined;
+    if (path !== undefined) this.o.onAhead?.(path, 'done');
+    // A task sent meanwhile starts now: its time limit counts from here.
+    if (slot.job) this.arm(slot, Math.max(slot.job.posted, ORIGIN + performance.now()) + this.o.timeoutMs);
+    else slot.timer?.unref();
+    this.dispatch();
+  }
+
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (this.closed || this.queue.length === 0) return;
+    while (!this.closed && this.queue.length > 0) {
+      const job = this.queue[0]!;
       // Only to a worker that has loaded (that takes a while on a busy machine): a running one may free up sooner.
-      if (slot.job || !slot.ready) continue;
-      const job = this.queue.shift()!;
+      const free = this.slots.filter((s) => s.ready && !s.job);
+      // The thread decoding this very file ahead answers from that decode; one decoding another file ahead is busy.
+      const slot = free.find((s) => s.ahead?.path === job.task.path) ?? free.find((s) => !s.ahead);
+      if (!slot) return;
+      this.queue.shift();
       slot.job = job;
       job.posted = ORIGIN + performance.now();
-      slot.deadline = job.posted + this.o.timeoutMs;
-      if (slot.timer) slot.timer.ref();
-      else this.watch(slot, this.o.timeoutMs);
+      if (!slot.ahead) this.arm(slot, job.posted + this.o.timeoutMs);
       slot.worker.postMessage({ id: job.id, task: job.task } satisfies TaskMessage);
     }
+  }
+
+  /** Sets the slot's deadline, its timer referenced (it holds the process while the thread works). */
+  private arm(slot: Slot, deadline: number): void {
+    slot.deadline = deadline;
+    if (slot.timer) slot.timer.ref();
+    else this.watch(slot, deadline - (ORIGIN + performance.now()));
   }
 
   private watch(slot: Slot, ms: number): void {
     slot.timer = setTimeout(() => {
       slot.timer = undefined;
-      if (!slot.job) return;
+      if (!slot.job && !slot.ahead) return;
       const left = slot.deadline - (ORIGIN + performance.now());
       if (left > 0) this.watch(slot, left);
       else this.lose(slot, 'DECODE_TIMEOUT_MS', `decoding took longer than DECODE_TIMEOUT_MS (${this.o.timeoutMs} ms)`);
@@ -193,8 +249,10 @@ export class DecodePool {
     const i = this.slots.indexOf(slot);
     if (i < 0 || this.closed) return;
     clearTimeout(slot.timer);
-    const job = slot.job;
+    const { ahead } = slot;
+    let job = slot.job;
     slot.job = undefined;
+    slot.ahead = undefined;
     // Terminating interrupts even a tight loop in the decoder; the promise is not awaited, a new worker starts now.
     slot.worker.removeAllListeners('exit');
     slot.worker.terminate().catch(() => undefined);
@@ -209,6 +267,13 @@ export class DecodePool {
       return;
     }
     this.slots[i] = this.spawn();
+    // A decode ahead runs before the task sent to its thread: it broke the limit, not the task's file.
+    if (ahead && job?.task.path !== ahead.path) {
+      if (job) this.queue.unshift(job);
+      job = undefined;
+      const file = this.aheadRoot === null ? ahead.path : relativeToRoot(this.aheadRoot, ahead.path);
+      this.o.log?.warn({ file, limit }, `decoder replaced: ${reason} (the file decoded ahead of its task)`);
+    }
     if (job) {
       this.o.log?.warn({ file: job.task.relPath, limit }, `decoder replaced: ${reason}`);
       // The file's size and mtime name the version that broke the limit (stat does not open the file).

@@ -8,11 +8,17 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSyn
 import { bytesText } from './limits.js';
 
 export type FileRead =
-  | { kind: 'bytes'; bytes: Uint8Array; size: number; mtimeMs: number }
+  /** `identity`: device, inode and ctime of the file read ({@link fileIdentity}). */
+  | { kind: 'bytes'; bytes: Uint8Array; size: number; mtimeMs: number; identity: string }
   | { kind: 'gone' }
   | { kind: 'not-regular'; what: string }
   | { kind: 'too-large'; size: number; mtimeMs: number; reason: string }
   | { kind: 'unchanged'; size: number; mtimeMs: number };
+
+/** Device, inode and ctime: with the size and mtime, what tells the file read from a file that replaced or changed it. */
+export function fileIdentity(st: Stats): string {
+  return `${st.dev}:${st.ino}:${st.ctimeMs}`;
+}
 
 /** What a non-regular file is, in words ("a FIFO"); null for a regular file. */
 export function notRegular(st: Stats): string | null {
@@ -73,7 +79,7 @@ export function readScanFileSync(path: string, maxBytes: number, skipIf?: { size
       if (n === 0) break; // shrank while we read: what is there is what a retry will judge
       got += n;
     }
-    return { kind: 'bytes', bytes: got === size ? bytes : bytes.subarray(0, got), size, mtimeMs };
+    return { kind: 'bytes', bytes: got === size ? bytes : bytes.subarray(0, got), size, mtimeMs, identity: fileIdentity(st) };
   } finally {
     closeSync(fd);
   }
