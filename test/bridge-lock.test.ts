@@ -177,9 +177,9 @@ describe('the lock as a lease', () => {
       'lease',
       async (job: Job, token?: string) => {
         const lock = new JobLock({
-          extend: () => (confirmations++, renewals.reclaim(job.id!, token!, lockMs, job.attemptsStarted)),
+          extend: () => (confirmations++, renewals.reclaim(job, token!, lockMs)),
           lockMs,
-          follow: (r) => renewals.follow(job.id!, job.attemptsStarted, (until, reclaimed) => (renewalsSeen++, r(until, reclaimed))),
+          follow: (r) => renewals.follow(job, (until, reclaimed) => (renewalsSeen++, r(until, reclaimed))),
           say: () => undefined,
         });
         await lock.confirm();

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { JobLock } from '../src/jobs/bridge-lock.js';
 import { WriteRefusedError } from '../src/bridge/store.js';
+import type { Reclaimed } from '../src/jobs/lease-worker.js';
 
 /**
  * The bridge lock's write gate, decided without Redis: `extendLock` stands for BullMQ's call, and
  * its answer is given by the test. (The lock against a real Redis and real processes is
  * test/bridge-lock.test.ts.)
  */
-function lockWith(answer: () => Promise<number>) {
+function lockWith(answer: () => Promise<Reclaimed>) {
   const said: string[] = [];
   const lock = new JobLock({
     extend: answer,
@@ -18,7 +19,7 @@ function lockWith(answer: () => Promise<number>) {
   return { lock, said };
 }
 
-const never = () => new Promise<number>(() => undefined);
+const never = () => new Promise<Reclaimed>(() => undefined);
 
 /** Blocks the event loop for `ms`: what a frozen or starved process looks like from inside. */
 function freezeFor(ms: number): void {
@@ -40,9 +41,9 @@ describe('the bridge lock gate', () => {
   });
 
   it('after a freeze past a quarter of the lock, a write waits for Redis: it goes once Redis says the lock is ours', async () => {
-    let answer: (n: number) => void = () => undefined;
+    let answer: (n: Reclaimed) => void = () => undefined;
     let asked = 0;
-    const { lock, said } = lockWith(() => (asked++, new Promise<number>((ok) => (answer = ok))));
+    const { lock, said } = lockWith(() => (asked++, new Promise<Reclaimed>((ok) => (answer = ok))));
     freezeFor(1100);
     let through = false;
     const write = lock.gate();
@@ -60,7 +61,7 @@ describe('the bridge lock gate', () => {
   });
 
   it('after a freeze, a write waits while Redis refuses the call, and is refused once Redis says the lock is lost', async () => {
-    const answers: Array<() => Promise<number>> = [
+    const answers: Array<() => Promise<Reclaimed>> = [
       () => Promise.reject(new Error('Connection is closed.')),
       () => Promise.reject(new Error('Connection is closed.')),
       () => Promise.resolve(0),
@@ -77,9 +78,9 @@ describe('the bridge lock gate', () => {
   });
 
   it('an answer to a confirmation sent before a freeze longer than the lock lets no write through: Redis is asked again', async () => {
-    const answers: Array<(n: number) => void> = [];
+    const answers: Array<(n: Reclaimed) => void> = [];
     const lock = new JobLock({
-      extend: () => new Promise<number>((ok) => answers.push(ok)),
+      extend: () => new Promise<Reclaimed>((ok) => answers.push(ok)),
       lockMs: 400,
       follow: () => () => undefined,
       say: () => undefined,
@@ -107,6 +108,17 @@ describe('the bridge lock gate', () => {
     await lock.gate();
     expect(lock.gate()).toBeUndefined();
     expect(asked).toBe(1);
+  });
+
+  it('a job Redis lost and the renewal re-created (3) keeps the lock ours, and says what happened', async () => {
+    const { lock, said } = lockWith(() => Promise.resolve(3));
+    expect(await lock.confirm()).toBe('ours');
+    expect(lock.gate()).toBeUndefined();
+    expect(lock.lost).toBeNull();
+    expect(said).toEqual([
+      "warn: Redis had lost the bridge job and its lock (restarted empty?), and held no other bridge job: re-created the job, same id, as this run's, and the bridge goes on without stopping",
+    ]);
+    lock.close();
   });
 
   it('a lock Redis says is gone refuses every write from the answer on', async () => {

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Queue, type Job } from 'bullmq';
 import { createRedis, type RedisConnection } from '../src/connections.js';
-import { LeaseWorker, LockRenewals } from '../src/jobs/lease-worker.js';
+import { LeaseWorker, LockRenewals, type Reclaimed } from '../src/jobs/lease-worker.js';
 import { eventually, testConfig } from './helpers.js';
 
 const LOCK_MS = 60_000;
@@ -22,7 +22,7 @@ let worker: LeaseWorker<unknown>;
 let renewals: LockRenewals;
 let held: Held | undefined;
 let release: () => void;
-const renewed: boolean[] = [];
+const renewed: Reclaimed[] = [];
 const failed: string[] = [];
 
 beforeEach(async () => {
@@ -40,7 +40,7 @@ beforeEach(async () => {
     redis,
     name,
     async (job: Job, token?: string) => {
-      const unfollow = renewals.follow(job.id!, job.attemptsStarted, (_until, reclaimed) => renewed.push(reclaimed));
+      const unfollow = renewals.follow(job, (_until, reclaimed) => renewed.push(reclaimed));
       held = { job, token: token! };
       await done;
       unfollow();
@@ -67,9 +67,9 @@ function keysOf(h: Held) {
 describe('taking back a lapsed bridge lock', () => {
   it('a lock still ours is extended (1); a lapsed one on a job nobody took is taken back (2), and BullMQ renews it as its own', async () => {
     const h = held!;
-    expect(await renewals.reclaim(h.job.id!, h.token, 5000, h.job.attemptsStarted)).toBe(1);
+    expect(await renewals.reclaim(h.job, h.token, 5000)).toBe(1);
     await redis.del(keysOf(h).lock);
-    expect(await renewals.reclaim(h.job.id!, h.token, 5000, h.job.attemptsStarted)).toBe(2);
+    expect(await renewals.reclaim(h.job, h.token, 5000)).toBe(2);
     expect(await redis.get(keysOf(h).lock)).toBe(h.token);
     // The key is the one BullMQ locks with: its own extendLock finds it ours.
     expect(await h.job.extendLock(h.token, 5000)).toBe(1);
@@ -79,16 +79,16 @@ describe('taking back a lapsed bridge lock', () => {
     const h = held!;
     const k = keysOf(h);
     await redis.set(k.lock, 'another-token', 'PX', 5000);
-    expect(await renewals.reclaim(h.job.id!, h.token, 5000, h.job.attemptsStarted)).toBe(0);
+    expect(await renewals.reclaim(h.job, h.token, 5000)).toBe(0);
     expect(await redis.get(k.lock)).toBe('another-token');
 
     await redis.del(k.lock);
     await redis.hincrby(k.job, 'ats', 1);
-    expect(await renewals.reclaim(h.job.id!, h.token, 5000, h.job.attemptsStarted)).toBe(0);
+    expect(await renewals.reclaim(h.job, h.token, 5000)).toBe(0);
     await redis.hincrby(k.job, 'ats', -1);
 
     await redis.lrem(k.active, 0, h.job.id!);
-    expect(await renewals.reclaim(h.job.id!, h.token, 5000, h.job.attemptsStarted)).toBe(0);
+    expect(await renewals.reclaim(h.job, h.token, 5000)).toBe(0);
     expect(await redis.exists(k.lock)).toBe(0);
   });
 
@@ -97,7 +97,7 @@ describe('taking back a lapsed bridge lock', () => {
     await redis.del(keysOf(h).lock);
     const lost = await worker.extendJobLocks([h.job.id!], [h.token], 5000);
     expect(lost).toEqual([]);
-    expect(renewed).toEqual([true]);
+    expect(renewed).toEqual([2]);
     expect(failed).toEqual([]);
     expect(await redis.get(keysOf(h).lock)).toBe(h.token);
 

@@ -1,13 +1,14 @@
 import { WriteRefusedError, type WriteGate } from '../bridge/store.js';
 import { sleep } from '../time.js';
 import { FreezeWatch } from './freeze-watch.js';
+import type { Reclaimed } from './lease-worker.js';
 
 export interface JobLockOptions {
-  /** Extends the lock for `lockMs` if it is still ours, or takes it back if it lapsed and nobody took the job since (LockRenewals.reclaim): 1 extended, 2 taken back, 0 not ours. */
-  extend(): Promise<number>;
+  /** Extends the lock for `lockMs` if it is still ours, or takes it back (LockRenewals.reclaim): 1 extended, 2 taken back, 3 the job re-created, 0 not ours. */
+  extend(): Promise<Reclaimed>;
   lockMs: number;
-  /** Tells of each renewal of this lock that succeeded, and whether it took a lapsed lock back (LockRenewals.follow, fed by a LeaseWorker). */
-  follow(renewed: (until: number, reclaimed: boolean) => void): () => void;
+  /** Tells of each renewal of this lock that succeeded, and how (LockRenewals.follow, fed by a LeaseWorker). */
+  follow(renewed: (until: number, reclaimed: Reclaimed) => void): () => void;
   /** Said once when the lock is found lost, and once when Redis does not answer a confirmation. */
   say(level: 'info' | 'warn' | 'error', message: string): void;
 }
@@ -50,7 +51,7 @@ export class JobLock {
     this.freeze = new FreezeWatch(Math.max(100, Math.floor(o.lockMs / 4)));
     this.unfollow = o.follow((until, reclaimed) => {
       if (this.lostWhy !== null) return;
-      if (reclaimed) this.tookBack();
+      this.tookBack(reclaimed);
       this.renewed(until - o.lockMs);
     });
   }
@@ -80,8 +81,8 @@ export class JobLock {
       const sentAt = performance.now();
       try {
         const ok = await this.o.extend();
-        if (ok === 2) this.tookBack();
-        if (ok !== 1 && ok !== 2) {
+        this.tookBack(ok);
+        if (ok === 0) {
           this.lose('the bridge lock expired or another worker holds it now');
           return 'lost';
         }
@@ -119,8 +120,15 @@ export class JobLock {
     }
   }
 
-  private tookBack(): void {
-    this.o.say('warn', "the bridge lock had lapsed, and no other worker had taken the job since: it is this worker's again");
+  /** Says how a lock was reclaimed, if it was. */
+  private tookBack(how: Reclaimed): void {
+    if (how === 2) this.o.say('warn', "the bridge lock had lapsed, and no other worker had taken the job since: it is this worker's again");
+    if (how === 3) {
+      this.o.say(
+        'warn',
+        "Redis had lost the bridge job and its lock (restarted empty?), and held no other bridge job: re-created the job, same id, as this run's, and the bridge goes on without stopping",
+      );
+    }
   }
 
   /** A renewal sent at `sentAt` succeeded. */

@@ -68,9 +68,11 @@ export function bridgeProcessor(deps: BridgeJobDeps) {
     };
     if (!token) throw new Error('the bridge job needs a lock token: run it on a BullMQ worker');
     const lock = new JobLock({
-      extend: () => deps.renewals.reclaim(job.id!, token, config.bridgeLockMs, job.attemptsStarted),
+      extend: () => deps.renewals.reclaim(job, token, config.bridgeLockMs),
       lockMs: config.bridgeLockMs,
-      follow: (renewed) => deps.renewals.follow(job.id!, job.attemptsStarted, renewed),
+      // If Redis loses the job (restarted empty), the renewal writes it back from this copy: its
+      // data as last updated here, so the live stats of a heartbeat ago at most.
+      follow: (renewed) => deps.renewals.follow(job, renewed),
       say: (level, message) => {
         log[level](message);
         jobLog(message);

@@ -18,8 +18,9 @@ export interface BridgeWorker {
 /**
  * How often a bridge worker makes sure a bridge job exists (unless a worker gave up on it). Not
  * shorter: after Redis restarted empty, the running bridge finds its lock gone at its next renewal
- * (BRIDGE_LOCK_MS/2) and adds the job itself; a standby adding it first would write beside it
- * until then (compare-and-set keeps the order, but two writers is what the lock is for).
+ * and writes its job back (lease-worker.ts), or adds a new one if it cannot; a standby adding one
+ * first makes the running bridge stop, and would write beside it until then (compare-and-set
+ * keeps the order, but two writers is what the lock is for).
  */
 const KEEPER_MS = 5000;
 
@@ -64,10 +65,13 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
   );
   worker.on('failed', (job, err) => log.error(`bridge job ${job?.id} failed: ${err.message}`));
   const keep = async () => {
+    // This worker runs the bridge: if Redis lost its job, the next renewal writes it back (lease-worker.ts),
+    // and if it cannot, the job is lost and no longer held. A job added meanwhile would stop the run instead.
+    if (renewals.holding()) return;
     try {
       if (await control.exists(keys(config.queuePrefix).gaveUp)) return;
       const counts = await queue.getJobCounts('active', 'waiting', 'delayed', 'prioritized');
-      if (Object.values(counts).every((n) => n === 0)) {
+      if (Object.values(counts).every((n) => n === 0) && !renewals.holding()) {
         await ensureBridgeJob(queue, `bridge worker ${process.pid}`);
         log.info('no bridge job waiting or running: added one');
       }
@@ -76,7 +80,7 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
     }
   };
   // Another worker holds the lock now, or it lapsed: the running bridge stops writing and ends (jobs/bridge.ts).
-  // If the job is gone with it (Redis restarted empty), one is added at once rather than at the next keeper tick.
+  // If the job is gone with it (Redis restarted empty, and it could not be written back), one is added at once rather than at the next keeper tick.
   worker.on('lockRenewalFailed', (ids) => {
     for (const id of ids) worker.cancelJob(id, 'another worker holds it now, or it lapsed');
     setTimeout(() => void keep(), 100).unref();
