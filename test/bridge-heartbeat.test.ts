@@ -36,3 +36,23 @@ describe('the heartbeat a bridge run leaves when it stops', () => {
     await redis.del(bridgeKeys(config.queuePrefix).heartbeat);
   });
 });
+
+describe('the generation counter', () => {
+  it('a run writes it back with its heartbeat if Redis lost it (restarted empty while the run went on): the next run is numbered after it', async () => {
+    const key = bridgeKeys(config.queuePrefix).generation;
+    const run = await runBridge(config, redis, testLog);
+    const generation = run.facts.currentGeneration;
+    expect(generation).toBeGreaterThan(0);
+    await redis.del(key);
+    await run.facts.beat();
+    expect(await redis.get(key)).toBe(String(generation));
+    await run.stop();
+    const next = await runBridge(config, redis, testLog);
+    expect(next.facts.currentGeneration).toBe(generation + 1);
+    // A counter that is there is the counter: a beat leaves it alone.
+    await redis.set(key, String(generation + 5));
+    await next.facts.beat();
+    expect(await redis.get(key)).toBe(String(generation + 5));
+    await next.stop();
+  });
+});

@@ -134,7 +134,14 @@ export class BridgeFacts {
       await this.o.redis.eval(WRITE_OVER_OWN, 2, this.keys.heartbeat, this.keys.stats, JSON.stringify(hb), this.o.ttlMs, stats, this.generation);
       return;
     }
-    await this.o.redis.multi().set(this.keys.heartbeat, JSON.stringify(hb), 'PX', this.o.ttlMs).set(this.keys.stats, stats).exec();
+    // The generation counter too, if Redis lost it (restarted empty while this run went on): the
+    // next run is then numbered after this one, and a restart waits for a generation past it.
+    await this.o.redis
+      .multi()
+      .set(this.keys.heartbeat, JSON.stringify(hb), 'PX', this.o.ttlMs)
+      .set(this.keys.stats, stats)
+      .set(this.keys.generation, this.generation, 'NX')
+      .exec();
   }
 }
 
