@@ -5,6 +5,7 @@ import { resolveConfig } from '../src/config.js';
 import { readBridgeFacts } from '../src/bridge/facts.js';
 import { startRedis, type Started } from '../scripts/servers/services.js';
 import { QUEUES } from '../src/jobs/table.js';
+import { keys } from '../src/keys.js';
 import { eventually, killChildren, spawnRoles, testEnv, testLog, writeScanFile } from './helpers.js';
 
 /** A Redis of this test's own, so restarting it disturbs no other test. */
@@ -16,7 +17,7 @@ afterAll(async () => redisServer?.stop());
 afterEach(killChildren);
 
 describe('Redis restarted mid-run', () => {
-  it('scans keep flowing into Hazelcast, and the schedule fires again afterwards', async () => {
+  it('scans keep flowing into Hazelcast, the same bridge run goes on once Redis is back empty, and the schedule fires again', async () => {
     const env = testEnv({
       REDIS_URL: redisServer.address,
       HEALTH_INTERVAL_MS: '500',
@@ -41,10 +42,28 @@ describe('Redis restarted mid-run', () => {
         redis.disconnect();
       }
     };
+    /** The bridge run and its job, as Redis has them: the active job's id and creation time, and the heartbeat. */
+    const bridgeRun = async () => {
+      const redis = createRedis(config, { maxRetriesPerRequest: 1 });
+      const q = new Queue(QUEUES.bridge, { connection: redis, prefix: config.queuePrefix });
+      try {
+        const active = (await q.getJobs(['active'])).map((j) => ({ id: j.id, timestamp: j.timestamp }));
+        const { waiting = 0 } = await q.getJobCounts('waiting');
+        const generationCounter = Number(await redis.get(keys(config.queuePrefix).generation));
+        return { active, waiting, heartbeat: (await readBridgeFacts(redis, config.queuePrefix)).heartbeat, generationCounter };
+      } finally {
+        await q.close();
+        redis.disconnect();
+      }
+    };
     try {
       writeScanFile(config.arrowDir, 1);
       await eventually('scan #1 in Hazelcast', async () => ((await latest())?.scan_number === 1 ? true : undefined), 30_000);
       await eventually('a completed health check', async () => ((await completedChecks()) > 0 ? true : undefined), 30_000);
+      const before = await eventually('the bridge job active and a heartbeat', async () => {
+        const run = await bridgeRun();
+        return run.active.length === 1 && run.heartbeat ? run : undefined;
+      });
 
       await redisServer.kill();
       for (let n = 2; n <= 4; n++) writeScanFile(config.arrowDir, n);
@@ -67,32 +86,30 @@ describe('Redis restarted mid-run', () => {
       expect(roles.output()).not.toContain('writes nothing more and stops');
 
       redisServer = await startRedis({ port: redisServer.port });
+      // Written as Redis comes back: the bridge pushes it whatever Redis is doing meanwhile.
+      writeScanFile(config.arrowDir, 400);
+      await eventually('scan #400 in Hazelcast as Redis came back', async () => ((await latest())?.scan_number === 400 ? true : undefined), 10_000);
       // The restarted Redis is empty: the schedule, the bridge job and its heartbeat come back by themselves.
       await eventually('health checks completing again', async () => ((await completedChecks()) >= 2 ? true : undefined), 60_000);
-      const redis = createRedis(config);
-      try {
-        await eventually('a bridge heartbeat again', async () => (await readBridgeFacts(redis, config.queuePrefix)).heartbeat ?? undefined, 30_000);
-      } finally {
-        redis.disconnect();
-      }
-      // Bull Board tells the truth afterwards: one bridge job, and it is the active one.
-      const redis2 = createRedis(config);
-      const bridgeQueue = new Queue(QUEUES.bridge, { connection: redis2, prefix: config.queuePrefix });
-      try {
-        await eventually(
-          'one active bridge job and none waiting',
-          async () => {
-            const c = await bridgeQueue.getJobCounts('active', 'waiting');
-            return c.active === 1 && c.waiting === 0 ? true : undefined;
-          },
-          30_000,
-        );
-      } finally {
-        await bridgeQueue.close();
-        redis2.disconnect();
-      }
+      // The running bridge wrote its job back and went on: the same job (id and creation time) is
+      // the one active, none waits (Bull Board tells the truth), and the heartbeat is the same run's.
+      const after = await eventually(
+        'the bridge job active again, none waiting, and a heartbeat',
+        async () => {
+          const run = await bridgeRun();
+          return run.active.length === 1 && run.waiting === 0 && run.heartbeat ? run : undefined;
+        },
+        30_000,
+      );
+      expect(after.active).toEqual(before.active);
+      expect(after.heartbeat).toMatchObject({ startedAt: before.heartbeat!.startedAt, generation: before.heartbeat!.generation });
+      // Its heartbeat wrote the generation counter back: a restart waits for a run after this one.
+      expect(after.generationCounter).toBe(before.heartbeat!.generation);
+      expect(roles.output()).toContain('Redis had lost the bridge job and its lock (restarted empty?)');
+      expect(roles.output()).not.toContain('writes nothing more and stops');
       writeScanFile(config.arrowDir, 500);
       await eventually('scan #500 in Hazelcast after the outage', async () => ((await latest())?.scan_number === 500 ? true : undefined), 30_000);
+      expect((await bridgeRun()).heartbeat).toMatchObject({ startedAt: before.heartbeat!.startedAt });
     } finally {
       await hz.shutdown();
     }
