@@ -19,4 +19,6 @@ export function decodeOnMainThread(limits: { maxScanBytes: number; maxFileBytes:
       return Promise.resolve({ kind: 'incomplete', reason: err instanceof Error ? err.message : String(err), size: -1, mtimeMs: -1, decodeMs: 0 });
     }
   } satisfies DecodePool['decode'];
+  // Nothing here asks a thread for a file: a thread decoding ahead would only take CPU from the others.
+  DecodePool.prototype.decodeAhead = () => undefined;
 }

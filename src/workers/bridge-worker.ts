@@ -7,6 +7,7 @@ import { keys } from '../keys.js';
 import { JOBS, openJobQueue, type JobQueue } from '../jobs/table.js';
 import { LeaseWorker, LockRenewals } from '../jobs/lease-worker.js';
 import { ensureBridgeJob } from '../jobs/restart-bridge.js';
+import { sleep } from '../time.js';
 
 export interface BridgeWorker {
   worker: Worker;
@@ -64,14 +65,22 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
     log.warn(`bridge job ${jobId} stalled (its holder stopped renewing its lock): moved back to waiting, for the first bridge worker free to take it`),
   );
   worker.on('failed', (job, err) => log.error(`bridge job ${job?.id} failed: ${err.message}`));
-  const keep = async () => {
+  const none = async () => Object.values(await queue.getJobCounts('active', 'waiting', 'delayed', 'prioritized')).every((n) => n === 0);
+  /**
+   * `holdBackMs`: a queue found empty is looked at again this much later before a job is added.
+   * After Redis restarted empty, a bridge running in another process writes its job back at its
+   * next renewal (every BRIDGE_LOCK_MS/50); this worker's check, queued through the outage, may
+   * come first, and a job added then would stop that run.
+   */
+  const keep = async (holdBackMs = 0) => {
     // This worker runs the bridge: if Redis lost its job, the next renewal writes it back (lease-worker.ts),
     // and if it cannot, the job is lost and no longer held. A job added meanwhile would stop the run instead.
     if (renewals.holding()) return;
     try {
       if (await control.exists(keys(config.queuePrefix).gaveUp)) return;
-      const counts = await queue.getJobCounts('active', 'waiting', 'delayed', 'prioritized');
-      if (Object.values(counts).every((n) => n === 0) && !renewals.holding()) {
+      if (!(await none())) return;
+      if (holdBackMs > 0) await sleep(holdBackMs, shutdown.signal);
+      if (!shutdown.signal.aborted && (await none()) && !renewals.holding()) {
         await ensureBridgeJob(queue, `bridge worker ${process.pid}`);
         log.info('no bridge job waiting or running: added one');
       }
@@ -87,7 +96,7 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
   });
 
   await keep();
-  const keeper = setInterval(() => void keep(), KEEPER_MS);
+  const keeper = setInterval(() => void keep(Math.floor(config.bridgeLockMs / 5)), KEEPER_MS);
   void worker.run().catch((err: unknown) => log.error(`bridge worker stopped: ${coerceError(err).message}`));
   await worker.waitUntilReady();
   log.info(`bridge worker ${process.pid} ready (lock ${config.bridgeLockMs} ms)`);
