@@ -50,6 +50,8 @@ function stillThere(path: string, r: Decoded['result']): boolean {
 export class DecodeAhead {
   private watcher: ScanFolderWatcher | undefined;
   private readonly decoded = new Map<string, Decoded>();
+  /** The file to decode ahead at the end of this turn of the event loop ({@link soon}). */
+  private next: { path: string; relPath: string; limits: AheadMessage['ahead'] } | undefined;
   /** Bumped by every `watch`: a watcher that opens after a newer call is closed at once. */
   private epoch = 0;
 
@@ -71,7 +73,7 @@ export class DecodeAhead {
       // Only files created or moved in: a file written in place raises `change` events all along,
       // and is read by the task when the main thread asks.
       file: (path, how) => {
-        if (how === 'rename') this.decode(path, relativeToRoot(root, path), m);
+        if (how === 'rename') this.soon(path, relativeToRoot(root, path), m);
       },
       // The main thread watches the same folder and tells of its failures.
       error: () => undefined,
@@ -91,6 +93,22 @@ export class DecodeAhead {
     const q = task.quarantined;
     if (q && r.size === q.size && r.mtimeMs === q.mtimeMs) return { kind: 'quarantined', size: r.size, mtimeMs: r.mtimeMs };
     return r;
+  }
+
+  /**
+   * Decodes the last file of this turn of the event loop: in a burst (a catch-up, a copied
+   * folder) the events come many to a turn, and decoding each ahead would keep this thread from
+   * the tasks of the main thread, which reads them all anyway.
+   */
+  private soon(path: string, relPath: string, limits: AheadMessage['ahead']): void {
+    const first = this.next === undefined;
+    this.next = { path, relPath, limits };
+    if (!first) return;
+    setImmediate(() => {
+      const n = this.next!;
+      this.next = undefined;
+      this.decode(n.path, n.relPath, n.limits);
+    });
   }
 
   private decode(path: string, relPath: string, limits: AheadMessage['ahead']): void {
