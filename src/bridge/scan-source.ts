@@ -33,7 +33,7 @@ export async function openScanSource(
     const poller = await startFolderPoller({ root, intervalMs: timing.pollMs, file: on.file, problem: on.problem });
     return { how: `by polling every ${timing.pollMs} ms`, close: () => poller.close() };
   }
-  const watcher = await watchScanFolder(root, { file: (path) => on.file(path), error: on.error, problem: on.watchProblem ?? on.problem });
+  const watcher = await watchScanFolder(root, { file: on.file, error: on.error, problem: on.watchProblem ?? on.problem });
   // inotify drops events when its queue overflows and tells Node nothing: list now and then.
   const rescan = await startFolderPoller({ root, intervalMs: timing.rescanMs, file: on.file, problem: on.problem });
   return {

@@ -37,6 +37,11 @@ const KEEP_MS = 1000;
 const KEEP_COUNT = 8;
 const ORIGIN = performance.timeOrigin;
 
+/** A result of a read of the file (not gone, not a non-regular file): it names what was read. */
+function wasRead(r: DecodeResult): r is Decoded['result'] {
+  return 'identity' in r && r.identity !== undefined;
+}
+
 /** Whether `path` names the file the result was read from, unchanged. */
 function stillThere(path: string, r: Decoded['result']): boolean {
   try {
@@ -120,8 +125,7 @@ export class DecodeAhead {
       // An I/O error: the task reads again and reports it.
     }
     // Kept only what was read: gone, not a regular file and the like are for the task to find.
-    if (result && 'identity' in result && result.identity !== undefined)
-      this.keep(path, { result: { ...result, identity: result.identity }, ended: performance.now() });
+    if (result && wasRead(result)) this.keep(path, { result, ended: performance.now() });
     this.drain();
     this.post({ aheadDone: path });
   }
