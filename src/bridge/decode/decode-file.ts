@@ -41,7 +41,26 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-export function decodeScanFile(task: DecodeTask): DecodeResult {
+/** What decoding a file's bytes gives: a {@link DecodeResult} of a read, without the file's facts. */
+export type BytesDecoded =
+  | { kind: 'ok'; scan: ScanHead; body: string; decoder: 'fast' | 'arrow'; decodeMs: number }
+  | { kind: 'incomplete' | 'broken'; reason: string; decodeMs: number }
+  | { kind: 'limit'; limit: Limit; reason: string; decodeMs: number };
+
+/** Decodes a scan file's bytes within MAX_SCAN_BYTES. */
+export function decodeScanBytes(bytes: Uint8Array, relPath: string, maxScanBytes: number): BytesDecoded {
+  const t0 = performance.now();
+  const run = withDecodeBudget(maxScanBytes, () => readScanText(bytes, { relPath }));
+  const decodeMs = performance.now() - t0;
+  if (run.hit) return { kind: 'limit', limit: run.hit.limit, reason: run.hit.message, decodeMs };
+  if (!run.value) return { kind: 'broken', reason: `unexpected error reading scan: ${message(run.error)}`, decodeMs };
+  const res = run.value;
+  if (res.kind !== 'ok') return { kind: res.kind, reason: res.reason, decodeMs };
+  return { kind: 'ok', scan: res.scan, body: res.body, decoder: res.decoder, decodeMs };
+}
+
+/** Reads and decodes the task's file; `onRead` is given the bytes read, if a read took place. */
+export function decodeScanFile(task: DecodeTask, onRead?: (bytes: Uint8Array) => void): DecodeResult {
   const file = readScanFileSync(task.path, task.maxFileBytes, task.quarantined);
   switch (file.kind) {
     case 'gone':
@@ -52,13 +71,6 @@ export function decodeScanFile(task: DecodeTask): DecodeResult {
     case 'too-large':
       return { kind: 'limit', limit: 'MAX_SCAN_FILE_BYTES', reason: file.reason, size: file.size, mtimeMs: file.mtimeMs, decodeMs: 0 };
   }
-  const facts = { size: file.size, mtimeMs: file.mtimeMs, identity: file.identity };
-  const t0 = performance.now();
-  const run = withDecodeBudget(task.maxScanBytes, () => readScanText(file.bytes, { relPath: task.relPath }));
-  const decodeMs = performance.now() - t0;
-  if (run.hit) return { kind: 'limit', limit: run.hit.limit, reason: run.hit.message, decodeMs, ...facts };
-  if (!run.value) return { kind: 'broken', reason: `unexpected error reading scan: ${message(run.error)}`, decodeMs, ...facts };
-  const res = run.value;
-  if (res.kind !== 'ok') return { kind: res.kind, reason: res.reason, decodeMs, ...facts };
-  return { kind: 'ok', scan: res.scan, body: res.body, decoder: res.decoder, decodeMs, ...facts };
+  onRead?.(file.bytes);
+  return { ...decodeScanBytes(file.bytes, task.relPath, task.maxScanBytes), size: file.size, mtimeMs: file.mtimeMs, identity: file.identity };
 }
