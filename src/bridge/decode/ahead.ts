@@ -12,9 +12,9 @@
  *
  * Warming up: when the files land on a regular clock (cadence.ts), the thread decodes the last
  * file's bytes again, from memory, just before the next is due, and throws the result away. A
- * decode after 100 ms of idle finds the caches cold and takes about 0.6 ms; one a few
- * milliseconds after another takes about 0.45 (bench/bridge, 2026-12-03). It costs one decode
- * per scan, and is done only for a file whose decode took at most 5 % of the period.
+ * decode after 100 ms of idle finds the caches cold: timed in this thread in the bridge benchmark
+ * (2026-12-03), 0.62–0.72 ms at p50 without a warm-up, 0.49–0.59 ms after one. It costs one
+ * decode per scan, and is done only for a file whose decode took at most 5 % of the period.
  */
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
