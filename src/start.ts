@@ -10,6 +10,7 @@ import { startBridgeWorker } from './workers/bridge-worker.js';
 import { runDemoScanner } from './demo/scanner.js';
 import { startBoard } from './server/app.js';
 import { startSummary } from './summary.js';
+import { withTimeout } from './time.js';
 
 const ROLES = ['all', 'scheduler', 'worker', 'bridge', 'board'] as const;
 type Role = (typeof ROLES)[number];
@@ -28,7 +29,7 @@ async function firstHeartbeat(redis: RedisConnection, prefix: string, timeoutMs:
   }
 }
 
-/** `scan-bridge start`: runs the roles until SIGTERM/SIGINT, then stops them in reverse order. */
+/** `scan-bridge start`: runs the roles until SIGTERM/SIGINT, then stops them together, within STOP_TIMEOUT_MS. */
 export async function start(config: Config, log: Logger, values: Record<string, unknown>): Promise<number> {
   const asked = ((values.role as string[] | undefined) ?? ['all']).flatMap((r) => r.split(','));
   for (const r of asked) if (!(ROLES as readonly string[]).includes(r)) throw new UsageError(`unknown role "${r}": expected ${ROLES.join(', ')}`);
@@ -41,15 +42,26 @@ export async function start(config: Config, log: Logger, values: Record<string, 
   let stopping: Promise<void> | undefined;
   const stopAll = (why: string) =>
     (stopping ??= (async () => {
-      log.info(
-        `${why}: shutting down ${running
-          .map((r) => r.name)
-          .reverse()
-          .join(', ')}`,
-      );
-      for (const r of running.reverse()) {
-        await r.stop().catch((err: unknown) => log.error({ err: coerceError(err) }, `stopping ${r.name} failed`));
-      }
+      const parts = [...running].reverse();
+      log.info(`${why}: shutting down ${parts.map((r) => r.name).join(', ')}`);
+      // All at once, the shared Redis connection (the first part started) after them, within
+      // STOP_TIMEOUT_MS: a stop that waits on a server that is down must not hold the exit, nor
+      // take the time of the others.
+      const [shared, ...others] = running;
+      const late: string[] = [];
+      const stop = (r: Stoppable, ms: number) =>
+        withTimeout(
+          r.stop().catch((err: unknown) => log.error({ err: coerceError(err) }, `stopping ${r.name} failed`)),
+          Math.max(0, ms),
+          r.name,
+        ).catch(() => void late.push(r.name));
+      const deadline = Date.now() + config.stopTimeoutMs;
+      await Promise.all(others.map((r) => stop(r, config.stopTimeoutMs)));
+      if (shared) await stop(shared, deadline - Date.now());
+      if (late.length > 0)
+        log.warn(
+          `${late.join(', ')} did not stop within ${config.stopTimeoutMs} ms (STOP_TIMEOUT_MS): exiting without waiting for ${late.length > 1 ? 'them' : 'it'}`,
+        );
     })());
   const done = new Promise<void>((ok) => {
     process.once('SIGTERM', () => void stopAll('SIGTERM').then(ok));

@@ -4,6 +4,7 @@ import type { RedisConnection } from './connections.js';
 import type { Logger } from './log.js';
 import { coerceError } from './errors.js';
 import { keys } from './keys.js';
+import { withTimeout } from './time.js';
 import { readBridgeFacts } from './bridge/facts.js';
 import type { HealthResult } from './health.js';
 import { BOARD_PATH } from './server/board.js';
@@ -18,6 +19,8 @@ export interface BoardAnnouncement {
   at: number;
 }
 
+/** How long a stop waits for Redis to remove this board's announcement. */
+const TIDY_MS = 1000;
 /** An announcement outlives this many refreshes, so a stopped board is soon no longer named. */
 const ANNOUNCE_TTL_FACTOR = 3;
 const ANNOUNCE_EVERY_MS = 30_000;
@@ -97,11 +100,14 @@ export function startSummary(o: SummaryOptions): Summary {
       clearInterval(announcer);
       clearInterval(timer);
       if (!own) return;
-      // Only our own announcement: another board may have announced itself since.
-      const current = await o.redis.get(k.board).catch(() => null);
-      if (current && (JSON.parse(current) as BoardAnnouncement).pid === own.pid && (JSON.parse(current) as BoardAnnouncement).host === own.host) {
-        await o.redis.del(k.board).catch(() => undefined);
-      }
+      // Only our own announcement: another board may have announced itself since. Redis may be
+      // down: the announcement expires by itself, so the stop waits no longer than this for it.
+      const tidy = async () => {
+        const current = await o.redis.get(k.board);
+        const a = current ? (JSON.parse(current) as BoardAnnouncement) : null;
+        if (a && a.pid === own.pid && a.host === own.host) await o.redis.del(k.board);
+      };
+      await withTimeout(tidy(), TIDY_MS, 'Redis').catch(() => undefined);
     },
   };
 }
