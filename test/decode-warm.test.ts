@@ -74,13 +74,14 @@ describe('warming up before an expected scan', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  async function start(): Promise<DecodeAhead> {
+  async function start(warmMaxBytes?: number): Promise<DecodeAhead> {
     root = tempDir('scan-warm-');
     mkdirSync(join(root, DAY));
     notices = [];
     const a = new DecodeAhead(
       (n) => notices.push(n),
       () => undefined,
+      warmMaxBytes,
     );
     await a.watch({ root, maxScanBytes: 64 * 1024 * 1024, maxFileBytes: 64 * 1024 * 1024 });
     ahead = a;
@@ -122,6 +123,12 @@ describe('warming up before an expected scan', () => {
     // A warm-up decodes for nothing: it sends no notice and keeps no result.
     expect(notices.filter((x) => 'aheadStarted' in x)).toHaveLength(14);
     expect(a.take(task(last))).toBeUndefined();
+  });
+
+  it('files larger than the size kept for warming up: no warm-up, on the same clock', async () => {
+    const a = await start(1024);
+    await landEvery(a, 1, 14, () => 100);
+    expect(a.warmUps).toBe(0);
   });
 
   it('files at irregular times: no warm-up', async () => {

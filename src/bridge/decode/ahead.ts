@@ -14,7 +14,8 @@
  * file's bytes again, from memory, just before the next is due, and throws the result away. A
  * decode after 100 ms of idle finds the caches cold: timed in this thread in the bridge benchmark
  * (2026-12-03), 0.62–0.72 ms at p50 without a warm-up, 0.49–0.59 ms after one. It costs one
- * decode per scan, and is done only for a file whose decode took at most 5 % of the period.
+ * decode per scan, and is done only for a file of at most 4 MiB whose decode took at most 5 % of
+ * the period.
  */
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -47,6 +48,8 @@ const ORIGIN = performance.timeOrigin;
 const WARM_LEAD_MS = 3;
 /** Warm up only with a file whose decode took at most this share of the period (the CPU it costs). */
 const WARM_MAX_SHARE = 0.05;
+/** The largest file kept in memory for warming up (the usual scan is 14 KB). */
+const WARM_MAX_BYTES = 4 * 1024 * 1024;
 
 /** A result of a read of the file (not gone, not a non-regular file): it names what was read. */
 function wasRead(r: DecodeResult): r is Decoded['result'] {
@@ -81,6 +84,8 @@ export class DecodeAhead {
     private readonly post: (notice: AheadNotice) => void,
     /** Called after each decode ahead: tasks that came meanwhile are answered at once, from it. */
     private readonly drain: () => void,
+    /** Larger files are not kept for warming up: their decode dwarfs what warm caches save. */
+    private readonly warmMaxBytes = WARM_MAX_BYTES,
   ) {}
 
   /** Watches `root` (null: stops watching). */
@@ -147,7 +152,8 @@ export class DecodeAhead {
     } catch {
       // An I/O error: the task reads again and reports it.
     }
-    if (result?.kind === 'ok' && bytes) this.warm = { bytes, relPath, maxScanBytes: limits.maxScanBytes, decodeMs: result.decodeMs };
+    if (result?.kind === 'ok' && bytes && bytes.length <= this.warmMaxBytes)
+      this.warm = { bytes, relPath, maxScanBytes: limits.maxScanBytes, decodeMs: result.decodeMs };
     // Kept only what was read: gone, not a regular file and the like are for the task to find.
     if (result && wasRead(result)) this.keep(path, { result, ended: performance.now() });
     this.drain();
