@@ -89,7 +89,7 @@ export interface Config {
   bridgeStartGraceS: number;
   /** How often `start` logs a one-line summary: status, data age, bridge, the board's address. @defaultValue `300000` */
   logSummaryIntervalMs: number;
-  /** STOP_TIMEOUT_MS: how long `start` waits for its parts to stop before it exits without them. */
+  /** On SIGTERM/SIGINT, how long `start` waits for its parts to stop before it exits without them. @defaultValue `20000` */
   stopTimeoutMs: number;
   /** How long a restart attempt waits for a new bridge run to show up. @defaultValue `20000` */
   restartConfirmMs: number;
