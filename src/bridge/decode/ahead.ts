@@ -77,8 +77,9 @@ export class DecodeAhead {
   /** The last file decoded ahead that read as a scan: what a warm-up decodes again. */
   private warm: { bytes: Uint8Array; relPath: string; maxScanBytes: number; decodeMs: number } | undefined;
   private warmTimer: NodeJS.Timeout | undefined;
-  /** Warm-ups run (for tests). */
+  /** Warm-ups run, and warm-ups due that found no file to decode (too large, or too slow for the period): for tests. */
   warmUps = 0;
+  warmSkips = 0;
 
   constructor(
     private readonly post: (notice: AheadNotice) => void,
@@ -183,7 +184,7 @@ export class DecodeAhead {
     this.warmTimer = setTimeout(() => {
       this.warmTimer = undefined;
       const w = this.warm;
-      if (!w || w.decodeMs > period * WARM_MAX_SHARE) return;
+      if (!w || w.decodeMs > period * WARM_MAX_SHARE) return void this.warmSkips++;
       decodeScanBytes(w.bytes, w.relPath, w.maxScanBytes);
       this.warmUps++;
     }, wait);
