@@ -282,7 +282,8 @@ function noLiveBridge(i: HealthInputs, facts: Facts): DownResult | StartingResul
       status: 'warning',
       cause: 'starting',
       action: 'none',
-      message: `no bridge has started yet under this prefix; checks began ${s1(waitedMs)} ago: down if none starts within ${i.thresholds.startGraceS} s of the first check`,
+      // What Redis holds, not a guess: a new system and a Redis that lost its data look the same.
+      message: `Redis has no bridge heartbeat and no record of any bridge run under this prefix, and its first recorded health check was ${s1(waitedMs)} ago: a bridge not started yet, or a Redis that lost its data; down if no bridge heartbeat within ${i.thresholds.startGraceS} s of that check`,
     };
   }
   if (!hb) {

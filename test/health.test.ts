@@ -254,7 +254,7 @@ describe('decideHealth: messages', () => {
     [
       'no bridge started yet',
       { ...noBeat, ...noPayload, bridgeEverStarted: false, checkingSince: NOW - 4_200 },
-      ['no bridge has started yet', '4.2 s ago', 'within 60 s of the first check'],
+      ['no record of any bridge run under this prefix', 'first recorded health check was 4.2 s ago', 'a Redis that lost its data', 'within 60 s of that check'],
     ],
     [
       'young run catching up',
