@@ -137,7 +137,7 @@ export interface LatestEvent {
 export class Observer {
   readonly latest: LatestEvent[] = [];
   readonly backwards: Array<{ from: number; to: number; at: number }> = [];
-  readonly health: Array<{ status: string; checkedAt: number; at: number }> = [];
+  readonly health: Array<{ status: string; cause?: string; message?: string; checkedAt: number; at: number }> = [];
   private max = 0;
 
   /**
@@ -164,9 +164,9 @@ export class Observer {
     };
     const onHealth = (e: { value: string | null }) => {
       if (!e.value) return;
-      const v = JSON.parse(e.value) as { status: string; checkedAt: number };
+      const v = JSON.parse(e.value) as { status: string; cause?: string; message?: string; checkedAt: number };
       if (v.status === 'probe') return void probes++;
-      o.health.push({ status: v.status, checkedAt: v.checkedAt, at: Date.now() });
+      o.health.push({ status: v.status, cause: v.cause, message: v.message, checkedAt: v.checkedAt, at: Date.now() });
     };
     for (let attempt = 1; ; attempt++) {
       const ids = [

@@ -174,6 +174,8 @@ async function measure(w: World, f: Fault) {
     longest_stall_ms: stall,
     check_again_ms: checked ? checked.at - t0 : null,
     check_again_status: checked?.status ?? null,
+    // Why, when it is not healthy: the check's cause and message.
+    ...(checked && checked.status !== 'healthy' ? { check_again_cause: checked.cause ?? null, check_again_message: checked.message ?? null } : {}),
     healthy_again_ms: healthy ? healthy.at - t0 : null,
     // The bridge that pushed last before the fault, then those that pushed in its window, in turn.
     bridges: pushers([...(lastBefore ? [lastBefore.bridgeId] : []), ...w.observer.latest.filter((e) => e.at >= t0 && e.at <= end).map((e) => e.bridgeId)]),
