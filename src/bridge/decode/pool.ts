@@ -9,10 +9,11 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { coerceError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { relativeToRoot } from '../scan-files.js';
+import { fileOrder, parseScanPath, relativeToRoot } from '../scan-files.js';
 import type { AheadMessage, AheadNotice } from './ahead.js';
 import type { DecodeResult, DecodeTask } from './decode-file.js';
 import type { Limit } from './limits.js';
+import { NewestFirst } from './newest-first.js';
 import type { ResultMessage, TaskMessage } from './worker.js';
 
 export interface DecodePoolOptions {
@@ -85,7 +86,8 @@ function workerFile(): URL {
 
 export class DecodePool {
   private readonly slots: Slot[] = [];
-  private readonly queue: Job[] = [];
+  /** Newest scan first (newest-first.ts). */
+  private readonly queue = new NewestFirst<Job>();
   private nextId = 1;
   private closed = false;
   private replacedCount = 0;
@@ -103,7 +105,7 @@ export class DecodePool {
     if (this.closed) return Promise.resolve({ kind: 'incomplete', reason: 'the decoder pool is closed', size: -1, mtimeMs: -1, decodeMs: 0 });
     const task: DecodeTask = { path, relPath, maxScanBytes: this.o.maxScanBytes, maxFileBytes: this.o.maxFileBytes, quarantined };
     return new Promise((done) => {
-      this.queue.push({ id: this.nextId++, posted: 0, task, done });
+      this.queue.add({ id: this.nextId++, posted: 0, task, done }, fileOrder(parseScanPath(relPath)));
       this.dispatch();
     });
   }
@@ -138,7 +140,7 @@ export class DecodePool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const j of this.queue.splice(0)) j.done({ kind: 'incomplete', reason: 'the decoder pool is closed', size: -1, mtimeMs: -1, decodeMs: 0 });
+    for (const j of this.queue.drain()) j.done({ kind: 'incomplete', reason: 'the decoder pool is closed', size: -1, mtimeMs: -1, decodeMs: 0 });
     await Promise.all(
       this.slots.map((s) => {
         clearTimeout(s.timer);
@@ -212,14 +214,13 @@ export class DecodePool {
   }
 
   private dispatch(): void {
-    while (!this.closed && this.queue.length > 0) {
-      const job = this.queue[0]!;
+    for (let job = this.queue.peek(); !this.closed && job; job = this.queue.peek()) {
       // Only to a worker that has loaded (that takes a while on a busy machine): a running one may free up sooner.
       const free = this.slots.filter((s) => s.ready && !s.job);
       // The thread decoding this very file ahead answers from that decode; one decoding another file ahead is busy.
       const slot = free.find((s) => s.ahead?.path === job.task.path) ?? free.find((s) => !s.ahead);
       if (!slot) return;
-      this.queue.shift();
+      this.queue.take();
       slot.job = job;
       job.posted = ORIGIN + performance.now();
       if (!slot.ahead) this.arm(slot, job.posted + this.o.timeoutMs);
@@ -269,7 +270,7 @@ export class DecodePool {
     this.slots[i] = this.spawn();
     // A decode ahead runs before the task sent to its thread: it broke the limit, not the task's file.
     if (ahead && job?.task.path !== ahead.path) {
-      if (job) this.queue.unshift(job);
+      if (job) this.queue.add(job, fileOrder(parseScanPath(job.task.relPath)));
       job = undefined;
       const file = this.aheadRoot === null ? ahead.path : relativeToRoot(this.aheadRoot, ahead.path);
       this.o.log?.warn({ file, limit }, `decoder replaced: ${reason} (the file decoded ahead of its task)`);
