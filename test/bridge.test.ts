@@ -268,6 +268,9 @@ describe('bridge: start-up catch-up', () => {
     const first = await startBridge(config, { hz });
     for (const n of [1, 2, 3]) await put(config, n);
     await first.pushed(3);
+    // The three reach history before the stop: files that land together are decoded newest first,
+    // so #1 and #2 may still be on their way when #3 is the latest value.
+    await eventually('#1 to #3 in history', async () => ((await historyKeys(hz, config)).length === 3 ? true : undefined));
     await first.bridge.stop();
     for (const n of [4, 5, 6]) await put(config, n);
     const hist = await hz.client.getMap<string, string>(config.hzHistoryMap);
