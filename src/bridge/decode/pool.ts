@@ -14,6 +14,7 @@ import type { AheadMessage, AheadNotice } from './ahead.js';
 import type { DecodeResult, DecodeTask } from './decode-file.js';
 import type { Limit } from './limits.js';
 import { NewestFirst } from './newest-first.js';
+import type { ScanOrderKey } from '../scan-order.js';
 import type { ResultMessage, TaskMessage } from './worker.js';
 
 export interface DecodePoolOptions {
@@ -54,6 +55,8 @@ interface Job {
   posted: number;
   task: DecodeTask;
   done: (r: DecodeResult) => void;
+  /** Its file's place in the scan order, from the name: the queue sends the newest first. */
+  order: ScanOrderKey;
 }
 
 interface Slot {
@@ -105,7 +108,8 @@ export class DecodePool {
     if (this.closed) return Promise.resolve({ kind: 'incomplete', reason: 'the decoder pool is closed', size: -1, mtimeMs: -1, decodeMs: 0 });
     const task: DecodeTask = { path, relPath, maxScanBytes: this.o.maxScanBytes, maxFileBytes: this.o.maxFileBytes, quarantined };
     return new Promise((done) => {
-      this.queue.add({ id: this.nextId++, posted: 0, task, done }, fileOrder(parseScanPath(relPath)));
+      const job: Job = { id: this.nextId++, posted: 0, task, done, order: fileOrder(parseScanPath(relPath)) };
+      this.queue.add(job, job.order);
       this.dispatch();
     });
   }
@@ -270,7 +274,7 @@ export class DecodePool {
     this.slots[i] = this.spawn();
     // A decode ahead runs before the task sent to its thread: it broke the limit, not the task's file.
     if (ahead && job?.task.path !== ahead.path) {
-      if (job) this.queue.add(job, fileOrder(parseScanPath(job.task.relPath)));
+      if (job) this.queue.add(job, job.order);
       job = undefined;
       const file = this.aheadRoot === null ? ahead.path : relativeToRoot(this.aheadRoot, ahead.path);
       this.o.log?.warn({ file, limit }, `decoder replaced: ${reason} (the file decoded ahead of its task)`);
