@@ -1,14 +1,32 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Tests that need no server and no build: `npm run test:unit` runs them alone, in seconds.
+ * A file here must not use the global setup's servers (`inject`), spawn `dist/cli.js` or start decode
+ * threads (they load the built `dist/`).
+ */
+const UNIT = [
+  'test/arrow.test.ts',
+  'test/availability.test.ts',
+  'test/demo-scanner.test.ts',
+  'test/errors.test.ts',
+  'test/health.test.ts',
+  'test/job-lock.test.ts',
+  'test/poller.test.ts',
+  'test/scan-order.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
     // Real servers and real processes: give them time, and run files in parallel on 2 cores.
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['verbose', ['json', { outputFile: 'test-artifacts/vitest-results.json' }]],
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT } },
+      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: UNIT, globalSetup: ['test/global-setup.ts'] } },
+    ],
   },
 });

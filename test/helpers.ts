@@ -44,6 +44,8 @@ export function testEnv(env: Record<string, string> = {}): Record<string, string
     HZ_HISTORY_MAP: `HISTORY_${id}`,
     ARROW_DIR: tempDir(),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // A board on a port the system picks: never the default 3000, which the demo may hold.
+    BOARD_PORT: '0',
     ...env,
   };
 }
