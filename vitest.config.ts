@@ -14,6 +14,7 @@ const UNIT = [
   'test/job-lock.test.ts',
   'test/poller.test.ts',
   'test/scan-order.test.ts',
+  'test/settings.test.ts',
 ];
 
 export default defineConfig({

@@ -113,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, 'scan-bridge', config.logPretty);
   try {
     return await command.run({ config, log, values, positionals: parsed.positionals });
   } catch (err) {
