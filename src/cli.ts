@@ -71,7 +71,7 @@ function help(): string {
     'Commands:',
     ...Object.values(commands).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
     '',
-    'Settings come from the environment and .env (see README: Configuration).',
+    'Settings come from the environment and .env (see docs/configuration.md).',
   ].join('\n');
 }
 
