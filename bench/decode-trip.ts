@@ -22,8 +22,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { DecodePool, type DecodeTrip } from '../src/bridge/decode/pool.js';
-import { decodeScanFile, type DecodeTask } from '../src/bridge/decode/decode-file.js';
+import { DecodePool, type DecodeTrip } from '../src/bridge/threads/pool.js';
+import { decodeScanFile, type DecodeTask } from '../src/bridge/threads/decode-file.js';
 import { sleep } from '../src/time.js';
 import { writeCanonicalScans } from './bridge/scans.js';
 import { ROOT } from './bridge/settings.js';
@@ -44,7 +44,7 @@ function stats(xs: number[]) {
 
 /** A decode thread behind a bare main side: `mode` picks how the task goes and the reply comes back. */
 function bareThread(mode: 'string' | 'bytes' | 'channel' | 'compact', resourceLimits?: { maxOldGenerationSizeMb: number; stackSizeMb: number }) {
-  const decodeFile = pathToFileURL(join(ROOT, 'dist/bridge/decode/decode-file.js')).href;
+  const decodeFile = pathToFileURL(join(ROOT, 'dist/bridge/threads/decode-file.js')).href;
   const src = `
     import { parentPort, workerData } from 'node:worker_threads';
     import { decodeScanFile } from '${decodeFile}';

@@ -2,7 +2,7 @@
  * Watch-mode benchmark: `npx tsx bench/watch.ts [--quick] [--files N]`.
  *
  * What it costs to see new scan files in a day folder that already holds 10,000 of them, for:
- * - `poll`: scan-bridge's own listing (src/bridge/poller.ts), every 1000 ms (WATCH_POLL_MS);
+ * - `poll`: scan-bridge's own listing (src/bridge/watch/poller.ts), every 1000 ms (WATCH_POLL_MS);
  * - `events`: inotify per day folder plus the safety rescan every 5000 ms (WATCH_RESCAN_MS);
  * - `chokidar_poll`: chokidar 5 with `usePolling` at the same 1000 ms, the design card's option.
  *
@@ -19,10 +19,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { watch as chokidarWatch } from 'chokidar';
-import { startFolderPoller } from '../src/bridge/poller.js';
-import { openScanSource } from '../src/bridge/scan-source.js';
-import { decideWatchMode } from '../src/bridge/watch-mode.js';
-import { dayFolder, scanFileName } from '../src/bridge/scan-files.js';
+import { startFolderPoller } from '../src/bridge/watch/poller.js';
+import { openScanSource } from '../src/bridge/watch/scan-source.js';
+import { decideWatchMode } from '../src/bridge/watch/watch-mode.js';
+import { dayFolder, scanFileName } from '../src/bridge/watch/scan-files.js';
 
 const KINDS = ['poll', 'events', 'chokidar_poll'] as const;
 type Kind = (typeof KINDS)[number];

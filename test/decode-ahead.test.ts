@@ -1,12 +1,12 @@
 /**
- * Decoding ahead (src/bridge/decode/ahead.ts): the pool's first thread watches the scan folder
+ * Decoding ahead (src/bridge/threads/ahead.ts): the pool's first thread watches the scan folder
  * and decodes a file renamed into it before the task for it comes. Real worker threads and real
  * inotify, files written by pyarrow.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, renameSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DecodePool, type DecodeTrip } from '../src/bridge/decode/pool.js';
+import { DecodePool, type DecodeTrip } from '../src/bridge/threads/pool.js';
 import { makeHostileFiles } from './hostile-fixtures.js';
 import { eventually, tempDir } from './helpers.js';
 

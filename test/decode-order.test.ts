@@ -1,13 +1,13 @@
 /**
- * The decode pool sends the newest scan first (src/bridge/decode/newest-first.ts): queued behind
+ * The decode pool sends the newest scan first (src/bridge/threads/newest-first.ts): queued behind
  * a busy thread, the scan that becomes the latest value does not wait for older ones. Real
  * worker threads, files written by pyarrow.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DecodePool } from '../src/bridge/decode/pool.js';
-import { NewestFirst } from '../src/bridge/decode/newest-first.js';
+import { DecodePool } from '../src/bridge/threads/pool.js';
+import { NewestFirst } from '../src/bridge/threads/newest-first.js';
 import { makeHostileFiles } from './hostile-fixtures.js';
 import { tempDir } from './helpers.js';
 

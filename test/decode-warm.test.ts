@@ -1,5 +1,5 @@
 /**
- * Warming up before an expected scan (src/bridge/decode/cadence.ts, ahead.ts): when files land
+ * Warming up before an expected scan (src/bridge/threads/cadence.ts, ahead.ts): when files land
  * on a regular clock, the thread that decodes ahead decodes the last file again just before the
  * next is due; never for irregular arrivals, and never in place of a file's own decode. The
  * decode ahead runs here on the test's thread (the same class the pool's first thread runs), with
@@ -10,9 +10,9 @@ import { copyFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import { Cadence } from '../src/bridge/decode/cadence.js';
-import { DecodeAhead, type AheadNotice } from '../src/bridge/decode/ahead.js';
-import { fileIdentity } from '../src/bridge/decode/read-file.js';
+import { Cadence } from '../src/bridge/threads/cadence.js';
+import { DecodeAhead, type AheadNotice } from '../src/bridge/threads/ahead.js';
+import { fileIdentity } from '../src/bridge/threads/read-file.js';
 import { makeHostileFiles } from './hostile-fixtures.js';
 import { eventually, tempDir } from './helpers.js';
 

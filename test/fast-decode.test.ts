@@ -1,5 +1,5 @@
 /**
- * The fast decoder (src/bridge/fast-scan.ts) against apache-arrow's: for every pyarrow fixture,
+ * The fast decoder (src/bridge/arrow/fast-decoder.ts) against apache-arrow's: for every pyarrow fixture,
  * every generated variant (test/fixtures/make_variants.py: file and stream, none/lz4/zstd, wide
  * and long, nulls, NaN, empty lists, several batches, metadata), canonical scans of the demo
  * writer and thousands of mutants, `readScanText` answers exactly what `readScan` + `bodyJson`
@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DecodePool } from '../src/bridge/decode/pool.js';
-import { withDecodeBudget } from '../src/bridge/decode/limits.js';
-import { readScanText } from '../src/bridge/fast-scan.js';
-import { bodyJson, type ScanHead } from '../src/bridge/payload.js';
-import { readScan, type NotRead } from '../src/bridge/read-scan.js';
+import { DecodePool } from '../src/bridge/threads/pool.js';
+import { withDecodeBudget } from '../src/bridge/threads/limits.js';
+import { readScanText } from '../src/bridge/arrow/fast-decoder.js';
+import { bodyJson, type ScanHead } from '../src/bridge/hazelcast/payload.js';
+import { readScan, type NotRead } from '../src/bridge/arrow/reference-decoder.js';
 import { encodeScan, makeScan, mulberry32 } from '../src/demo/scan-writer.js';
 import { makeHostileFiles } from './hostile-fixtures.js';
 import { MUTATIONS, mutate } from './mutants.js';

@@ -88,7 +88,7 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
       /* Redis down: try again next time */
     }
   };
-  // Another worker holds the lock now, or it lapsed: the running bridge stops writing and ends (jobs/bridge.ts).
+  // Another worker holds the lock now, or it lapsed: the running bridge stops writing and ends (jobs/bridge-job.ts).
   // If the job is gone with it (Redis restarted empty, and it could not be written back), one is added at once rather than at the next keeper tick.
   worker.on('lockRenewalFailed', (ids) => {
     for (const id of ids) worker.cancelJob(id, 'another worker holds it now, or it lapsed');
