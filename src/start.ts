@@ -11,6 +11,7 @@ import { runDemoScanner } from './demo/scanner.js';
 import { startBoard } from './server/app.js';
 import { startSummary } from './summary.js';
 import { withTimeout } from './time.js';
+import { bullmqVersionProblem, installedBullmqVersion } from './jobs/bullmq-version.js';
 
 const ROLES = ['all', 'scheduler', 'worker', 'bridge', 'board'] as const;
 type Role = (typeof ROLES)[number];
@@ -34,6 +35,8 @@ export async function start(config: Config, log: Logger, values: Record<string, 
   const asked = ((values.role as string[] | undefined) ?? ['all']).flatMap((r) => r.split(','));
   for (const r of asked) if (!(ROLES as readonly string[]).includes(r)) throw new UsageError(`unknown role "${r}": expected ${ROLES.join(', ')}`);
   const roles = new Set<Role>(asked.includes('all') ? ['scheduler', 'worker', 'bridge', 'board'] : (asked as Role[]));
+  const bullmq = bullmqVersionProblem(installedBullmqVersion());
+  if (bullmq) throw new Error(bullmq);
   const running: Stoppable[] = [];
   // Shared by the scheduler and the start-up wait below.
   const redis = createRedis(config, {}, log);
