@@ -102,7 +102,8 @@ async function main() {
     const task = (f: (typeof files)[number]): DecodeTask => ({ path: f.path, relPath: f.rel, maxScanBytes: 256 * MIB, maxFileBytes: 256 * MIB });
 
     let trip: DecodeTrip | undefined;
-    const pool = new DecodePool({ size: 2, timeoutMs: 2000, maxScanBytes: 256 * MIB, maxFileBytes: 256 * MIB, onTrip: (t) => void (trip = t) });
+    const pool = new DecodePool({ size: 2, timeoutMs: 2000, maxScanBytes: 256 * MIB, maxFileBytes: 256 * MIB });
+    pool.on('trip', (t) => void (trip = t));
     if (!(await pool.ready())) throw new Error('decode threads did not start');
     const bare = {
       bare_string: bareThread('string'),

@@ -36,9 +36,9 @@ async function startPool(timeoutMs = 2000): Promise<void> {
     timeoutMs,
     maxScanBytes: 256 * MIB,
     maxFileBytes: 256 * MIB,
-    onTrip: (t) => trips.push(t),
-    onAhead: (path, state) => ahead.push(`${state} ${path}`),
   });
+  pool.on('trip', (t) => trips.push(t));
+  pool.on('ahead', (path, state) => ahead.push(`${state} ${path}`));
   expect(await pool.ready()).toBe(true);
   pool.decodeAhead(root);
 }

@@ -66,6 +66,9 @@ function stillThere(path: string, r: Decoded['result']): boolean {
   }
 }
 
+/** A warm-up that was due: run, or skipped. */
+export type WarmOutcome = 'run' | 'skipped';
+
 export class DecodeAhead {
   private watcher: ScanFolderWatcher | undefined;
   private readonly decoded = new Map<string, Decoded>();
@@ -77,16 +80,14 @@ export class DecodeAhead {
   /** The last file decoded ahead that read as a scan: what a warm-up decodes again. */
   private warm: { bytes: Uint8Array; relPath: string; maxScanBytes: number; decodeMs: number } | undefined;
   private warmTimer: NodeJS.Timeout | undefined;
-  /** Warm-ups run, and warm-ups due that found no file to decode (too large, or too slow for the period): for tests. */
-  warmUps = 0;
-  warmSkips = 0;
-
   constructor(
     private readonly post: (notice: AheadNotice) => void,
     /** Called after each decode ahead: tasks that came meanwhile are answered at once, from it. */
     private readonly drain: () => void,
     /** Larger files are not kept for warming up: their decode dwarfs what warm caches save. */
     private readonly warmMaxBytes = WARM_MAX_BYTES,
+    /** Told of each warm-up that was due: run, or skipped (no file small and quick enough to decode again). */
+    private readonly onWarm?: (outcome: WarmOutcome) => void,
   ) {}
 
   /** Watches `root` (null: stops watching). */
@@ -184,9 +185,9 @@ export class DecodeAhead {
     this.warmTimer = setTimeout(() => {
       this.warmTimer = undefined;
       const w = this.warm;
-      if (!w || w.decodeMs > period * WARM_MAX_SHARE) return void this.warmSkips++;
+      if (!w || w.decodeMs > period * WARM_MAX_SHARE) return void this.onWarm?.('skipped');
       decodeScanBytes(w.bytes, w.relPath, w.maxScanBytes);
-      this.warmUps++;
+      this.onWarm?.('run');
     }, wait);
   }
 }

@@ -4,6 +4,7 @@
  * terminated and replaced, and its file comes back as `limit` with a reason naming the limit.
  * `decode` never rejects, and nothing here runs for a time that depends on the file.
  */
+import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -29,10 +30,15 @@ export interface DecodePoolOptions {
   /** Old-generation heap of each worker, MiB. @defaultValue twice MAX_SCAN_BYTES plus 64 */
   memoryLimitMb?: number;
   log?: Logger;
-  /** Told the moments of each decode that came back (the benchmark's breakdown of the trip). */
-  onTrip?: (t: DecodeTrip) => void;
-  /** Told when a thread starts and ends decoding a file ahead of its task (decodeAhead). */
-  onAhead?: (path: string, state: 'started' | 'done') => void;
+}
+
+/**
+ * What a pool tells its listeners: `trip`, the moments of each decode that came back; `ahead`,
+ * a thread starting and ending the decode of a file ahead of its task.
+ */
+export interface DecodePoolEvents {
+  trip: [trip: DecodeTrip];
+  ahead: [path: string, state: 'started' | 'done'];
 }
 
 /** One decode's trip, epoch ms (performance.timeOrigin + now(), comparable across threads). */
@@ -87,7 +93,7 @@ function workerFile(): URL {
   return new URL(`${import.meta.url.slice(0, i)}/dist/${import.meta.url.slice(i + 5, -'pool.ts'.length)}thread.js`);
 }
 
-export class DecodePool {
+export class DecodePool extends EventEmitter<DecodePoolEvents> {
   private readonly slots: Slot[] = [];
   /** Newest scan first (newest-first.ts). */
   private readonly queue = new NewestFirst<Job>();
@@ -99,6 +105,7 @@ export class DecodePool {
   private aheadRoot: string | null = null;
 
   constructor(private readonly o: DecodePoolOptions) {
+    super();
     this.memoryLimitMb = o.memoryLimitMb ?? Math.ceil((2 * o.maxScanBytes) / MIB) + 64;
     for (let i = 0; i < (o.size ?? 2); i++) this.slots.push(this.spawn());
   }
@@ -190,9 +197,9 @@ export class DecodePool {
   private answered(slot: Slot, m: ResultMessage): void {
     if (!slot.job || slot.job.id !== m.id) return;
     const job = slot.job;
-    if (this.o.onTrip) {
+    if (this.listenerCount('trip') > 0) {
       const decodeMs = 'decodeMs' in m.result ? m.result.decodeMs : 0;
-      this.o.onTrip({ posted: job.posted, received: m.at[0], replied: m.at[1], back: ORIGIN + performance.now(), decodeMs, ahead: m.ahead === true });
+      this.emit('trip', { posted: job.posted, received: m.at[0], replied: m.at[1], back: ORIGIN + performance.now(), decodeMs, ahead: m.ahead === true });
     }
     if (!slot.ahead) slot.timer?.unref();
     slot.job = undefined;
@@ -204,13 +211,13 @@ export class DecodePool {
   private aheadStarted(slot: Slot, path: string, at: number): void {
     slot.ahead = { path, at };
     this.arm(slot, at + this.o.timeoutMs);
-    this.o.onAhead?.(path, 'started');
+    this.emit('ahead', path, 'started');
   }
 
   private aheadDone(slot: Slot): void {
     const path = slot.ahead?.path;
     slot.ahead = undefined;
-    if (path !== undefined) this.o.onAhead?.(path, 'done');
+    if (path !== undefined) this.emit('ahead', path, 'done');
     // A task sent meanwhile starts now: its time limit counts from here.
     if (slot.job) this.arm(slot, Math.max(slot.job.posted, ORIGIN + performance.now()) + this.o.timeoutMs);
     else slot.timer?.unref();
