@@ -1,10 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createRedis, type RedisConnection } from '../src/connections.js';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } from '../src/connections.js';
 import { createAlerter, type Alerter, type AlerterOptions } from '../src/alerts.js';
+import { readDeliveries } from '../src/alerts/delivery-record.js';
+import { createApp } from '../src/server/app.js';
+import { openQueues } from '../src/ops.js';
 import type { HealthResult } from '../src/health.js';
-import { testConfig, uniq } from './helpers.js';
+import { testConfig, testLog, uniq } from './helpers.js';
 import { capturedLog, receiver, type Reply } from './receiver.js';
 
 // A way to run the garbage collector from a test: a collection is what used to lose a request's timeout.
@@ -106,19 +111,100 @@ describe('alert delivery, one destination failing', () => {
     for (const sent of [error, trigger]) expect(JSON.stringify(sent)).not.toContain('enableOfflineQueue');
   });
 
-  it('a webhook that never answers is given up after its tries, however the memory is collected meanwhile', async () => {
+  it('gives up after its tries, however the memory is collected meanwhile; each failure is logged with the destination and the reason in words, no secret, and recorded', async () => {
     const hanging = await listen([], 'hang');
+    const failing = await listen([], [500, { error: 'boom' }]);
+    const pd = await listen([], [400, { status: 'invalid event', message: 'Event object is invalid' }]);
     const { log, messages } = capturedLog();
-    const a = alerter({ prefix: uniq('iso'), log, urls: [hanging.url('/hook')], timeoutMs: 300, retryDelaysMs: [50, 100] });
+    const prefix = uniq('iso');
+    const a = alerter({
+      prefix,
+      log,
+      urls: [hanging.url('/services/T0/B0/PATH-SECRET?token=QUERY-SECRET'), failing.url('/hook').replace('http://', 'http://op:PASSWORD-SECRET@')],
+      pagerduty: { routingKey: 'ROUTING-KEY-SECRET', eventsUrl: pd.url('/v2/enqueue') },
+      timeoutMs: 1000,
+      retryDelaysMs: [50, 100],
+    });
     a.notify(result('stale', 'scanner_silent'));
-    const collecting = setInterval(gc, 50);
+    const collecting = setInterval(gc, 300);
     try {
-      // Three tries of 0.3 s and 0.15 s of waits: well inside 5 s.
-      await within(a.idle(), 5000, 'the give-up');
+      // Three tries of 1 s and 0.15 s of waits: well inside 8 s.
+      await within(a.idle(), 8000, 'the give-up');
     } finally {
       clearInterval(collecting);
     }
     expect(hanging.requests.events).toHaveLength(3);
-    expect(messages().filter((m) => /not delivered/.test(m))).toHaveLength(1);
+    expect(failing.requests.events).toHaveLength(3);
+    expect(pd.requests.events).toHaveLength(1);
+    // A URL's user and password go as Basic authentication, as HTTP sends them.
+    expect(failing.requests.events[0]!.headers.authorization).toBe(`Basic ${Buffer.from('op:PASSWORD-SECRET').toString('base64')}`);
+
+    const host = (r: { url: (p?: string) => string }) => new URL(r.url()).host;
+    const given = messages().filter((m) => /not delivered/.test(m));
+    expect(given.sort()).toEqual([
+      `the PagerDuty trigger for stale (scanner_silent) not delivered to PagerDuty (${host(pd)}) after 1 try: answered 400 Bad Request: Event object is invalid; not retried: the receiver refused the request itself`,
+      `the stale (scanner_silent) alert not delivered to chat webhook 1 of 2 (${host(hanging)}) after 3 tries: no answer within 1 s`,
+      `the stale (scanner_silent) alert not delivered to chat webhook 2 of 2 (${host(failing)}) after 3 tries: answered 500 Internal Server Error: {"error":"boom"}`,
+    ]);
+    for (const m of messages()) expect(m).not.toMatch(/SECRET/);
+
+    const records = await readDeliveries(redis, prefix);
+    expect(records.map((r) => [r.destination, r.failed, r.lastFailure?.reason, r.lastDeliveredAt])).toEqual([
+      [`chat webhook 1 of 2 (${host(hanging)})`, 1, 'no answer within 1 s', null],
+      [`chat webhook 2 of 2 (${host(failing)})`, 1, 'answered 500 Internal Server Error: {"error":"boom"}', null],
+      [`PagerDuty (${host(pd)})`, 1, 'answered 400 Bad Request: Event object is invalid', null],
+    ]);
+  });
+});
+
+describe('failed alert deliveries, as operators see them', () => {
+  let hazelcast: Hazelcast;
+  beforeAll(async () => {
+    hazelcast = await createHazelcast(testConfig(), testLog);
+  });
+  afterAll(async () => {
+    await hazelcast.shutdown();
+  });
+
+  it('a metric per destination, and a line on the status page until an alert gets through again', async () => {
+    const config = testConfig({ BOARD_USER: 'op', BOARD_PASSWORD: 'pw' });
+    const queues = openQueues(config, redis, testLog);
+    const server = await new Promise<Server>((ok) => {
+      const s = createApp({ config, redis, hazelcast, queues, log: testLog }).listen(0, '127.0.0.1', () => ok(s));
+    });
+    closers.push(async () => {
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+      await Promise.all(Object.values(queues).map((q) => q.close()));
+    });
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const get = async (path: string) =>
+      (await fetch(`${base}${path}`, { headers: { authorization: `Basic ${Buffer.from('op:pw').toString('base64')}` } })).text();
+
+    const flaky = await listen([[500], [500]]);
+    const recording = await listen();
+    const a = alerter({ prefix: config.queuePrefix, urls: [flaky.url('/hook'), recording.url('/hook')], retryDelaysMs: [10] });
+    const flakyName = `chat webhook 1 of 2 (${new URL(flaky.url()).host})`;
+    a.notify(result('stale', 'scanner_silent'));
+    await a.idle();
+
+    const metric = (text: string, dest: string) =>
+      text.split('\n').find((l) => l.startsWith(`scan_bridge_alert_deliveries_failed_total{destination="${dest}"} `));
+    expect(metric(await get('/metrics'), flakyName)).toBe(`scan_bridge_alert_deliveries_failed_total{destination="${flakyName}"} 1`);
+    let page = await get('/status');
+    expect(page).toMatch(
+      /<p class="note alert-delivery failing"><b>Alerts to chat webhook 1 of 2 \(127\.0\.0\.1:\d+\)<\/b> failing: the stale \(scanner_silent\) alert was not delivered \d+ s ago \(answered 500 Internal Server Error\); nothing delivered since; 1 given up in all<\/p>/,
+    );
+    expect(page).not.toContain('Alerts to chat webhook 2 of 2');
+
+    // The next alert gets through: the line says so, and the count stays.
+    a.notify(result('healthy'));
+    await a.idle();
+    expect(flaky.requests.events.map((e) => e.status)).toEqual([500, 500, 202]);
+    page = await get('/status');
+    expect(page).toMatch(
+      /<p class="note alert-delivery"><b>Alerts to chat webhook 1 of 2 [^<]*<\/b> failed: the stale \(scanner_silent\) alert was not delivered \d+ s ago \(answered 500 Internal Server Error\); delivered since, \d+ s ago; 1 given up in all<\/p>/,
+    );
+    expect(metric(await get('/metrics'), flakyName)).toMatch(/ 1$/);
   });
 });
