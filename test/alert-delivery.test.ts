@@ -155,6 +155,21 @@ describe('alert delivery, one destination failing', () => {
       [`PagerDuty (${host(pd)})`, 1, 'answered 400 Bad Request: Event object is invalid', null],
     ]);
   });
+
+  it('stopping abandons the delivery in flight at once and says so, and the alerts waiting behind it too', async () => {
+    const hanging = await listen([], 'hang');
+    const { log, messages } = capturedLog();
+    const a = alerter({ prefix: uniq('iso'), log, urls: [hanging.url('/hook')] });
+    a.notify(result('stale', 'scanner_silent'));
+    await hanging.requests.until(() => true, 5000, 'the first POST');
+    a.notify(result('healthy'));
+    await within(a.stop(), 1000, 'the stop');
+    const dest = `chat webhook 1 of 1 (${new URL(hanging.url()).host})`;
+    expect(messages().filter((m) => /not delivered/.test(m))).toEqual([
+      `the stale (scanner_silent) alert not delivered to ${dest} after 1 try: the process stopped before an answer came`,
+      `the healthy alert not delivered to ${dest}: the process stopped before it was sent`,
+    ]);
+  });
 });
 
 describe('failed alert deliveries, as operators see them', () => {

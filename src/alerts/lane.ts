@@ -71,7 +71,15 @@ export function createLane(dest: Destination, o: LaneOptions): Lane {
       if (o.signal.aborted) failed(d, 0, 'the process stopped before it was sent');
       else await deliver(d);
     }
-    running = null;
+  }
+
+  /** Starts draining unless it runs; `running` is cleared only once it has ended, and restarted for an alert pushed meanwhile. */
+  function kick(): void {
+    if (running) return;
+    running = drain().finally(() => {
+      running = null;
+      if (waiting.length > 0) kick();
+    });
   }
 
   return {
@@ -82,7 +90,7 @@ export function createLane(dest: Destination, o: LaneOptions): Lane {
       }
       waiting.push(d);
       newer.abort();
-      running ??= drain();
+      kick();
     },
     async idle() {
       while (running) await running;
