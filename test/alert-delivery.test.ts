@@ -94,9 +94,9 @@ describe('alert delivery, one destination failing', () => {
     const pdActions = ['trigger', 'resolve', 'trigger', 'trigger', 'resolve', 'trigger', 'resolve'];
     for (const [i, r] of changes.entries()) {
       a.notify(r);
-      // Well inside the hanging webhook's 5 s: nothing waits for it.
-      await recording.requests.until((e) => recording.requests.events.indexOf(e) === i, 2500, `chat alert ${i + 1} (${r.status})`);
-      await pd.requests.until((e) => pd.requests.events.indexOf(e) === i, 2500, `PagerDuty event ${i + 1} (${pdActions[i]})`);
+      // Inside the hanging webhook's 5 s, by which a wait for its first try would show.
+      await recording.requests.until((e) => recording.requests.events.indexOf(e) === i, 4000, `chat alert ${i + 1} (${r.status})`);
+      await pd.requests.until((e) => pd.requests.events.indexOf(e) === i, 4000, `PagerDuty event ${i + 1} (${pdActions[i]})`);
     }
     expect(recording.requests.events.map((e) => [e.body!.status, e.body!.cause])).toEqual(changes.map((r) => [r.status, 'cause' in r ? r.cause : undefined]));
     expect(pd.requests.events.map((e) => e.body!.event_action)).toEqual(pdActions);
@@ -122,14 +122,14 @@ describe('alert delivery, one destination failing', () => {
       log,
       urls: [hanging.url('/services/T0/B0/PATH-SECRET?token=QUERY-SECRET'), failing.url('/hook').replace('http://', 'http://op:PASSWORD-SECRET@')],
       pagerduty: { routingKey: 'ROUTING-KEY-SECRET', eventsUrl: pd.url('/v2/enqueue') },
-      timeoutMs: 1000,
+      timeoutMs: 2000,
       retryDelaysMs: [50, 100],
     });
     a.notify(result('stale', 'scanner_silent'));
     const collecting = setInterval(gc, 300);
     try {
-      // Three tries of 1 s and 0.15 s of waits: well inside 8 s.
-      await within(a.idle(), 8000, 'the give-up');
+      // Three tries of 2 s and 0.15 s of waits: well inside 15 s.
+      await within(a.idle(), 15_000, 'the give-up');
     } finally {
       clearInterval(collecting);
     }
@@ -143,14 +143,14 @@ describe('alert delivery, one destination failing', () => {
     const given = messages().filter((m) => /not delivered/.test(m));
     expect(given.sort()).toEqual([
       `the PagerDuty trigger for stale (scanner_silent) not delivered to PagerDuty (${host(pd)}) after 1 try: answered 400 Bad Request: Event object is invalid; not retried: the receiver refused the request itself`,
-      `the stale (scanner_silent) alert not delivered to chat webhook 1 of 2 (${host(hanging)}) after 3 tries: no answer within 1 s`,
+      `the stale (scanner_silent) alert not delivered to chat webhook 1 of 2 (${host(hanging)}) after 3 tries: no answer within 2 s`,
       `the stale (scanner_silent) alert not delivered to chat webhook 2 of 2 (${host(failing)}) after 3 tries: answered 500 Internal Server Error: {"error":"boom"}`,
     ]);
     for (const m of messages()) expect(m).not.toMatch(/SECRET/);
 
     const records = await readDeliveries(redis, prefix);
     expect(records.map((r) => [r.destination, r.failed, r.lastFailure?.reason, r.lastDeliveredAt])).toEqual([
-      [`chat webhook 1 of 2 (${host(hanging)})`, 1, 'no answer within 1 s', null],
+      [`chat webhook 1 of 2 (${host(hanging)})`, 1, 'no answer within 2 s', null],
       [`chat webhook 2 of 2 (${host(failing)})`, 1, 'answered 500 Internal Server Error: {"error":"boom"}', null],
       [`PagerDuty (${host(pd)})`, 1, 'answered 400 Bad Request: Event object is invalid', null],
     ]);
