@@ -9,7 +9,10 @@ import { readDeliveries } from '../src/alerts/delivery-record.js';
 import { createApp } from '../src/server/app.js';
 import { openQueues } from '../src/ops.js';
 import type { HealthResult } from '../src/health.js';
-import { testConfig, testLog, uniq } from './helpers.js';
+import { resolveConfig } from '../src/config.js';
+import { bridgeKeys, type Heartbeat } from '../src/bridge/facts.js';
+import { eventually, killChildren, spawnRoles, testConfig, testEnv, testLog, uniq } from './helpers.js';
+import { keys } from '../src/keys.js';
 import { capturedLog, receiver, type Reply } from './receiver.js';
 
 // A way to run the garbage collector from a test: a collection is what used to lose a request's timeout.
@@ -23,6 +26,7 @@ beforeAll(() => {
   redis = createRedis(testConfig());
 });
 afterEach(async () => {
+  await killChildren();
   for (const c of closers.splice(0).reverse()) await c();
 });
 afterAll(() => {
@@ -221,5 +225,52 @@ describe('failed alert deliveries, as operators see them', () => {
       /<p class="note alert-delivery"><b>Alerts to chat webhook 1 of 2 [^<]*<\/b> failed: the stale \(scanner_silent\) alert was not delivered \d+ s ago \(answered 500 Internal Server Error\); delivered since, \d+ s ago; 1 given up in all<\/p>/,
     );
     expect(metric(await get('/metrics'), flakyName)).toMatch(/ 1$/);
+  });
+});
+
+describe("the operator's scenario, with real processes", () => {
+  it('scheduled checks in a worker process: stale, healthy, three times over; the recording webhook and PagerDuty hear all six changes beside a hanging and a failing webhook', async () => {
+    const hanging = await listen([], 'hang');
+    const failing = await listen([], [500]);
+    const recording = await listen();
+    const pd = await listen();
+    const env = testEnv({
+      HEALTH_INTERVAL_MS: '300',
+      // Long enough for the planted heartbeat to stay the bridge's for the whole test.
+      BRIDGE_HEARTBEAT_TTL_MS: '600000',
+      ALERT_WEBHOOK_URL: [hanging, failing, recording].map((r) => r.url('/hook')).join(','),
+      PAGERDUTY_ROUTING_KEY: 'R0UT1NG',
+      PAGERDUTY_EVENTS_URL: pd.url('/v2/enqueue'),
+    });
+    const config = resolveConfig(env);
+    const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
+    closers.push(() => hz.shutdown());
+    const hb: Heartbeat = { id: 'h:1', host: 'h', pid: 1, startedAt: Date.now() - 600_000, generation: 1, beatAt: Date.now(), watching: true };
+    await redis.set(bridgeKeys(config.queuePrefix).heartbeat, JSON.stringify(hb), 'PX', 600_000);
+    const map = await hz.client.getMap<string, string>(config.hzMap);
+    const data = (ageS: number) => map.set(config.hzKey, JSON.stringify({ scan_number: 42, timestamp_ms: Date.now() - ageS * 1000, asset_count: 400 }));
+    await data(1);
+    spawnRoles(['scheduler', 'worker'], env);
+    // Checks running, before the clock of each change starts.
+    await eventually('the first health check', async () => ((await redis.get(keys(config.queuePrefix).healthLatest)) ? true : undefined), 60_000);
+
+    const statuses: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const [ageS, status] of [
+        [120, 'stale'],
+        [1, 'healthy'],
+      ] as const) {
+        await data(ageS);
+        statuses.push(status);
+        const n = statuses.length;
+        // A few checks' time: a wait for the hanging webhook would be 5 s per try.
+        await recording.requests.until(() => recording.requests.events.length === n, 4000, `chat alert ${n} (${status})`);
+        await pd.requests.until(() => pd.requests.events.length === n, 4000, `PagerDuty event ${n}`);
+      }
+    }
+    expect(recording.requests.events.map((e) => e.body!.status)).toEqual(statuses);
+    expect(pd.requests.events.map((e) => e.body!.event_action)).toEqual(['trigger', 'resolve', 'trigger', 'resolve', 'trigger', 'resolve']);
+    expect(hanging.requests.events.length).toBeGreaterThanOrEqual(1);
+    expect(failing.requests.events.length).toBeGreaterThanOrEqual(1);
   });
 });
