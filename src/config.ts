@@ -285,6 +285,8 @@ function name(env: Env, variable: string): string {
 }
 
 const HTTP_URL = /^https?:\/\/[^\s,]+$/;
+/** An http(s) URL a request can be made to: `https://[x` has the shape but is no URL, and the alerts would fail at start. */
+const isHttpUrl = (u: string) => HTTP_URL.test(u) && URL.canParse(u);
 const ALERT_STATUSES = ['warning', 'stale', 'down', 'error'] as const;
 const WATCH_MODES = ['auto', 'events', 'poll'] as const;
 
@@ -306,13 +308,13 @@ export function resolveConfig(env: Env): Config {
     .split(',')
     .map((u) => u.trim())
     .filter((u) => u !== '');
-  for (const u of alertUrls) if (!HTTP_URL.test(u)) throw new ConfigError('ALERT_WEBHOOK_URL', u, 'comma-separated http(s) URLs');
+  for (const u of alertUrls) if (!isHttpUrl(u)) throw new ConfigError('ALERT_WEBHOOK_URL', u, 'comma-separated http(s) URLs');
   const alertMinStatus = raw(env, 'ALERT_MIN_STATUS').toLowerCase();
   if (!(ALERT_STATUSES as readonly string[]).includes(alertMinStatus)) throw new ConfigError('ALERT_MIN_STATUS', alertMinStatus, ALERT_STATUSES.join(', '));
   const pagerdutyEventsUrl = raw(env, 'PAGERDUTY_EVENTS_URL');
-  if (!HTTP_URL.test(pagerdutyEventsUrl)) throw new ConfigError('PAGERDUTY_EVENTS_URL', pagerdutyEventsUrl, 'an http(s) URL');
+  if (!isHttpUrl(pagerdutyEventsUrl)) throw new ConfigError('PAGERDUTY_EVENTS_URL', pagerdutyEventsUrl, 'an http(s) URL');
   const heartbeatUrl = optional(env, 'HEARTBEAT_URL');
-  if (heartbeatUrl !== undefined && !HTTP_URL.test(heartbeatUrl)) throw new ConfigError('HEARTBEAT_URL', heartbeatUrl, 'an http(s) URL');
+  if (heartbeatUrl !== undefined && !isHttpUrl(heartbeatUrl)) throw new ConfigError('HEARTBEAT_URL', heartbeatUrl, 'an http(s) URL');
   const boardUser = optional(env, 'BOARD_USER');
   const boardPassword = optional(env, 'BOARD_PASSWORD');
   if ((boardUser === undefined) !== (boardPassword === undefined)) {
