@@ -64,18 +64,18 @@ export function forAlert(r: HealthResult): HealthResult {
   return { ...r, error: down, message: `${down}, so ${unknown}; the next health check looks again` };
 }
 
-/** The webhook body: `text` for Slack (and most others), `content` for Discord, then the facts. */
-export function alertBody(r: HealthResult, previous: string | null): Record<string, unknown> {
-  const state = alertState(r).replace(':', ' (') + ('cause' in r ? ')' : '');
-  const was = previous ? ` (was ${previous.replace(':', ' ')})` : '';
-  const text = r.status === 'healthy' ? `✅ scan-bridge recovered: healthy${was}. ${r.message}` : `⚠️ scan-bridge ${state}${was}: ${r.message}`;
-  return { text, content: text.length > 2000 ? `${text.slice(0, 1997)}...` : text, previous, ...r };
-}
-
 /** "stale (scanner_silent)": a state for people. */
 function said(state: string): string {
   const [status, cause] = state.split(':');
   return cause ? `${status} (${cause})` : status!;
+}
+
+/** The webhook body: `text` for Slack (and most others), `content` for Discord, then the facts. */
+export function alertBody(r: HealthResult, previous: string | null): Record<string, unknown> {
+  const state = said(alertState(r));
+  const was = previous ? ` (was ${previous.replace(':', ' ')})` : '';
+  const text = r.status === 'healthy' ? `✅ scan-bridge recovered: healthy${was}. ${r.message}` : `⚠️ scan-bridge ${state}${was}: ${r.message}`;
+  return { text, content: text.length > 2000 ? `${text.slice(0, 1997)}...` : text, previous, ...r };
 }
 
 /** Redis calls of a decision: an unanswering Redis must not hold the alerts that follow. */
