@@ -13,6 +13,8 @@ if [ ${#missing[@]} -eq 2 ] && [ "${SERVICES_DOCKER:-1}" != "0" ] && docker info
   exec docker compose up --build
 fi
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
+# Like the servers' ports below: a board port held by another process fails here, before anything starts.
+node --import tsx scripts/board-port.ts
 npm run -s build
 if [ ${#missing[@]} -gt 0 ]; then
   bash scripts/services.sh up "${missing[@]}"

@@ -3,7 +3,10 @@ import type { Logger } from './log.js';
 import { coerceError } from './errors.js';
 import { hostname } from 'node:os';
 import { isStarting, severity, type HealthResult, type HealthStatus } from './health.js';
-import { postJson, type DeliveryOptions } from './alerts/deliver.js';
+import { withTimeout } from './time.js';
+import { destination } from './alerts/deliver.js';
+import { createLane, type Lane, type LaneOptions } from './alerts/lane.js';
+import { deliveryRecorder } from './alerts/delivery-record.js';
 import { incidentStore, pages, resolveEvent, triggerEvent } from './alerts/pagerduty.js';
 
 /** Where the last alerted state lives: shared by every worker, kept across restarts. */
@@ -26,9 +29,9 @@ export interface AlerterOptions {
   log: Logger;
   /** Waits before each retry. @defaultValue `[1000, 2000, 4000]`: four tries in all, about 7 s. */
   retryDelaysMs?: number[];
-  /** Per request. @defaultValue `5000` */
+  /** Per request, each destination and alert its own. @defaultValue `5000` */
   timeoutMs?: number;
-  /** Alerts waiting for a slow webhook beyond this are dropped, oldest first. @defaultValue `20` */
+  /** Alerts waiting for one slow destination beyond this are dropped, oldest first. @defaultValue `20` */
   maxPending?: number;
 }
 
@@ -46,21 +49,54 @@ export function alertState(r: HealthResult): string {
   return 'cause' in r ? `${r.status}:${r.cause}` : r.status;
 }
 
+/**
+ * A result as alerts tell it: an unreachable server named in words, without the driver's error
+ * text (e.g. "Stream isn't writeable…"), which says nothing to the person paged.
+ */
+export function forAlert(r: HealthResult): HealthResult {
+  if (r.status !== 'error') return r;
+  const both = r.cause === 'hazelcast_unreachable' && /(^|; )Redis: /.test(r.error);
+  const [down, unknown] = both
+    ? ['Hazelcast and Redis are both unreachable', 'the data age and the bridge heartbeat are unknown']
+    : r.cause === 'hazelcast_unreachable'
+      ? ['Hazelcast is unreachable', 'the data age is unknown']
+      : ['Redis is unreachable', 'the bridge heartbeat is unknown'];
+  return { ...r, error: down, message: `${down}, so ${unknown}; the next health check looks again` };
+}
+
+/** "stale (scanner_silent)": a state for people. */
+function said(state: string): string {
+  const [status, cause] = state.split(':');
+  return cause ? `${status} (${cause})` : status!;
+}
+
 /** The webhook body: `text` for Slack (and most others), `content` for Discord, then the facts. */
 export function alertBody(r: HealthResult, previous: string | null): Record<string, unknown> {
-  const state = alertState(r).replace(':', ' (') + ('cause' in r ? ')' : '');
+  const state = said(alertState(r));
   const was = previous ? ` (was ${previous.replace(':', ' ')})` : '';
   const text = r.status === 'healthy' ? `✅ scan-bridge recovered: healthy${was}. ${r.message}` : `⚠️ scan-bridge ${state}${was}: ${r.message}`;
   return { text, content: text.length > 2000 ? `${text.slice(0, 1997)}...` : text, previous, ...r };
 }
 
+/** Redis calls of a decision: an unanswering Redis must not hold the alerts that follow. */
+const REDIS_TIMEOUT_MS = 2000;
+
 export function createAlerter(o: AlerterOptions): Alerter {
-  const delays = o.retryDelaysMs ?? [1000, 2000, 4000];
-  const timeoutMs = o.timeoutMs ?? 5000;
-  const maxPending = o.maxPending ?? 20;
   const key = alertKey(o.prefix);
   const stopping = new AbortController();
-  const delivery: DeliveryOptions = { delaysMs: delays, timeoutMs, signal: stopping.signal, log: o.log };
+  const record = deliveryRecorder(o.redis, o.prefix, o.log);
+  const lane: LaneOptions = {
+    delaysMs: o.retryDelaysMs ?? [1000, 2000, 4000],
+    timeoutMs: o.timeoutMs ?? 5000,
+    maxPending: o.maxPending ?? 20,
+    signal: stopping.signal,
+    log: o.log,
+    record,
+  };
+  // One lane per destination: each delivers on its own, so none waits for another.
+  const chat = o.urls.map((url, i) => createLane(destination(`chat webhook ${i + 1} of ${o.urls.length}`, url), lane));
+  const pd = o.pagerduty ? { ...o.pagerduty, lane: createLane(destination('PagerDuty', o.pagerduty.eventsUrl), lane) } : undefined;
+  const lanes: Lane[] = [...chat, ...(pd ? [pd.lane] : [])];
   const minSeverity = severity(o.minStatus ?? 'warning');
   const incidents = incidentStore(o.redis, o.prefix, o.log);
   const source = o.source ?? hostname();
@@ -69,21 +105,19 @@ export function createAlerter(o: AlerterOptions): Alerter {
   /** Set while this process alerted from memory (Redis down); Redis's value is then out of date. */
   let outage = false;
   let decisions: Promise<void> = Promise.resolve();
-  let deliveries: Promise<void> = Promise.resolve();
-  let pending = 0;
 
   /** Atomically swaps the shared state, so of many workers seeing one change only one alerts. */
   async function previousState(state: string): Promise<{ previous: string | null; mine: boolean }> {
     try {
-      const prev = await o.redis.set(key, state, 'GET');
+      const prev = await withTimeout(o.redis.set(key, state, 'GET'), REDIS_TIMEOUT_MS, 'Redis');
       if (outage) {
         outage = false;
         // During the outage this process alerted its own way; compare with what it last said.
         return { previous: local, mine: local !== state };
       }
       return { previous: prev, mine: prev !== state };
-    } catch (err) {
-      if (!outage) o.log.warn(`alerts: cannot reach Redis (${coerceError(err).message}); deciding from this process's memory`);
+    } catch {
+      if (!outage) o.log.warn("alerts: Redis does not answer; deciding what to alert from this process's memory");
       outage = true;
       return { previous: local, mine: local !== state };
     }
@@ -97,56 +131,50 @@ export function createAlerter(o: AlerterOptions): Alerter {
     local = state;
     // A first ever result that is healthy is no news; anything else is.
     if (!mine || (previous === null && result.status === 'healthy')) return;
-    if (pending >= maxPending) {
-      o.log.error(`alerts: ${pending} alerts wait for a slow receiver; dropping the one for ${state}`);
-      return;
-    }
-    const sends = [...(await toPagerDuty(result, previous)), ...toChat(result, previous)];
-    if (sends.length === 0) return;
-    pending++;
-    // Alerts in order (a trigger before its resolve); the destinations of one alert side by side.
-    deliveries = deliveries.then(() => Promise.all(sends.map((send) => send()))).then(() => void pending--);
+    const shown = forAlert(result);
+    await toPagerDuty(shown, previous);
+    toChat(shown, previous);
   }
 
   /** A change reaches chat when it enters, or leaves, a status at least ALERT_MIN_STATUS. */
-  function toChat(result: HealthResult, previous: string | null): Array<() => Promise<boolean>> {
+  function toChat(result: HealthResult, previous: string | null): void {
     const was = previous === null ? -1 : severity(previous.split(':')[0] as HealthStatus);
-    if (o.urls.length === 0 || Math.max(severity(result.status), was) < minSeverity) return [];
+    if (chat.length === 0 || Math.max(severity(result.status), was) < minSeverity) return;
     const body = alertBody(result, previous);
     o.log.info(`alerting chat: ${String(body.text)}`);
-    return o.urls.map((url, i) => () => postJson(`chat alert to webhook ${i + 1} of ${o.urls.length}`, url, body, delivery));
+    for (const l of chat) l.push({ what: `the ${said(alertState(result))} alert`, body });
   }
 
   /** Trigger on entering stale, down or error (and on each change among them); resolve on leaving them. */
-  async function toPagerDuty(result: HealthResult, previous: string | null): Promise<Array<() => Promise<boolean>>> {
-    const pd = o.pagerduty;
-    if (!pd) return [];
+  async function toPagerDuty(result: HealthResult, previous: string | null): Promise<void> {
+    if (!pd) return;
     if (pages(result.status)) {
       const event = triggerEvent(result, { routingKey: pd.routingKey, dedupKey: await incidents.open(result.checkedAt), source, prefix: o.prefix });
       o.log.info(`alerting PagerDuty: trigger ${String(event.dedup_key)}`);
-      return [() => postJson('PagerDuty trigger', pd.eventsUrl, event, delivery)];
+      return pd.lane.push({ what: `the PagerDuty trigger for ${said(alertState(result))}`, body: event });
     }
-    if (previous === null || !pages(previous.split(':')[0]!)) return [];
+    if (previous === null || !pages(previous.split(':')[0]!)) return;
     const open = await incidents.close();
-    if (open === null) return [];
+    if (open === null) return;
     o.log.info(`alerting PagerDuty: resolve ${open}`);
-    return [() => postJson('PagerDuty resolve', pd.eventsUrl, resolveEvent(pd.routingKey, open), delivery)];
+    pd.lane.push({ what: `the PagerDuty resolve (${said(alertState(result))})`, body: resolveEvent(pd.routingKey, open) });
   }
 
+  const settled = async () => {
+    await decisions;
+    await Promise.all(lanes.map((l) => l.idle()));
+    await record.idle();
+  };
   return {
     notify(result) {
       if (stopping.signal.aborted) return;
       // Decisions in order, so the shared state moves in the order the checks ran.
       decisions = decisions.then(() => decide(result)).catch((err: unknown) => o.log.error(`alerts: ${coerceError(err).message}`));
     },
-    async idle() {
-      await decisions;
-      await deliveries;
-    },
+    idle: settled,
     async stop() {
       stopping.abort();
-      await decisions;
-      await deliveries;
+      await settled();
     },
   };
 }

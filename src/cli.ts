@@ -125,7 +125,9 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`scan-bridge ${name}: ${err.message}`);
       return err instanceof ConfigError ? 78 : 2;
     }
-    log.fatal({ err: coerceError(err) }, `${name} failed`);
+    // The reason in the line itself: pretty logs show the message alone, not the error's fields.
+    const e = coerceError(err);
+    log.fatal({ err: e }, `${name} failed: ${e.message}`);
     return 1;
   }
 }

@@ -237,6 +237,9 @@ function name(env: Env, variable: SettingName): string {
 }
 
 const HTTP_URL = /^https?:\/\/[^\s,]+$/;
+/** An http(s) URL a request can be made to: `https://[x` has the shape but is no URL, and the alerts would fail at start. */
+const isHttpUrl = (u: string) => HTTP_URL.test(u) && URL.canParse(u);
+
 type EnumName = { [K in SettingName]: (typeof SETTINGS)[K] extends { values: readonly string[] } ? K : never }[SettingName];
 
 /** One of the values declared in settings.ts, case-insensitive. */
@@ -253,11 +256,11 @@ export function resolveConfig(env: Env): Config {
     .split(',')
     .map((u) => u.trim())
     .filter((u) => u !== '');
-  for (const u of alertUrls) if (!HTTP_URL.test(u)) throw new ConfigError('ALERT_WEBHOOK_URL', u, 'comma-separated http(s) URLs');
+  for (const u of alertUrls) if (!isHttpUrl(u)) throw new ConfigError('ALERT_WEBHOOK_URL', u, 'comma-separated http(s) URLs');
   const pagerdutyEventsUrl = raw(env, 'PAGERDUTY_EVENTS_URL');
-  if (!HTTP_URL.test(pagerdutyEventsUrl)) throw new ConfigError('PAGERDUTY_EVENTS_URL', pagerdutyEventsUrl, 'an http(s) URL');
+  if (!isHttpUrl(pagerdutyEventsUrl)) throw new ConfigError('PAGERDUTY_EVENTS_URL', pagerdutyEventsUrl, 'an http(s) URL');
   const heartbeatUrl = optional(env, 'HEARTBEAT_URL');
-  if (heartbeatUrl !== undefined && !HTTP_URL.test(heartbeatUrl)) throw new ConfigError('HEARTBEAT_URL', heartbeatUrl, 'an http(s) URL');
+  if (heartbeatUrl !== undefined && !isHttpUrl(heartbeatUrl)) throw new ConfigError('HEARTBEAT_URL', heartbeatUrl, 'an http(s) URL');
   const boardUser = optional(env, 'BOARD_USER');
   const boardPassword = optional(env, 'BOARD_PASSWORD');
   if ((boardUser === undefined) !== (boardPassword === undefined)) {

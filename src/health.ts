@@ -53,7 +53,8 @@ export interface HealthInputs {
   clockSkew?: { relPath: string; scanNumber: number; kind: 'ahead' | 'before_mtime'; skewS: number; at: number } | null;
   /** Restart counter; survives process restarts. */
   restarts: number;
-  lastRestart?: { state: 'failed' | 'running' | 'confirmed'; at: number; error?: string } | null;
+  /** `bridgeWorkers`: those listening on the bridge queue when the restart failed. */
+  lastRestart?: { state: 'failed' | 'running' | 'confirmed'; at: number; error?: string; bridgeWorkers?: number } | null;
 }
 
 export interface BridgeInfo {
@@ -304,15 +305,14 @@ function noLiveBridge(i: HealthInputs, facts: Facts): DownResult | StartingResul
   const r = i.lastRestart;
   if (r?.state === 'failed' && !failureSuperseded(r.at, hb, i)) {
     // Restart jobs already spent their attempts on this outage; queueing another from every
-    // check would loop forever. Alert and leave the next restart to a person.
-    const why = r.error ? ` (${r.error})` : '';
-    return {
-      ...facts,
-      status: 'down',
-      cause: 'restart_failed',
-      action: 'alert',
-      message: `${seen}, and the last restart failed ${s1(Math.max(0, i.now - r.at))} ago${why}: automatic restarts are exhausted, trigger a restart by hand (scan-bridge trigger restart-bridge)`,
-    };
+    // check would loop forever. Alert and leave the next step to a person: with no bridge worker
+    // to run a bridge, that is starting one, as no restart can help.
+    const ago = s1(Math.max(0, i.now - r.at));
+    const message =
+      r.bridgeWorkers === 0
+        ? `${seen}, and the last restart failed ${ago} ago because no bridge worker is alive to run a bridge: start one (scan-bridge start --role bridge, or --role all); no restart can help until one runs`
+        : `${seen}, and the last restart failed ${ago} ago${r.error ? ` (${r.error})` : ''}: automatic restarts are exhausted, trigger a restart by hand (scan-bridge trigger restart-bridge)`;
+    return { ...facts, status: 'down', cause: 'restart_failed', action: 'alert', message };
   }
   const already = r?.state === 'running' ? ' (a restart is already running)' : '';
   return { ...facts, status: 'down', cause, action: 'restart', message: `${seen}: the bridge needs a restart${already}` };

@@ -193,7 +193,7 @@ describe('PagerDuty Events API v2', () => {
     await b.idle();
     expect(bad.requests.events.map((r) => r.status)).toEqual([400]);
     expect(messages()).toContain(
-      "PagerDuty trigger: the receiver answered 400: Event object is invalid (Length of 'routing_key' is incorrect (should be 32 characters)); not retried, the request itself was refused",
+      `the PagerDuty trigger for down (no_heartbeat) not delivered to PagerDuty (${new URL(bad.url()).host}) after 1 try: answered 400 Bad Request: Event object is invalid (Length of 'routing_key' is incorrect (should be 32 characters)); not retried: the receiver refused the request itself`,
     );
   });
 });

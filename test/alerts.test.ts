@@ -162,6 +162,7 @@ describe('alerts', () => {
     closers.push(() => hook.close());
     const a = alerter(hook.url, uniq('alerts'));
     a.notify(result('warning'));
+    await a.idle();
     a.notify(result('stale'));
     await a.idle();
     expect(hook.received.events.map((e) => [e.body.status, e.answered])).toEqual([
@@ -170,6 +171,21 @@ describe('alerts', () => {
       ['warning', 'fail'],
       ['warning', 'fail'],
       ['stale', 'ok'],
+    ]);
+  });
+
+  it('an alert failing at a webhook is not retried once a newer one waits for it: the newer one goes next, naming the state before', async () => {
+    const hook = await webhook(['fail']);
+    closers.push(() => hook.close());
+    const a = alerter(hook.url, uniq('alerts'), { retryDelaysMs: [5000] });
+    a.notify(result('warning'));
+    await hook.received.until((e) => e.answered === 'fail', 5000, 'the first try');
+    a.notify(result('stale'));
+    // The warning's retry would come 5 s later; the stale alert does not wait for it.
+    await hook.received.until((e) => e.body.status === 'stale' && e.answered === 'ok', 3000, 'the stale alert');
+    expect(hook.received.events.map((e) => [e.body.status, e.body.previous, e.answered])).toEqual([
+      ['warning', null, 'fail'],
+      ['stale', 'warning', 'ok'],
     ]);
   });
 

@@ -87,6 +87,7 @@ describe('resolveConfig', () => {
     ['BOARD_READ_ONLY', 'maybe', 'BOARD_READ_ONLY="maybe"'],
     ['ALERT_WEBHOOK_URL', 'ftp://x', 'ALERT_WEBHOOK_URL="ftp://x"'],
     ['ALERT_WEBHOOK_URL', 'https://a/x,nope', 'ALERT_WEBHOOK_URL="nope" is not valid: expected comma-separated http(s) URLs'],
+    ['ALERT_WEBHOOK_URL', 'https://[hooks.example/x', 'ALERT_WEBHOOK_URL="https://[hooks.example/x"'],
     ['ALERT_MIN_STATUS', 'healthy', 'ALERT_MIN_STATUS="healthy" is not valid: expected warning, stale, down, error'],
     ['PAGERDUTY_EVENTS_URL', 'events.pagerduty.com', 'PAGERDUTY_EVENTS_URL="events.pagerduty.com"'],
     ['HEARTBEAT_URL', 'hc-ping.com/abc', 'HEARTBEAT_URL="hc-ping.com/abc"'],

@@ -8,25 +8,32 @@ export interface Request {
   method: string;
   path: string;
   body: Record<string, unknown> | null;
-  /** The status it was answered with. */
+  /** The status it was answered with; 0: never answered. */
   status: number;
   /** Epoch ms when it was received. */
   at: number;
+  headers: Record<string, string | string[] | undefined>;
 }
+
+/** A reply: [status, body], or 'hang' to read the request and never answer it. */
+export type Reply = [number, unknown?] | 'hang';
 
 /**
  * A local HTTP receiver standing in for PagerDuty, chat webhooks and dead-man's-switch services.
- * Answers with `replies` in turn ([status, body]), then 202 `{"status":"success"}` (PagerDuty's answer).
+ * Answers with `replies` in turn ([status, body], or 'hang': never), then with `then`: by
+ * default 202 `{"status":"success"}` (PagerDuty's answer).
  */
-export async function receiver(replies: Array<[number, unknown?]> = []) {
+export async function receiver(replies: Reply[] = [], then: Reply = [202, { status: 'success', message: 'Event processed' }]) {
   const requests = new EventLog<Request>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
     req.on('data', (b: Buffer) => (raw += b.toString()));
     req.on('end', () => {
-      const [status, body] = replies.shift() ?? [202, { status: 'success', message: 'Event processed' }];
-      requests.push({ method: req.method!, path: req.url!, body: raw ? (JSON.parse(raw) as Record<string, unknown>) : null, status, at: Date.now() });
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? {}));
+      const reply = replies.shift() ?? then;
+      const [status, body] = reply === 'hang' ? [0] : reply;
+      const parsed = raw ? (JSON.parse(raw) as Record<string, unknown>) : null;
+      requests.push({ method: req.method!, path: req.url!, body: parsed, status, at: Date.now(), headers: req.headers });
+      if (reply !== 'hang') res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? {}));
     });
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));

@@ -3,6 +3,10 @@ import type { RedisConnection } from '../connections.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import type { HealthResult } from '../health.js';
+import { withTimeout } from '../time.js';
+
+/** An unanswering Redis must not hold the alerts that follow. */
+const REDIS_TIMEOUT_MS = 2000;
 
 /** Statuses that page: an open incident lasts from entering one of these until leaving them all. */
 const PAGING = new Set<string>(['stale', 'down', 'error']);
@@ -52,15 +56,18 @@ export function resolveEvent(routingKey: string, dedupKey: string): Record<strin
 export function incidentStore(redis: RedisConnection, prefix: string, log: Logger) {
   const key = incidentKey(prefix);
   let local: string | null = null;
-  const fallback = (err: unknown) => log.warn(`alerts: cannot keep the PagerDuty incident in Redis (${coerceError(err).message}); using this process's memory`);
+  const fallback = (err: unknown) => {
+    log.warn("alerts: Redis does not answer, so the open PagerDuty incident is kept in this process's memory");
+    log.debug(`alerts: the PagerDuty incident in Redis: ${coerceError(err).message}`);
+  };
   return {
     /** The open incident's key, or a new one for an incident starting at `at`. */
     async open(at: number): Promise<string> {
       const fresh = `scan-bridge/${prefix}/${new Date(at).toISOString()}/${randomUUID().slice(0, 8)}`;
       try {
         // NX: an incident already open keeps its key through stale → down → restart_failed.
-        await redis.set(key, fresh, 'NX');
-        local = (await redis.get(key)) ?? fresh;
+        await withTimeout(redis.set(key, fresh, 'NX'), REDIS_TIMEOUT_MS, 'Redis');
+        local = (await withTimeout(redis.get(key), REDIS_TIMEOUT_MS, 'Redis')) ?? fresh;
       } catch (err) {
         fallback(err);
         local ??= fresh;
@@ -71,7 +78,7 @@ export function incidentStore(redis: RedisConnection, prefix: string, log: Logge
     async close(): Promise<string | null> {
       let open = local;
       try {
-        open = (await redis.getdel(key)) ?? local;
+        open = (await withTimeout(redis.getdel(key), REDIS_TIMEOUT_MS, 'Redis')) ?? local;
       } catch (err) {
         fallback(err);
       }

@@ -31,11 +31,34 @@ export interface LastRestart {
   jobId?: string;
   error?: string;
   generation?: number;
+  /** Bridge workers listening on the bridge queue when the restart failed; absent: unknown. */
+  bridgeWorkers?: number;
 }
 
-/** Thrown when no new bridge run showed up in time; BullMQ retries the job after its backoff. */
+/**
+ * Thrown when no new bridge run showed up in time; BullMQ retries the job after its backoff.
+ * An expected outcome, not a bug: its "stack" is the attempt and its reason alone, so the job's
+ * failure shows each attempt's reason once instead of the same frames each time.
+ */
 export class RestartNotConfirmedError extends Error {
   override name = 'RestartNotConfirmedError';
+  constructor(
+    readonly attempt: string,
+    readonly reason: string,
+    readonly bridgeWorkers: number | null,
+  ) {
+    super(`${attempt}: ${reason}`);
+    this.stack = this.message;
+  }
+}
+
+/** How many bridge workers listen on the bridge queue; null when Redis will not list its clients. */
+async function bridgeWorkers(queue: Queue<BridgeJobData, void, 'bridge'>): Promise<number | null> {
+  try {
+    return await queue.getWorkersCount();
+  } catch {
+    return null;
+  }
 }
 
 /** Adds the bridge job unless one waits or runs already (deduplicated by the queue's options). */
@@ -79,9 +102,13 @@ export async function restartBridge(deps: RestartDeps, job: Job<RestartPayload>)
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  const msg = `no new bridge run confirmed within ${config.restartConfirmMs} ms (generation still ${before})`;
-  await job.log(`attempt ${attempt} failed at ${new Date().toISOString()}: ${msg}`);
-  throw new RestartNotConfirmedError(msg);
+  const workers = await bridgeWorkers(deps.bridgeQueue);
+  const reason =
+    workers === 0
+      ? 'no bridge worker is alive: none listens on the bridge queue, so no bridge run could start'
+      : `no new bridge run confirmed within ${config.restartConfirmMs} ms (generation still ${before})`;
+  await job.log(`attempt ${attempt} failed at ${new Date().toISOString()}: ${reason}`);
+  throw new RestartNotConfirmedError(`attempt ${attempt} of ${job.opts.attempts ?? 1}`, reason, workers);
 }
 
 export function restartProcessor(deps: RestartDeps) {
@@ -90,6 +117,13 @@ export function restartProcessor(deps: RestartDeps) {
 
 /** Called when a restart job failed its last attempt: the status must say so. */
 export async function restartGaveUp(deps: RestartDeps, job: Job, err: Error): Promise<void> {
-  await setLastRestart(deps.redis, deps.config.queuePrefix, { state: 'failed', at: Date.now(), error: err.message, ...(job.id ? { jobId: job.id } : {}) });
+  const known = err instanceof RestartNotConfirmedError;
+  await setLastRestart(deps.redis, deps.config.queuePrefix, {
+    state: 'failed',
+    at: Date.now(),
+    error: known ? err.reason : err.message,
+    ...(known && err.bridgeWorkers !== null ? { bridgeWorkers: err.bridgeWorkers } : {}),
+    ...(job.id ? { jobId: job.id } : {}),
+  });
   deps.log.error(`restart job ${job.id} failed after ${job.attemptsMade} attempts: ${err.message}`);
 }

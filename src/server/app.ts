@@ -95,6 +95,23 @@ export interface RunningBoard {
   stop(): Promise<void>;
 }
 
+/** Why the board could not listen, in words, naming the setting to change. */
+function listenFailed(err: unknown, config: Pick<Config, 'boardHost' | 'boardPort'>): Error {
+  const code = (err as { code?: unknown }).code;
+  const where = `${config.boardHost.includes(':') ? `[${config.boardHost}]` : config.boardHost}:${config.boardPort}`;
+  const why =
+    code === 'EADDRINUSE'
+      ? `board port ${where} is already in use (BOARD_PORT)`
+      : code === 'EACCES'
+        ? `board port ${where} may not be opened by this user (BOARD_PORT; ports below 1024 need privileges)`
+        : code === 'EADDRNOTAVAIL'
+          ? `board address ${config.boardHost} is not an address of this machine (BOARD_HOST)`
+          : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+            ? `board host name ${config.boardHost} could not be resolved (BOARD_HOST)`
+            : undefined;
+  return why === undefined ? coerceError(err) : new Error(why, { cause: err });
+}
+
 /** The board role: its own Redis and Hazelcast connections, the app, listening on BOARD_HOST:BOARD_PORT. */
 export async function startBoard(config: Config, log: Logger): Promise<RunningBoard> {
   assertBoardExposure(config);
@@ -119,7 +136,7 @@ export async function startBoard(config: Config, log: Logger): Promise<RunningBo
     redis.disconnect();
     reads.disconnect();
     await hazelcast.shutdown();
-    throw err;
+    throw listenFailed(err, config);
   }
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

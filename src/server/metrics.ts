@@ -8,6 +8,7 @@ import { quarantineSize } from '../bridge/quarantine.js';
 import { STATUSES, type HealthResult, type LatestScan } from '../health.js';
 import { JOB_NAMES, type JobQueues } from '../jobs/table.js';
 import { withTimeout } from '../time.js';
+import { readDeliveries, type DeliveryRecord } from '../alerts/delivery-record.js';
 
 export interface MetricsDeps {
   config: Config;
@@ -34,6 +35,7 @@ interface Snapshot {
   scan: LatestScan | null | undefined;
   quarantined: number;
   queues: Array<{ name: string; counts: Record<string, number>; completed: number; failed: number }>;
+  alertDeliveries: DeliveryRecord[];
 }
 
 type Sample = { value: number; labels?: Record<string, string | number>; metricName?: string };
@@ -71,7 +73,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
 
   async function read(): Promise<Snapshot> {
     const k = keys(config.queuePrefix);
-    const [facts, [restarts, health], scan, quarantined, perQueue] = await Promise.all([
+    const [facts, [restarts, health], scan, quarantined, perQueue, alertDeliveries] = await Promise.all([
       readBridgeFacts(redis, config.queuePrefix),
       redis.mget(k.restarts, k.healthLatest),
       latestScan(),
@@ -83,6 +85,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
           return { name: q.name, counts, completed: completed.meta.count, failed: failed.meta.count };
         }),
       ),
+      readDeliveries(redis, config.queuePrefix),
     ]);
     return {
       now: Date.now(),
@@ -92,6 +95,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       scan,
       quarantined,
       queues: perQueue,
+      alertDeliveries,
     };
   }
 
@@ -170,6 +174,14 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     'scan_bridge_scans_refused_clock_skew_total',
     'Scans refused because their stamp is off by more than MAX_CLOCK_SKEW_S, in the current bridge run',
     (s) => s.facts.stats?.clockSkewRefused ?? 0,
+  );
+
+  readFamily(
+    registry,
+    'scan_bridge_alert_deliveries_failed_total',
+    'Alerts given up on (after their tries, refused, or dropped), by destination: its role and host',
+    'counter',
+    async () => (await snapshot()).alertDeliveries.map((d) => ({ labels: { destination: d.destination }, value: d.failed })),
   );
 
   const latency = 'scan_bridge_push_latency_seconds';

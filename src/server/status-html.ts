@@ -1,7 +1,9 @@
 import type { Availability, Incident } from '../availability.js';
 import type { TimelinePoint } from '../health-timeline.js';
 import type { SystemStatus } from '../ops.js';
+import type { DeliveryRecord } from '../alerts/delivery-record.js';
 import { renderChart } from './status-chart.js';
+import { alertDeliveryNotes } from './status-alerts.js';
 import { STATUS_COLORS, duration, esc, percent, utcDateTime } from './status-format.js';
 
 export interface StatusPageModel {
@@ -18,6 +20,8 @@ export interface StatusPageModel {
   week: Availability;
   /** Newest first, 7 days. */
   incidents: Incident[];
+  /** Each alert destination's deliveries; empty when unknown. */
+  alertDeliveries: DeliveryRecord[];
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -120,7 +124,8 @@ nav a{margin-right:1rem}a{color:#2563eb}
 svg{background:#fff;border:1px solid #d9e2ec;max-width:100%;height:auto}svg .tick{font-size:11px;fill:#52606d}
 table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #e4e7eb;font-size:.9rem}
 .dot{display:inline-block;width:.7rem;height:.7rem;border-radius:50%;margin-right:.4rem;vertical-align:-1px}
-.legend span{margin-right:1rem;font-size:.85rem}`;
+.legend span{margin-right:1rem;font-size:.85rem}
+.alert-delivery.failing{color:#b91c1c}`;
 
 /** The whole status page: no script, nothing fetched from elsewhere; it reloads itself every 30 s. */
 export function renderStatusPage(m: StatusPageModel): string {
@@ -142,6 +147,7 @@ export function renderStatusPage(m: StatusPageModel): string {
 <h1>scan-bridge status</h1>
 <nav><a href="/board/">Bull Board</a><a href="/api/availability">incidents and availability (JSON)</a><a href="/api/health?limit=100">last checks (JSON)</a><a href="/metrics">metrics</a></nav>
 ${current(m)}
+${alertDeliveryNotes(m.now, m.alertDeliveries)}
 ${facts(m)}
 <h2>Fresh-data availability</h2>
 <p class="note">The share of time the data in Hazelcast was younger than DATA_WARNING_S (${m.thresholds.warningS} s), from the health checks.</p>

@@ -11,6 +11,7 @@ import { availability, incidents } from '../availability.js';
 import { readTimeline, TIMELINE_RETENTION_MS } from '../health-timeline.js';
 import { withTimeout } from '../time.js';
 import { renderStatusPage, type StatusPageModel } from './status-html.js';
+import { readDeliveries } from '../alerts/delivery-record.js';
 
 export interface StatusPageDeps {
   config: Config;
@@ -55,6 +56,8 @@ export async function buildModel(deps: StatusPageDeps, withStatus = true): Promi
     day: availability(week, { ...o, windowMs: DAY_MS }),
     week: availability(week, { ...o, windowMs: 7 * DAY_MS }),
     incidents: incidents(week, { now, since: now - 7 * DAY_MS, maxGapMs: gap }),
+    // Only a line on the page: without it the rest still shows.
+    alertDeliveries: await withTimeout(readDeliveries(redis, config.queuePrefix), READ_TIMEOUT_MS, 'Redis').catch(() => []),
   };
 }
 
