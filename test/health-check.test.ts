@@ -68,6 +68,22 @@ describe('health check on real Redis and Hazelcast', () => {
     expect(await restartJobs(restartQueue)).toBe(0);
   });
 
+  it('a value that is no scan (not JSON, a non-numeric scan_number, stamped in 2099): stale unusable_value, alert, no restart (issue 20)', async () => {
+    const forged = JSON.stringify({ scan_number: 999999, timestamp_ms: 4070908800000, asset_count: 3, bridge_id: 'elsewhere' });
+    for (const [value, why] of [
+      ['not json', 'it is not JSON ("not json")'],
+      [JSON.stringify({ scan_number: 'abc', timestamp_ms: Date.now(), asset_count: 3 }), 'its scan_number is not a whole number ("abc")'],
+      [forged, 'scan #999999 of 2099-01-01T00:00:00.000Z, written by "elsewhere", is stamped'],
+    ] as const) {
+      const { config, deps, restartQueue } = await world({ onDisk: [100] });
+      await (await hz.client.getMap<string, string>(config.hzMap)).set(config.hzKey, value);
+      const r = await runHealthCheck(deps);
+      expect(r).toMatchObject({ status: 'stale', cause: 'unusable_value', action: 'alert', scanNumber: null });
+      expect(r.message).toContain(why);
+      expect(await restartJobs(restartQueue)).toBe(0);
+    }
+  });
+
   it('the Hazelcast health entry carries validUntil and expires after 3 health intervals', async () => {
     const { config, deps } = await world({ ageS: 2 });
     const interval = 400;

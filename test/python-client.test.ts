@@ -24,6 +24,16 @@ const scan = (n: number, ageS: number) =>
 const health = (status: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ status, checkedAt: Date.now(), validUntil: Date.now() + 60_000, message: status, ...extra });
 
+/** `wait_until_fresh` answering at once: prints why it is not ready. */
+const WAIT_ONCE = `
+import scan_bridge_client as c
+with c.ScanBridgeClient() as b:
+    try:
+        b.wait_until_fresh(max_age_s=30, timeout_s=0)
+    except TimeoutError as e:
+        print(e)
+`;
+
 async function world() {
   const env = testEnv();
   const config = resolveConfig(env);
@@ -106,17 +116,26 @@ with c.ScanBridgeClient() as b:
     expect(r.out().trim()).toBe('not ready after 0.5 s: the last health check says down (no_heartbeat)');
   });
 
+  it('wait_until_fresh refuses a value stamped in 2099 or one that is no scan, naming why as scan-bridge wait does (issue 20)', async () => {
+    const { env, config, map } = await world();
+    await map.set(HEALTH_KEY, health('healthy'));
+    const forged = { scan_number: 999999, timestamp: '2099-01-01T00:00:00.000Z', timestamp_ms: 4070908800000, asset_count: 3, bridge_id: 'elsewhere' };
+    for (const value of [JSON.stringify(forged), JSON.stringify({ scan_number: 'abc', timestamp_ms: Date.now() }), 'not json', '[1]']) {
+      await map.set(config.hzKey, value);
+      const r = runPython(WAIT_ONCE, env);
+      const w = waitCli(env, '--timeout', '0');
+      expect((await r.exited).code, r.err()).toBe(0);
+      expect((await w.exited).code).toBe(1);
+      expect(r.out()).toMatch(/^not ready after 0 s: the value in Hazelcast is no usable scan: /);
+      // The same words, but for the skew's decimals (the two read the clock a moment apart).
+      const digits = (t: string) => t.replace(/\d+(\.\d+)? s ahead/, 'N s ahead');
+      expect(digits(r.out())).toBe(digits(w.out()));
+    }
+  });
+
   it('wait_until_fresh names everything that is missing, in the order scan-bridge wait does', async () => {
     const { env } = await world();
-    const script = `
-import scan_bridge_client as c
-with c.ScanBridgeClient() as b:
-    try:
-        b.wait_until_fresh(max_age_s=30, timeout_s=0)
-    except TimeoutError as e:
-        print(e)
-`;
-    const r = runPython(script, env);
+    const r = runPython(WAIT_ONCE, env);
     const w = waitCli(env, '--timeout', '0');
     expect((await r.exited).code, r.err()).toBe(0);
     expect((await w.exited).code).toBe(1);

@@ -78,6 +78,21 @@ describe('scan-bridge wait', () => {
     expect(nothing.out()).toMatch(/: no scan in Hazelcast; no health entry/);
   });
 
+  it('a value another client stamped in 2099 is not ready, however healthy the entry says it is (issue 20)', async () => {
+    const { env, config, map } = await world({ health: health('healthy') });
+    const forged = { scan_number: 999999, timestamp: '2099-01-01T00:00:00.000Z', timestamp_ms: 4070908800000, asset_count: 3, bridge_id: 'elsewhere' };
+    await map.set(config.hzKey, JSON.stringify(forged));
+    const w = waitCli(env, '--max-age', '30', '--timeout', '0');
+    expect((await w.exited).code).toBe(1);
+    expect(w.out()).toMatch(
+      /^not ready after 0 s: the value in Hazelcast is no usable scan: scan #999999 of 2099-01-01T00:00:00\.000Z, written by "elsewhere", is stamped \d+(\.\d)? s ahead of this machine's clock, beyond MAX_CLOCK_SKEW_S=300\n$/,
+    );
+    await map.set(config.hzKey, 'not json');
+    const notJson = waitCli(env, '--timeout', '0');
+    expect((await notJson.exited).code).toBe(1);
+    expect(notJson.out()).toBe('not ready after 0 s: the value in Hazelcast is no usable scan: it is not JSON ("not json")\n');
+  });
+
   it('exits 2 with one line when Hazelcast is unreachable', async () => {
     const { env } = await world({});
     const w = waitCli({ ...env, HZ_MEMBERS: '127.0.0.1:1' }, '--timeout', '2');

@@ -102,14 +102,14 @@ export class Bridge {
       },
       onReject: (relPath, reason) => this.report.reject(relPath, reason),
     });
-    this.latestStore = new LatestStore(this.hz.client, this.s.hzMap, this.s.hzKey, opts.writeGate);
+    this.latestStore = new LatestStore(this.hz.client, this.s.hzMap, this.s.hzKey, this.s.maxClockSkewS, opts.writeGate);
     this.latest = new LatestWriter({
       store: this.latestStore,
       payloadOf,
-      onDone: (item, outcome) => {
+      onDone: (item, outcome, restored) => {
         this.history.nudge();
         this.outage.recovered();
-        this.report.latestDone(item, outcome);
+        this.report.latestDone(item, outcome, restored);
       },
       onError: (err, newest) => {
         // Refused, not failed: this bridge may not write any more and is being stopped.
@@ -118,7 +118,7 @@ export class Bridge {
         this.history.nudge();
       },
     });
-    this.historyStore = new HistoryStore(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS * 1000, opts.writeGate);
+    this.historyStore = new HistoryStore(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS * 1000, this.s.maxClockSkewS, opts.writeGate);
     this.history = new HistoryWriter({
       store: this.historyStore,
       hazelcast: this.hz,
@@ -174,6 +174,7 @@ export class Bridge {
     return startupCatchUp({
       arrowDir: this.s.arrowDir,
       historyTtlS: this.s.hzHistoryTtlS,
+      maxClockSkewS: this.s.maxClockSkewS,
       hazelcast: this.hz,
       latest: this.latestStore,
       reader: this.reader,

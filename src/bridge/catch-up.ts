@@ -6,11 +6,14 @@ import type { ReadOutcome } from './scan-decoder.js';
 import type { DecodedScan } from './payload.js';
 import type { ScanFileReader } from './scan-reader.js';
 import type { LatestStore } from './store.js';
-import { compareToFileName, describeScan, storedScanKey, type ScanOrderKey } from './scan-order.js';
+import { compareToFileName, describeScan, type ScanOrderKey } from './scan-order.js';
+import { judgeStoredKey } from './stored-value.js';
 
 export interface CatchUpDeps {
   arrowDir: string;
   historyTtlS: number;
+  /** MAX_CLOCK_SKEW_S. */
+  maxClockSkewS: number;
   hazelcast: Pick<Hazelcast, 'waitConnected'>;
   latest: Pick<LatestStore, 'read'>;
   reader: Pick<ScanFileReader, 'onFile' | 'has'>;
@@ -51,7 +54,9 @@ export async function startupCatchUp(d: CatchUpDeps): Promise<void> {
   await d.hazelcast.waitConnected(5000);
   try {
     const current = await d.latest.read();
-    stored = current === null ? null : storedScanKey(current);
+    // A value that is no scan, or stamped far ahead, says nothing of what was missed (stored-value.ts).
+    const judged = current === null ? null : judgeStoredKey(current, { nowMs: Date.now(), maxSkewS: d.maxClockSkewS });
+    stored = judged?.kind === 'scan' ? judged.value : null;
   } catch (err) {
     d.say('warn', `cannot read the current scan from Hazelcast (${coerceError(err).message}): catching up from disk alone`);
   }
