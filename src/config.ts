@@ -27,6 +27,13 @@ export interface Config {
   hzMap: string;
   /** Key of the newest scan in {@link hzMap}. @defaultValue `latest_eigen_scan` */
   hzKey: string;
+  /**
+   * Key in {@link hzMap} of the health entry that `wait`, `/api/ready` and the Python client read.
+   * One deployment's own: with the default `HZ_KEY` it is `scan_bridge_health`, with any other
+   * `scan_bridge_health:<HZ_KEY>`, so two deployments on one cluster never read each other's.
+   * @defaultValue `scan_bridge_health`
+   */
+  hzHealthKey: string;
   /** Every scan by zero-padded number. @defaultValue `DOLPHIN_SCAN_HISTORY` */
   hzHistoryMap: string;
   /** Time-to-live of history entries, seconds. @defaultValue `86400` */
@@ -127,6 +134,8 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   HZ_CLUSTER_NAME: 'dev',
   HZ_MAP: 'DOLPHIN_FEATURES',
   HZ_KEY: 'latest_eigen_scan',
+  /** With another HZ_KEY, `<this>:<HZ_KEY>` (see Config.hzHealthKey). */
+  HZ_HEALTH_KEY: 'scan_bridge_health',
   HZ_HISTORY_MAP: 'DOLPHIN_SCAN_HISTORY',
   HZ_HISTORY_TTL_S: '86400',
   ARROW_DIR: './data/arrow_scans',
@@ -284,6 +293,14 @@ function name(env: Env, variable: string): string {
   return v;
 }
 
+/** HZ_HEALTH_KEY, or the deployment's own default (Config.hzHealthKey). */
+function healthKey(env: Env, hzKey: string): string {
+  const base = DEFAULTS.HZ_HEALTH_KEY!;
+  const key = optional(env, 'HZ_HEALTH_KEY') === undefined ? (hzKey === DEFAULTS.HZ_KEY ? base : `${base}:${hzKey}`) : name(env, 'HZ_HEALTH_KEY');
+  if (key === hzKey) throw new ConfigError('HZ_HEALTH_KEY', key, `a key other than HZ_KEY (the health entry would overwrite the latest scan)`);
+  return key;
+}
+
 const HTTP_URL = /^https?:\/\/[^\s,]+$/;
 const ALERT_STATUSES = ['warning', 'stale', 'down', 'error'] as const;
 const WATCH_MODES = ['auto', 'events', 'poll'] as const;
@@ -320,12 +337,14 @@ export function resolveConfig(env: Env): Config {
     throw new ConfigError(missing, '', 'to be set together with ' + (missing === 'BOARD_USER' ? 'BOARD_PASSWORD' : 'BOARD_USER'));
   }
   const redis = redisTarget(env);
+  const hzKey = name(env, 'HZ_KEY');
   const config: Config = {
     redis,
     hzMembers: hzMembers(env),
     hzClusterName: name(env, 'HZ_CLUSTER_NAME'),
     hzMap: name(env, 'HZ_MAP'),
-    hzKey: name(env, 'HZ_KEY'),
+    hzKey,
+    hzHealthKey: healthKey(env, hzKey),
     hzHistoryMap: name(env, 'HZ_HISTORY_MAP'),
     hzHistoryTtlS: int(env, 'HZ_HISTORY_TTL_S', 1),
     // Absolute, so file events, relative names in payloads and child processes all agree.

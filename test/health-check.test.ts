@@ -65,6 +65,7 @@ describe('health check on real Redis and Hazelcast', () => {
     expect(await redis.llen(k.healthHistory)).toBe(1);
     const stored = await (await hz.client.getMap<string, string>(config.hzMap)).get(HEALTH_KEY);
     expect(JSON.parse(stored)).toMatchObject({ status: 'healthy', scanNumber: 100 });
+    expect(config.hzHealthKey).toBe(HEALTH_KEY);
     expect(await restartJobs(restartQueue)).toBe(0);
   });
 
@@ -82,6 +83,16 @@ describe('health check on real Redis and Hazelcast', () => {
       expect(r.message).toContain(why);
       expect(await restartJobs(restartQueue)).toBe(0);
     }
+  });
+
+  it('a deployment with its own HZ_KEY writes its own health entry, not scan_bridge_health (issue 20)', async () => {
+    const { config, deps } = await world({ ageS: 2 });
+    const own = { ...config, hzKey: 'latest_eigen_scan_b', hzHealthKey: 'scan_bridge_health:latest_eigen_scan_b' };
+    const map = await hz.client.getMap<string, string>(config.hzMap);
+    await map.set(own.hzKey, JSON.stringify({ scan_number: 5, timestamp_ms: Date.now(), asset_count: 1 }));
+    const r = await runHealthCheck({ ...deps, config: own });
+    expect(JSON.parse(await map.get(own.hzHealthKey))).toMatchObject({ status: r.status, scanNumber: 5 });
+    expect(await map.get(HEALTH_KEY)).toBeNull();
   });
 
   it('the Hazelcast health entry carries validUntil and expires after 3 health intervals', async () => {

@@ -133,6 +133,41 @@ with c.ScanBridgeClient() as b:
     }
   });
 
+  it('follows HZ_HEALTH_KEY, derived from HZ_KEY as the service does, or given as health_key (issue 20)', async () => {
+    const { env, config, map } = await world();
+    // Deployment A (default HZ_KEY) is healthy; deployment B has its own HZ_KEY and no entry of its own.
+    await map.set(HEALTH_KEY, health('healthy'));
+    const b = { ...env, HZ_KEY: 'latest_eigen_scan_b' };
+    await map.set(resolveConfig(b).hzKey, scan(11, 1));
+    await map.set(config.hzKey, scan(12, 1));
+    const byEnv = runPython(WAIT_ONCE, b);
+    expect((await byEnv.exited).code, byEnv.err()).toBe(0);
+    expect(byEnv.out()).toBe('not ready after 0 s: no health entry (no health check within 3 intervals: nobody is checking)\n');
+    await map.set(resolveConfig(b).hzHealthKey, health('healthy'));
+    const own = runPython(
+      `
+import scan_bridge_client as c
+with c.ScanBridgeClient() as b:
+    print(b.health_key, b.wait_until_fresh(max_age_s=30, timeout_s=0)["scan_number"])
+`,
+      b,
+    );
+    expect((await own.exited).code, own.err()).toBe(0);
+    expect(own.out()).toBe('scan_bridge_health:latest_eigen_scan_b 11\n');
+    // As parameters: the key and health_key given, whatever the environment says.
+    await map.set('elsewhere_health', health('down', { cause: 'no_heartbeat' }));
+    const byArgs = runPython(
+      `
+import scan_bridge_client as c
+with c.ScanBridgeClient(key="latest_eigen_scan_b", health_key="elsewhere_health") as b:
+    print(b.health_key, b.readiness()["missing"])
+`,
+      env,
+    );
+    expect((await byArgs.exited).code, byArgs.err()).toBe(0);
+    expect(byArgs.out()).toBe("elsewhere_health ['the last health check says down (no_heartbeat)']\n");
+  });
+
   it('wait_until_fresh names everything that is missing, in the order scan-bridge wait does', async () => {
     const { env } = await world();
     const r = runPython(WAIT_ONCE, env);

@@ -8,12 +8,14 @@ decides readiness by the same rule as ``scan-bridge wait`` and ``GET /api/ready`
   ``timestamp_ms``) stamped no more than ``max_clock_skew_s`` ahead of this machine's clock, and no
   older than ``max_age_s`` (now - ``timestamp_ms``): any client of the cluster can write that key,
   and a value stamped in 2099 would otherwise count as fresh until 2099; and
-- the health entry ``scan_bridge_health`` exists, is before its ``validUntil`` and says neither
-  ``down`` nor ``error``. The service writes it after every health check with a time-to-live of 3
-  health intervals: no entry means nobody is checking.
+- the deployment's health entry exists, is before its ``validUntil`` and says neither ``down``
+  nor ``error``. The service writes it after every health check with a time-to-live of 3 health
+  intervals: no entry means nobody is checking. Its key is HZ_HEALTH_KEY; by default
+  ``scan_bridge_health`` with the default HZ_KEY, else ``scan_bridge_health:<HZ_KEY>``, so that
+  two deployments on one cluster never read each other's health.
 
 Settings come from arguments or, like the service, from HZ_MEMBERS (comma-separated host:port),
-HZ_CLUSTER_NAME, HZ_MAP, HZ_KEY and MAX_CLOCK_SKEW_S.
+HZ_CLUSTER_NAME, HZ_MAP, HZ_KEY, HZ_HEALTH_KEY and MAX_CLOCK_SKEW_S.
 """
 
 import datetime
@@ -26,6 +28,13 @@ import time
 import hazelcast
 
 HEALTH_KEY = "scan_bridge_health"
+DEFAULT_KEY = "latest_eigen_scan"
+
+
+def default_health_key(key):
+    """The health entry's key of the deployment whose latest scan is under ``key``, as the service
+    derives it when HZ_HEALTH_KEY is not set."""
+    return HEALTH_KEY if key == DEFAULT_KEY else "%s:%s" % (HEALTH_KEY, key)
 _UNUSABLE = ("down", "error")
 
 
@@ -156,15 +165,27 @@ def _iso(ms):
 
 class ScanBridgeClient:
     """Reads ``HZ_MAP`` (default ``DOLPHIN_FEATURES``): ``HZ_KEY`` (``latest_eigen_scan``) and
-    ``scan_bridge_health``. Use as a context manager, or call ``close()``. Connecting raises
-    hazelcast's IllegalStateError when no member answers within ``connect_timeout_s``."""
+    ``HZ_HEALTH_KEY`` (see :func:`default_health_key`). Use as a context manager, or call
+    ``close()``. Connecting raises hazelcast's IllegalStateError when no member answers within
+    ``connect_timeout_s``."""
 
-    def __init__(self, members=None, cluster_name=None, map_name=None, key=None, connect_timeout_s=10.0, client=None, max_clock_skew_s=None):
+    def __init__(
+        self,
+        members=None,
+        cluster_name=None,
+        map_name=None,
+        key=None,
+        connect_timeout_s=10.0,
+        client=None,
+        max_clock_skew_s=None,
+        health_key=None,
+    ):
         members = members if members is not None else os.environ.get("HZ_MEMBERS") or "127.0.0.1:5701"
         if isinstance(members, str):
             members = [m.strip() for m in members.split(",") if m.strip()]
         self.map_name = map_name or os.environ.get("HZ_MAP") or "DOLPHIN_FEATURES"
-        self.key = key or os.environ.get("HZ_KEY") or "latest_eigen_scan"
+        self.key = key or os.environ.get("HZ_KEY") or DEFAULT_KEY
+        self.health_key = health_key or os.environ.get("HZ_HEALTH_KEY") or default_health_key(self.key)
         skew = max_clock_skew_s if max_clock_skew_s is not None else os.environ.get("MAX_CLOCK_SKEW_S") or 300
         self.max_clock_skew_s = float(skew)
         self._own = client is None
@@ -191,11 +212,11 @@ class ScanBridgeClient:
 
     def health(self):
         """The last health check's result as a dict, or None when it has expired (nobody is checking)."""
-        h = _parse(self._map.get(HEALTH_KEY))
+        h = _parse(self._map.get(self.health_key))
         return h if h is not None and h.get("validUntil", 0) > time.time() * 1000 else None
 
     def readiness(self, max_age_s=30):
-        return readiness(load_latest(self._map.get(self.key)), _parse(self._map.get(HEALTH_KEY)), max_age_s, max_clock_skew_s=self.max_clock_skew_s)
+        return readiness(load_latest(self._map.get(self.key)), _parse(self._map.get(self.health_key)), max_age_s, max_clock_skew_s=self.max_clock_skew_s)
 
     def wait_until_fresh(self, max_age_s=30, timeout_s=300, on_waiting=None):
         """Returns the newest scan once it is no older than ``max_age_s`` and a live health entry
@@ -222,9 +243,9 @@ class ScanBridgeClient:
             )
 
         deadline = time.monotonic() + timeout_s
-        ids = [listen("latest", self.key), listen("health", HEALTH_KEY)]
+        ids = [listen("latest", self.key), listen("health", self.health_key)]
         try:
-            latest, health = self._map.get(self.key), self._map.get(HEALTH_KEY)
+            latest, health = self._map.get(self.key), self._map.get(self.health_key)
             announced = False
             with cond:
                 # An event that came during the reads is newer than what they returned.

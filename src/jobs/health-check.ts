@@ -121,10 +121,10 @@ export async function recordHealth(deps: HealthCheckDeps, result: HealthResult):
       'Redis',
     ).catch((err: unknown) => deps.log.warn(`cannot keep the health result in Redis: ${coerceError(err).message}`)),
     withTimeout(
-      (async () => (await deps.hazelcast.client.getMap<string, string>(deps.config.hzMap)).set(HEALTH_KEY, JSON.stringify(entry), ttlMs))(),
+      (async () => (await deps.hazelcast.client.getMap<string, string>(deps.config.hzMap)).set(deps.config.hzHealthKey, JSON.stringify(entry), ttlMs))(),
       READ_TIMEOUT_MS,
       'Hazelcast',
-    ).catch((err: unknown) => deps.log.warn(`cannot write ${HEALTH_KEY} to Hazelcast: ${coerceError(err).message}`)),
+    ).catch((err: unknown) => deps.log.warn(`cannot write ${deps.config.hzHealthKey} to Hazelcast: ${coerceError(err).message}`)),
   ]);
 }
 

@@ -5,14 +5,15 @@
  */
 import type { HealthResult, LatestScan } from '../health.js';
 import { aheadOfClock } from '../bridge/stored-value.js';
+import { DEFAULTS } from '../config.js';
 
-/** Key under `HZ_MAP` where every health check writes its result for downstream programs. */
-export const HEALTH_KEY = 'scan_bridge_health';
+/** Key under `HZ_MAP` where a deployment with the default `HZ_KEY` writes its health (HZ_HEALTH_KEY: Config.hzHealthKey). */
+export const HEALTH_KEY = DEFAULTS.HZ_HEALTH_KEY!;
 
 /** How many health intervals the Hazelcast health entry outlives the check that wrote it. */
 export const HEALTH_ENTRY_INTERVALS = 3;
 
-/** `DOLPHIN_FEATURES`/`scan_bridge_health`: a health result and the moment it stops counting. */
+/** The entry under HZ_HEALTH_KEY: a health result and the moment it stops counting. */
 export type HealthEntry = HealthResult & {
   /** Epoch ms: `checkedAt` + 3 health intervals; the entry's Hazelcast TTL ends then too. */
   validUntil: number;

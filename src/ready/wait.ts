@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
 import { parseStoredScan } from '../bridge/stored-value.js';
 import { UnreachableError } from '../errors.js';
-import { decideReady, HEALTH_KEY, type HealthEntry, type Readiness, type ReadyInputs } from './decide.js';
+import { decideReady, type HealthEntry, type Readiness, type ReadyInputs } from './decide.js';
 
 export interface WaitOptions {
   maxAgeS: number;
@@ -40,7 +40,7 @@ function latestOf(raw: string | null): ReadyInputs['latest'] {
  */
 export async function waitUntilReady(
   hz: Hazelcast,
-  config: Pick<Config, 'hzMap' | 'hzKey' | 'hzMembers' | 'maxClockSkewS'>,
+  config: Pick<Config, 'hzMap' | 'hzKey' | 'hzHealthKey' | 'hzMembers' | 'maxClockSkewS'>,
   o: WaitOptions,
 ): Promise<Readiness> {
   const unreachable = (err: unknown) => new UnreachableError('hazelcast', config.hzMembers.join(','), err);
@@ -83,7 +83,10 @@ export async function waitUntilReady(
     if (o.timeoutMs > 0) {
       try {
         ids.push(
-          ...(await Promise.all([map.addEntryListener(listener('latest'), config.hzKey, true), map.addEntryListener(listener('health'), HEALTH_KEY, true)])),
+          ...(await Promise.all([
+            map.addEntryListener(listener('latest'), config.hzKey, true),
+            map.addEntryListener(listener('health'), config.hzHealthKey, true),
+          ])),
         );
       } catch (err) {
         throw unreachable(err);
@@ -95,7 +98,7 @@ export async function waitUntilReady(
         reread = false;
         touched.clear();
         try {
-          const [latest, health] = await Promise.all([map.get(config.hzKey), map.get(HEALTH_KEY)]);
+          const [latest, health] = await Promise.all([map.get(config.hzKey), map.get(config.hzHealthKey)]);
           if (!touched.has('latest')) raw.latest = latest;
           if (!touched.has('health')) raw.health = health;
         } catch (err) {
