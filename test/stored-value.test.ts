@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bridge, type BridgeEvent } from '../src/bridge/bridge.js';
 import { createHazelcast } from '../src/connections.js';
+import { waitUntilReady } from '../src/ready/wait.js';
 import { writeScanFile } from '../src/bridge/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { EventLog, eventually, testConfig, testLog } from './helpers.js';
@@ -66,6 +67,10 @@ describe('a stored value is judged like a file (issue 20)', () => {
       bridge_id: 'elsewhere',
     });
     await w.map.set(w.config.hzKey, forged);
+    // Meanwhile the gates say not ready, naming why.
+    const gate = await waitUntilReady(w.hz, w.config, { maxAgeS: 30, timeoutMs: 0 });
+    expect(gate.ready).toBe(false);
+    expect(gate.missing[0]).toMatch(/^the value in Hazelcast is no usable scan: scan #999999 of 2099-01-01T00:00:00\.000Z, written by "elsewhere", is stamped/);
     await landsWithin(w, 2, 1000);
     const replaced = warnings(w.events).filter((l) => l.message.includes('999999'));
     expect(replaced).toHaveLength(1);
