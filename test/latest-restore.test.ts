@@ -71,6 +71,11 @@ describe('Hazelcast loses the latest value: the bridge puts it back (issue 20)',
     await eventually('the history of #1 and #2 back', async () => ((await w.historyKeys()).join() === '000001,000002' ? true : undefined), 10_000);
     expect(w.scanFiles()).toBe(files);
     expect(w.events.events.some((e) => e.type === 'line' && e.level === 'warn' && /lost the latest value: put scan #2 back/.test(e.message))).toBe(true);
+    // The entry listener outlived the restart: the key deleted now comes back too.
+    const deleted = Date.now();
+    await (await w.map()).delete(w.config.hzKey);
+    const again = await eventually('scan #2 back after a delete', async () => ((await w.held())?.scan_number === 2 ? Date.now() : undefined), 10_000);
+    expect(again - deleted, 'ms from the delete to the latest scan back').toBeLessThan(5_000);
   });
 
   it('the key alone deleted: the latest scan is back within 5 s', async () => {
