@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { Bridge, type BridgeEvent } from '../src/bridge/bridge.js';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
 import { startHazelcast, type Started } from '../scripts/servers/services.js';
-import { writeScanFile } from '../src/bridge/scan-files.js';
+import { writeScanFile } from '../src/bridge/watch/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { createRedis } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
