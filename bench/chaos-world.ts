@@ -12,7 +12,6 @@ import { startHazelcastCluster, ROOT } from '../scripts/servers/services.js';
 import { startSentinelGroup, type SentinelGroup } from '../test/servers/sentinel.js';
 import { writeScanFileSync } from '../src/bridge/watch/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
-import { HEALTH_KEY } from '../src/jobs/health-check.js';
 import { createLogger } from '../src/log.js';
 
 export const say = (msg: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -171,15 +170,15 @@ export class Observer {
     for (let attempt = 1; ; attempt++) {
       const ids = [
         await map.addEntryListener({ added: onLatest, updated: onLatest }, config.hzKey, true),
-        await map.addEntryListener({ added: onHealth, updated: onHealth }, HEALTH_KEY, true),
+        await map.addEntryListener({ added: onHealth, updated: onHealth }, config.hzHealthKey, true),
       ];
       probes = 0;
       await map.set(config.hzKey, JSON.stringify({ scan_number: 0, bridge_id: 'probe' }));
-      await map.set(HEALTH_KEY, JSON.stringify({ status: 'probe', checkedAt: 0 }));
+      await map.set(config.hzHealthKey, JSON.stringify({ status: 'probe', checkedAt: 0 }));
       const until = Date.now() + 3000;
       while (probes < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       await map.delete(config.hzKey);
-      await map.delete(HEALTH_KEY);
+      await map.delete(config.hzHealthKey);
       if (probes >= 2) return o;
       say(`entry listeners heard ${probes} of 2 probes (attempt ${attempt}): registering again`);
       for (const id of ids) await map.removeEntryListener(id);

@@ -26,6 +26,8 @@ export interface Config {
   hzMap: string;
   /** `HZ_KEY` */
   hzKey: string;
+  /** `HZ_HEALTH_KEY`: with the default `HZ_KEY` it is `scan_bridge_health`, with any other `scan_bridge_health:<HZ_KEY>`. */
+  hzHealthKey: string;
   /** `HZ_HISTORY_MAP` */
   hzHistoryMap: string;
   /** `HZ_HISTORY_TTL_S` */
@@ -236,6 +238,14 @@ function name(env: Env, variable: SettingName): string {
   return v;
 }
 
+/** HZ_HEALTH_KEY, or the deployment's own default (Config.hzHealthKey). */
+function healthKey(env: Env, hzKey: string): string {
+  const base = SETTINGS.HZ_HEALTH_KEY.default;
+  const key = optional(env, 'HZ_HEALTH_KEY') === undefined ? (hzKey === SETTINGS.HZ_KEY.default ? base : `${base}:${hzKey}`) : name(env, 'HZ_HEALTH_KEY');
+  if (key === hzKey) throw new ConfigError('HZ_HEALTH_KEY', key, `a key other than HZ_KEY (the health entry would overwrite the latest scan)`);
+  return key;
+}
+
 const HTTP_URL = /^https?:\/\/[^\s,]+$/;
 /** An http(s) URL a request can be made to: `https://[x` has the shape but is no URL, and the alerts would fail at start. */
 const isHttpUrl = (u: string) => HTTP_URL.test(u) && URL.canParse(u);
@@ -268,12 +278,14 @@ export function resolveConfig(env: Env): Config {
     throw new ConfigError(missing, '', 'to be set together with ' + (missing === 'BOARD_USER' ? 'BOARD_PASSWORD' : 'BOARD_USER'));
   }
   const redis = redisTarget(env);
+  const hzKey = name(env, 'HZ_KEY');
   const config: Config = {
     redis,
     hzMembers: hzMembers(env),
     hzClusterName: name(env, 'HZ_CLUSTER_NAME'),
     hzMap: name(env, 'HZ_MAP'),
-    hzKey: name(env, 'HZ_KEY'),
+    hzKey,
+    hzHealthKey: healthKey(env, hzKey),
     hzHistoryMap: name(env, 'HZ_HISTORY_MAP'),
     hzHistoryTtlS: int(env, 'HZ_HISTORY_TTL_S'),
     // Absolute, so file events, relative names in payloads and child processes all agree.

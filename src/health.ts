@@ -4,6 +4,7 @@
  */
 import type { Heartbeat } from './bridge/facts.js';
 import { compareToFileName } from './bridge/scan-order.js';
+import { aheadOfClock } from './bridge/stored-value.js';
 
 /** Mildest first; {@link severity} is the index. */
 export const STATUSES = ['healthy', 'warning', 'stale', 'down', 'error'] as const;
@@ -11,7 +12,7 @@ export type HealthStatus = (typeof STATUSES)[number];
 export type HealthAction = 'none' | 'restart' | 'alert';
 
 export type WarningCause = 'starting' | 'clock_skew';
-export type StaleCause = 'bridge_behind' | 'scanner_silent' | 'clock_skew';
+export type StaleCause = 'bridge_behind' | 'scanner_silent' | 'clock_skew' | 'unusable_value';
 export type DownCause = 'no_heartbeat' | 'heartbeat_expired' | 'not_watching' | 'restart_failed';
 export type ErrorCause = 'hazelcast_unreachable' | 'redis_unreachable';
 
@@ -33,8 +34,11 @@ export interface HealthInputs {
   /** `startGraceS`: how long a new bridge run may catch up before old or missing data counts against it. */
   /** `maxClockSkewS`: a scan stamped further ahead is not fresh but wrong (default 300). */
   thresholds: { warningS: number; staleS: number; heartbeatTtlMs: number; startGraceS: number; maxClockSkewS?: number };
-  /** The Hazelcast read; `payload: null` when the key is absent. */
-  latest: { kind: 'ok'; payload: LatestScan | null } | { kind: 'unreachable'; error: string };
+  /**
+   * The Hazelcast read; `payload: null` when the key is absent; `unusable` when its value does not
+   * parse as a scan (bridge/stored-value.ts), `why` saying so.
+   */
+  latest: { kind: 'ok'; payload: LatestScan | null } | { kind: 'unusable'; why: string } | { kind: 'unreachable'; error: string };
   /** The Redis read; `value: null` when there is no heartbeat key. */
   heartbeat: Read<Heartbeat>;
   /** The newest scan in the scan folder (by time, then number); `null`: unknown or none. */
@@ -108,7 +112,7 @@ export interface StartingResult extends HealthFacts {
 export interface StaleResult extends HealthFacts {
   status: 'stale';
   cause: StaleCause;
-  /** `restart` when the bridge is behind; `alert` when the scanner is silent or its clock is off. */
+  /** `restart` when the bridge is behind; `alert` when the scanner is silent, its clock is off, or the value is no scan. */
   action: 'restart' | 'alert';
 }
 export interface DownResult extends HealthFacts {
@@ -169,7 +173,7 @@ function commonFacts(i: HealthInputs): Facts {
 /** The status, with precedence error > down > stale > warning > healthy. */
 export function decideHealth(i: HealthInputs): HealthResult {
   const facts = commonFacts(i);
-  return unreachable(i, facts) ?? noLiveBridge(i, facts) ?? clockSkew(i, facts) ?? starting(i, facts) ?? byDataAge(i, facts);
+  return unreachable(i, facts) ?? noLiveBridge(i, facts) ?? unusableValue(i, facts) ?? clockSkew(i, facts) ?? starting(i, facts) ?? byDataAge(i, facts);
 }
 
 /** Whether `r` is a start-up report, which nobody is alerted about. */
@@ -200,22 +204,38 @@ function starting(i: HealthInputs, facts: Facts): StartingResult | undefined {
 }
 
 /**
- * A wrong clock, on either side: the value in Hazelcast stamped beyond `maxClockSkewS` ahead
- * (it would count as fresh for as long as that), or a scan the bridge refused for its stamp
- * within the last `staleS`. A restart cannot mend a clock: alert, and name the file.
+ * The value in Hazelcast is no scan to use (bridge/stored-value.ts): it does not parse as one, or
+ * it is stamped beyond `maxClockSkewS` ahead, where it would count as fresh for as long as that.
+ * The bridge replaces it with its next scan and the gates refuse it meanwhile; a restart cannot
+ * help, so alert: something else writes that key.
+ */
+function unusableValue(i: HealthInputs, facts: Facts): StaleResult | undefined {
+  const maxSkewS = i.thresholds.maxClockSkewS ?? 300;
+  const why =
+    i.latest.kind === 'unusable'
+      ? i.latest.why
+      : i.latest.kind === 'ok' && i.latest.payload
+        ? aheadOfClock(i.latest.payload, { nowMs: i.now, maxSkewS })
+        : null;
+  if (why === null) return undefined;
+  return {
+    ...facts,
+    dataAgeS: null,
+    scanNumber: null,
+    assetCount: null,
+    status: 'stale',
+    cause: 'unusable_value',
+    action: 'alert',
+    message: `the value in Hazelcast is no usable scan (${why}): the bridge replaces it with its next scan, and a restart cannot help; a person should find out what wrote it`,
+  };
+}
+
+/**
+ * A scan the bridge refused for its stamp within the last `staleS`: a wrong clock. A restart
+ * cannot mend a clock: alert, and name the file.
  */
 function clockSkew(i: HealthInputs, facts: Facts): ClockSkewWarningResult | StaleResult | undefined {
   const payload = i.latest.kind === 'ok' ? i.latest.payload : null;
-  const maxS = i.thresholds.maxClockSkewS ?? 300;
-  if (payload && payload.timestamp_ms - i.now > maxS * 1000) {
-    return {
-      ...facts,
-      status: 'stale',
-      cause: 'clock_skew',
-      action: 'alert',
-      message: `scan #${payload.scan_number} in Hazelcast is stamped ${s1(payload.timestamp_ms - i.now)} in the future, beyond MAX_CLOCK_SKEW_S=${maxS}: a clock is off and a restart cannot help; a person should correct the clock`,
-    };
-  }
   const r = i.clockSkew;
   if (!r || i.now - r.at > i.thresholds.staleS * 1000) return undefined;
   const how = r.kind === 'ahead' ? `stamped ${r.skewS} s ahead of the bridge's clock` : `stamped ${r.skewS} s before its file was written`;

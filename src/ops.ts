@@ -12,6 +12,7 @@ import type { Logger } from './log.js';
 import type { LastRestart } from './jobs/restart-bridge.js';
 import type { HealthResult } from './health.js';
 import type { BoardAnnouncement } from './summary.js';
+import { judgeStoredScan } from './bridge/stored-value.js';
 
 /** What operators ask about: the shape of `scan-bridge status --json` and `GET /api/status`. */
 export interface SystemStatus {
@@ -19,7 +20,9 @@ export interface SystemStatus {
   schedules: Array<{ id: string; every: number | null; next: number | null }>;
   queues: Record<JobName, { workers: number; counts: Record<string, number> }>;
   bridge: BridgeFactsView & { restarts: number; lastRestart: LastRestart | null };
-  latestScan: { scanNumber: number; timestamp: string; ageS: number; assetCount: number; bridgeId: string | null } | { error: string } | null;
+  /** `unusable`: the value is no scan (bridge/stored-value.ts), and why; `error`: Hazelcast could not be read. */
+  latestScan:
+    { scanNumber: number; timestamp: string; ageS: number; assetCount: number; bridgeId: string | null } | { unusable: string } | { error: string } | null;
   health: HealthResult | null;
   /** Where the board role last said it listens; `null`: no board announced itself lately. */
   board: BoardAnnouncement | null;
@@ -50,11 +53,13 @@ export async function collectStatus(config: Config, redis: RedisConnection, queu
   if (hazelcast) {
     try {
       const v = await (await hazelcast.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
-      if (v !== null) {
-        const p = JSON.parse(v) as { scan_number: number; timestamp: string; timestamp_ms: number; asset_count: number; bridge_id?: string };
+      const judged = v === null ? null : judgeStoredScan(v, { nowMs: now, maxSkewS: config.maxClockSkewS });
+      if (judged?.kind === 'unusable') latestScan = { unusable: judged.why };
+      else if (judged) {
+        const p = judged.value;
         latestScan = {
           scanNumber: p.scan_number,
-          timestamp: p.timestamp,
+          timestamp: new Date(p.timestamp_ms).toISOString(),
           ageS: Math.round((now - p.timestamp_ms) / 100) / 10,
           assetCount: p.asset_count,
           bridgeId: p.bridge_id ?? null,

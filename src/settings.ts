@@ -51,6 +51,12 @@ export const SETTINGS = {
   HZ_CLUSTER_NAME: { group: 'Hazelcast', type: 'text', default: 'dev', example: 'dev', doc: "the Hazelcast cluster's name" },
   HZ_MAP: { group: 'Hazelcast', type: 'text', default: 'DOLPHIN_FEATURES', doc: 'the map the trading programs read' },
   HZ_KEY: { group: 'Hazelcast', type: 'text', default: 'latest_eigen_scan', doc: 'the key of the newest scan in `HZ_MAP`' },
+  HZ_HEALTH_KEY: {
+    group: 'Hazelcast',
+    type: 'text',
+    default: 'scan_bridge_health',
+    doc: "key in `HZ_MAP` of the health entry that `wait`, `/api/ready` and the Python client read; with a `HZ_KEY` other than the default, `scan_bridge_health:<HZ_KEY>` unless set, so two deployments on one cluster never read each other's health",
+  },
   HZ_HISTORY_MAP: { group: 'Hazelcast', type: 'text', default: 'DOLPHIN_SCAN_HISTORY', doc: 'every scan, by zero-padded scan number' },
   HZ_HISTORY_TTL_S: { group: 'Hazelcast', type: 'int', default: '86400', min: 1, doc: 'time-to-live of history entries, seconds' },
 

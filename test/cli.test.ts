@@ -190,6 +190,18 @@ describe('scan-bridge create, trigger, status', () => {
     expect(json).toMatchObject({ bridge: { heartbeat: { id: 'h:1' } }, latestScan: { scanNumber: 42, assetCount: 400 } });
   });
 
+  it('status names a value in Hazelcast that is no scan for what it is, not as Hazelcast unreachable (issue 20)', async () => {
+    const { env, config } = await world(null, true);
+    const map = await hz.client.getMap<string, string>(config.hzMap);
+    await map.set(config.hzKey, 'not json');
+    const text = await cli(env, 'status');
+    expect(text.code).toBe(0);
+    expect(text.out).toContain('  no usable scan in Hazelcast: it is not JSON ("not json")');
+    await map.set(config.hzKey, JSON.stringify({ scan_number: 999999, timestamp: '2099-01-01T00:00:00.000Z', timestamp_ms: 4070908800000, asset_count: 3 }));
+    const json = JSON.parse((await cli(env, 'status', '--json')).out) as { latestScan: unknown };
+    expect(json.latestScan).toEqual({ unusable: expect.stringMatching(/^scan #999999 of 2099-01-01T00:00:00\.000Z is stamped .* ahead/) });
+  });
+
   it('says plainly when Redis is unreachable, without a stack trace', async () => {
     const r = await cli({ ...testEnv(), REDIS_URL: 'redis://127.0.0.1:1' }, 'status');
     expect(r.code).toBe(2);

@@ -158,6 +158,17 @@ describe('resolveConfig', () => {
     expect(failure(env).variable).toBe(variable);
   });
 
+  it("names the health entry after the deployment's HZ_KEY unless told (issue 20)", () => {
+    // One deployment keeps today's key; a second one, with its own HZ_KEY, gets its own entry.
+    expect(resolveConfig({}).hzHealthKey).toBe('scan_bridge_health');
+    expect(resolveConfig({ HZ_KEY: 'latest_eigen_scan' }).hzHealthKey).toBe('scan_bridge_health');
+    expect(resolveConfig({ HZ_KEY: 'latest_eigen_scan_eu' }).hzHealthKey).toBe('scan_bridge_health:latest_eigen_scan_eu');
+    expect(resolveConfig({ HZ_KEY: 'latest_eigen_scan_eu', HZ_HEALTH_KEY: 'eu_health' }).hzHealthKey).toBe('eu_health');
+    expect(failure({ HZ_HEALTH_KEY: 'latest_eigen_scan' })).toMatchObject({ variable: 'HZ_HEALTH_KEY' });
+    expect(failure({ HZ_KEY: 'x', HZ_HEALTH_KEY: 'x' })).toMatchObject({ variable: 'HZ_HEALTH_KEY' });
+    expect(failure({ HZ_HEALTH_KEY: 'a b' })).toMatchObject({ variable: 'HZ_HEALTH_KEY' });
+  });
+
   it('wants BOARD_USER and BOARD_PASSWORD together', () => {
     expect(failure({ BOARD_USER: 'ops' }).variable).toBe('BOARD_PASSWORD');
   });

@@ -65,7 +65,34 @@ describe('health check on real Redis and Hazelcast', () => {
     expect(await redis.llen(k.healthHistory)).toBe(1);
     const stored = await (await hz.client.getMap<string, string>(config.hzMap)).get(HEALTH_KEY);
     expect(JSON.parse(stored)).toMatchObject({ status: 'healthy', scanNumber: 100 });
+    expect(config.hzHealthKey).toBe(HEALTH_KEY);
     expect(await restartJobs(restartQueue)).toBe(0);
+  });
+
+  it('a value that is no scan (not JSON, a non-numeric scan_number, stamped in 2099): stale unusable_value, alert, no restart (issue 20)', async () => {
+    const forged = JSON.stringify({ scan_number: 999999, timestamp_ms: 4070908800000, asset_count: 3, bridge_id: 'elsewhere' });
+    for (const [value, why] of [
+      ['not json', 'it is not JSON ("not json")'],
+      [JSON.stringify({ scan_number: 'abc', timestamp_ms: Date.now(), asset_count: 3 }), 'its scan_number is not a whole number ("abc")'],
+      [forged, 'scan #999999 of 2099-01-01T00:00:00.000Z, written by "elsewhere", is stamped'],
+    ] as const) {
+      const { config, deps, restartQueue } = await world({ onDisk: [100] });
+      await (await hz.client.getMap<string, string>(config.hzMap)).set(config.hzKey, value);
+      const r = await runHealthCheck(deps);
+      expect(r).toMatchObject({ status: 'stale', cause: 'unusable_value', action: 'alert', scanNumber: null });
+      expect(r.message).toContain(why);
+      expect(await restartJobs(restartQueue)).toBe(0);
+    }
+  });
+
+  it('a deployment with its own HZ_KEY writes its own health entry, not scan_bridge_health (issue 20)', async () => {
+    const { config, deps } = await world({ ageS: 2 });
+    const own = { ...config, hzKey: 'latest_eigen_scan_b', hzHealthKey: 'scan_bridge_health:latest_eigen_scan_b' };
+    const map = await hz.client.getMap<string, string>(config.hzMap);
+    await map.set(own.hzKey, JSON.stringify({ scan_number: 5, timestamp_ms: Date.now(), asset_count: 1 }));
+    const r = await runHealthCheck({ ...deps, config: own });
+    expect(JSON.parse(await map.get(own.hzHealthKey))).toMatchObject({ status: r.status, scanNumber: 5 });
+    expect(await map.get(HEALTH_KEY)).toBeNull();
   });
 
   it('the Hazelcast health entry carries validUntil and expires after 3 health intervals', async () => {

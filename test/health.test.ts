@@ -423,9 +423,29 @@ describe('decideHealth: scan order and clock skew (issue 9)', () => {
     expect(decideHealth(inputs({ ...refusal(61_000) }))).toMatchObject({ status: 'healthy' });
   });
 
-  it('a value in Hazelcast stamped beyond MAX_CLOCK_SKEW_S ahead is clock skew, not fresh', () => {
+  it('a value in Hazelcast stamped beyond MAX_CLOCK_SKEW_S ahead is no usable value, not fresh and not clock_skew (issue 20)', () => {
     const r = decideHealth(inputs({ ...aged(-3_600_000), thresholds: { warningS: 30, staleS: 60, heartbeatTtlMs: TTL, startGraceS: 60, maxClockSkewS: 300 } }));
-    expect(r).toMatchObject({ status: 'stale', cause: 'clock_skew', action: 'alert' });
-    expect(r.message).toMatch(/3600\.0 s in the future, beyond MAX_CLOCK_SKEW_S=300/);
+    expect(r).toMatchObject({ status: 'stale', cause: 'unusable_value', action: 'alert' });
+    expect(r.message).toMatch(/stamped 3600 s ahead of this machine's clock, beyond MAX_CLOCK_SKEW_S=300/);
+    expect(r.message).toMatch(/the bridge replaces it with its next scan/);
+  });
+});
+
+describe('decideHealth: a value in Hazelcast that is no scan (issue 20)', () => {
+  const unusable: Partial<HealthInputs> = { latest: { kind: 'unusable', why: 'its scan_number is not a whole number ("abc")' } };
+
+  it('is stale (unusable_value): an alert, no restart, naming why', () => {
+    const r = decideHealth(inputs(unusable));
+    expect(r).toMatchObject({ status: 'stale', cause: 'unusable_value', action: 'alert', scanNumber: null, dataAgeS: null });
+    expect(r.message).toContain('its scan_number is not a whole number ("abc")');
+  });
+
+  it('a dead bridge still comes first: down, restart', () => {
+    expect(decideHealth(inputs({ ...unusable, ...noBeat }))).toMatchObject({ status: 'down', action: 'restart' });
+  });
+
+  it('clock_skew stays for a refused file', () => {
+    const refused = { clockSkew: { relPath: 'd/scan_1.arrow', scanNumber: 1, kind: 'ahead' as const, skewS: 900, at: NOW - 1000 } };
+    expect(decideHealth(inputs({ ...aged(72_400), ...refused }))).toMatchObject({ status: 'stale', cause: 'clock_skew' });
   });
 });

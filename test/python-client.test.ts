@@ -24,6 +24,16 @@ const scan = (n: number, ageS: number) =>
 const health = (status: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ status, checkedAt: Date.now(), validUntil: Date.now() + 60_000, message: status, ...extra });
 
+/** `wait_until_fresh` answering at once: prints why it is not ready. */
+const WAIT_ONCE = `
+import scan_bridge_client as c
+with c.ScanBridgeClient() as b:
+    try:
+        b.wait_until_fresh(max_age_s=30, timeout_s=0)
+    except TimeoutError as e:
+        print(e)
+`;
+
 async function world() {
   const env = testEnv();
   const config = resolveConfig(env);
@@ -106,17 +116,61 @@ with c.ScanBridgeClient() as b:
     expect(r.out().trim()).toBe('not ready after 0.5 s: the last health check says down (no_heartbeat)');
   });
 
-  it('wait_until_fresh names everything that is missing, in the order scan-bridge wait does', async () => {
-    const { env } = await world();
-    const script = `
+  it('wait_until_fresh refuses a value stamped in 2099 or one that is no scan, naming why as scan-bridge wait does (issue 20)', async () => {
+    const { env, config, map } = await world();
+    await map.set(HEALTH_KEY, health('healthy'));
+    const forged = { scan_number: 999999, timestamp: '2099-01-01T00:00:00.000Z', timestamp_ms: 4070908800000, asset_count: 3, bridge_id: 'elsewhere' };
+    for (const value of [JSON.stringify(forged), JSON.stringify({ scan_number: 'abc', timestamp_ms: Date.now() }), 'not json', '[1]']) {
+      await map.set(config.hzKey, value);
+      const r = runPython(WAIT_ONCE, env);
+      const w = waitCli(env, '--timeout', '0');
+      expect((await r.exited).code, r.err()).toBe(0);
+      expect((await w.exited).code).toBe(1);
+      expect(r.out()).toMatch(/^not ready after 0 s: the value in Hazelcast is no usable scan: /);
+      // The same words, but for the skew's decimals (the two read the clock a moment apart).
+      const digits = (t: string) => t.replace(/\d+(\.\d+)? s ahead/, 'N s ahead');
+      expect(digits(r.out())).toBe(digits(w.out()));
+    }
+  });
+
+  it('follows HZ_HEALTH_KEY, derived from HZ_KEY as the service does, or given as health_key (issue 20)', async () => {
+    const { env, config, map } = await world();
+    // Deployment A (default HZ_KEY) is healthy; deployment B has its own HZ_KEY and no entry of its own.
+    await map.set(HEALTH_KEY, health('healthy'));
+    const b = { ...env, HZ_KEY: 'latest_eigen_scan_b' };
+    await map.set(resolveConfig(b).hzKey, scan(11, 1));
+    await map.set(config.hzKey, scan(12, 1));
+    const byEnv = runPython(WAIT_ONCE, b);
+    expect((await byEnv.exited).code, byEnv.err()).toBe(0);
+    expect(byEnv.out()).toBe('not ready after 0 s: no health entry (no health check within 3 intervals: nobody is checking)\n');
+    await map.set(resolveConfig(b).hzHealthKey, health('healthy'));
+    const own = runPython(
+      `
 import scan_bridge_client as c
 with c.ScanBridgeClient() as b:
-    try:
-        b.wait_until_fresh(max_age_s=30, timeout_s=0)
-    except TimeoutError as e:
-        print(e)
-`;
-    const r = runPython(script, env);
+    print(b.health_key, b.wait_until_fresh(max_age_s=30, timeout_s=0)["scan_number"])
+`,
+      b,
+    );
+    expect((await own.exited).code, own.err()).toBe(0);
+    expect(own.out()).toBe('scan_bridge_health:latest_eigen_scan_b 11\n');
+    // As parameters: the key and health_key given, whatever the environment says.
+    await map.set('elsewhere_health', health('down', { cause: 'no_heartbeat' }));
+    const byArgs = runPython(
+      `
+import scan_bridge_client as c
+with c.ScanBridgeClient(key="latest_eigen_scan_b", health_key="elsewhere_health") as b:
+    print(b.health_key, b.readiness()["missing"])
+`,
+      env,
+    );
+    expect((await byArgs.exited).code, byArgs.err()).toBe(0);
+    expect(byArgs.out()).toBe("elsewhere_health ['the last health check says down (no_heartbeat)']\n");
+  });
+
+  it('wait_until_fresh names everything that is missing, in the order scan-bridge wait does', async () => {
+    const { env } = await world();
+    const r = runPython(WAIT_ONCE, env);
     const w = waitCli(env, '--timeout', '0');
     expect((await r.exited).code, r.err()).toBe(0);
     expect((await w.exited).code).toBe(1);

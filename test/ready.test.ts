@@ -40,6 +40,24 @@ describe('readiness decision (pure)', () => {
   });
 });
 
+describe('readiness of a value that is no scan to keep (issue 20)', () => {
+  it('a value stamped beyond MAX_CLOCK_SKEW_S ahead, or one that does not parse as a scan, is not ready, naming why', () => {
+    const forged = { scan_number: 999999, timestamp_ms: 4070908800000, asset_count: 3, bridge_id: 'elsewhere' };
+    const r = decideReady({ now: NOW, maxAgeS: 30, maxClockSkewS: 300, latest: forged, health: entry('healthy') });
+    expect(r).toMatchObject({ ready: false, dataAgeS: null, scanNumber: null });
+    expect(r.missing).toEqual([
+      expect.stringMatching(
+        /^the value in Hazelcast is no usable scan: scan #999999 of 2099-01-01T00:00:00\.000Z, written by "elsewhere", is stamped \d+(\.\d)? s ahead of this machine's clock, beyond MAX_CLOCK_SKEW_S=300$/,
+      ),
+    ]);
+    // Within the limit a future stamp counts as fresh, as before.
+    expect(decideReady({ now: NOW, maxAgeS: 30, maxClockSkewS: 300, latest: latest(-299), health: entry('healthy') }).ready).toBe(true);
+    expect(
+      decideReady({ now: NOW, maxAgeS: 30, latest: { unusable: 'its scan_number is not a whole number ("abc")' }, health: entry('healthy') }).missing,
+    ).toEqual(['the value in Hazelcast is no usable scan: its scan_number is not a whole number ("abc")']);
+  });
+});
+
 describe('GET /api/ready handler (pure)', () => {
   const ready = decideReady({ now: NOW, maxAgeS: 30, latest: latest(1), health: entry('healthy') });
   const notReady = decideReady({ now: NOW, maxAgeS: 30, latest: null, health: null });
@@ -110,6 +128,24 @@ describe('GET /api/ready on a real server and Hazelcast', () => {
     expect(Date.now() - wrote, 'ms from the write to the answer').toBeLessThan(200);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ ready: true, scanNumber: 2, health: { status: 'healthy' } });
+  });
+
+  it('503 for a value another client stamped in 2099, and for one that is no scan, naming why (issue 20)', async () => {
+    const map = await hz.client.getMap<string, string>(config.hzMap);
+    await map.set(HEALTH_KEY, JSON.stringify({ ...entry('healthy'), checkedAt: Date.now(), validUntil: Date.now() + 60_000 }));
+    const forged = { scan_number: 999999, timestamp: '2099-01-01T00:00:00.000Z', timestamp_ms: 4070908800000, asset_count: 3, bridge_id: 'elsewhere' };
+    await map.set(config.hzKey, JSON.stringify(forged));
+    const res = await fetch(`${url}?max_age_s=30`);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as Readiness).missing).toEqual([
+      expect.stringMatching(/^the value in Hazelcast is no usable scan: scan #999999 .*ahead of this machine's clock/),
+    ]);
+    await map.set(config.hzKey, JSON.stringify({ scan_number: 'abc', timestamp_ms: Date.now(), asset_count: 3 }));
+    const bad = await fetch(`${url}?max_age_s=30`);
+    expect(bad.status).toBe(503);
+    expect(((await bad.json()) as Readiness).missing).toEqual(['the value in Hazelcast is no usable scan: its scan_number is not a whole number ("abc")']);
+    // The next test finds fresh data again, as the earlier ones left it.
+    await map.set(config.hzKey, JSON.stringify({ scan_number: 2, timestamp_ms: Date.now(), asset_count: 3 }));
   });
 
   it('wait_s runs out: 503 after about that long', async () => {

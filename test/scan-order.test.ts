@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareScans, compareToFileName, isNewerScan, storedScanKey } from '../src/bridge/scan-order.js';
+import { compareScans, compareToFileName, isNewerScan } from '../src/bridge/scan-order.js';
+import { judgeStoredKey, judgeStoredScan } from '../src/bridge/stored-value.js';
 import { clockSkewOf } from '../src/bridge/clock-skew.js';
 
 const T = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -24,12 +25,33 @@ describe('scan order: time first, then number', () => {
     expect(compareToFileName({ scanNumber: 9, timestampMs: T - 1000 }, stored)).toBeLessThan(0);
   });
 
-  it('reads the order of a stored payload, ours or any JSON', () => {
-    expect(storedScanKey(`{"scan_number":42,"timestamp":"x","timestamp_ms":${T},"written_at_ms":1}`)).toEqual({ scanNumber: 42, timestampMs: T });
-    expect(storedScanKey(`{"timestamp_ms":${T},"scan_number":"43"}`)).toEqual({ scanNumber: 43, timestampMs: T });
-    expect(storedScanKey('{"scan_number":44}')).toEqual({ scanNumber: 44, timestampMs: -Infinity });
-    expect(storedScanKey('not json')).toBeNull();
-    expect(storedScanKey('{"x":1}')).toBeNull();
+  it('reads the order of a stored payload, ours or any JSON, and says why a value is no scan to keep (issue 20)', () => {
+    const at = { nowMs: T + 1000, maxSkewS: 300 };
+    const key = (raw: string) => judgeStoredKey(raw, at);
+    expect(key(`{"scan_number":42,"timestamp":"x","timestamp_ms":${T},"written_at_ms":1}`)).toEqual({
+      kind: 'scan',
+      value: { scanNumber: 42, timestampMs: T },
+    });
+    expect(key(`{"timestamp_ms":${T},"scan_number":"43"}`)).toEqual({ kind: 'scan', value: { scanNumber: 43, timestampMs: T } });
+    expect(key('{"scan_number":44}')).toEqual({ kind: 'unusable', why: 'scan #44 has no usable timestamp_ms (none)' });
+    expect(key('not json')).toEqual({ kind: 'unusable', why: 'it is not JSON ("not json")' });
+    expect(key('[1]')).toEqual({ kind: 'unusable', why: 'it is not a JSON object ([1])' });
+    expect(key(`{"scan_number":"abc","timestamp_ms":${T}}`)).toEqual({ kind: 'unusable', why: 'its scan_number is not a whole number ("abc")' });
+    expect(key(`{"scan_number":-1,"timestamp_ms":${T}}`)).toMatchObject({ kind: 'unusable' });
+    expect(key(`{"scan_number":1.5,"timestamp_ms":${T}}`)).toMatchObject({ kind: 'unusable' });
+    // Stamped ahead: within MAX_CLOCK_SKEW_S a scan, beyond it not, by either path.
+    expect(key(`{"scan_number":45,"timestamp":"x","timestamp_ms":${T + 1000 + 300_000}}`)).toMatchObject({ kind: 'scan' });
+    const far = key(`{"scan_number":999999,"timestamp":"x","timestamp_ms":${T + 1000 + 300_001}}`);
+    expect(far).toMatchObject({ kind: 'unusable' });
+    expect(far.kind === 'unusable' && far.why).toMatch(/^scan #999999 of .* is stamped 300 s ahead of this machine's clock, beyond MAX_CLOCK_SKEW_S=300$/);
+    expect(judgeStoredScan(`{"timestamp_ms":${T + 1000 + 300_001},"scan_number":7,"bridge_id":"elsewhere"}`, at)).toMatchObject({
+      kind: 'unusable',
+      why: expect.stringContaining('written by "elsewhere"'),
+    });
+    expect(judgeStoredScan(`{"scan_number":7,"timestamp_ms":${T},"asset_count":3}`, at)).toEqual({
+      kind: 'scan',
+      value: { scan_number: 7, timestamp_ms: T, asset_count: 3 },
+    });
   });
 });
 

@@ -237,6 +237,18 @@ describe('/metrics', () => {
     expect(value(e, 'scan_bridge_uptime_seconds')).toBe(0);
   });
 
+  it('a value in Hazelcast that is no scan has no data age, and Hazelcast is still up (issue 20)', async () => {
+    const map = await hazelcast.client.getMap<string, string>(config.hzMap);
+    for (const v of ['not json', JSON.stringify({ scan_number: 999999, timestamp_ms: 4070908800000, asset_count: 3 })]) {
+      await map.set(config.hzKey, v);
+      const e = await scrape();
+      expect(value(e, 'scan_bridge_hazelcast_up'), v).toBe(1);
+      expect(value(e, 'scan_bridge_data_age_seconds'), v).toBeNaN();
+      expect(value(e, 'scan_bridge_latest_scan_number'), v).toBeNaN();
+    }
+    await map.delete(config.hzKey);
+  });
+
   it('asks for credentials', async () => {
     const res = await fetch(url);
     expect(res.status).toBe(401);

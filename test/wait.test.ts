@@ -23,7 +23,7 @@ async function world(opts: { ageS?: number; health?: string | null }) {
   const config = resolveConfig(env);
   const map = await hz.client.getMap<string, string>(config.hzMap);
   if (opts.ageS !== undefined) await map.set(config.hzKey, scan(41, opts.ageS));
-  if (opts.health) await map.set(HEALTH_KEY, opts.health);
+  if (opts.health) await map.set(config.hzHealthKey, opts.health);
   return { env, config, map };
 }
 
@@ -76,6 +76,39 @@ describe('scan-bridge wait', () => {
     const nothing = waitCli((await world({})).env, '--timeout', '0');
     expect((await nothing.exited).code).toBe(1);
     expect(nothing.out()).toMatch(/: no scan in Hazelcast; no health entry/);
+  });
+
+  it('a value another client stamped in 2099 is not ready, however healthy the entry says it is (issue 20)', async () => {
+    const { env, config, map } = await world({ health: health('healthy') });
+    const forged = { scan_number: 999999, timestamp: '2099-01-01T00:00:00.000Z', timestamp_ms: 4070908800000, asset_count: 3, bridge_id: 'elsewhere' };
+    await map.set(config.hzKey, JSON.stringify(forged));
+    const w = waitCli(env, '--max-age', '30', '--timeout', '0');
+    expect((await w.exited).code).toBe(1);
+    expect(w.out()).toMatch(
+      /^not ready after 0 s: the value in Hazelcast is no usable scan: scan #999999 of 2099-01-01T00:00:00\.000Z, written by "elsewhere", is stamped \d+(\.\d)? s ahead of this machine's clock, beyond MAX_CLOCK_SKEW_S=300\n$/,
+    );
+    await map.set(config.hzKey, 'not json');
+    const notJson = waitCli(env, '--timeout', '0');
+    expect((await notJson.exited).code).toBe(1);
+    expect(notJson.out()).toBe('not ready after 0 s: the value in Hazelcast is no usable scan: it is not JSON ("not json")\n');
+  });
+
+  it("two deployments on one map with different HZ_KEY never read each other's health (issue 20)", async () => {
+    const { env, config, map } = await world({ ageS: 1 });
+    // Deployment A (default HZ_KEY) is healthy; deployment B (its own HZ_KEY) has no health check running.
+    await map.set(config.hzHealthKey, health('healthy'));
+    const b = { ...env, HZ_KEY: 'latest_eigen_scan_b' };
+    await map.set(resolveConfig(b).hzKey, scan(7, 1));
+    const w = waitCli(b, '--timeout', '0');
+    expect((await w.exited).code).toBe(1);
+    expect(w.out()).toMatch(/: no health entry/);
+    // B's own entry is its own; A still sees its own healthy one.
+    await map.set(resolveConfig(b).hzHealthKey, health('down', { cause: 'no_heartbeat' }));
+    const wb = waitCli(b, '--timeout', '0');
+    expect((await wb.exited).code).toBe(1);
+    expect(wb.out()).toMatch(/the last health check says down \(no_heartbeat\)/);
+    const wa = waitCli(env, '--timeout', '0');
+    expect((await wa.exited).code).toBe(0);
   });
 
   it('exits 2 with one line when Hazelcast is unreachable', async () => {

@@ -4,16 +4,23 @@ is fresh and the bridge is being checked.
 One file; its only dependency is hazelcast-python-client. It reads Hazelcast only (no Redis) and
 decides readiness by the same rule as ``scan-bridge wait`` and ``GET /api/ready``:
 
-- ``latest_eigen_scan`` is no older than ``max_age_s`` (now - ``timestamp_ms``), and
-- the health entry ``scan_bridge_health`` exists, is before its ``validUntil`` and says neither
-  ``down`` nor ``error``. The service writes it after every health check with a time-to-live of 3
-  health intervals: no entry means nobody is checking.
+- ``latest_eigen_scan`` is a scan (JSON with a whole ``scan_number`` and a numeric
+  ``timestamp_ms``) stamped no more than ``max_clock_skew_s`` ahead of this machine's clock, and no
+  older than ``max_age_s`` (now - ``timestamp_ms``): any client of the cluster can write that key,
+  and a value stamped in 2099 would otherwise count as fresh until 2099; and
+- the deployment's health entry exists, is before its ``validUntil`` and says neither ``down``
+  nor ``error``. The service writes it after every health check with a time-to-live of 3 health
+  intervals: no entry means nobody is checking. Its key is HZ_HEALTH_KEY; by default
+  ``scan_bridge_health`` with the default HZ_KEY, else ``scan_bridge_health:<HZ_KEY>``, so that
+  two deployments on one cluster never read each other's health.
 
 Settings come from arguments or, like the service, from HZ_MEMBERS (comma-separated host:port),
-HZ_CLUSTER_NAME, HZ_MAP and HZ_KEY.
+HZ_CLUSTER_NAME, HZ_MAP, HZ_KEY, HZ_HEALTH_KEY and MAX_CLOCK_SKEW_S.
 """
 
+import datetime
 import json
+import math
 import os
 import threading
 import time
@@ -21,6 +28,13 @@ import time
 import hazelcast
 
 HEALTH_KEY = "scan_bridge_health"
+DEFAULT_KEY = "latest_eigen_scan"
+
+
+def default_health_key(key):
+    """The health entry's key of the deployment whose latest scan is under ``key``, as the service
+    derives it when HZ_HEALTH_KEY is not set."""
+    return HEALTH_KEY if key == DEFAULT_KEY else "%s:%s" % (HEALTH_KEY, key)
 _UNUSABLE = ("down", "error")
 
 
@@ -34,18 +48,68 @@ def _parse(raw):
         return None
 
 
-def readiness(latest, health, max_age_s, now_ms=None):
-    """The readiness decision on parsed entries: a dict with ``ready``, ``missing`` (phrases),
-    ``dataAgeS``, ``scanNumber`` and ``health`` (None when absent or expired). Pure."""
+class Unusable:
+    """A stored value that is not a scan (text that is not JSON, say), and why."""
+
+    def __init__(self, why):
+        self.why = why
+
+
+def load_latest(raw):
+    """The stored text of ``latest_eigen_scan`` as JSON, None when absent, or :class:`Unusable`
+    when it is not JSON; :func:`readiness` judges the rest."""
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return Unusable("it is not JSON (%s)" % _json(_excerpt(raw)))
+
+
+def unusable_why(latest, now_ms=None, max_clock_skew_s=300):
+    """Why a parsed ``latest_eigen_scan`` value is no usable scan, or None when it is one: the same
+    rule and words as the service (src/bridge/stored-value.ts)."""
+    if isinstance(latest, Unusable):
+        return latest.why
+    if not isinstance(latest, dict):
+        return "it is not a JSON object (%s)" % _excerpt(_json(latest))
+    n = _whole(latest.get("scan_number"))
+    if n is None:
+        return "its scan_number is not a whole number (%s)" % _describe(latest, "scan_number")
+    t = latest.get("timestamp_ms")
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
+        return "scan #%d has no usable timestamp_ms (%s)" % (n, _describe(latest, "timestamp_ms"))
+    now_ms = time.time() * 1000 if now_ms is None else now_ms
+    if t - now_ms > max_clock_skew_s * 1000:
+        skew = math.floor((t - now_ms) / 1000 * 10 + 0.5) / 10
+        by = ", written by %s," % _json(latest["bridge_id"]) if isinstance(latest.get("bridge_id"), str) else ""
+        return "scan #%d of %s%s is stamped %s s ahead of this machine's clock, beyond MAX_CLOCK_SKEW_S=%s" % (
+            n,
+            _iso(t),
+            by,
+            _num(skew),
+            _num(max_clock_skew_s),
+        )
+    return None
+
+
+def readiness(latest, health, max_age_s, now_ms=None, max_clock_skew_s=300):
+    """The readiness decision on parsed entries (``latest`` as :func:`load_latest` gives it): a dict
+    with ``ready``, ``missing`` (phrases), ``dataAgeS``, ``scanNumber`` and ``health`` (None when
+    absent or expired). Pure."""
     now_ms = time.time() * 1000 if now_ms is None else now_ms
     missing = []
     age = None
-    if latest is None:
+    why = None if latest is None else unusable_why(latest, now_ms, max_clock_skew_s)
+    if why is not None:
+        missing.append("the value in Hazelcast is no usable scan: %s" % why)
+        latest = None
+    elif latest is None:
         missing.append("no scan in Hazelcast")
     else:
         age = round(max(0.0, now_ms - latest["timestamp_ms"]) / 100) / 10
         if age > max_age_s:
-            missing.append("data is %.1f s old (scan #%s), over the %s s limit" % (age, latest["scan_number"], _num(max_age_s)))
+            missing.append("data is %.1f s old (scan #%s), over the %s s limit" % (age, _whole(latest["scan_number"]), _num(max_age_s)))
     live = health if health is not None and health.get("validUntil", 0) > now_ms else None
     if live is None:
         missing.append("no health entry (no health check within 3 intervals: nobody is checking)")
@@ -57,7 +121,7 @@ def readiness(latest, health, max_age_s, now_ms=None):
         "missing": missing,
         "maxAgeS": max_age_s,
         "dataAgeS": age,
-        "scanNumber": latest["scan_number"] if latest is not None else None,
+        "scanNumber": _whole(latest["scan_number"]) if latest is not None else None,
         "health": live,
     }
 
@@ -66,17 +130,64 @@ def _num(x):
     return ("%d" % x) if float(x).is_integer() else ("%s" % x)
 
 
+def _whole(v):
+    """A scan number as the service accepts it: a whole number from 0 to 2^53 - 1, or up to 15 digits as text."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int) and 0 <= v <= 2**53 - 1:
+        return v
+    if isinstance(v, float) and v.is_integer() and 0 <= v <= 2**53 - 1:
+        return int(v)
+    if isinstance(v, str) and 1 <= len(v) <= 15 and v.isascii() and v.isdigit():
+        return int(v)
+    return None
+
+
+def _json(v):
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+def _excerpt(s):
+    return s[:60] + "\u2026" if len(s) > 60 else s
+
+
+def _describe(d, field):
+    return _excerpt(_json(d[field])) if field in d else "none"
+
+
+def _iso(ms):
+    try:
+        dt = datetime.datetime.fromtimestamp(math.floor(ms) // 1000, tz=datetime.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return _num(ms)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (math.floor(ms) % 1000)
+
+
 class ScanBridgeClient:
     """Reads ``HZ_MAP`` (default ``DOLPHIN_FEATURES``): ``HZ_KEY`` (``latest_eigen_scan``) and
-    ``scan_bridge_health``. Use as a context manager, or call ``close()``. Connecting raises
-    hazelcast's IllegalStateError when no member answers within ``connect_timeout_s``."""
+    ``HZ_HEALTH_KEY`` (see :func:`default_health_key`). Use as a context manager, or call
+    ``close()``. Connecting raises hazelcast's IllegalStateError when no member answers within
+    ``connect_timeout_s``."""
 
-    def __init__(self, members=None, cluster_name=None, map_name=None, key=None, connect_timeout_s=10.0, client=None):
+    def __init__(
+        self,
+        members=None,
+        cluster_name=None,
+        map_name=None,
+        key=None,
+        connect_timeout_s=10.0,
+        client=None,
+        max_clock_skew_s=None,
+        health_key=None,
+    ):
         members = members if members is not None else os.environ.get("HZ_MEMBERS") or "127.0.0.1:5701"
         if isinstance(members, str):
             members = [m.strip() for m in members.split(",") if m.strip()]
         self.map_name = map_name or os.environ.get("HZ_MAP") or "DOLPHIN_FEATURES"
-        self.key = key or os.environ.get("HZ_KEY") or "latest_eigen_scan"
+        self.key = key or os.environ.get("HZ_KEY") or DEFAULT_KEY
+        self.health_key = health_key or os.environ.get("HZ_HEALTH_KEY") or default_health_key(self.key)
+        skew = max_clock_skew_s if max_clock_skew_s is not None else os.environ.get("MAX_CLOCK_SKEW_S") or 300
+        self.max_clock_skew_s = float(skew)
         self._own = client is None
         self._client = client or hazelcast.HazelcastClient(
             cluster_members=members,
@@ -101,11 +212,11 @@ class ScanBridgeClient:
 
     def health(self):
         """The last health check's result as a dict, or None when it has expired (nobody is checking)."""
-        h = _parse(self._map.get(HEALTH_KEY))
+        h = _parse(self._map.get(self.health_key))
         return h if h is not None and h.get("validUntil", 0) > time.time() * 1000 else None
 
     def readiness(self, max_age_s=30):
-        return readiness(self.latest_scan(), _parse(self._map.get(HEALTH_KEY)), max_age_s)
+        return readiness(load_latest(self._map.get(self.key)), _parse(self._map.get(self.health_key)), max_age_s, max_clock_skew_s=self.max_clock_skew_s)
 
     def wait_until_fresh(self, max_age_s=30, timeout_s=300, on_waiting=None):
         """Returns the newest scan once it is no older than ``max_age_s`` and a live health entry
@@ -132,9 +243,9 @@ class ScanBridgeClient:
             )
 
         deadline = time.monotonic() + timeout_s
-        ids = [listen("latest", self.key), listen("health", HEALTH_KEY)]
+        ids = [listen("latest", self.key), listen("health", self.health_key)]
         try:
-            latest, health = self._map.get(self.key), self._map.get(HEALTH_KEY)
+            latest, health = self._map.get(self.key), self._map.get(self.health_key)
             announced = False
             with cond:
                 # An event that came during the reads is newer than what they returned.
@@ -143,8 +254,8 @@ class ScanBridgeClient:
                 if "health" not in touched:
                     raw["health"] = health
                 while True:
-                    scan = _parse(raw["latest"])
-                    r = readiness(scan, _parse(raw["health"]), max_age_s)
+                    scan = load_latest(raw["latest"])
+                    r = readiness(scan, _parse(raw["health"]), max_age_s, max_clock_skew_s=self.max_clock_skew_s)
                     if r["ready"]:
                         return scan
                     left = deadline - time.monotonic()

@@ -4,9 +4,10 @@ import type { Hazelcast, RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
-import { startupCatchUp } from './catch-up.js';
+import { rewriteLostHistory, startupCatchUp, type CatchUpDeps } from './catch-up.js';
 import { FolderWatch } from './watch/folder-watch.js';
 import { HistoryWriter } from './hazelcast/history-writer.js';
+import { LatestKeeper } from './keep-latest.js';
 import { LatestWriter, type LatestItem } from './hazelcast/latest-writer.js';
 import { OutageRetry } from './hazelcast/outage.js';
 import { freshPayload, type DecodedScan } from './hazelcast/payload.js';
@@ -16,6 +17,7 @@ import { ScanFileReader } from './scan-intake.js';
 import { preciseNow } from './scan-times.js';
 import type { BridgeStats } from './stats.js';
 import { HistoryStore, LatestStore, WriteRefusedError, type WriteGate } from './hazelcast/store.js';
+import { scanOrderOf, type ScanOrderKey } from './scan-order.js';
 
 export type { BridgeEvent };
 
@@ -63,6 +65,7 @@ export class Bridge {
   private readonly history: HistoryWriter;
   private readonly historyStore: HistoryStore;
   private readonly outage: OutageRetry;
+  private readonly keeper: LatestKeeper;
   private readonly folder: FolderWatch;
   private stopped = false;
   private catchUp: Promise<void> = Promise.resolve();
@@ -102,14 +105,16 @@ export class Bridge {
       },
       onReject: (relPath, reason) => this.report.reject(relPath, reason),
     });
-    this.latestStore = new LatestStore(this.hz.client, this.s.hzMap, this.s.hzKey, opts.writeGate);
+    this.latestStore = new LatestStore(this.hz.client, this.s.hzMap, this.s.hzKey, this.s.maxClockSkewS, opts.writeGate);
     this.latest = new LatestWriter({
       store: this.latestStore,
       payloadOf,
-      onDone: (item, outcome) => {
+      onDone: (item, outcome, restored) => {
         this.history.nudge();
         this.outage.recovered();
-        this.report.latestDone(item, outcome);
+        this.report.latestDone(item, outcome, restored);
+        // A member that lost the latest value may have lost the history too.
+        if (restored && outcome.kind === 'written') this.rewriteLostHistory(scanOrderOf(item.scan));
       },
       onError: (err, newest) => {
         // Refused, not failed: this bridge may not write any more and is being stopped.
@@ -118,7 +123,7 @@ export class Bridge {
         this.history.nudge();
       },
     });
-    this.historyStore = new HistoryStore(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS * 1000, opts.writeGate);
+    this.historyStore = new HistoryStore(this.hz.client, this.s.hzHistoryMap, this.s.hzHistoryTtlS * 1000, this.s.maxClockSkewS, opts.writeGate);
     this.history = new HistoryWriter({
       store: this.historyStore,
       hazelcast: this.hz,
@@ -130,19 +135,31 @@ export class Bridge {
       say,
       latestFirst: () => this.latest.writing(),
     });
+    this.keeper = new LatestKeeper({
+      hazelcast: this.hz,
+      mapName: this.s.hzMap,
+      key: this.s.hzKey,
+      present: () => this.latestStore.present(),
+      restore: () => this.latest.restore(),
+      say: (level, message) => this.report.say(level, message),
+    });
     this.folder = new FolderWatch({
       settings: this.s,
       bridgeId: this.id,
       file: (p) => this.reader.onFile(p),
       fail: (err) => this.fail(err),
       // The scans in the folder watched again are caught up on, beside any catch-up still running.
-      watchingAgain: () => {
-        this.catchUp = Promise.all([this.catchUp, this.catchUpOnDisk()]).then(() => undefined);
-      },
+      watchingAgain: () => this.catchUpAgain(),
       // Watched by events, a decode thread hears of each new file when this thread does, and starts on it.
       watched: (choice) => this.decoder.decodeAhead(choice.mode === 'events' ? this.s.arrowDir : null),
       say,
     });
+  }
+
+  /** A catch-up on the scans on disk, beside any still running. */
+  private catchUpAgain(): void {
+    if (this.stopped) return;
+    this.catchUp = Promise.all([this.catchUp, this.catchUpOnDisk()]).then(() => undefined);
   }
 
   stats(): BridgeStats {
@@ -164,6 +181,7 @@ export class Bridge {
   /** Starts watching; resolves once the watches are in place. The start-up catch-up runs on (see caughtUp). */
   async start(): Promise<void> {
     this.outage.start();
+    this.keeper.start();
     await this.decoder.start();
     await this.folder.start();
     this.catchUp = this.catchUpOnDisk();
@@ -171,9 +189,23 @@ export class Bridge {
 
   /** Pushes the newest scan on disk and writes the ones Hazelcast has not seen to history (catch-up.ts). */
   private catchUpOnDisk(): Promise<void> {
-    return startupCatchUp({
+    return startupCatchUp(this.catchUpDeps()).catch((err: unknown) => this.report.say('error', `catch-up failed: ${coerceError(err).message}`));
+  }
+
+  /** Writes again the history entries Hazelcast lost up to the scan put back (catch-up.ts), beside any catch-up running. */
+  private rewriteLostHistory(upTo: ScanOrderKey): void {
+    if (this.stopped) return;
+    const rewrite = rewriteLostHistory(this.catchUpDeps(), upTo).catch((err: unknown) =>
+      this.report.say('error', `writing the lost history again failed: ${coerceError(err).message}`),
+    );
+    this.catchUp = Promise.all([this.catchUp, rewrite]).then(() => undefined);
+  }
+
+  private catchUpDeps(): CatchUpDeps {
+    return {
       arrowDir: this.s.arrowDir,
       historyTtlS: this.s.hzHistoryTtlS,
+      maxClockSkewS: this.s.maxClockSkewS,
       hazelcast: this.hz,
       latest: this.latestStore,
       reader: this.reader,
@@ -186,7 +218,7 @@ export class Bridge {
       skip: (relPath, reason) => this.report.skip(relPath, reason),
       say: (level, message) => this.report.say(level, message),
       stopped: () => this.stopped,
-    }).catch((err: unknown) => this.report.say('error', `catch-up failed: ${coerceError(err).message}`));
+    };
   }
 
   // Declared before `failure`: class fields are defined in order, and the executor sets it.
@@ -215,6 +247,7 @@ export class Bridge {
     this.stopped = true;
     this.folder.stop();
     this.outage.stop();
+    this.keeper.stop();
     this.reader.stop();
     this.latest.stop();
     this.history.stop();

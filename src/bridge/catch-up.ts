@@ -6,11 +6,14 @@ import type { ReadOutcome } from './scan-decoder.js';
 import type { DecodedScan } from './hazelcast/payload.js';
 import type { ScanFileReader } from './scan-intake.js';
 import type { LatestStore } from './hazelcast/store.js';
-import { compareToFileName, describeScan, storedScanKey, type ScanOrderKey } from './scan-order.js';
+import { compareToFileName, describeScan, type ScanOrderKey } from './scan-order.js';
+import { judgeStoredKey } from './stored-value.js';
 
 export interface CatchUpDeps {
   arrowDir: string;
   historyTtlS: number;
+  /** MAX_CLOCK_SKEW_S. */
+  maxClockSkewS: number;
   hazelcast: Pick<Hazelcast, 'waitConnected'>;
   latest: Pick<LatestStore, 'read'>;
   reader: Pick<ScanFileReader, 'onFile' | 'has'>;
@@ -51,7 +54,9 @@ export async function startupCatchUp(d: CatchUpDeps): Promise<void> {
   await d.hazelcast.waitConnected(5000);
   try {
     const current = await d.latest.read();
-    stored = current === null ? null : storedScanKey(current);
+    // A value that is no scan, or stamped far ahead, says nothing of what was missed (stored-value.ts).
+    const judged = current === null ? null : judgeStoredKey(current, { nowMs: Date.now(), maxSkewS: d.maxClockSkewS });
+    stored = judged?.kind === 'scan' ? judged.value : null;
   } catch (err) {
     d.say('warn', `cannot read the current scan from Hazelcast (${coerceError(err).message}): catching up from disk alone`);
   }
@@ -75,13 +80,29 @@ export async function startupCatchUp(d: CatchUpDeps): Promise<void> {
             .filter((f) => !newer(f) && young(f))
             .slice(-RECHECK_MAX),
           stored,
+          'a run stopped before writing it',
         );
   if (missed.length + unwritten.length === 0) return;
-  await backfill(d, [...unwritten, ...missed]);
+  await backfill(d, [...unwritten, ...missed], true);
 }
 
-/** Of `refs` (at or before `stored`), those whose number has no history entry. */
-async function withoutHistory(d: CatchUpDeps, refs: ScanFileRef[], stored: ScanOrderKey): Promise<ScanFileRef[]> {
+/**
+ * After Hazelcast lost the latest value and it was put back (keep-latest.ts): a member that lost
+ * it may have lost the history too. The entries of the last scans on disk up to `upTo` (at most
+ * RECHECK_MAX, younger than the history TTL) are checked, and the missing ones written again from
+ * their files, whether or not this run read them before.
+ */
+export async function rewriteLostHistory(d: CatchUpDeps, upTo: ScanOrderKey): Promise<void> {
+  const horizon = Date.now() - d.historyTtlS * 1000;
+  const refs = (await listScanFiles(d.arrowDir))
+    .filter((f) => (f.timestampMs ?? Infinity) >= horizon && f.scanNumber !== undefined && compareToFileName(fileOrder(f), upTo) <= 0)
+    .slice(-RECHECK_MAX);
+  const missing = await withoutHistory(d, refs, upTo, 'Hazelcast lost them');
+  if (missing.length > 0) await backfill(d, missing, false);
+}
+
+/** Of `refs` (at or before `stored`), those whose number has no history entry; `why` they may have none, for the log. */
+async function withoutHistory(d: CatchUpDeps, refs: ScanFileRef[], stored: ScanOrderKey, why: string): Promise<ScanFileRef[]> {
   const numbered = refs.filter((f) => f.scanNumber !== undefined);
   if (numbered.length === 0) return [];
   let absent: Set<number>;
@@ -95,13 +116,13 @@ async function withoutHistory(d: CatchUpDeps, refs: ScanFileRef[], stored: ScanO
   if (out.length > 0)
     d.say(
       'info',
-      `catching up: ${out.length} of the ${numbered.length} scans on disk up to ${describeScan(stored)} have no history entry (a run stopped before writing it); writing them`,
+      `catching up: ${out.length} of the ${numbered.length} scans on disk up to ${describeScan(stored)} have no history entry (${why}); writing them`,
     );
   return out;
 }
 
-/** Reads and writes the missed scans to history, a few at a time; files the reader knows are its business. */
-async function backfill(d: CatchUpDeps, refs: ScanFileRef[]): Promise<void> {
+/** Reads and writes the missed scans to history, a few at a time; with `skipKnown`, files the reader knows are its business. */
+async function backfill(d: CatchUpDeps, refs: ScanFileRef[], skipKnown: boolean): Promise<void> {
   const t0 = Date.now();
   let done = 0;
   let lastReport = t0;
@@ -109,7 +130,7 @@ async function backfill(d: CatchUpDeps, refs: ScanFileRef[]): Promise<void> {
   const work = async () => {
     while (!d.stopped() && next < refs.length) {
       const ref = refs[next++]!;
-      if (d.reader.has(ref.path)) continue;
+      if (skipKnown && d.reader.has(ref.path)) continue;
       const res = await d.read(ref.path, ref.relPath);
       if (res.kind === 'ok') {
         if (d.refused(res.scan, ref.relPath)) continue;

@@ -117,9 +117,15 @@ export class BridgeReport {
     );
   }
 
-  /** The latest value's write of a scan was answered. */
-  latestDone(p: LatestItem, outcome: PutOutcome): void {
+  /** The latest value's write of a scan was answered. `restored`: it was put back after Hazelcast lost the value. */
+  latestDone(p: LatestItem, outcome: PutOutcome, restored = false): void {
     const n = p.scan.scanNumber;
+    if (restored) {
+      if (outcome.kind === 'written') {
+        this.say('warn', `Hazelcast had lost the latest value: put scan #${n} back (${p.relPath})`, { scan: n, file: p.relPath });
+      }
+      return;
+    }
     if (outcome.kind === 'written') {
       const latencyMs = Math.round(preciseNow() - p.eventAt);
       const c = this.counts;
@@ -128,6 +134,12 @@ export class BridgeReport {
       c.lastPushedAt = Date.now();
       c.lastPushLatencyMs = latencyMs;
       observeLatency(c.pushLatency, latencyMs);
+      if (outcome.replaced !== undefined) {
+        this.say('warn', `replaced the value in Hazelcast with scan #${n}: it was not a scan to keep (${outcome.replaced})`, {
+          scan: n,
+          replaced: outcome.replaced,
+        });
+      }
       this.say('info', `pushed scan #${n} (${p.scan.assetCount} assets) in ${latencyMs} ms`, {
         scan: n,
         assets: p.scan.assetCount,

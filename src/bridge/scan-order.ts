@@ -34,26 +34,6 @@ export function compareToFileName(file: ScanOrderKey, other: ScanOrderKey): numb
   return file.timestampMs - otherSecond || file.scanNumber - other.scanNumber;
 }
 
-/**
- * The order key of a stored payload (a JSON text beginning with `scan_number`, `timestamp`,
- * `timestamp_ms`, as the bridge writes it; anything else is parsed in full). Null when it has no
- * usable scan number: then any scan replaces it. A payload without a time sorts before every timed scan.
- */
-export function storedScanKey(stored: string): ScanOrderKey | null {
-  const m = /^\{"scan_number":(\d+),"timestamp":"[^"]*","timestamp_ms":(-?\d+)[,}]/.exec(stored);
-  if (m) return { scanNumber: Number(m[1]), timestampMs: Number(m[2]) };
-  let v: { scan_number?: unknown; timestamp_ms?: unknown };
-  try {
-    v = JSON.parse(stored) as typeof v;
-  } catch {
-    return null;
-  }
-  const n = v?.scan_number;
-  const scanNumber = typeof n === 'number' ? n : typeof n === 'string' && /^\d+$/.test(n) ? Number(n) : undefined;
-  if (scanNumber === undefined) return null;
-  return { scanNumber, timestampMs: typeof v.timestamp_ms === 'number' ? v.timestamp_ms : -Infinity };
-}
-
 /** `#<n> of <ISO time>`, for log lines where the number alone no longer says which is newer. */
 export function describeScan(k: ScanOrderKey): string {
   return Number.isFinite(k.timestampMs) ? `#${k.scanNumber} of ${new Date(k.timestampMs).toISOString()}` : `#${k.scanNumber} without a time`;

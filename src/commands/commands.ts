@@ -107,6 +107,7 @@ function printStatus(s: SystemStatus): void {
   console.log('Latest scan');
   if (!s.latestScan) console.log('  none in Hazelcast');
   else if ('error' in s.latestScan) console.log(`  Hazelcast unreachable: ${s.latestScan.error}`);
+  else if ('unusable' in s.latestScan) console.log(`  no usable scan in Hazelcast: ${s.latestScan.unusable}`);
   else
     console.log(
       `  #${s.latestScan.scanNumber} at ${s.latestScan.timestamp} (${s.latestScan.ageS} s old), ${s.latestScan.assetCount} assets, by ${s.latestScan.bridgeId ?? '?'}`,

@@ -7,7 +7,8 @@ import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
 import { newestScanFileOnDisk } from '../bridge/watch/scan-files.js';
-import { decideHealth, isStarting, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
+import { decideHealth, isStarting, type HealthInputs, type HealthResult } from '../health.js';
+import { parseStoredScan } from '../bridge/stored-value.js';
 import { enqueue, type Enqueued } from './enqueue.js';
 import type { RestartPayload, RestartResult } from './restart-bridge.js';
 import { sleep, withTimeout } from '../time.js';
@@ -49,7 +50,12 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
     READ_TIMEOUT_MS,
     'Hazelcast',
   ).then(
-    (v): HealthInputs['latest'] => ({ kind: 'ok', payload: v === null ? null : (JSON.parse(v) as LatestScan) }),
+    (v): HealthInputs['latest'] => {
+      if (v === null) return { kind: 'ok', payload: null };
+      // Any client can write the key: a value that is no scan is reported as such (bridge/stored-value.ts).
+      const judged = parseStoredScan(v);
+      return judged.kind === 'scan' ? { kind: 'ok', payload: judged.value } : { kind: 'unusable', why: judged.why };
+    },
     (err: unknown): HealthInputs['latest'] => ({ kind: 'unreachable', error: coerceError(err).message }),
   );
   const fromRedis = withTimeout(
@@ -115,10 +121,10 @@ export async function recordHealth(deps: HealthCheckDeps, result: HealthResult):
       'Redis',
     ).catch((err: unknown) => deps.log.warn(`cannot keep the health result in Redis: ${coerceError(err).message}`)),
     withTimeout(
-      (async () => (await deps.hazelcast.client.getMap<string, string>(deps.config.hzMap)).set(HEALTH_KEY, JSON.stringify(entry), ttlMs))(),
+      (async () => (await deps.hazelcast.client.getMap<string, string>(deps.config.hzMap)).set(deps.config.hzHealthKey, JSON.stringify(entry), ttlMs))(),
       READ_TIMEOUT_MS,
       'Hazelcast',
-    ).catch((err: unknown) => deps.log.warn(`cannot write ${HEALTH_KEY} to Hazelcast: ${coerceError(err).message}`)),
+    ).catch((err: unknown) => deps.log.warn(`cannot write ${deps.config.hzHealthKey} to Hazelcast: ${coerceError(err).message}`)),
   ]);
 }
 

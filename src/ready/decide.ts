@@ -4,14 +4,16 @@
  * (which mirrors it). Pure: the caller reads Hazelcast.
  */
 import type { HealthResult, LatestScan } from '../health.js';
+import { aheadOfClock } from '../bridge/stored-value.js';
+import { SETTINGS } from '../settings.js';
 
-/** Key under `HZ_MAP` where every health check writes its result for downstream programs. */
-export const HEALTH_KEY = 'scan_bridge_health';
+/** Key under `HZ_MAP` where a deployment with the default `HZ_KEY` writes its health (HZ_HEALTH_KEY: Config.hzHealthKey). */
+export const HEALTH_KEY = SETTINGS.HZ_HEALTH_KEY.default;
 
 /** How many health intervals the Hazelcast health entry outlives the check that wrote it. */
 export const HEALTH_ENTRY_INTERVALS = 3;
 
-/** `DOLPHIN_FEATURES`/`scan_bridge_health`: a health result and the moment it stops counting. */
+/** The entry under HZ_HEALTH_KEY: a health result and the moment it stops counting. */
 export type HealthEntry = HealthResult & {
   /** Epoch ms: `checkedAt` + 3 health intervals; the entry's Hazelcast TTL ends then too. */
   validUntil: number;
@@ -28,7 +30,10 @@ export interface ReadyInputs {
   /** Epoch ms. */
   now: number;
   maxAgeS: number;
-  latest: LatestScan | null;
+  /** A value stamped further ahead than this is no usable scan (bridge/stored-value.ts). @defaultValue 300 */
+  maxClockSkewS?: number;
+  /** `null`: the key is absent; `unusable`: its value does not parse as a scan, and why. */
+  latest: LatestScan | { unusable: string } | null;
   health: HealthEntry | null;
 }
 
@@ -48,9 +53,13 @@ export interface Readiness {
 
 export function decideReady(i: ReadyInputs): Readiness {
   const missing: string[] = [];
-  const dataAgeS = i.latest ? Math.round(Math.max(0, i.now - i.latest.timestamp_ms) / 100) / 10 : null;
-  if (!i.latest) missing.push('no scan in Hazelcast');
-  else if (dataAgeS! > i.maxAgeS) missing.push(`data is ${dataAgeS!.toFixed(1)} s old (scan #${i.latest.scan_number}), over the ${i.maxAgeS} s limit`);
+  const unusable =
+    i.latest === null ? null : 'unusable' in i.latest ? i.latest.unusable : aheadOfClock(i.latest, { nowMs: i.now, maxSkewS: i.maxClockSkewS ?? 300 });
+  const latest = i.latest === null || unusable !== null ? null : (i.latest as LatestScan);
+  const dataAgeS = latest ? Math.round(Math.max(0, i.now - latest.timestamp_ms) / 100) / 10 : null;
+  if (unusable !== null) missing.push(`the value in Hazelcast is no usable scan: ${unusable}`);
+  else if (!latest) missing.push('no scan in Hazelcast');
+  else if (dataAgeS! > i.maxAgeS) missing.push(`data is ${dataAgeS!.toFixed(1)} s old (scan #${latest.scan_number}), over the ${i.maxAgeS} s limit`);
 
   // Hazelcast expires the entry at validUntil; checking it here as well covers a reader that
   // got the entry a moment before it expired.
@@ -64,7 +73,7 @@ export function decideReady(i: ReadyInputs): Readiness {
     missing,
     maxAgeS: i.maxAgeS,
     dataAgeS,
-    scanNumber: i.latest?.scan_number ?? null,
+    scanNumber: latest?.scan_number ?? null,
     health: h ? { status: h.status, cause, checkedAt: h.checkedAt, validUntil: h.validUntil } : null,
     at: i.now,
   };

@@ -1,9 +1,9 @@
 import type { EntryEvent } from 'hazelcast-client';
 import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
-import type { LatestScan } from '../health.js';
+import { parseStoredScan } from '../bridge/stored-value.js';
 import { UnreachableError } from '../errors.js';
-import { decideReady, HEALTH_KEY, type HealthEntry, type Readiness } from './decide.js';
+import { decideReady, type HealthEntry, type Readiness, type ReadyInputs } from './decide.js';
 
 export interface WaitOptions {
   maxAgeS: number;
@@ -20,9 +20,16 @@ function parse<T>(raw: string | null | undefined): T | null {
   try {
     return JSON.parse(raw) as T;
   } catch {
-    // A value nobody can read is as good as none; the decision then names it missing.
+    // A health entry nobody can read is as good as none; the decision then names it missing.
     return null;
   }
+}
+
+/** The scan, or why the value is none (any client can write the key). */
+function latestOf(raw: string | null): ReadyInputs['latest'] {
+  if (raw === null) return null;
+  const judged = parseStoredScan(raw);
+  return judged.kind === 'scan' ? judged.value : { unusable: judged.why };
 }
 
 /**
@@ -31,7 +38,11 @@ function parse<T>(raw: string | null | undefined): T | null {
  * milliseconds of the entry that makes it ready; time alone only ever makes data older, so the
  * one timer is the deadline. Throws {@link UnreachableError} when Hazelcast does not answer.
  */
-export async function waitUntilReady(hz: Hazelcast, config: Pick<Config, 'hzMap' | 'hzKey' | 'hzMembers'>, o: WaitOptions): Promise<Readiness> {
+export async function waitUntilReady(
+  hz: Hazelcast,
+  config: Pick<Config, 'hzMap' | 'hzKey' | 'hzHealthKey' | 'hzMembers' | 'maxClockSkewS'>,
+  o: WaitOptions,
+): Promise<Readiness> {
   const unreachable = (err: unknown) => new UnreachableError('hazelcast', config.hzMembers.join(','), err);
   const deadline = Date.now() + o.timeoutMs;
   const raw: { latest: string | null; health: string | null } = { latest: null, health: null };
@@ -39,7 +50,14 @@ export async function waitUntilReady(hz: Hazelcast, config: Pick<Config, 'hzMap'
   const touched = new Set<keyof typeof raw>();
   let reread = true;
   let wake = () => undefined as void;
-  const decide = () => decideReady({ now: Date.now(), maxAgeS: o.maxAgeS, latest: parse<LatestScan>(raw.latest), health: parse<HealthEntry>(raw.health) });
+  const decide = () =>
+    decideReady({
+      now: Date.now(),
+      maxAgeS: o.maxAgeS,
+      maxClockSkewS: config.maxClockSkewS,
+      latest: latestOf(raw.latest),
+      health: parse<HealthEntry>(raw.health),
+    });
 
   let map;
   try {
@@ -65,7 +83,10 @@ export async function waitUntilReady(hz: Hazelcast, config: Pick<Config, 'hzMap'
     if (o.timeoutMs > 0) {
       try {
         ids.push(
-          ...(await Promise.all([map.addEntryListener(listener('latest'), config.hzKey, true), map.addEntryListener(listener('health'), HEALTH_KEY, true)])),
+          ...(await Promise.all([
+            map.addEntryListener(listener('latest'), config.hzKey, true),
+            map.addEntryListener(listener('health'), config.hzHealthKey, true),
+          ])),
         );
       } catch (err) {
         throw unreachable(err);
@@ -77,7 +98,7 @@ export async function waitUntilReady(hz: Hazelcast, config: Pick<Config, 'hzMap'
         reread = false;
         touched.clear();
         try {
-          const [latest, health] = await Promise.all([map.get(config.hzKey), map.get(HEALTH_KEY)]);
+          const [latest, health] = await Promise.all([map.get(config.hzKey), map.get(config.hzHealthKey)]);
           if (!touched.has('latest')) raw.latest = latest;
           if (!touched.has('health')) raw.health = health;
         } catch (err) {

@@ -9,6 +9,7 @@ import { STATUSES, type HealthResult, type LatestScan } from '../health.js';
 import { JOB_NAMES, type JobQueues } from '../jobs/table.js';
 import { withTimeout } from '../time.js';
 import { readDeliveries, type DeliveryRecord } from '../alerts/delivery-record.js';
+import { judgeStoredScan } from '../bridge/stored-value.js';
 
 export interface MetricsDeps {
   config: Config;
@@ -65,7 +66,9 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     if (!hazelcast.connected()) return undefined;
     try {
       const v = await withTimeout((async () => (await hazelcast.client.getMap<string, string>(config.hzMap)).get(config.hzKey))(), HZ_TIMEOUT_MS, 'Hazelcast');
-      return v === null ? null : (JSON.parse(v) as LatestScan);
+      // A value that is no scan, or is stamped far ahead, has no data age (bridge/stored-value.ts).
+      const judged = v === null ? null : judgeStoredScan(v, { nowMs: Date.now(), maxSkewS: config.maxClockSkewS });
+      return judged?.kind === 'scan' ? judged.value : null;
     } catch {
       return undefined;
     }

@@ -58,7 +58,7 @@ function facts(m: StatusPageModel): string {
       fact('Last scan', `#${scan.scanNumber}`, `${esc(scan.timestamp)} · ${scan.assetCount} assets${scan.bridgeId ? ` · by ${esc(scan.bridgeId)}` : ''}`),
     );
   } else {
-    const why = scan === null ? 'no scan in Hazelcast yet' : `Hazelcast: ${scan.error}`;
+    const why = scan === null ? 'no scan in Hazelcast yet' : 'unusable' in scan ? `no usable scan in Hazelcast: ${scan.unusable}` : `Hazelcast: ${scan.error}`;
     const last = h?.dataAgeS != null ? `${h.dataAgeS.toFixed(1)} s at the last check` : 'unknown';
     out.push(fact('Data age', esc(last), esc(why)));
     out.push(fact('Last scan', h?.scanNumber != null ? `#${h.scanNumber}` : '–', 'as of the last check'));

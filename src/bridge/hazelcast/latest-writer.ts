@@ -2,7 +2,7 @@ import type { BuiltPayload } from './payload.js';
 import type { DecodedScan as Scan } from './payload.js';
 import { preciseNow, type ScanTimes } from '../scan-times.js';
 import type { LatestStore, PutOutcome } from './store.js';
-import { isNewerScan, scanOrderOf, type ScanOrderKey } from '../scan-order.js';
+import { compareScans, isNewerScan, scanOrderOf, type ScanOrderKey } from '../scan-order.js';
 
 /** A scan offered for `latest_eigen_scan`. */
 export interface LatestItem {
@@ -17,21 +17,25 @@ export interface LatestItem {
 export interface LatestWriterOptions {
   store: Pick<LatestStore, 'putIfNewer'>;
   payloadOf(item: LatestItem): string;
-  /** The store answered: written, or not newer than what it holds. */
-  onDone(item: LatestItem, outcome: PutOutcome): void;
+  /** The store answered: written, or not newer than what it holds. `restored`: the answer to `restore`. */
+  onDone(item: LatestItem, outcome: PutOutcome, restored: boolean): void;
   /** The write failed; `newest` is what waits to be written when Hazelcast answers again. */
   onError(err: unknown, newest: LatestItem): void;
 }
 
 /**
  * Coalescing of the latest value: one write in flight at a time; scans arriving meanwhile
- * replace each other, so only the newest waits. A scan not newer than the one waiting or last
- * written is refused (the caller keeps it for history only).
+ * replace each other, so only the newest waits. A scan not newer than the one waiting or in
+ * flight is refused here (the caller keeps it for history only): that one is about to be
+ * compared with what Hazelcast holds. Nothing already answered is trusted over Hazelcast: an
+ * older scan offered after it goes to the store, which compares it with what is there now.
  */
 export class LatestWriter {
   private pending: LatestItem | undefined;
-  private busy = false;
-  private lastWritten: ScanOrderKey | null = null;
+  private inFlight: LatestItem | undefined;
+  /** The newest scan Hazelcast was seen to hold from this writer (written, or found there): what `restore` puts back. */
+  private held: LatestItem | undefined;
+  private restoring: LatestItem | undefined;
   private stopped = false;
 
   constructor(private readonly o: LatestWriterOptions) {}
@@ -43,23 +47,39 @@ export class LatestWriter {
 
   /** A write is in flight. */
   writing(): boolean {
-    return this.busy;
+    return this.inFlight !== undefined;
   }
 
   /** Takes the scan when it is ahead in scan order; otherwise returns the scan it is behind. */
   offer(item: LatestItem): { taken: true } | { taken: false; ahead: ScanOrderKey } {
-    const ahead = this.pending ? scanOrderOf(this.pending.scan) : this.lastWritten;
+    const next = this.pending ?? this.inFlight;
+    const ahead = next ? scanOrderOf(next.scan) : null;
     if (ahead && !isNewerScan(scanOrderOf(item.scan), ahead)) return { taken: false, ahead };
     this.pending = item;
     this.kick();
     return { taken: true };
   }
 
+  /**
+   * Hazelcast lost the value (a member restarted empty, the key deleted): offers again the newest
+   * scan it held from this writer, unless a newer one is on its way. `onDone` tells the outcome,
+   * with `restored` set. False when there is nothing to put back.
+   */
+  restore(): boolean {
+    const p = this.held;
+    if (!p || this.stopped) return false;
+    if (this.pending || this.inFlight) return true;
+    this.restoring = p;
+    this.pending = p;
+    this.kick();
+    return true;
+  }
+
   /** Writes what is pending, unless a write is in flight. */
   kick(): void {
-    if (this.busy || !this.pending || this.stopped) return;
-    this.busy = true;
+    if (this.inFlight || !this.pending || this.stopped) return;
     const p = this.pending;
+    this.inFlight = p;
     const payload = this.o.payloadOf(p);
     if (p.times) p.times.latestSent = preciseNow();
     this.o.store.putIfNewer(scanOrderOf(p.scan), payload).then(
@@ -68,14 +88,17 @@ export class LatestWriter {
           p.times.latestAnswered = preciseNow();
           if (outcome.kind === 'written') p.times.calls = outcome.calls;
         }
-        this.busy = false;
+        this.inFlight = undefined;
         if (this.pending === p) this.pending = undefined;
-        if (outcome.kind === 'written') this.lastWritten = scanOrderOf(p.scan);
-        this.o.onDone(p, outcome);
+        const restored = this.restoring === p;
+        if (restored) this.restoring = undefined;
+        const there = outcome.kind === 'written' || compareScans(outcome.current, scanOrderOf(p.scan)) === 0;
+        if (there && isNewerScan(scanOrderOf(p.scan), this.held ? scanOrderOf(this.held.scan) : null)) this.held = p;
+        this.o.onDone(p, outcome, restored);
         this.kick();
       },
       (err: unknown) => {
-        this.busy = false;
+        this.inFlight = undefined;
         this.o.onError(err, this.pending ?? p);
       },
     );

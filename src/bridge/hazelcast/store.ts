@@ -1,19 +1,7 @@
 import type { IMap } from 'hazelcast-client';
 import type { HazelcastClient } from '../../connections.js';
-import { isNewerScan, storedScanKey, type ScanOrderKey } from '../scan-order.js';
-
-/** The scan number inside a stored payload; -1 when it holds none (then any scan replaces it). */
-export function storedScanNumber(stored: string): number {
-  // Our payloads start with it; anything else is parsed in full.
-  const m = /^\{"scan_number":(\d+)[,}]/.exec(stored);
-  if (m) return Number(m[1]);
-  try {
-    const n = (JSON.parse(stored) as { scan_number?: unknown }).scan_number;
-    return typeof n === 'number' ? n : typeof n === 'string' && /^\d+$/.test(n) ? Number(n) : -1;
-  } catch {
-    return -1;
-  }
-}
+import { isNewerScan, type ScanOrderKey } from '../scan-order.js';
+import { judgeStoredKey } from '../stored-value.js';
 
 /**
  * Asked before each write: undefined to write now, or a promise that resolves when the write may
@@ -30,26 +18,35 @@ export class WriteRefusedError extends Error {
 }
 
 export type PutOutcome =
-  /** `calls`: Hazelcast calls it took, 1 in the usual case. */
-  | { kind: 'written'; previous: number | null; calls: number }
+  /**
+   * `calls`: Hazelcast calls it took, 1 in the usual case. `replaced`: why the value it replaced
+   * was not a scan to keep (stored-value.ts), when it was not one.
+   */
+  | { kind: 'written'; previous: number | null; calls: number; replaced?: string }
   /** The stored scan is this one or newer: nothing written. */
   | { kind: 'not_newer'; current: ScanOrderKey };
 
 /**
  * Writes the newest scan to one map key, moving only to a newer scan (scan-order.ts), safely against
  * other writers: a compare-and-set on the exact stored string (`replaceIfSame`, `putIfAbsent`),
- * never read-then-set. One call in the usual case: `replaceIfSame` on what this writer stored last
- * (`lastWritten`), or `putIfAbsent` when it has written nothing yet; a read only after a compare
- * that failed because another writer moved the key.
+ * never read-then-set. What is stored is judged like a file (stored-value.ts): a value that is no
+ * scan, or one stamped beyond `maxSkewS` ahead, is replaced by any scan.
+ *
+ * One call in the usual case: `replaceIfSame` on the value this writer last wrote or read
+ * (`lastSeen`), or `putIfAbsent` when it has seen none yet. That memory is only the expected
+ * value of a compare-and-set, never a reason to refuse: a scan not newer than it is compared with
+ * what Hazelcast holds now (one read), so a value set back by hand, or lost, is followed at once.
  */
 export class LatestStore {
-  private lastWritten: string | undefined;
+  private lastSeen: { text: string; key: ScanOrderKey | null } | undefined;
   private readonly map: LazyMap;
 
   constructor(
     client: HazelcastClient,
     mapName: string,
     private readonly key: string,
+    /** MAX_CLOCK_SKEW_S. */
+    private readonly maxSkewS: number,
     private readonly gate?: WriteGate,
   ) {
     this.map = lazyMap(client, mapName);
@@ -59,36 +56,51 @@ export class LatestStore {
     return (await this.map()).get(this.key);
   }
 
+  /** Whether the key holds any value (one cheap call: the value is not sent). */
+  async present(): Promise<boolean> {
+    return (await this.map()).containsKey(this.key);
+  }
+
   async putIfNewer(scan: ScanOrderKey, payload: string): Promise<PutOutcome> {
     const wait = this.gate?.();
     if (wait) await wait;
     let calls = 0;
     const map = await this.map();
-    // null: nothing written yet as far as this writer knows; putIfAbsent finds out in the same call.
-    let current: string | null = this.lastWritten ?? null;
+    let current: string | null;
+    if (this.lastSeen && !isNewerScan(scan, this.lastSeen.key)) {
+      // Memory says not newer: only Hazelcast can say so.
+      calls++;
+      current = await map.get(this.key);
+    } else {
+      // null: nothing seen yet as far as this writer knows; putIfAbsent finds out in the same call.
+      current = this.lastSeen?.text ?? null;
+    }
     for (;;) {
       if (current === null) {
         calls++;
         const prev = await map.putIfAbsent(this.key, payload);
-        if (prev === null || prev === undefined) return this.wrote(payload, null, calls);
+        if (prev === null || prev === undefined) return this.wrote(scan, payload, { kind: 'written', previous: null, calls });
         current = prev;
       }
-      const stored = storedScanKey(current);
-      if (stored && !isNewerScan(scan, stored)) {
-        this.lastWritten = current;
-        return { kind: 'not_newer', current: stored };
-      }
+      const stored = judgeStoredKey(current, { nowMs: Date.now(), maxSkewS: this.maxSkewS });
+      const storedKey = stored.kind === 'scan' ? stored.value : null;
+      this.lastSeen = { text: current, key: storedKey };
+      if (storedKey && !isNewerScan(scan, storedKey)) return { kind: 'not_newer', current: storedKey };
       calls++;
-      if (await map.replaceIfSame(this.key, current, payload)) return this.wrote(payload, stored?.scanNumber ?? null, calls);
+      if (await map.replaceIfSame(this.key, current, payload)) {
+        const outcome: PutOutcome = { kind: 'written', previous: storedKey?.scanNumber ?? null, calls };
+        if (stored.kind === 'unusable') outcome.replaced = stored.why;
+        return this.wrote(scan, payload, outcome);
+      }
       // Another writer moved the key: compare with what is there now.
       calls++;
       current = await map.get(this.key);
     }
   }
 
-  private wrote(payload: string, previous: number | null, calls: number): PutOutcome {
-    this.lastWritten = payload;
-    return { kind: 'written', previous, calls };
+  private wrote(scan: ScanOrderKey, payload: string, outcome: PutOutcome): PutOutcome {
+    this.lastSeen = { text: payload, key: scan };
+    return outcome;
   }
 }
 
@@ -104,6 +116,8 @@ export class HistoryStore {
     client: HazelcastClient,
     mapName: string,
     private readonly ttlMs: number,
+    /** MAX_CLOCK_SKEW_S: an entry stamped further ahead is replaced like one that is no scan. */
+    private readonly maxSkewS: number,
     private readonly gate?: WriteGate,
   ) {
     this.map = lazyMap(client, mapName);
@@ -119,8 +133,8 @@ export class HistoryStore {
     let current: string | null | undefined = await map.putIfAbsent(key, payload, this.ttlMs);
     for (;;) {
       if (current === null || current === undefined) return 'written';
-      const stored = storedScanKey(current);
-      if (stored && !isNewerScan(scan, stored)) return 'kept';
+      const stored = judgeStoredKey(current, { nowMs: Date.now(), maxSkewS: this.maxSkewS });
+      if (stored.kind === 'scan' && !isNewerScan(scan, stored.value)) return 'kept';
       if (await map.replaceIfSame(key, current, payload)) {
         // A replace does not take a TTL: give the new entry its own.
         await map.setTtl(key, this.ttlMs);
