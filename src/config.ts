@@ -113,8 +113,13 @@ export interface Config {
    * @defaultValue `40320`
    */
   healthTimelineMax: number;
-  /** Longest a scan file may take to decode; past it the decoder thread is replaced and the file quarantined. @defaultValue `2000` */
+  /** Longest a scan file of up to 1 MiB may take to decode; past it the decoder thread is replaced and the file quarantined. @defaultValue `2000` */
   decodeTimeoutMs: number;
+  /**
+   * Added to `decodeTimeoutMs` for each MiB of the file beyond the first, so a large legitimate
+   * scan is not taken for one that hangs the decoder. 0: one limit for every size. @defaultValue `1000`
+   */
+  decodeTimeoutMsPerMb: number;
   /** Most bytes one scan may decode to (LZ4/ZSTD output and the JS values built from it), checked before allocating. @defaultValue 256 MiB */
   maxScanBytes: number;
   /** Larger scan files are refused unread. @defaultValue 256 MiB */
@@ -160,6 +165,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   MAX_CLOCK_SKEW_S: '300',
   HEALTH_TIMELINE_MAX: '40320',
   DECODE_TIMEOUT_MS: '2000',
+  DECODE_TIMEOUT_MS_PER_MB: '1000',
   MAX_SCAN_BYTES: String(256 * 1024 * 1024),
   MAX_SCAN_FILE_BYTES: String(256 * 1024 * 1024),
 };
@@ -365,6 +371,7 @@ export function resolveConfig(env: Env): Config {
     maxClockSkewS: int(env, 'MAX_CLOCK_SKEW_S', 1),
     healthTimelineMax: int(env, 'HEALTH_TIMELINE_MAX', 1, 1_000_000),
     decodeTimeoutMs: int(env, 'DECODE_TIMEOUT_MS', 50, 600_000),
+    decodeTimeoutMsPerMb: int(env, 'DECODE_TIMEOUT_MS_PER_MB', 0, 600_000),
     // Up to 4 GiB: Arrow's buffers and V8's typed arrays are sized in 32 bits here.
     maxScanBytes: int(env, 'MAX_SCAN_BYTES', 1024, 4 * 1024 ** 3),
     maxScanFileBytes: int(env, 'MAX_SCAN_FILE_BYTES', 1024, 4 * 1024 ** 3),
