@@ -6,7 +6,8 @@ import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
-import { newestScanFileOnDisk } from '../bridge/scan-files.js';
+import { newestGoodOnDisk, type BadFile } from '../bridge/bad-files.js';
+import { compareScans, type ScanOrderKey } from '../bridge/scan-order.js';
 import { decideHealth, isStarting, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
 import { enqueue, type Enqueued } from './enqueue.js';
 import type { RestartPayload, RestartResult } from './restart-bridge.js';
@@ -67,8 +68,12 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
     }),
     (err: unknown) => ({ ok: false as const, error: coerceError(err).message }),
   );
-  const [latestRead, r, disk] = await Promise.all([latest, fromRedis, newestScanFileOnDisk(config.arrowDir).catch(() => null)]);
+  // The files the bridge found bad are passed over: only the newest good file can be "newer on disk".
+  const onDisk = fromRedis.then((r) => newestGoodOnDisk(config.arrowDir, (r.ok ? r.facts.stats?.badFiles : undefined) ?? []).catch(() => null));
+  const [latestRead, r, listed] = await Promise.all([latest, fromRedis, onDisk]);
   const stats = r.ok ? r.facts.stats : null;
+  // The folder may be on another machine (or not listable here): then the bridge's own view is the best we have.
+  const disk = listed && (listed.good || listed.bad) ? listed : bridgeView(stats);
   return {
     now,
     thresholds: {
@@ -80,14 +85,26 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
     },
     latest: latestRead,
     heartbeat: r.ok ? { kind: 'ok', value: r.facts.heartbeat } : { kind: 'unreachable', error: r.error },
-    // The folder may be on another machine: then the bridge's own view is the best we have.
-    newestOnDisk: disk ? disk.scanNumber : (stats?.newestSeenOnDisk ?? null),
-    newestOnDiskAtMs: disk ? disk.timestampMs : (stats?.newestSeenOnDiskAtMs ?? null),
+    newestOnDisk: disk.good?.scanNumber ?? null,
+    newestOnDiskAtMs: disk.good && Number.isFinite(disk.good.timestampMs) ? disk.good.timestampMs : null,
+    newestBadFile: disk.bad,
     clockSkew: stats?.lastClockSkew ?? null,
+    stampedBeforeWrite: stats?.lastStampedBeforeWrite ?? null,
     restarts: r.ok ? r.restarts : 0,
     lastRestart: r.ok ? r.lastRestart : null,
     ...(r.ok ? { bridgeEverStarted: r.bridgeEverStarted, checkingSince: r.checkingSince } : {}),
   };
+}
+
+/** The newest good and bad scan files as the bridge saw them: its newest scan read, and a bad file newer than that. */
+function bridgeView(stats: { newestSeenOnDisk: number | null; newestSeenOnDiskAtMs: number | null; badFiles?: BadFile[] } | null): {
+  good: ScanOrderKey | null;
+  bad: BadFile | null;
+} {
+  const good = stats?.newestSeenOnDisk == null ? null : { scanNumber: stats.newestSeenOnDisk, timestampMs: stats.newestSeenOnDiskAtMs ?? -Infinity };
+  const bad = stats?.badFiles?.[0] ?? null;
+  const badKey = bad && { scanNumber: bad.scanNumber ?? -1, timestampMs: bad.timestampMs ?? -Infinity };
+  return { good, bad: bad && badKey && (!good || compareScans(badKey, good) > 0) ? bad : null };
 }
 
 /** Keeps the result as the latest status, in the capped history and timeline, and in Hazelcast (with `validUntil`, expiring then). Best effort. */
