@@ -19,7 +19,11 @@ export { HEALTH_KEY };
 /** No read of a check may take longer than this: a dead server makes the check say error, not hang. */
 const READ_TIMEOUT_MS = 2000;
 const HZ_EXPIRY_GRAIN_MS = 1000;
-/** How long a check that finds the bridge behind waits before it looks again and acts. */
+/**
+ * How long a check that finds the bridge behind waits at least before it looks again and acts;
+ * at least one bridge heartbeat too, so the bridge's verdict on a file that just landed (bad, or
+ * pushed) has reached its stats in Redis.
+ */
 const BEHIND_CONFIRM_MS = 1000;
 
 export interface HealthCheckPayload {
@@ -174,7 +178,7 @@ export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) 
   if (result.action === 'restart' && result.status === 'stale' && result.cause === 'bridge_behind') {
     // The newer scan may have landed a moment ago and be in the bridge's hands right now (a
     // scanner that spoke again after a silence): look once more before restarting a bridge.
-    const wait = BEHIND_CONFIRM_MS;
+    const wait = Math.max(BEHIND_CONFIRM_MS, deps.config.bridgeHeartbeatMs);
     say(`data is stale and a newer scan #${result.newestOnDisk} is on disk: looking again in ${wait} ms before restarting the bridge`);
     await sleep(wait);
     result = decideHealth(await gatherHealthInputs(deps));
