@@ -29,6 +29,15 @@ function env(extra: Record<string, string> = {}) {
 /** A bridge run past its start-up grace by the time the data goes stale, as on a day long after it started. */
 const PAST_GRACE = { BRIDGE_START_GRACE_S: '3' };
 
+/** `scan-bridge ARGS` with these settings: its exit code and output. */
+function cli(e: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string }> {
+  return new Promise((ok) =>
+    execFile(process.execPath, ['dist/cli.js', ...args], { env: { ...process.env, LOG_PRETTY: '0', ...e } }, (err, stdout) =>
+      ok({ code: err ? Number(err.code) : 0, stdout }),
+    ),
+  );
+}
+
 /** A scanner writing scans #1..#count, one every 0.5 s, each stamped when written; the moment of the last. */
 async function scanner(e: Record<string, string>, count: number): Promise<number> {
   for (let n = 1; n <= count; n++) {
@@ -101,6 +110,10 @@ describe('a bad newest file (finding 2)', () => {
       expect(new Set(causes)).toEqual(new Set(['bad_newest_file']));
       expect(r.generation).toBe(generation);
       expect(child.output()).not.toMatch(/restart job .* queued/);
+      // The operator's view names it too: incomplete and waited on for 5 s, then rejected for good.
+      expect((await cli(e, 'status')).stdout).toMatch(
+        new RegExp(`newest file not delivered: ${rel} \\(rejected: .*still incomplete after 5000 ms without growing\\)`),
+      );
     } finally {
       await latest.close();
     }
@@ -139,11 +152,7 @@ describe('the start-up grace ends once the bridge has caught up (finding 3)', ()
       const stopped = await scanner(e, 6);
       await latest.until(6, 10_000);
       await new Promise((r) => setTimeout(r, stopped + 9_000 - Date.now()));
-      const out = await new Promise<{ code: number; stdout: string }>((ok) =>
-        execFile(process.execPath, ['dist/cli.js', 'health', '--json'], { env: { ...process.env, ...e } }, (err, stdout) =>
-          ok({ code: err ? Number(err.code) : 0, stdout }),
-        ),
-      );
+      const out = await cli(e, 'health', '--json');
       const result = JSON.parse(out.stdout) as HealthResult;
       expect(result).toMatchObject({ status: 'stale', cause: 'scanner_silent', action: 'alert', scanNumber: 6 });
       expect(result.bridge!.uptimeS).toBeLessThan(60);
