@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DecodePool } from '../src/bridge/decode/pool.js';
+import { DecodePool } from '../src/bridge/threads/pool.js';
 import { DEFAULTS } from '../src/config.js';
 
 const MIB = 1024 * 1024;

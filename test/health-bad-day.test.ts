@@ -13,7 +13,7 @@ import { resolveConfig } from '../src/config.js';
 import { keys } from '../src/keys.js';
 import { QUEUES } from '../src/jobs/table.js';
 import { readBridgeFacts } from '../src/bridge/facts.js';
-import { dayFolder, scanFileName } from '../src/bridge/scan-files.js';
+import { dayFolder, scanFileName } from '../src/bridge/watch/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import type { HealthResult } from '../src/health.js';
 import { eventually, killChildren, spawnRoles, writeScanFile } from './helpers.js';

@@ -8,10 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Bridge, type BridgeEvent } from '../src/bridge/bridge.js';
-import { DecodePool } from '../src/bridge/decode/pool.js';
+import { DecodePool } from '../src/bridge/threads/pool.js';
 import { createHazelcast } from '../src/connections.js';
 import { DEFAULTS } from '../src/config.js';
-import { dayFolder, scanFileName } from '../src/bridge/scan-files.js';
+import { dayFolder, scanFileName } from '../src/bridge/watch/scan-files.js';
 import { EventLog, tempDir, testConfig, testLog } from './helpers.js';
 
 const MIB = 1024 * 1024;
