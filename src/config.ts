@@ -106,6 +106,8 @@ export interface Config {
   healthTimelineMax: number;
   /** `DECODE_TIMEOUT_MS` */
   decodeTimeoutMs: number;
+  /** `DECODE_TIMEOUT_MS_PER_MB` */
+  decodeTimeoutMsPerMb: number;
   /** `MAX_SCAN_BYTES` */
   maxScanBytes: number;
   /** `MAX_SCAN_FILE_BYTES` */
@@ -326,6 +328,7 @@ export function resolveConfig(env: Env): Config {
     maxClockSkewS: int(env, 'MAX_CLOCK_SKEW_S'),
     healthTimelineMax: int(env, 'HEALTH_TIMELINE_MAX'),
     decodeTimeoutMs: int(env, 'DECODE_TIMEOUT_MS'),
+    decodeTimeoutMsPerMb: int(env, 'DECODE_TIMEOUT_MS_PER_MB'),
     // Up to 4 GiB: Arrow's buffers and V8's typed arrays are sized in 32 bits here.
     maxScanBytes: int(env, 'MAX_SCAN_BYTES'),
     maxScanFileBytes: int(env, 'MAX_SCAN_FILE_BYTES'),

@@ -2,6 +2,8 @@
  * The health decision of DESIGN.md § Health, as a pure function: the caller reads Hazelcast,
  * Redis and the scan folder, and passes the clock in. Nothing here does I/O.
  */
+import type { BadFile } from './bridge/bad-files.js';
+import type { RefusedForSkew, StampedBeforeWrite } from './bridge/clock-skew.js';
 import type { Heartbeat } from './bridge/facts.js';
 import { compareToFileName } from './bridge/scan-order.js';
 import { aheadOfClock } from './bridge/stored-value.js';
@@ -12,7 +14,7 @@ export type HealthStatus = (typeof STATUSES)[number];
 export type HealthAction = 'none' | 'restart' | 'alert';
 
 export type WarningCause = 'starting' | 'clock_skew';
-export type StaleCause = 'bridge_behind' | 'scanner_silent' | 'clock_skew' | 'unusable_value';
+export type StaleCause = 'bridge_behind' | 'scanner_silent' | 'clock_skew' | 'unusable_value' | 'bad_newest_file';
 export type DownCause = 'no_heartbeat' | 'heartbeat_expired' | 'not_watching' | 'restart_failed';
 export type ErrorCause = 'hazelcast_unreachable' | 'redis_unreachable';
 
@@ -24,6 +26,9 @@ export interface LatestScan {
   written_at_ms?: number;
   bridge_id?: string;
 }
+
+/** The newest scan file on disk when the bridge could not deliver it (bridge/bad-files.ts). */
+export type BadFileOnDisk = BadFile;
 
 /** A read that either answered (`null`: the key is absent) or could not reach its server. */
 export type Read<T> = { kind: 'ok'; value: T | null } | { kind: 'unreachable'; error: string };
@@ -41,7 +46,10 @@ export interface HealthInputs {
   latest: { kind: 'ok'; payload: LatestScan | null } | { kind: 'unusable'; why: string } | { kind: 'unreachable'; error: string };
   /** The Redis read; `value: null` when there is no heartbeat key. */
   heartbeat: Read<Heartbeat>;
-  /** The newest scan in the scan folder (by time, then number); `null`: unknown or none. */
+  /**
+   * The newest *good* scan in the scan folder (by time, then number): the newest file the bridge
+   * has not found bad; `null`: unknown or none.
+   */
   newestOnDisk: number | null;
   /** Whether a bridge run ever started under this prefix (its generation counter is above 0); absent: assume so. */
   bridgeEverStarted?: boolean;
@@ -53,8 +61,12 @@ export interface HealthInputs {
    * without it only numbers are compared.
    */
   newestOnDiskAtMs?: number | null;
-  /** The last scan the bridge refused for its time stamp, if any (from its stats). */
-  clockSkew?: { relPath: string; scanNumber: number; kind: 'ahead' | 'before_mtime'; skewS: number; at: number } | null;
+  /** The last scan the bridge refused for its time stamp (ahead of its clock), if any (from its stats). */
+  clockSkew?: RefusedForSkew | null;
+  /** The newest file on disk, newer than `newestOnDisk`, that the bridge could not deliver; absent or `null`: none. */
+  newestBadFile?: BadFileOnDisk | null;
+  /** The last scan the bridge delivered although stamped long before its file was written, if any (from its stats). */
+  stampedBeforeWrite?: StampedBeforeWrite | null;
   /** Restart counter; survives process restarts. */
   restarts: number;
   /** `bridgeWorkers`: those listening on the bridge queue when the restart failed. */
@@ -81,6 +93,12 @@ export interface HealthFacts {
   /** The bridge the heartbeat names, even when the status says it is dead; `null`: unknown. */
   bridge: BridgeInfo | null;
   restarts: number;
+  /**
+   * A scan delivered although stamped more than MAX_CLOCK_SKEW_S before its file was written: a
+   * fact, not a fault (a copied or restored folder). Present while it is the scan in Hazelcast
+   * or was delivered within the last `staleS`.
+   */
+  stampedBeforeWrite?: StampedBeforeWrite;
   action: HealthAction;
   /**
    * One sentence for people: what was seen and what it calls for. It never says an action was
@@ -112,8 +130,10 @@ export interface StartingResult extends HealthFacts {
 export interface StaleResult extends HealthFacts {
   status: 'stale';
   cause: StaleCause;
-  /** `restart` when the bridge is behind; `alert` when the scanner is silent, its clock is off, or the value is no scan. */
+  /** `restart` when the bridge is behind; `alert` when the scanner is silent, its clock is off, its newest file is bad, or the value is no scan. */
   action: 'restart' | 'alert';
+  /** `bad_newest_file`, and `clock_skew` for a refused newest file: that file and why it was not delivered. */
+  file?: BadFileOnDisk;
 }
 export interface DownResult extends HealthFacts {
   status: 'down';
@@ -167,13 +187,27 @@ function commonFacts(i: HealthInputs): Facts {
     newestOnDisk: i.newestOnDisk,
     bridge: hb ? { id: hb.id, host: hb.host, pid: hb.pid, generation: hb.generation, uptimeS: round1(Math.max(0, i.now - hb.startedAt) / 1000) } : null,
     restarts: i.restarts,
+    ...(stampedBeforeWrite(i) ? { stampedBeforeWrite: i.stampedBeforeWrite! } : {}),
   };
+}
+
+/** Whether the last scan delivered with a stamp long before its file's mtime is still worth saying: it is the scan held, or recent. */
+function stampedBeforeWrite(i: HealthInputs): boolean {
+  const r = i.stampedBeforeWrite;
+  if (!r) return false;
+  const payload = i.latest.kind === 'ok' ? i.latest.payload : null;
+  return payload?.scan_number === r.scanNumber || i.now - r.at <= i.thresholds.staleS * 1000;
 }
 
 /** The status, with precedence error > down > stale > warning > healthy. */
 export function decideHealth(i: HealthInputs): HealthResult {
   const facts = commonFacts(i);
-  return unreachable(i, facts) ?? noLiveBridge(i, facts) ?? unusableValue(i, facts) ?? clockSkew(i, facts) ?? starting(i, facts) ?? byDataAge(i, facts);
+  const r = unreachable(i, facts) ?? noLiveBridge(i, facts) ?? unusableValue(i, facts) ?? clockSkew(i, facts) ?? starting(i, facts) ?? byDataAge(i, facts);
+  const b = facts.stampedBeforeWrite;
+  if (!b) return r;
+  // A fact beside whatever the status is: delivered, neither refused nor a reason to restart.
+  const note = `${b.relPath} (scan #${b.scanNumber}) is stamped ${b.skewS} s before its file was written (a copied or restored folder, or a file server's clock) and was delivered as it is`;
+  return { ...r, message: `${r.message}; note: ${note}` };
 }
 
 /** Whether `r` is a start-up report, which nobody is alerted about. */
@@ -182,9 +216,11 @@ export function isStarting(r: HealthResult): r is StartingResult {
 }
 
 /**
- * A bridge run younger than `startGraceS` whose data is missing or not fresh is catching up (or
- * its scanner is starting too): say so and wait. After the grace the usual rules apply, so a run
- * that never pushes the newest scan on disk is restarted at most `startGraceS` after it began.
+ * A bridge run younger than `startGraceS` whose data is missing or not fresh, and that has not
+ * caught up yet (Hazelcast does not hold the newest good scan on disk), is catching up (or its
+ * scanner is starting too): say so and wait. Once caught up, old data is the scanner's silence,
+ * in the first minute too. After the grace the usual rules apply, so a run that never pushes the
+ * newest scan on disk is restarted at most `startGraceS` after it began.
  */
 function starting(i: HealthInputs, facts: Facts): StartingResult | undefined {
   const hb = i.heartbeat.kind === 'ok' ? i.heartbeat.value : null;
@@ -192,6 +228,7 @@ function starting(i: HealthInputs, facts: Facts): StartingResult | undefined {
   const graceMs = i.thresholds.startGraceS * 1000;
   if (!hb || i.now - hb.startedAt >= graceMs) return undefined;
   if (payload && i.now - payload.timestamp_ms < i.thresholds.warningS * 1000) return undefined;
+  if (payload && (i.newestOnDisk === null || !diskIsNewer(i, payload))) return undefined;
   const held = payload ? `Hazelcast holds scan #${payload.scan_number}, ${s1(i.now - payload.timestamp_ms)} old` : 'Hazelcast holds no scan yet';
   const disk = i.newestOnDisk === null ? 'no scan is known on disk' : `the newest on disk is #${i.newestOnDisk}`;
   return {
@@ -238,8 +275,7 @@ function clockSkew(i: HealthInputs, facts: Facts): ClockSkewWarningResult | Stal
   const payload = i.latest.kind === 'ok' ? i.latest.payload : null;
   const r = i.clockSkew;
   if (!r || i.now - r.at > i.thresholds.staleS * 1000) return undefined;
-  const how = r.kind === 'ahead' ? `stamped ${r.skewS} s ahead of the bridge's clock` : `stamped ${r.skewS} s before its file was written`;
-  const refused = `the bridge refused ${r.relPath} (scan #${r.scanNumber}) ${s1(Math.max(0, i.now - r.at))} ago, ${how}`;
+  const refused = `the bridge refused ${r.relPath} (scan #${r.scanNumber}) ${s1(Math.max(0, i.now - r.at))} ago, stamped ${r.skewS} s ahead of the bridge's clock`;
   if (payload && i.now - payload.timestamp_ms < i.thresholds.warningS * 1000) {
     return { ...facts, status: 'warning', cause: 'clock_skew', action: 'none', message: `${refused}; the data is fresh (scan #${payload.scan_number})` };
   }
@@ -365,6 +401,7 @@ function byDataAge(i: HealthInputs, facts: Facts): HealthyResult | WarningResult
         message: `no scan in Hazelcast yet although scan #${disk} exists on disk: the bridge needs a restart`,
       };
     }
+    if (i.newestBadFile) return badNewestFile(facts, 'no scan in Hazelcast yet', i.newestBadFile);
     return {
       ...facts,
       status: 'stale',
@@ -397,6 +434,8 @@ function byDataAge(i: HealthInputs, facts: Facts): HealthyResult | WarningResult
       message: `${old}; a newer scan #${disk} exists on disk: the bridge needs a restart`,
     };
   }
+  const bad = i.newestBadFile;
+  if (bad && (bad.scanNumber === null || isNewerThanHeld(bad.scanNumber, bad.timestampMs, payload))) return badNewestFile(facts, old, bad);
   const onDisk = disk === null ? 'no scan file is known on disk' : `the newest on disk is #${disk}`;
   return {
     ...facts,
@@ -407,9 +446,48 @@ function byDataAge(i: HealthInputs, facts: Facts): HealthyResult | WarningResult
   };
 }
 
-/** Whether the newest scan on disk comes after the one in Hazelcast, in scan order when its time is known. */
+const BAD_KIND: Record<BadFileOnDisk['kind'], string> = {
+  refused: 'was refused',
+  rejected: 'was rejected',
+  skipped: 'is skipped',
+  incomplete: 'is incomplete and the bridge is waiting for the rest',
+};
+
+/**
+ * Old data, and the newest file on disk is one the bridge could not deliver: a restart would
+ * read the same file and fail the same way, so name the file and alert. A refused file is a
+ * clock to correct (`clock_skew`), whenever it was refused: the cause stays while the file does.
+ */
+function badNewestFile(facts: Facts, old: string, file: BadFileOnDisk): StaleResult {
+  const scan = file.scanNumber === null ? '' : ` (scan #${file.scanNumber})`;
+  const what = `${old}, and the newest file on disk, ${file.relPath}${scan}, ${BAD_KIND[file.kind]}: ${file.reason}`;
+  if (file.kind === 'refused') {
+    return {
+      ...facts,
+      status: 'stale',
+      cause: 'clock_skew',
+      action: 'alert',
+      file,
+      message: `${what}; a clock is off and a restart cannot help; a person should correct the clock`,
+    };
+  }
+  return {
+    ...facts,
+    status: 'stale',
+    cause: 'bad_newest_file',
+    action: 'alert',
+    file,
+    message: `${what}; a restart would read it the same way; a person should look at the file and the scanner that wrote it`,
+  };
+}
+
+/** Whether the newest good scan on disk comes after the one in Hazelcast, in scan order when its time is known. */
 function diskIsNewer(i: HealthInputs, payload: LatestScan): boolean {
-  const disk = i.newestOnDisk!;
-  if (i.newestOnDiskAtMs === undefined || i.newestOnDiskAtMs === null) return disk > payload.scan_number;
-  return compareToFileName({ scanNumber: disk, timestampMs: i.newestOnDiskAtMs }, { scanNumber: payload.scan_number, timestampMs: payload.timestamp_ms }) > 0;
+  return isNewerThanHeld(i.newestOnDisk!, i.newestOnDiskAtMs ?? null, payload);
+}
+
+/** Whether a scan on disk comes after the one in Hazelcast: in scan order when its time (from the file name) is known, else by number. */
+function isNewerThanHeld(scanNumber: number, timestampMs: number | null, payload: LatestScan): boolean {
+  if (timestampMs === null) return scanNumber > payload.scan_number;
+  return compareToFileName({ scanNumber, timestampMs }, { scanNumber: payload.scan_number, timestampMs: payload.timestamp_ms }) > 0;
 }

@@ -120,7 +120,15 @@ export const SETTINGS = {
     default: '2000',
     min: 50,
     max: 600_000,
-    doc: 'longest one scan file may take to read and decode in its thread; past it the thread is replaced and the file quarantined',
+    doc: 'longest a scan file of up to 1 MiB may take to read and decode in its thread (see `DECODE_TIMEOUT_MS_PER_MB` for larger ones); past it the thread is replaced and the file quarantined',
+  },
+  DECODE_TIMEOUT_MS_PER_MB: {
+    group: 'Decoding limits',
+    type: 'int',
+    default: '1000',
+    min: 0,
+    max: 600_000,
+    doc: 'added to `DECODE_TIMEOUT_MS` for each MiB of the file beyond the first, so a large legitimate scan is not taken for one that hangs the decoder; 0: one limit for every size',
   },
   MAX_SCAN_BYTES: {
     group: 'Decoding limits',

@@ -296,3 +296,49 @@ describe('FIFOs, a folder and a socket named like scans', () => {
     }
   }, 90_000);
 });
+
+describe('a hostile file as the newest on disk (issue 20, finding 2)', () => {
+  it('quarantined at DECODE_TIMEOUT_MS, then a sparse 2 GB file: health names each as bad_newest_file, alert, never bridge_behind', async () => {
+    // Stale 2 s after the last good scan, the start-up grace over by then.
+    const e = env({ DATA_WARNING_S: '1', DATA_STALE_S: '2', BRIDGE_START_GRACE_S: '1' });
+    const bridge = spawnRoles(['bridge'], e);
+    const latest = await latestOf(e);
+    try {
+      writeScanFile(e.ARROW_DIR!, 1);
+      await latest.until(1, 30_000);
+      const rel = (p: string) => p.slice(e.ARROW_DIR!.length + 1);
+      const health = async () =>
+        JSON.parse((await cli(['health', '--json'], e)).stdout) as {
+          status: string;
+          cause?: string;
+          action: string;
+          file?: { relPath: string; reason: string };
+        };
+
+      const hanging = rel(placeFixture(e, 'hanging', 2));
+      await eventually(
+        'the hanging file rejected',
+        () => (bridge.output().includes(`rejected ${hanging}: decoding took longer than DECODE_TIMEOUT_MS`) ? true : undefined),
+        30_000,
+      );
+      const first = await eventually('a stale check', async () => {
+        const r = await health();
+        return r.status === 'stale' ? r : undefined;
+      });
+      expect(first).toMatchObject({ cause: 'bad_newest_file', action: 'alert', file: { relPath: hanging } });
+      expect(first.file!.reason).toMatch(/^decoding took longer than DECODE_TIMEOUT_MS \(2000 ms\); quarantined until it changes$/);
+
+      const sparse = scanPath(e, 3);
+      execFileSync('truncate', ['-s', '2G', sparse]);
+      await eventually('the sparse file refused', () => (new RegExp(`(rejected|skipped) ${rel(sparse)}: `).test(bridge.output()) ? true : undefined), 30_000);
+      const second = await eventually('the sparse file named', async () => {
+        const r = await health();
+        return r.file?.relPath === rel(sparse) ? r : undefined;
+      });
+      expect(second).toMatchObject({ status: 'stale', cause: 'bad_newest_file', action: 'alert' });
+      expect(second.file!.reason).toContain('2048 MiB on disk, beyond MAX_SCAN_FILE_BYTES (256 MiB)');
+    } finally {
+      await latest.close();
+    }
+  }, 120_000);
+});

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { Queue } from 'bullmq';
 import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } from '../src/connections.js';
 import { enqueueRestart, HEALTH_KEY, runHealthCheck, type HealthCheckDeps } from '../src/jobs/health-check.js';
@@ -123,7 +124,9 @@ describe('health check on real Redis and Hazelcast', () => {
   });
 
   it('stale with a newer scan on disk that the bridge pushes a moment later: it looks again, and queues no restart', async () => {
-    const { config, deps, restartQueue } = await world({ ageS: 90, scan: 100, onDisk: [100, 101] });
+    const { config: base, deps: baseDeps, restartQueue } = await world({ ageS: 90, scan: 100, onDisk: [100, 101] });
+    const config = { ...base, bridgeHeartbeatMs: 300 };
+    const deps = { ...baseDeps, config };
     const map = await hz.client.getMap<string, string>(config.hzMap);
     const lines: string[] = [];
     let pushed: Promise<unknown> | undefined;
@@ -188,5 +191,40 @@ describe('health check on real Redis and Hazelcast', () => {
     } finally {
       deadRedis.disconnect();
     }
+  });
+});
+
+describe('a newer file on disk the bridge has just found bad (issue 20)', () => {
+  it('is looked at again after a bridge heartbeat at least: the verdict the bridge publishes then is heeded, no restart', async () => {
+    const { config, deps, restartQueue } = await world({ ageS: 90, scan: 100, onDisk: [100, 101] });
+    expect(config.bridgeHeartbeatMs).toBe(2000);
+    const rel = (await readdir(config.arrowDir, { recursive: true }))
+      .map(String)
+      .find((p) => p.includes('scan_000101_'))!
+      .split(sep)
+      .join('/');
+    const lines: string[] = [];
+    let published: Promise<unknown> | undefined;
+    const t0 = Date.now();
+    const r = await runHealthCheck(deps, (line) => {
+      lines.push(line);
+      // The bridge found #101 half written a moment ago; its stats reach Redis with its next heartbeat, 1.5 s on.
+      if (line.includes('looking again'))
+        published = new Promise((ok) => setTimeout(ok, 1500)).then(() =>
+          redis.set(
+            bridgeKeys(config.queuePrefix).stats,
+            JSON.stringify({
+              newestSeenOnDisk: 100,
+              newestSeenOnDiskAtMs: null,
+              badFiles: [{ relPath: rel, scanNumber: 101, timestampMs: null, kind: 'incomplete', reason: 'no Arrow footer yet', at: Date.now() }],
+            }),
+          ),
+        );
+    });
+    await published;
+    expect(lines[0]).toBe('data is stale and a newer scan #101 is on disk: looking again in 2000 ms before restarting the bridge');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);
+    expect(r).toMatchObject({ status: 'stale', cause: 'bad_newest_file', action: 'alert', file: { relPath: rel } });
+    expect(await restartJobs(restartQueue)).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { decideHealth, exitCodeFor, severity, STATUSES, type HealthInputs, type HealthResult, type HealthStatus } from '../src/health.js';
+import { decideHealth, exitCodeFor, severity, STATUSES, type BadFileOnDisk, type HealthInputs, type HealthResult, type HealthStatus } from '../src/health.js';
 
 const NOW = 1_700_000_000_000;
 const TTL = 10_000;
@@ -184,8 +184,8 @@ describe('decideHealth: boundaries', () => {
       'down',
     ],
     ['custom thresholds 10/20: 10 s', { ...aged(10_000), thresholds: { warningS: 10, staleS: 20, heartbeatTtlMs: TTL, startGraceS: 60 } }, 'warning'],
-    ['a run 59.999 s old with old data', { ...young(59_999), ...aged(90_000) }, 'warning'],
-    ['a run exactly the grace old with old data', { ...young(60_000), ...aged(90_000) }, 'stale'],
+    ['a run 59.999 s old with old data and a newer scan on disk', { ...young(59_999), ...aged(90_000), newestOnDisk: SCAN + 1 }, 'warning'],
+    ['a run exactly the grace old with old data and a newer scan on disk', { ...young(60_000), ...aged(90_000), newestOnDisk: SCAN + 1 }, 'stale'],
     ['custom thresholds 10/20: 20.001 s', { ...aged(20_001), thresholds: { warningS: 10, staleS: 20, heartbeatTtlMs: TTL, startGraceS: 60 } }, 'stale'],
   ])('%s → %s', (_name, over, status) => {
     expect(decideHealth(inputs(over)).status).toBe(status);
@@ -388,8 +388,8 @@ describe('exitCodeFor, severity and STATUSES', () => {
 });
 
 describe('decideHealth: scan order and clock skew (issue 9)', () => {
-  const refusal = (agoMs: number, kind: 'ahead' | 'before_mtime' = 'ahead') => ({
-    clockSkew: { relPath: '2026-11-29/scan_004229_120000.arrow', scanNumber: SCAN + 1, kind, skewS: 86_400, at: NOW - agoMs },
+  const refusal = (agoMs: number) => ({
+    clockSkew: { relPath: '2026-11-29/scan_004229_120000.arrow', scanNumber: SCAN + 1, kind: 'ahead' as const, skewS: 86_400, at: NOW - agoMs },
   });
 
   it('judges "newer on disk" by scan time first: a restarted scanner is not taken for behind, nor its old numbers for ahead', () => {
@@ -418,7 +418,11 @@ describe('decideHealth: scan order and clock skew (issue 9)', () => {
       cause: 'clock_skew',
       action: 'alert',
     });
-    expect(decideHealth(inputs({ ...noPayload, ...refusal(1_000, 'before_mtime') }))).toMatchObject({ status: 'stale', cause: 'clock_skew', action: 'alert' });
+    expect(decideHealth(inputs({ ...noPayload, newestOnDisk: null, ...refusal(1_000) }))).toMatchObject({
+      status: 'stale',
+      cause: 'clock_skew',
+      action: 'alert',
+    });
     // A refusal older than DATA_STALE_S is history.
     expect(decideHealth(inputs({ ...refusal(61_000) }))).toMatchObject({ status: 'healthy' });
   });
@@ -447,5 +451,150 @@ describe('decideHealth: a value in Hazelcast that is no scan (issue 20)', () => 
   it('clock_skew stays for a refused file', () => {
     const refused = { clockSkew: { relPath: 'd/scan_1.arrow', scanNumber: 1, kind: 'ahead' as const, skewS: 900, at: NOW - 1000 } };
     expect(decideHealth(inputs({ ...aged(72_400), ...refused }))).toMatchObject({ status: 'stale', cause: 'clock_skew' });
+  });
+});
+
+describe('decideHealth: the newest good file decides "behind" (issue 20)', () => {
+  const stale = aged(72_400);
+  /** The newest file on disk, #4229 a second after the held scan, found bad by the bridge 3 s ago. */
+  const bad = (kind: BadFileOnDisk['kind'], reason: string, over: Partial<BadFileOnDisk> = {}): Partial<HealthInputs> => ({
+    newestBadFile: {
+      relPath: '2026-11-29/scan_004229_120001.arrow',
+      scanNumber: SCAN + 1,
+      timestampMs: NOW - 71_400,
+      kind,
+      reason,
+      at: NOW - 3_000,
+      ...over,
+    },
+  });
+  const kinds: Array<[string, Partial<HealthInputs>]> = [
+    ['half written and waited on', bad('incomplete', 'no Arrow footer yet')],
+    ['half written for good', bad('rejected', 'no Arrow footer (still incomplete after 5000 ms without growing)')],
+    ['quarantined as hostile', bad('skipped', 'quarantined since 2026-11-29T12:00:02.000Z (the decoder crashed) and unchanged')],
+    ['over MAX_SCAN_FILE_BYTES', bad('rejected', '2048 MiB on disk, beyond MAX_SCAN_FILE_BYTES (256 MiB); quarantined until it changes')],
+    ['stopped at DECODE_TIMEOUT_MS', bad('rejected', 'decoding took longer than DECODE_TIMEOUT_MS (2000 ms); quarantined until it changes')],
+  ];
+
+  it.each(kinds)('stale and the newest file %s: bad_newest_file naming it, an alert, never a restart', (_name, file) => {
+    const r = decideHealth(inputs({ ...stale, ...file }));
+    expect(r).toMatchObject({ status: 'stale', cause: 'bad_newest_file', action: 'alert', newestOnDisk: SCAN, file: file.newestBadFile });
+    expect(r.message).toContain('2026-11-29/scan_004229_120001.arrow (scan #4229)');
+    expect(r.message).toContain(file.newestBadFile!.reason);
+    expect(r.message).toMatch(/^data is 72\.4 s old \(scan #4228\), and the newest file on disk/);
+  });
+
+  it('the same file keeps the same cause check after check: one alert, no flapping', () => {
+    for (const [, file] of kinds) {
+      const causes = [3_000, 30_000, 61_000, 600_000].map((ago) => {
+        const r = decideHealth(inputs({ ...stale, newestBadFile: { ...file.newestBadFile!, at: NOW - ago } }));
+        return 'cause' in r ? r.cause : r.status;
+      });
+      expect(new Set(causes)).toEqual(new Set(['bad_newest_file']));
+    }
+  });
+
+  it('a newest file refused for its stamp is clock_skew while it is the newest, not bridge_behind once the refusal is older than DATA_STALE_S', () => {
+    const refused = (ago: number): Partial<HealthInputs> => ({
+      ...bad('refused', "stamped 86400 s ahead of this machine's clock, beyond MAX_CLOCK_SKEW_S=300", {
+        relPath: '2026-11-30/scan_004229_120000.arrow',
+        timestampMs: NOW + 86_400_000,
+        at: NOW - ago,
+      }),
+      clockSkew: { relPath: '2026-11-30/scan_004229_120000.arrow', scanNumber: SCAN + 1, kind: 'ahead', skewS: 86_400, at: NOW - ago },
+    });
+    const results = [2_000, 30_000, 61_000, 600_000].map((ago) => decideHealth(inputs({ ...stale, ...refused(ago) })));
+    for (const r of results) expect(r).toMatchObject({ status: 'stale', cause: 'clock_skew', action: 'alert' });
+    expect(results[3]!.message).toContain('2026-11-30/scan_004229_120000.arrow (scan #4229), was refused');
+  });
+
+  it('a newer good file still means behind, whatever is newer than it', () => {
+    const r = decideHealth(
+      inputs({
+        ...stale,
+        newestOnDisk: SCAN + 1,
+        newestOnDiskAtMs: NOW - 71_400,
+        ...bad('incomplete', 'x', { scanNumber: SCAN + 2, timestampMs: NOW - 70_400 }),
+      }),
+    );
+    expect(r).toMatchObject({ status: 'stale', cause: 'bridge_behind', action: 'restart' });
+  });
+
+  it('no scan in Hazelcast and only a bad file on disk: bad_newest_file, no restart', () => {
+    const r = decideHealth(inputs({ ...noPayload, newestOnDisk: null, ...bad('rejected', 'not an Arrow IPC file') }));
+    expect(r).toMatchObject({ status: 'stale', cause: 'bad_newest_file', action: 'alert' });
+    expect(r.message).toMatch(
+      /^no scan in Hazelcast yet, and the newest file on disk, 2026-11-29\/scan_004229_120001\.arrow \(scan #4229\), was rejected: not an Arrow IPC file;/,
+    );
+  });
+
+  it('a bad file older than the scan held is not news: scanner_silent', () => {
+    const r = decideHealth(inputs({ ...stale, ...bad('rejected', 'x', { scanNumber: SCAN - 1, timestampMs: NOW - 73_400 }) }));
+    expect(r).toMatchObject({ status: 'stale', cause: 'scanner_silent' });
+  });
+
+  it('fresh data with a bad newest file is still healthy', () => {
+    expect(decideHealth(inputs({ ...aged(2_000), ...bad('rejected', 'x') }))).toMatchObject({ status: 'healthy', action: 'none' });
+  });
+});
+
+describe('decideHealth: the start-up grace ends once caught up (issue 20)', () => {
+  const quick = { thresholds: { warningS: 3, staleS: 6, heartbeatTtlMs: TTL, startGraceS: 60 } };
+
+  it('a young run holding the newest good scan on disk, the scanner silent 9 s: stale scanner_silent', () => {
+    const r = decideHealth(inputs({ ...quick, ...young(20_000), ...aged(9_000) }));
+    expect(r).toMatchObject({ status: 'stale', cause: 'scanner_silent', action: 'alert' });
+  });
+
+  it('a young run that holds an older scan than the newest good one on disk is still starting', () => {
+    expect(decideHealth(inputs({ ...quick, ...young(20_000), ...aged(9_000), newestOnDisk: SCAN + 1 }))).toMatchObject({
+      status: 'warning',
+      cause: 'starting',
+    });
+  });
+
+  it('a young run with no scan in Hazelcast is still starting, files on disk or not', () => {
+    expect(decideHealth(inputs({ ...quick, ...young(2_000), ...noPayload }))).toMatchObject({ cause: 'starting' });
+    expect(decideHealth(inputs({ ...quick, ...young(2_000), ...noPayload, newestOnDisk: null }))).toMatchObject({ cause: 'starting' });
+  });
+
+  it('a young run caught up to the newest good scan, with a bad file newer: bad_newest_file', () => {
+    const newestBadFile: BadFileOnDisk = {
+      relPath: 'd/scan_004229_000000.arrow',
+      scanNumber: SCAN + 1,
+      timestampMs: null,
+      kind: 'incomplete',
+      reason: 'no footer yet',
+      at: NOW,
+    };
+    expect(decideHealth(inputs({ ...quick, ...young(20_000), ...aged(9_000), newestBadFile }))).toMatchObject({
+      status: 'stale',
+      cause: 'bad_newest_file',
+      action: 'alert',
+    });
+  });
+});
+
+describe('decideHealth: a scan stamped before its file was written is a fact, not a fault (issue 20)', () => {
+  const stamped = (agoMs: number, scanNumber = SCAN): Partial<HealthInputs> => ({
+    stampedBeforeWrite: { relPath: '2026-11-29/scan_004228_120000.arrow', scanNumber, skewS: 7200, at: NOW - agoMs },
+  });
+
+  it('delivered and held: healthy or stale by its age as any scan, the fact on the result and in the message', () => {
+    const fresh = decideHealth(inputs({ ...aged(2_000), ...stamped(1_000) }));
+    expect(fresh).toMatchObject({ status: 'healthy', action: 'none', stampedBeforeWrite: { scanNumber: SCAN, skewS: 7200 } });
+    expect(fresh.message).toMatch(
+      /; note: 2026-11-29\/scan_004228_120000\.arrow \(scan #4228\) is stamped 7200 s before its file was written .*delivered as it is$/,
+    );
+    // A restored folder: its newest scan is old, and so is the data; no clock_skew, no restart.
+    const old = decideHealth(inputs({ ...aged(7_200_000), ...stamped(1_000) }));
+    expect(old).toMatchObject({ status: 'stale', cause: 'scanner_silent', action: 'alert', stampedBeforeWrite: { skewS: 7200 } });
+  });
+
+  it('is dropped once it is neither the scan held nor recent', () => {
+    const r = decideHealth(inputs({ ...aged(2_000), ...stamped(61_000, SCAN - 5) }));
+    expect(r).not.toHaveProperty('stampedBeforeWrite');
+    expect(r.message).not.toMatch(/note/);
+    expect(decideHealth(inputs({ ...aged(2_000), ...stamped(600_000) }))).toHaveProperty('stampedBeforeWrite');
   });
 });

@@ -148,15 +148,37 @@ describe('clock skew (MAX_CLOCK_SKEW_S)', () => {
     expect(health.message).toContain(rel);
   });
 
-  it('reports a file written now but stamped in 2000 as clock skew, not as a silent scanner', async () => {
+  it('a restored folder (files written now, scans stamped 2 h before): every scan delivered, the newest to the latest value; the skew a fact in health, not a refusal', async () => {
     const config = cfg();
-    const { run } = await start(config);
-    const { rel } = await put(config, 7, new Date(Date.UTC(2000, 0, 1)), new Date());
-    await eventually('the refusal', () => (run.bridge.stats().clockSkewRefused === 1 ? true : undefined));
-    expect(run.bridge.stats().lastClockSkew).toMatchObject({ relPath: rel, kind: 'before_mtime' });
+    // Copied without keeping mtimes (cp, rsync without -t, a restore): each file's mtime is now.
+    const restored = [1, 2, 3].map((n) => new Date(Date.now() - 7_200_000 + n * 1000));
+    const rels: string[] = [];
+    for (const [i, at] of restored.entries()) rels.push((await put(config, i + 1, at)).rel);
+    const { run, events } = await start(config);
+    await eventually('#3 in Hazelcast', async () => ((await latest(config))?.scan_number === 3 ? true : undefined));
+    expect((await latest(config))!.timestamp_ms).toBe(restored[2]!.getTime());
+    for (const n of ['000001', '000002', '000003'])
+      await eventually(`#${n} in history`, async () => ((await getText(config, config.hzHistoryMap, n)) === null ? undefined : true));
+    expect(run.bridge.stats()).toMatchObject({ clockSkewRefused: 0, lastClockSkew: null, lastStampedBeforeWrite: { relPath: rels[2], scanNumber: 3 } });
+    const line = events.events.find((e) => e.type === 'line' && e.message.includes(rels[2]!));
+    expect(line).toMatchObject({ level: 'warn' });
+    expect((line as { message: string }).message).toMatch(
+      /is stamped 7\d\d\d(\.\d)? s before its file was written, beyond MAX_CLOCK_SKEW_S=300 .*: delivered as it is$/,
+    );
+
+    // Live too: a file copied in while the bridge runs.
+    const live = await put(config, 4, new Date(restored[2]!.getTime() + 1000));
+    await eventually('#4 in Hazelcast', async () => ((await latest(config))?.scan_number === 4 ? true : undefined));
     await run.facts.beat();
     const health = await runHealthCheck({ config, redis, hazelcast: hz, log: testLog });
-    expect(health).toMatchObject({ status: 'stale', cause: 'clock_skew', action: 'alert' });
-    expect(health.message).toContain(rel);
+    // The data is two hours old, so it is stale, by the scanner's doing; no clock_skew, no restart.
+    expect(health).toMatchObject({
+      status: 'stale',
+      cause: 'scanner_silent',
+      action: 'alert',
+      scanNumber: 4,
+      stampedBeforeWrite: { relPath: live.rel, scanNumber: 4 },
+    });
+    expect(health.message).toContain(`note: ${live.rel} (scan #4) is stamped`);
   });
 });

@@ -165,6 +165,7 @@ describe('/metrics', () => {
       generation: 3,
       updatedAt: before,
       clockSkewRefused: 4,
+      stampedBeforeWrite: 2,
       watchMode: { mode: 'poll', setting: 'auto', filesystem: 'nfs', reason: 'WATCH_MODE=auto and the scan folder is on nfs' },
       pushLatency: { bucketsMs: [10, 50, 100], cumulative: [4, 15, 17], sumMs: 510, count: 17 },
     };
@@ -200,6 +201,7 @@ describe('/metrics', () => {
     expect(value(e, 'scan_bridge_scans_rejected_total')).toBe(2);
     expect(value(e, 'scan_bridge_restarts_total')).toBe(5);
     expect(value(e, 'scan_bridge_scans_refused_clock_skew_total')).toBe(4);
+    expect(value(e, 'scan_bridge_scans_stamped_before_write_total')).toBe(2);
     expect(value(e, 'scan_bridge_watch_mode', { mode: 'poll', setting: 'auto', filesystem: 'nfs' })).toBe(1);
     expect(value(e, 'scan_bridge_last_push_latency_seconds')).toBe(0.035);
     expect(value(e, 'scan_bridge_health_status', { status: 'warning' })).toBe(1);

@@ -100,8 +100,11 @@ export class Bridge {
       incompleteTimeoutMs: opts.incompleteTimeoutMs ?? 5000,
       read,
       onSkip: (relPath, reason) => this.report.skip(relPath, reason),
+      onIncomplete: (relPath, reason) => this.report.incomplete(relPath, reason),
       onScan: (scan, relPath, eventAt, mtimeMs) => {
-        if (!this.report.refused(scan, relPath, mtimeMs)) this.accept({ scan, relPath, eventAt });
+        if (this.report.refused(scan, relPath, mtimeMs)) return;
+        this.report.delivered(relPath);
+        this.accept({ scan, relPath, eventAt });
       },
       onReject: (relPath, reason) => this.report.reject(relPath, reason),
     });
@@ -175,6 +178,7 @@ export class Bridge {
       decodersReplaced: this.decoder.decodersReplaced,
       watchMode: this.folder.mode,
       watching: this.folder.watching,
+      badFiles: this.report.badFiles.list(),
     };
   }
 

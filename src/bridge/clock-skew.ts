@@ -1,8 +1,9 @@
 /**
  * The clock-skew guard (docs/scan-format.md § Ordering): with scans ordered by time, one scan
- * stamped far in the future would hold `latest_eigen_scan` until the clock caught up, and one
- * stamped long before its file was written would look like a scanner gone silent. Both are
- * refused and reported instead.
+ * stamped far in the future would hold `latest_eigen_scan` until the clock caught up, so it is
+ * refused and reported instead. One stamped long before its file was written (a copied or
+ * restored folder, a file server's clock) cannot hold anything: it is delivered, and the skew
+ * is reported as a fact.
  */
 export interface ClockSkew {
   /** `ahead`: stamped after the bridge's clock; `before_mtime`: stamped before its file was written. */
@@ -11,11 +12,22 @@ export interface ClockSkew {
   skewS: number;
 }
 
-/** The last scan a bridge refused for its time stamp, as its stats report it. */
-export interface RefusedForSkew extends ClockSkew {
+/** The last scan a bridge refused for its time stamp (ahead of its clock), as its stats report it. */
+export interface RefusedForSkew {
+  kind: 'ahead';
+  skewS: number;
   relPath: string;
   scanNumber: number;
   /** Epoch ms of the refusal. */
+  at: number;
+}
+
+/** The last scan a bridge delivered although stamped more than MAX_CLOCK_SKEW_S before its file was written. */
+export interface StampedBeforeWrite {
+  relPath: string;
+  scanNumber: number;
+  skewS: number;
+  /** Epoch ms of the delivery. */
   at: number;
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import { BadFiles } from './bad-files.js';
 import { clockSkewOf, describeSkew } from './clock-skew.js';
 import type { LatestItem } from './hazelcast/latest-writer.js';
 import type { DecodedScan } from './hazelcast/payload.js';
@@ -34,6 +35,8 @@ export class BridgeReport {
   readonly counts: BridgeStats;
   /** Paths already logged as skipped in this run: a FIFO or a quarantined file is logged once. */
   private readonly skipLogged = new Set<string>();
+  /** Files not delivered, for health's "newest good file on disk". */
+  readonly badFiles = new BadFiles();
   private readonly onEvent: (e: BridgeEvent) => void;
 
   constructor(private readonly o: BridgeReportOptions) {
@@ -56,6 +59,7 @@ export class BridgeReport {
 
   reject(relPath: string, reason: string): void {
     this.counts.rejected++;
+    this.badFiles.note(relPath, 'rejected', reason);
     this.say('warn', `rejected ${relPath}: ${reason}`, { file: relPath, reason });
     this.emit({ type: 'rejected', relPath, reason });
   }
@@ -63,9 +67,20 @@ export class BridgeReport {
   /** A file named like a scan that is not read: not a regular file, or quarantined. Logged once a run. */
   skip(relPath: string, reason: string): void {
     this.counts.skipped++;
+    this.badFiles.note(relPath, 'skipped', reason);
     if (this.skipLogged.has(relPath)) return;
     this.skipLogged.add(relPath);
     this.say('warn', `skipped ${relPath}: ${reason}`, { file: relPath, reason });
+  }
+
+  /** A file found incomplete and waited on (read again as it grows): not delivered yet. */
+  incomplete(relPath: string, reason: string): void {
+    this.badFiles.note(relPath, 'incomplete', reason);
+  }
+
+  /** A file read whole and not refused: whatever was wrong with it before is mended. */
+  delivered(relPath: string): void {
+    this.badFiles.clear(relPath);
   }
 
   /** Released from quarantine by hand: skipping it again is logged again. */
@@ -84,22 +99,31 @@ export class BridgeReport {
   }
 
   /**
-   * Refuses a scan whose stamp cannot be trusted (clock-skew.ts): it would hold the latest value
-   * (ahead) or look like a silent scanner (long before its file was written). Reported once per
-   * file version: the reader reads a finished file again only when it changes.
+   * Refuses a scan stamped beyond MAX_CLOCK_SKEW_S ahead (clock-skew.ts): it would hold the
+   * latest value until the clock caught up. One stamped that long before its file was written
+   * is delivered, and the skew reported as a fact. Reported once per file version: the reader
+   * reads a finished file again only when it changes.
    */
   refused(scan: DecodedScan, relPath: string, mtimeMs: number | null): boolean {
     const maxSkewS = this.o.maxClockSkewS;
     const skew = clockSkewOf(scan.timestampMs, { nowMs: Date.now(), mtimeMs, maxSkewS });
     if (!skew) return false;
+    const fields = { file: relPath, scan: scan.scanNumber, skewS: skew.skewS, skew: skew.kind };
+    if (skew.kind === 'before_mtime') {
+      this.counts.stampedBeforeWrite++;
+      this.counts.lastStampedBeforeWrite = { relPath, scanNumber: scan.scanNumber, skewS: skew.skewS, at: Date.now() };
+      this.say(
+        'warn',
+        `${relPath} (scan #${scan.scanNumber}) is ${describeSkew(skew)}, beyond MAX_CLOCK_SKEW_S=${maxSkewS} (a copied or restored folder, or a file server's clock): delivered as it is`,
+        fields,
+      );
+      return false;
+    }
+    const reason = `${describeSkew(skew)}, beyond MAX_CLOCK_SKEW_S=${maxSkewS}`;
     this.counts.clockSkewRefused++;
-    this.counts.lastClockSkew = { ...skew, relPath, scanNumber: scan.scanNumber, at: Date.now() };
-    this.say('warn', `refused ${relPath} (scan #${scan.scanNumber}): ${describeSkew(skew)}, beyond MAX_CLOCK_SKEW_S=${maxSkewS}; a clock is off`, {
-      file: relPath,
-      scan: scan.scanNumber,
-      skewS: skew.skewS,
-      skew: skew.kind,
-    });
+    this.counts.lastClockSkew = { kind: 'ahead', skewS: skew.skewS, relPath, scanNumber: scan.scanNumber, at: Date.now() };
+    this.badFiles.note(relPath, 'refused', reason);
+    this.say('warn', `refused ${relPath} (scan #${scan.scanNumber}): ${reason}; a clock is off`, fields);
     return true;
   }
 

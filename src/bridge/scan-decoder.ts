@@ -10,7 +10,7 @@ import { DecodePool } from './threads/pool.js';
 import type { DecodedScan } from './hazelcast/payload.js';
 import { Quarantine, type QuarantineEntry } from './quarantine.js';
 
-export type ReaderSettings = Pick<Config, 'queuePrefix' | 'decodeTimeoutMs' | 'maxScanBytes' | 'maxScanFileBytes'>;
+export type ReaderSettings = Pick<Config, 'queuePrefix' | 'decodeTimeoutMs' | 'decodeTimeoutMsPerMb' | 'maxScanBytes' | 'maxScanFileBytes'>;
 
 export type ReadOutcome =
   | { kind: 'ok'; scan: DecodedScan; size: number; mtimeMs: number }
@@ -33,7 +33,13 @@ export class ScanDecoder {
     private readonly log: Logger,
     onRelease?: (relPath: string) => void,
   ) {
-    this.pool = new DecodePool({ timeoutMs: s.decodeTimeoutMs, maxScanBytes: s.maxScanBytes, maxFileBytes: s.maxScanFileBytes, log });
+    this.pool = new DecodePool({
+      timeoutMs: s.decodeTimeoutMs,
+      timeoutMsPerMb: s.decodeTimeoutMsPerMb,
+      maxScanBytes: s.maxScanBytes,
+      maxFileBytes: s.maxScanFileBytes,
+      log,
+    });
     this.quarantine = new Quarantine(redis, s.queuePrefix, log, onRelease);
   }
 

@@ -17,6 +17,8 @@ export interface ScanFileReaderOptions {
   onReject(relPath: string, reason: string): void;
   /** A path not to be read: not a regular file, or quarantined. */
   onSkip(relPath: string, reason: string): void;
+  /** A file found incomplete, to be read again as it grows. */
+  onIncomplete?(relPath: string, reason: string): void;
 }
 
 interface FileState {
@@ -143,6 +145,7 @@ export class ScanFileReader {
         return;
       }
       this.retried++;
+      this.o.onIncomplete?.(relPath, res.reason);
       f.status = 'waiting';
       const delay = f.dirty ? 0 : RETRY_DELAYS_MS[Math.min(f.attempts, RETRY_DELAYS_MS.length - 1)]!;
       f.attempts++;

@@ -1,5 +1,6 @@
 /** What a bridge reports about its run (heartbeat, /metrics, status). */
-import type { RefusedForSkew } from './clock-skew.js';
+import type { BadFile } from './bad-files.js';
+import type { RefusedForSkew, StampedBeforeWrite } from './clock-skew.js';
 import type { WatchModeChoice } from './watch/watch-mode.js';
 
 /** Push latencies of this run as a cumulative histogram (exported by /metrics). */
@@ -47,9 +48,14 @@ export interface BridgeStats {
   newestSeenOnDisk: number | null;
   /** Its scan time, epoch ms. */
   newestSeenOnDiskAtMs: number | null;
-  /** Scans refused because their time stamp is off by more than `MAX_CLOCK_SKEW_S`. */
+  /** Scans refused because they are stamped more than `MAX_CLOCK_SKEW_S` ahead of this machine's clock. */
   clockSkewRefused: number;
   lastClockSkew: RefusedForSkew | null;
+  /** Scans delivered although stamped more than `MAX_CLOCK_SKEW_S` before their file was written (copied or restored folders). */
+  stampedBeforeWrite: number;
+  lastStampedBeforeWrite: StampedBeforeWrite | null;
+  /** The newest files this run could not deliver (refused, rejected, skipped, incomplete), newest first: health's "newest good file". */
+  badFiles: BadFile[];
   /** How this run watches the scan folder and why; null before it starts watching. */
   watchMode: WatchModeChoice | null;
   /** The newest scan waiting for Hazelcast (during an outage), if any. */
@@ -80,6 +86,9 @@ export function initialStats(bridgeId: string): BridgeStats {
     newestSeenOnDiskAtMs: null,
     clockSkewRefused: 0,
     lastClockSkew: null,
+    stampedBeforeWrite: 0,
+    lastStampedBeforeWrite: null,
+    badFiles: [],
     watchMode: null,
     pendingLatest: null,
     historyBacklog: 0,

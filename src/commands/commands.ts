@@ -103,6 +103,13 @@ function printStatus(s: SystemStatus): void {
     console.log(
       `  last clock skew: ${st.lastClockSkew.relPath} (scan #${st.lastClockSkew.scanNumber}) ${describeSkew(st.lastClockSkew)}, ${ago(st.lastClockSkew.at)}`,
     );
+  // Stats of older bridges carry neither.
+  if (st?.lastStampedBeforeWrite) {
+    const b = st.lastStampedBeforeWrite;
+    console.log(`  last scan stamped before its file was written: ${b.relPath} (scan #${b.scanNumber}), ${b.skewS} s before, delivered ${ago(b.at)}`);
+  }
+  const bad = st?.badFiles?.[0];
+  if (bad) console.log(`  newest file not delivered: ${bad.relPath} (${bad.kind}: ${bad.reason}), ${ago(bad.at)}`);
   console.log(`  restarts ${s.bridge.restarts}${s.bridge.lastRestart ? `, last restart ${s.bridge.lastRestart.state} ${ago(s.bridge.lastRestart.at)}` : ''}`);
   console.log('Latest scan');
   if (!s.latestScan) console.log('  none in Hazelcast');

@@ -6,9 +6,10 @@ import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
-import { newestScanFileOnDisk } from '../bridge/watch/scan-files.js';
-import { decideHealth, isStarting, type HealthInputs, type HealthResult } from '../health.js';
 import { parseStoredScan } from '../bridge/stored-value.js';
+import { newestGoodOnDisk, type BadFile } from '../bridge/bad-files.js';
+import { compareScans, type ScanOrderKey } from '../bridge/scan-order.js';
+import { decideHealth, isStarting, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
 import { enqueue, type Enqueued } from './enqueue.js';
 import type { RestartPayload, RestartResult } from './restart-bridge.js';
 import { sleep, withTimeout } from '../time.js';
@@ -19,7 +20,11 @@ export { HEALTH_KEY };
 /** No read of a check may take longer than this: a dead server makes the check say error, not hang. */
 const READ_TIMEOUT_MS = 2000;
 const HZ_EXPIRY_GRAIN_MS = 1000;
-/** How long a check that finds the bridge behind waits before it looks again and acts. */
+/**
+ * How long a check that finds the bridge behind waits at least before it looks again and acts;
+ * at least one bridge heartbeat too, so the bridge's verdict on a file that just landed (bad, or
+ * pushed) has reached its stats in Redis.
+ */
 const BEHIND_CONFIRM_MS = 1000;
 
 export interface HealthCheckPayload {
@@ -73,8 +78,12 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
     }),
     (err: unknown) => ({ ok: false as const, error: coerceError(err).message }),
   );
-  const [latestRead, r, disk] = await Promise.all([latest, fromRedis, newestScanFileOnDisk(config.arrowDir).catch(() => null)]);
+  // The files the bridge found bad are passed over: only the newest good file can be "newer on disk".
+  const onDisk = fromRedis.then((r) => newestGoodOnDisk(config.arrowDir, (r.ok ? r.facts.stats?.badFiles : undefined) ?? []).catch(() => null));
+  const [latestRead, r, listed] = await Promise.all([latest, fromRedis, onDisk]);
   const stats = r.ok ? r.facts.stats : null;
+  // The folder may be on another machine (or not listable here): then the bridge's own view is the best we have.
+  const disk = listed && (listed.good || listed.bad) ? listed : bridgeView(stats);
   return {
     now,
     thresholds: {
@@ -86,14 +95,26 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
     },
     latest: latestRead,
     heartbeat: r.ok ? { kind: 'ok', value: r.facts.heartbeat } : { kind: 'unreachable', error: r.error },
-    // The folder may be on another machine: then the bridge's own view is the best we have.
-    newestOnDisk: disk ? disk.scanNumber : (stats?.newestSeenOnDisk ?? null),
-    newestOnDiskAtMs: disk ? disk.timestampMs : (stats?.newestSeenOnDiskAtMs ?? null),
+    newestOnDisk: disk.good?.scanNumber ?? null,
+    newestOnDiskAtMs: disk.good && Number.isFinite(disk.good.timestampMs) ? disk.good.timestampMs : null,
+    newestBadFile: disk.bad,
     clockSkew: stats?.lastClockSkew ?? null,
+    stampedBeforeWrite: stats?.lastStampedBeforeWrite ?? null,
     restarts: r.ok ? r.restarts : 0,
     lastRestart: r.ok ? r.lastRestart : null,
     ...(r.ok ? { bridgeEverStarted: r.bridgeEverStarted, checkingSince: r.checkingSince } : {}),
   };
+}
+
+/** The newest good and bad scan files as the bridge saw them: its newest scan read, and a bad file newer than that. */
+function bridgeView(stats: { newestSeenOnDisk: number | null; newestSeenOnDiskAtMs: number | null; badFiles?: BadFile[] } | null): {
+  good: ScanOrderKey | null;
+  bad: BadFile | null;
+} {
+  const good = stats?.newestSeenOnDisk == null ? null : { scanNumber: stats.newestSeenOnDisk, timestampMs: stats.newestSeenOnDiskAtMs ?? -Infinity };
+  const bad = stats?.badFiles?.[0] ?? null;
+  const badKey = bad && { scanNumber: bad.scanNumber ?? -1, timestampMs: bad.timestampMs ?? -Infinity };
+  return { good, bad: bad && badKey && (!good || compareScans(badKey, good) > 0) ? bad : null };
 }
 
 /** Keeps the result as the latest status, in the capped history and timeline, and in Hazelcast (with `validUntil`, expiring then). Best effort. */
@@ -163,7 +184,7 @@ export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) 
   if (result.action === 'restart' && result.status === 'stale' && result.cause === 'bridge_behind') {
     // The newer scan may have landed a moment ago and be in the bridge's hands right now (a
     // scanner that spoke again after a silence): look once more before restarting a bridge.
-    const wait = BEHIND_CONFIRM_MS;
+    const wait = Math.max(BEHIND_CONFIRM_MS, deps.config.bridgeHeartbeatMs);
     say(`data is stale and a newer scan #${result.newestOnDisk} is on disk: looking again in ${wait} ms before restarting the bridge`);
     await sleep(wait);
     result = decideHealth(await gatherHealthInputs(deps));

@@ -175,8 +175,13 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   storedCounter('scan_bridge_restarts_total', 'Bridge restarts ever (restart jobs confirmed and crash restarts)', (s) => s.restarts);
   storedCounter(
     'scan_bridge_scans_refused_clock_skew_total',
-    'Scans refused because their stamp is off by more than MAX_CLOCK_SKEW_S, in the current bridge run',
+    'Scans refused because they are stamped more than MAX_CLOCK_SKEW_S ahead of the bridge clock, in the current bridge run',
     (s) => s.facts.stats?.clockSkewRefused ?? 0,
+  );
+  storedCounter(
+    'scan_bridge_scans_stamped_before_write_total',
+    'Scans delivered although stamped more than MAX_CLOCK_SKEW_S before their file was written (copied or restored folders), in the current bridge run',
+    (s) => s.facts.stats?.stampedBeforeWrite ?? 0,
   );
 
   readFamily(

@@ -1,8 +1,9 @@
 /**
- * A small pool of decode worker threads. Each decode has a time limit (DECODE_TIMEOUT_MS) and
- * each worker a heap limit (`resourceLimits`); a worker that overruns either, or dies, is
- * terminated and replaced, and its file comes back as `limit` with a reason naming the limit.
- * `decode` never rejects, and nothing here runs for a time that depends on the file.
+ * A small pool of decode worker threads. Each decode has a time limit (DECODE_TIMEOUT_MS, plus
+ * DECODE_TIMEOUT_MS_PER_MB for each MiB of the file beyond the first) and each worker a heap
+ * limit (`resourceLimits`); a worker that overruns either, or dies, is terminated and replaced,
+ * and its file comes back as `limit` with a reason naming the limit. `decode` never rejects, and
+ * nothing here runs for a time that depends on the file beyond that limit.
  */
 import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
@@ -21,8 +22,10 @@ import type { ResultMessage, TaskMessage } from './thread.js';
 export interface DecodePoolOptions {
   /** Worker threads. @defaultValue 2 */
   size?: number;
-  /** DECODE_TIMEOUT_MS */
+  /** DECODE_TIMEOUT_MS: the limit for a file of up to 1 MiB. */
   timeoutMs: number;
+  /** DECODE_TIMEOUT_MS_PER_MB: added for each MiB beyond the first. @defaultValue 0 */
+  timeoutMsPerMb?: number;
   /** MAX_SCAN_BYTES */
   maxScanBytes: number;
   /** MAX_SCAN_FILE_BYTES */
@@ -74,6 +77,10 @@ interface Slot {
   ahead: { path: string; at: number } | undefined;
   /** When what the thread runs now (the decode ahead, else the job) breaks DECODE_TIMEOUT_MS, epoch ms. */
   deadline: number;
+  /** The deadline already includes the time allowed for the file's size (looked up once it passed the base limit). */
+  sized: boolean;
+  /** The file's size when it was looked up, MiB. */
+  sizeMb: number | undefined;
   /**
    * Checks the deadline. Armed once and kept across jobs, re-armed for what is left when it finds a
    * later job running: a setTimeout and clearTimeout per decode cost 0.02-0.03 ms of the trip
@@ -170,7 +177,7 @@ export class DecodePool extends EventEmitter<DecodePoolEvents> {
       stdout: false,
       stderr: false,
     });
-    const slot: Slot = { worker, ready: false, job: undefined, ahead: undefined, deadline: 0, timer: undefined };
+    const slot: Slot = { worker, ready: false, job: undefined, ahead: undefined, deadline: 0, sized: false, sizeMb: undefined, timer: undefined };
     worker.unref();
     worker.on('message', (m: ResultMessage | AheadNotice | 'ready') => {
       if (m === 'ready') {
@@ -242,6 +249,8 @@ export class DecodePool extends EventEmitter<DecodePoolEvents> {
   /** Sets the slot's deadline, its timer referenced (it holds the process while the thread works). */
   private arm(slot: Slot, deadline: number): void {
     slot.deadline = deadline;
+    slot.sized = false;
+    slot.sizeMb = undefined;
     if (slot.timer) slot.timer.ref();
     else this.watch(slot, deadline - (ORIGIN + performance.now()));
   }
@@ -252,8 +261,44 @@ export class DecodePool extends EventEmitter<DecodePoolEvents> {
       if (!slot.job && !slot.ahead) return;
       const left = slot.deadline - (ORIGIN + performance.now());
       if (left > 0) this.watch(slot, left);
-      else this.lose(slot, 'DECODE_TIMEOUT_MS', `decoding took longer than DECODE_TIMEOUT_MS (${this.o.timeoutMs} ms)`);
+      else if (!slot.sized && (this.o.timeoutMsPerMb ?? 0) > 0) this.allowForSize(slot);
+      else this.lose(slot, 'DECODE_TIMEOUT_MS', this.timeoutReason(slot));
     }, ms);
+  }
+
+  /**
+   * A decode past the base limit: adds the time its file's size allows. Looked up only now (a
+   * stat, off the path of every decode that ends in time), for what the thread still runs.
+   */
+  private allowForSize(slot: Slot): void {
+    slot.sized = true;
+    const running = slot.ahead ?? slot.job;
+    const path = slot.ahead?.path ?? slot.job?.task.path;
+    if (!running || path === undefined) return;
+    const still = () => (slot.ahead ?? slot.job) === running && this.slots.includes(slot);
+    stat(path).then(
+      (st) => {
+        if (!still()) return;
+        slot.sizeMb = st.size / MIB;
+        slot.deadline += this.extraMs(st.size);
+        this.watch(slot, Math.max(0, slot.deadline - (ORIGIN + performance.now())));
+      },
+      () => {
+        if (still()) this.lose(slot, 'DECODE_TIMEOUT_MS', this.timeoutReason(slot));
+      },
+    );
+  }
+
+  /** What a file of `size` bytes is allowed beyond DECODE_TIMEOUT_MS, ms. */
+  private extraMs(size: number): number {
+    return Math.max(0, size / MIB - 1) * (this.o.timeoutMsPerMb ?? 0);
+  }
+
+  private timeoutReason(slot: Slot): string {
+    const base = `decoding took longer than DECODE_TIMEOUT_MS (${this.o.timeoutMs} ms)`;
+    if (!slot.sized || slot.sizeMb === undefined || slot.sizeMb <= 1) return base;
+    const extra = Math.round(this.extraMs(slot.sizeMb * MIB));
+    return `${base} and the ${extra} ms DECODE_TIMEOUT_MS_PER_MB (${this.o.timeoutMsPerMb} ms) allows for its ${slot.sizeMb.toFixed(1)} MiB`;
   }
 
   /** The slot's worker is done for (limit, crash or exit): fail its file, put a fresh worker in its place. */

@@ -127,11 +127,21 @@ export async function newestScanOnDisk(arrowDir: string): Promise<number | null>
  * errors listing it are thrown.
  */
 export async function newestScanFileOnDisk(arrowDir: string): Promise<ScanOrderKey | null> {
+  for await (const f of scanFilesNewestFirst(arrowDir)) return f.key;
+  return null;
+}
+
+/**
+ * The numbered scan files in the `YYYY-MM-DD` folders, newest first (scan order, from the
+ * names), regular files only; each day folder is listed only when the walk gets to it. Nothing
+ * when the folder does not exist; other errors listing it are thrown.
+ */
+export async function* scanFilesNewestFirst(arrowDir: string): AsyncGenerator<{ relPath: string; key: ScanOrderKey }> {
   let days: string[];
   try {
     days = (await readdir(arrowDir, { withFileTypes: true })).filter((d) => d.isDirectory() && DAY_RE.test(d.name)).map((d) => d.name);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
   for (const day of days.sort().reverse()) {
@@ -145,10 +155,9 @@ export async function newestScanFileOnDisk(arrowDir: string): Promise<ScanOrderK
       .sort((a, b) => compareScans(b.k, a.k));
     // Only a regular file can be a scan: a FIFO or a folder named like a newer one is not "newer on disk".
     for (const { e, k } of numbered) {
-      if (!e.isSymbolicLink() || (await isRegularFile(join(arrowDir, day, e.name)))) return k;
+      if (!e.isSymbolicLink() || (await isRegularFile(join(arrowDir, day, e.name)))) yield { relPath: `${day}/${e.name}`, key: k };
     }
   }
-  return null;
 }
 
 const pad = (v: number, n: number) => String(v).padStart(n, '0');
