@@ -9,7 +9,7 @@ import { readBridgeFacts } from '../bridge/facts.js';
 import { parseStoredScan } from '../bridge/stored-value.js';
 import { newestGoodOnDisk, type BadFile } from '../bridge/bad-files.js';
 import { compareScans, type ScanOrderKey } from '../bridge/scan-order.js';
-import { decideHealth, isStarting, type HealthInputs, type HealthResult, type LatestScan } from '../health.js';
+import { decideHealth, isStarting, type HealthInputs, type HealthResult } from '../health.js';
 import { enqueue, type Enqueued } from './enqueue.js';
 import type { RestartPayload, RestartResult } from './restart-bridge.js';
 import { sleep, withTimeout } from '../time.js';
