@@ -89,6 +89,11 @@ export interface Config {
   bridgeStartGraceS: number;
   /** How often `start` logs a one-line summary: status, data age, bridge, the board's address. @defaultValue `300000` */
   logSummaryIntervalMs: number;
+  /**
+   * While Redis or Hazelcast stays unreachable, `start` reminds of it in the log this often (one
+   * line when it goes, one when it is back). @defaultValue `60000`
+   */
+  outageReminderMs: number;
   /** On SIGTERM/SIGINT, how long `start` waits for its parts to stop before it exits without them. @defaultValue `20000` */
   stopTimeoutMs: number;
   /** How long a restart attempt waits for a new bridge run to show up. @defaultValue `20000` */
@@ -151,6 +156,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   BRIDGE_SUMMARY_EVERY: '100',
   BRIDGE_START_GRACE_S: '60',
   LOG_SUMMARY_INTERVAL_MS: '300000',
+  OUTAGE_REMINDER_MS: '60000',
   STOP_TIMEOUT_MS: '20000',
   RESTART_CONFIRM_MS: '20000',
   HEALTH_HISTORY_MAX: '2880',
@@ -356,6 +362,7 @@ export function resolveConfig(env: Env): Config {
     bridgeSummaryEvery: int(env, 'BRIDGE_SUMMARY_EVERY', 1),
     bridgeStartGraceS: int(env, 'BRIDGE_START_GRACE_S', 0),
     logSummaryIntervalMs: int(env, 'LOG_SUMMARY_INTERVAL_MS', 100),
+    outageReminderMs: int(env, 'OUTAGE_REMINDER_MS', 1000),
     stopTimeoutMs: int(env, 'STOP_TIMEOUT_MS', 100, 600_000),
     restartConfirmMs: int(env, 'RESTART_CONFIRM_MS', 100),
     healthHistoryMax: int(env, 'HEALTH_HISTORY_MAX', 1, 1_000_000),

@@ -8,6 +8,7 @@ import type { Logger } from './log.js';
 import { debuglog } from 'node:util';
 import { UnreachableError, coerceError } from './errors.js';
 import { followFailovers } from './sentinel-watch.js';
+import { joinReachability, reasonInWords, type Member } from './reachability.js';
 
 /** A connection to one Redis server (found directly or through Sentinel) or to a Redis Cluster. */
 export type RedisConnection = Redis | Cluster;
@@ -75,7 +76,16 @@ function newRedis(config: Pick<Config, 'redis'>, opts: RedisOptions, log: Logger
     redis = conn;
   } else redis = new Redis(target.url, { ...common, ...opts });
   redis.on('error', (err) => debug(`redis at ${describeRedis(config.redis)}: ${coerceError(err).message}`));
+  if (retries) tellReachability(redis, joinReachability('redis', describeRedis(target)));
   return redis;
+}
+
+/** The connection's events, for the one outage line per process (reachability.ts). */
+function tellReachability(redis: RedisConnection, member: Member): void {
+  redis.on('ready', () => member.up());
+  redis.on('error', (err) => member.down(reasonInWords(err)));
+  redis.on('close', () => member.down());
+  redis.once('end', () => member.leave());
 }
 
 /** The cluster-wide options are the per-server ones lifted up: retry, offline queue, lazy start. */
@@ -132,9 +142,20 @@ export async function connectRedisOnce(config: Pick<Config, 'redis'>, timeoutMs 
   }
 }
 
-function pinoAdapter(log: Logger): ILogger {
-  const at = (level: 'error' | 'warn' | 'info' | 'debug' | 'trace') => (objectName: string, message: string, furtherInfo?: unknown) =>
-    log[level]({ component: objectName, info: furtherInfo instanceof Error ? furtherInfo.message : furtherInfo }, `hazelcast: ${message}`);
+/**
+ * The client's connection warnings (one per attempt and per member, with fractional delays) are
+ * what reachability.ts tells once per outage: debug here, and an attempt that failed is told to
+ * `onConnectFailed`.
+ */
+const CONNECTION_COMPONENTS = new Set(['ConnectionManager', 'WaitStrategy', 'Connection', 'HeartbeatManager']);
+const FAILED_ATTEMPT = /^(Unable to get live cluster connection|Error during initial connection|Could not connect)/;
+
+function pinoAdapter(log: Logger, onConnectFailed: () => void): ILogger {
+  const at = (level: 'error' | 'warn' | 'info' | 'debug' | 'trace') => (objectName: string, message: string, furtherInfo?: unknown) => {
+    const quiet = level === 'warn' && CONNECTION_COMPONENTS.has(objectName);
+    if (quiet && FAILED_ATTEMPT.test(message)) onConnectFailed();
+    log[quiet ? 'debug' : level]({ component: objectName, info: furtherInfo instanceof Error ? furtherInfo.message : furtherInfo }, `hazelcast: ${message}`);
+  };
   const levels = {
     [LogLevel.ERROR]: at('error'),
     [LogLevel.WARN]: at('warn'),
@@ -159,7 +180,12 @@ export type HazelcastMode =
   /** For one command: connects within `timeoutMs` or throws {@link UnreachableError}. */
   | { kind: 'command'; timeoutMs: number };
 
-export function hazelcastClientConfig(config: Pick<Config, 'hzMembers' | 'hzClusterName'>, log: Logger, mode: HazelcastMode): ClientConfig {
+export function hazelcastClientConfig(
+  config: Pick<Config, 'hzMembers' | 'hzClusterName'>,
+  log: Logger,
+  mode: HazelcastMode,
+  onConnectFailed: () => void = () => undefined,
+): ClientConfig {
   const service = mode.kind === 'service';
   return {
     clusterName: config.hzClusterName,
@@ -193,7 +219,7 @@ export function hazelcastClientConfig(config: Pick<Config, 'hzMembers' | 'hzClus
       'hazelcast.client.heartbeat.interval': 1000,
       'hazelcast.client.heartbeat.timeout': 5000,
     },
-    customLogger: pinoAdapter(log.child({ component: 'hazelcast' })),
+    customLogger: pinoAdapter(log.child({ component: 'hazelcast' }), onConnectFailed),
   };
 }
 
@@ -221,9 +247,13 @@ export async function createHazelcast(
     const i = listeners.indexOf(l);
     if (i >= 0) listeners.splice(i, 1);
   };
-  const clientConfig = hazelcastClientConfig(config, log, mode);
+  const reach = joinReachability('hazelcast', config.hzMembers.join(','));
+  const clientConfig = hazelcastClientConfig(config, log, mode, () => reach.down('no member answers'));
   clientConfig.lifecycleListeners = [
     (state: LifecycleState) => {
+      if (state === LifecycleState.CONNECTED) reach.up();
+      else if (state === LifecycleState.DISCONNECTED) reach.down();
+      else if (state === LifecycleState.SHUTDOWN) reach.leave();
       const now =
         state === LifecycleState.CONNECTED ? true : state === LifecycleState.DISCONNECTED || state === LifecycleState.SHUTTING_DOWN ? false : connected;
       if (now === connected) return;
@@ -242,6 +272,7 @@ export async function createHazelcast(
   try {
     client = await Client.newHazelcastClient(clientConfig);
   } catch (err) {
+    reach.leave();
     throw new UnreachableError('hazelcast', config.hzMembers.join(','), err);
   }
   return {

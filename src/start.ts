@@ -11,6 +11,7 @@ import { runDemoScanner } from './demo/scanner.js';
 import { startBoard } from './server/app.js';
 import { startSummary } from './summary.js';
 import { withTimeout } from './time.js';
+import { reportReachability } from './reachability.js';
 
 const ROLES = ['all', 'scheduler', 'worker', 'bridge', 'board'] as const;
 type Role = (typeof ROLES)[number];
@@ -35,6 +36,7 @@ export async function start(config: Config, log: Logger, values: Record<string, 
   for (const r of asked) if (!(ROLES as readonly string[]).includes(r)) throw new UsageError(`unknown role "${r}": expected ${ROLES.join(', ')}`);
   const roles = new Set<Role>(asked.includes('all') ? ['scheduler', 'worker', 'bridge', 'board'] : (asked as Role[]));
   const running: Stoppable[] = [];
+  reportReachability(log, config.outageReminderMs);
   // Shared by the scheduler and the start-up wait below.
   const redis = createRedis(config, {}, log);
   running.push({ name: 'redis connection', stop: () => Promise.resolve(redis.disconnect()) });
