@@ -5,6 +5,10 @@
  * master is SIGKILLed, the sentinels promote the replica, and the old master is started again as
  * the new one's replica once the failover was measured. Prints one JSON object.
  *
+ * Every second failover, the first sentinel of REDIS_SENTINELS (the one connections ask first)
+ * is frozen (SIGSTOP) while the master dies and until the others promoted the replica: the
+ * failover is announced while connections are still asking it (issue 21).
+ *
  * Per failover: when checks resumed (a health check after the master's death, and a healthy one),
  * whether scans kept flowing (the longest stall of latest_eigen_scan), and processes that exited.
  */
@@ -31,9 +35,11 @@ async function failover(w: World, i: number) {
   const firstAfter = w.scanner.last + 1;
   const exitsBefore = w.roles.unplannedExits.length;
   const port = await w.redis.masterPort();
+  const frozen = i % 2 === 0 ? w.redis.sentinels[0]! : null;
+  if (frozen) process.kill(frozen.pid, 'SIGSTOP');
   const t0 = Date.now();
   await w.redis.nodes.get(port)!.kill();
-  const to = await w.redis.waitForFailover(port, WINDOW_MS);
+  const to = await w.redis.waitForFailover(port, WINDOW_MS).finally(() => frozen && process.kill(frozen.pid, 'SIGCONT'));
   const promotedMs = Date.now() - t0;
   const flowed = await until(() => w.observer.latest.find((e) => e.at >= t0 && e.scan >= firstAfter), WINDOW_MS);
   const checked = await until(() => w.observer.health.find((h) => h.checkedAt > t0 + promotedMs), WINDOW_MS);
@@ -47,6 +53,7 @@ async function failover(w: World, i: number) {
     failover: i,
     at: new Date(t0).toISOString(),
     loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
+    first_sentinel_frozen: frozen !== null,
     master_killed: port,
     promoted: to,
     promoted_ms: promotedMs,
