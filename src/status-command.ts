@@ -8,7 +8,7 @@ import { createHazelcast } from './connections.js';
 import { collectStatus, type SystemStatus } from './ops.js';
 import { describeSkew } from './bridge/clock-skew.js';
 import { exitCodeForProblems, findProblems, overdueSince, probeBoard, type Problem, type Probes } from './status-verdict.js';
-import { clientLog, withQueues } from './commands.js';
+import { clientLog, withQueues } from './commands/commands.js';
 
 type Ctx = { config: Config; log: Logger; values: Record<string, unknown> };
 

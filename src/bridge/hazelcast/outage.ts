@@ -1,5 +1,5 @@
-import type { Hazelcast } from '../connections.js';
-import { reasonInWords } from '../reachability.js';
+import type { Hazelcast } from '../../connections.js';
+import { reasonInWords } from '../../reachability.js';
 
 export interface OutageRetryOptions {
   hazelcast: Pick<Hazelcast, 'onChange'>;
