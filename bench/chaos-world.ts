@@ -18,7 +18,7 @@ export const say = (msg: string) => process.stderr.write(`[chaos ${new Date().to
 
 export interface Role {
   name: string;
-  role: 'bridge' | 'worker' | 'scheduler';
+  role: 'bridge' | 'worker' | 'scheduler' | 'all';
   proc: ChildProcess;
   /** Set when the run itself killed it; any other exit is a finding. */
   killedByUs: boolean;
@@ -205,7 +205,32 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(o: { healthIntervalMs: number; downAfterMs: number }): Promise<World> {
+/** Polls `check` until it gives a value or `timeoutMs` passed (then undefined). */
+export async function until<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The processes of the chaos run: 2 bridges, 2 workers and a scheduler, each alone. */
+const SPLIT_ROLES: Array<[string, Role['role']]> = [
+  ['bridge-a', 'bridge'],
+  ['bridge-b', 'bridge'],
+  ['worker-a', 'worker'],
+  ['worker-b', 'worker'],
+  ['scheduler', 'scheduler'],
+];
+
+export async function startWorld(o: {
+  healthIntervalMs: number;
+  downAfterMs: number;
+  roles?: Array<[string, Role['role']]>;
+  /** More settings for the roles. */
+  env?: Record<string, string>;
+}): Promise<World> {
   say('starting Redis (master, replica, 3 sentinels) and 2 Hazelcast members');
   const [redis, hazelcast] = await Promise.all([
     startSentinelGroup({ masterName: 'chaos', downAfterMs: o.downAfterMs, failoverTimeoutMs: 10_000 }),
@@ -218,6 +243,7 @@ export async function startWorld(o: { healthIntervalMs: number; downAfterMs: num
     ARROW_DIR: mkdtempSync(join(tmpdir(), 'sb-chaos-')),
     QUEUE_PREFIX: 'chaos',
     HEALTH_INTERVAL_MS: String(o.healthIntervalMs),
+    ...o.env,
   };
   // As the roles see it: their environment is this process's with `env` on top.
   const config = resolveConfig({ ...process.env, ...env });
@@ -225,14 +251,7 @@ export async function startWorld(o: { healthIntervalMs: number; downAfterMs: num
   await hz.waitConnected(30_000);
   const observer = await Observer.watch(hz, config, 2);
   const roles = new Roles(env);
-  for (const [name, role] of [
-    ['bridge-a', 'bridge'],
-    ['bridge-b', 'bridge'],
-    ['worker-a', 'worker'],
-    ['worker-b', 'worker'],
-    ['scheduler', 'scheduler'],
-  ] as const)
-    roles.spawn(name, role);
+  for (const [name, role] of o.roles ?? SPLIT_ROLES) roles.spawn(name, role);
   const scanner = new Scanner(config.arrowDir);
   return {
     env,

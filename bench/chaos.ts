@@ -13,6 +13,7 @@
  * its fault is measured. Nothing of scan-bridge is restarted by hand.
  *
  * Run: npm run build && npx tsx bench/chaos.ts [--quick]
+ * `--failovers`: another run, 10 Redis master failovers in a row (chaos-failovers.ts).
  * Settings of scan-bridge in the environment reach the roles: `BRIDGE_LOCK_MS=8000 npx tsx bench/chaos.ts`.
  */
 import { rmSync, mkdirSync } from 'node:fs';
@@ -20,7 +21,8 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { Queue } from 'bullmq';
 import { createRedis } from '../src/connections.js';
 import { QUEUES } from '../src/jobs/table.js';
-import { say, startWorld, type World } from './chaos-world.js';
+import { say, startWorld, until, type World } from './chaos-world.js';
+import { runFailovers } from './chaos-failovers.js';
 
 const quick = process.argv.includes('--quick');
 /** How long each fault may take to recover before it counts as not recovered. */
@@ -132,15 +134,6 @@ const FAULTS: Fault[] = [
     },
   },
 ];
-
-async function until<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function measure(w: World, f: Fault) {
   const firstAfter = w.scanner.last + 1;
@@ -317,7 +310,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+(process.argv.includes('--failovers') ? runFailovers() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     console.error(err);

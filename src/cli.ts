@@ -25,10 +25,10 @@ const commands: Record<string, Command> = {
     run: async (ctx) => (await import('./commands/commands.js')).createCommand(ctx),
   },
   status: {
-    summary: 'schedules, workers, the active bridge, latest scan, last health',
+    summary: 'what runs, what is dead, what is overdue; exit 0 fine, 1 a warning, 2 unhealthy',
     usage: 'status [--json]',
     options: { json: { type: 'boolean' } },
-    run: async (ctx) => (await import('./commands/commands.js')).statusCommand(ctx),
+    run: async (ctx) => (await import('./commands/status.js')).statusCommand(ctx),
   },
   health: {
     summary: 'run the health check now; exit 0 healthy, 1 warning, 2 stale/down/error',
@@ -37,7 +37,7 @@ const commands: Record<string, Command> = {
     run: async (ctx) => (await import('./commands/commands.js')).healthCommand(ctx),
   },
   trigger: {
-    summary: 'enqueue a job by hand: health-check or restart-bridge',
+    summary: 'enqueue a job by hand: health-check or restart-bridge; exit 1 when no worker would run it now',
     usage: 'trigger <health-check|restart-bridge>',
     run: async (ctx) => (await import('./commands/commands.js')).triggerCommand(ctx),
   },

@@ -88,6 +88,8 @@ export interface Config {
   bridgeStartGraceS: number;
   /** `LOG_SUMMARY_INTERVAL_MS` */
   logSummaryIntervalMs: number;
+  /** `OUTAGE_REMINDER_MS` */
+  outageReminderMs: number;
   /** `STOP_TIMEOUT_MS` */
   stopTimeoutMs: number;
   /** `RESTART_CONFIRM_MS` */
@@ -329,6 +331,7 @@ export function resolveConfig(env: Env): Config {
     healthTimelineMax: int(env, 'HEALTH_TIMELINE_MAX'),
     decodeTimeoutMs: int(env, 'DECODE_TIMEOUT_MS'),
     decodeTimeoutMsPerMb: int(env, 'DECODE_TIMEOUT_MS_PER_MB'),
+    outageReminderMs: int(env, 'OUTAGE_REMINDER_MS'),
     // Up to 4 GiB: Arrow's buffers and V8's typed arrays are sized in 32 bits here.
     maxScanBytes: int(env, 'MAX_SCAN_BYTES'),
     maxScanFileBytes: int(env, 'MAX_SCAN_FILE_BYTES'),

@@ -7,6 +7,8 @@ import { withTimeout } from './time.js';
 import type { Logger } from './log.js';
 import { debuglog } from 'node:util';
 import { UnreachableError, coerceError } from './errors.js';
+import { followFailovers } from './sentinel-watch.js';
+import { joinReachability, reasonInWords, type Member } from './reachability.js';
 
 /** A connection to one Redis server (found directly or through Sentinel) or to a Redis Cluster. */
 export type RedisConnection = Redis | Cluster;
@@ -26,8 +28,9 @@ export function describeRedis(target: RedisTarget): string {
  * With Sentinel: ask the sentinels for the master, and keep asking for ever. ioredis's own
  * sentinel retry backs off to 1 s but a `null` from a custom one would end the connection for
  * good, the state in which BullMQ workers hang after a failover (bullmq#3088, langfuse#13880).
- * The failover detector subscribes to the sentinels' `+switch-master`, so a master that is
- * demoted but still alive is left at once rather than at the first READONLY reply.
+ * ioredis's failover detector is off: it could end a connection for good (sentinel-watch.ts,
+ * which follows `+switch-master` instead). A sentinel that accepts the connection but does not
+ * answer (frozen, overloaded) is left after a while for the next one.
  */
 function sentinelOptions(target: Extract<RedisTarget, { kind: 'sentinel' }>): RedisOptions {
   return {
@@ -36,12 +39,15 @@ function sentinelOptions(target: Extract<RedisTarget, { kind: 'sentinel' }>): Re
     sentinelPassword: target.sentinelPassword,
     password: target.password,
     sentinelRetryStrategy: backoff,
-    sentinelReconnectStrategy: () => 2000,
-    failoverDetector: true,
+    sentinelCommandTimeout: SENTINEL_COMMAND_TIMEOUT_MS,
+    failoverDetector: false,
     // A connection that still reaches a demoted master reconnects, and the command is sent again.
     reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
   };
 }
+
+/** How long a sentinel may take to name the master before the next one is asked. */
+const SENTINEL_COMMAND_TIMEOUT_MS = 2000;
 
 /**
  * Redis connection for long-running roles: retries for ever with a capped backoff, and queues
@@ -52,19 +58,34 @@ function sentinelOptions(target: Extract<RedisTarget, { kind: 'sentinel' }>): Re
 const debugWithoutLogger = debuglog('scan-bridge');
 
 export function createRedis(config: Pick<Config, 'redis'>, opts: RedisOptions = {}, log?: Logger): RedisConnection {
+  return newRedis(config, opts, log, true);
+}
+
+/** `retries`: a connection of a running role, which follows Sentinel failovers for ever. */
+function newRedis(config: Pick<Config, 'redis'>, opts: RedisOptions, log: Logger | undefined, retries: boolean): RedisConnection {
   const common: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true, connectTimeout: 3000, retryStrategy: backoff };
   const target = config.redis;
-  const redis =
-    target.kind === 'cluster'
-      ? clusterConnection(target, { ...common, ...opts })
-      : target.kind === 'sentinel'
-        ? new Redis({ ...sentinelOptions(target), ...common, ...opts })
-        : new Redis(target.url, { ...common, ...opts });
   // Expected while Redis is away: the client reconnects by itself and every command made meanwhile
   // fails on its own, so the event is logged at debug (an 'error' without a listener would crash).
   const debug = log ? (line: string) => log.debug(line) : debugWithoutLogger;
+  let redis: RedisConnection;
+  if (target.kind === 'cluster') redis = clusterConnection(target, { ...common, ...opts });
+  else if (target.kind === 'sentinel') {
+    const conn = new Redis({ ...sentinelOptions(target), ...common, ...opts });
+    if (retries) followFailovers(target, conn, debug);
+    redis = conn;
+  } else redis = new Redis(target.url, { ...common, ...opts });
   redis.on('error', (err) => debug(`redis at ${describeRedis(config.redis)}: ${coerceError(err).message}`));
+  if (retries) tellReachability(redis, joinReachability('redis', describeRedis(target)));
   return redis;
+}
+
+/** The connection's events, for the one outage line per process (reachability.ts). */
+function tellReachability(redis: RedisConnection, member: Member): void {
+  redis.on('ready', () => member.up());
+  redis.on('error', (err) => member.down(reasonInWords(err)));
+  redis.on('close', () => member.down());
+  redis.once('end', () => member.leave());
 }
 
 /** The cluster-wide options are the per-server ones lifted up: retry, offline queue, lazy start. */
@@ -99,15 +120,19 @@ export function redisReady(redis: RedisConnection, timeoutMs = 3000): Promise<vo
 
 /** A Redis connection for one command-line call: fails within `timeoutMs` instead of retrying. */
 export async function connectRedisOnce(config: Pick<Config, 'redis'>, timeoutMs = 3000): Promise<RedisConnection> {
-  const redis = createRedis(config, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    connectTimeout: timeoutMs,
-    retryStrategy: () => null,
-    sentinelRetryStrategy: () => null,
-    failoverDetector: false,
-    enableOfflineQueue: true,
-  });
+  const redis = newRedis(
+    config,
+    {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      connectTimeout: timeoutMs,
+      retryStrategy: () => null,
+      sentinelRetryStrategy: () => null,
+      enableOfflineQueue: true,
+    },
+    undefined,
+    false,
+  );
   try {
     await withTimeout(redis.connect(), timeoutMs, 'the server');
     return redis;
@@ -117,9 +142,20 @@ export async function connectRedisOnce(config: Pick<Config, 'redis'>, timeoutMs 
   }
 }
 
-function pinoAdapter(log: Logger): ILogger {
-  const at = (level: 'error' | 'warn' | 'info' | 'debug' | 'trace') => (objectName: string, message: string, furtherInfo?: unknown) =>
-    log[level]({ component: objectName, info: furtherInfo instanceof Error ? furtherInfo.message : furtherInfo }, `hazelcast: ${message}`);
+/**
+ * The client's connection warnings (one per attempt and per member, with fractional delays) are
+ * what reachability.ts tells once per outage: debug here, and an attempt that failed is told to
+ * `onConnectFailed`.
+ */
+const CONNECTION_COMPONENTS = new Set(['ConnectionManager', 'WaitStrategy', 'Connection', 'HeartbeatManager']);
+const FAILED_ATTEMPT = /^(Unable to get live cluster connection|Error during initial connection|Could not connect)/;
+
+function pinoAdapter(log: Logger, onConnectFailed: () => void): ILogger {
+  const at = (level: 'error' | 'warn' | 'info' | 'debug' | 'trace') => (objectName: string, message: string, furtherInfo?: unknown) => {
+    const quiet = level === 'warn' && CONNECTION_COMPONENTS.has(objectName);
+    if (quiet && FAILED_ATTEMPT.test(message)) onConnectFailed();
+    log[quiet ? 'debug' : level]({ component: objectName, info: furtherInfo instanceof Error ? furtherInfo.message : furtherInfo }, `hazelcast: ${message}`);
+  };
   const levels = {
     [LogLevel.ERROR]: at('error'),
     [LogLevel.WARN]: at('warn'),
@@ -144,7 +180,12 @@ export type HazelcastMode =
   /** For one command: connects within `timeoutMs` or throws {@link UnreachableError}. */
   | { kind: 'command'; timeoutMs: number };
 
-export function hazelcastClientConfig(config: Pick<Config, 'hzMembers' | 'hzClusterName'>, log: Logger, mode: HazelcastMode): ClientConfig {
+export function hazelcastClientConfig(
+  config: Pick<Config, 'hzMembers' | 'hzClusterName'>,
+  log: Logger,
+  mode: HazelcastMode,
+  onConnectFailed: () => void = () => undefined,
+): ClientConfig {
   const service = mode.kind === 'service';
   return {
     clusterName: config.hzClusterName,
@@ -178,7 +219,7 @@ export function hazelcastClientConfig(config: Pick<Config, 'hzMembers' | 'hzClus
       'hazelcast.client.heartbeat.interval': 1000,
       'hazelcast.client.heartbeat.timeout': 5000,
     },
-    customLogger: pinoAdapter(log.child({ component: 'hazelcast' })),
+    customLogger: pinoAdapter(log.child({ component: 'hazelcast' }), onConnectFailed),
   };
 }
 
@@ -206,9 +247,13 @@ export async function createHazelcast(
     const i = listeners.indexOf(l);
     if (i >= 0) listeners.splice(i, 1);
   };
-  const clientConfig = hazelcastClientConfig(config, log, mode);
+  const reach = joinReachability('hazelcast', config.hzMembers.join(','));
+  const clientConfig = hazelcastClientConfig(config, log, mode, () => reach.down('no member answers'));
   clientConfig.lifecycleListeners = [
     (state: LifecycleState) => {
+      if (state === LifecycleState.CONNECTED) reach.up();
+      else if (state === LifecycleState.DISCONNECTED) reach.down();
+      else if (state === LifecycleState.SHUTDOWN) reach.leave();
       const now =
         state === LifecycleState.CONNECTED ? true : state === LifecycleState.DISCONNECTED || state === LifecycleState.SHUTTING_DOWN ? false : connected;
       if (now === connected) return;
@@ -227,6 +272,7 @@ export async function createHazelcast(
   try {
     client = await Client.newHazelcastClient(clientConfig);
   } catch (err) {
+    reach.leave();
     throw new UnreachableError('hazelcast', config.hzMembers.join(','), err);
   }
   return {

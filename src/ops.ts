@@ -85,11 +85,21 @@ export { TRIGGERS, type TriggerName } from './jobs/table.js';
 
 /**
  * Adds job `name` by hand, with the job table's payload for it; a deduplicated job (a restart)
- * may reuse the pending one (`reused`: nothing new was queued).
+ * may reuse the pending one (`reused`: nothing new was queued). `warnings`: why it will not run
+ * now (no worker listens to its queue; for a restart, no bridge worker to start a bridge).
  */
-export async function trigger(queues: JobQueues, name: TriggerName, by: string): Promise<{ jobId: string; queue: string; reused: boolean }> {
+export async function trigger(
+  queues: JobQueues,
+  name: TriggerName,
+  by: string,
+): Promise<{ jobId: string; queue: string; reused: boolean; warnings: string[] }> {
   const spec: { queue: string; trigger: (by: string) => unknown } = JOBS[name];
   const queue = queues[name] as QueueOf<unknown, TriggerName>;
   const r = await enqueue(queue, name, spec.trigger(by));
-  return { jobId: r.id, queue: spec.queue, reused: r.reused };
+  const [workers, bridgeWorkers] = await Promise.all([queues[name].getWorkersCount(), queues.bridge.getWorkersCount()]);
+  const warnings: string[] = [];
+  if (workers === 0) warnings.push(`no worker listens to queue ${spec.queue}: the job waits there until one starts (\`scan-bridge start --role worker\`)`);
+  if (name === 'restart-bridge' && bridgeWorkers === 0)
+    warnings.push('no bridge worker is connected: a restart cannot start a bridge until one runs (`scan-bridge start --role bridge`)');
+  return { jobId: r.id, queue: spec.queue, reused: r.reused, warnings };
 }

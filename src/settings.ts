@@ -265,6 +265,13 @@ export const SETTINGS = {
     min: 100,
     doc: "`start` logs one summary line this often: status, data age, bridge, the board's address",
   },
+  OUTAGE_REMINDER_MS: {
+    group: 'Logs and process',
+    type: 'int',
+    default: '60000',
+    min: 1000,
+    doc: 'while Redis or Hazelcast stays unreachable, `start` reminds of it in the log this often (one line when it goes, one when it is back, with how long it was gone)',
+  },
   STOP_TIMEOUT_MS: {
     group: 'Logs and process',
     type: 'int',

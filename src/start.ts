@@ -12,6 +12,7 @@ import { startBoard } from './server/app.js';
 import { startSummary } from './summary.js';
 import { withTimeout } from './time.js';
 import { bullmqVersionProblem, installedBullmqVersion } from './jobs/bullmq-version.js';
+import { reportReachability } from './reachability.js';
 
 const ROLES = ['all', 'scheduler', 'worker', 'bridge', 'board'] as const;
 type Role = (typeof ROLES)[number];
@@ -38,6 +39,7 @@ export async function start(config: Config, log: Logger, values: Record<string, 
   const bullmq = bullmqVersionProblem(installedBullmqVersion());
   if (bullmq) throw new Error(bullmq);
   const running: Stoppable[] = [];
+  reportReachability(log, config.outageReminderMs);
   // Shared by the scheduler and the start-up wait below.
   const redis = createRedis(config, {}, log);
   running.push({ name: 'redis connection', stop: () => Promise.resolve(redis.disconnect()) });

@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import type { RedisConnection } from './connections.js';
 import type { Logger } from './log.js';
 import { coerceError } from './errors.js';
+import { reasonInWords } from './reachability.js';
 import { keys } from './keys.js';
 import { withTimeout } from './time.js';
 import { readBridgeFacts } from './bridge/facts.js';
@@ -86,7 +87,8 @@ export function startSummary(o: SummaryOptions): Summary {
       o.log.info(await summaryLine(o, own));
       failing = false;
     } catch (err) {
-      if (!failing) o.log.warn(`summary: cannot read Redis (${coerceError(err).message})${own ? `; board at ${own.board}` : ''}`);
+      // The outage is the process's one warning (reachability.ts); the board's address is still worth a line.
+      if (!failing) o.log.info(`summary: cannot read Redis (${reasonInWords(err)})${own ? `; board at ${own.board}` : ''}`);
       failing = true;
     }
   };

@@ -68,7 +68,17 @@ describe('API handlers, without a server', () => {
     expect(await readOnly.queues['health-check'].count()).toBe(0);
 
     const r = await h.triggerJob(d, facts({ name: 'health-check' }));
-    expect(r).toEqual({ status: 202, body: { job: 'health-check', jobId: expect.any(String), queue: 'health-check', reused: false } });
+    // No worker listens in this test: the reply says the job waits.
+    expect(r).toEqual({
+      status: 202,
+      body: {
+        job: 'health-check',
+        jobId: expect.any(String),
+        queue: 'health-check',
+        reused: false,
+        warnings: [expect.stringMatching(/^no worker listens to queue health-check/)],
+      },
+    });
     const job = await d.queues['health-check'].getJob((r.body as { jobId: string }).jobId);
     expect(job?.data).toEqual({ trigger: 'manual' });
   });

@@ -5,6 +5,7 @@ import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } fr
 import { resolveConfig } from '../src/config.js';
 import { bridgeKeys, type Heartbeat } from '../src/bridge/facts.js';
 import { QUEUES } from '../src/jobs/table.js';
+import { keys } from '../src/keys.js';
 import { eventually, testEnv, testLog } from './helpers.js';
 
 /** Runs the CLI without blocking this process, so the test's own Hazelcast client keeps its heartbeat. */
@@ -148,10 +149,11 @@ describe('scan-bridge create, trigger, status', () => {
     const { env, config } = await world(null, false);
     const first = await cli(env, 'trigger', 'restart-bridge');
     const second = await cli(env, 'trigger', 'restart-bridge');
-    expect(first.code).toBe(0);
+    // No worker listens here: queued all the same, with a warning and exit 1.
+    expect(first.code).toBe(1);
     const id = /as job (\S+)/.exec(first.out)![1];
     expect(second.out).toContain(`job ${id} was already pending`);
-    expect((await cli(env, 'trigger', 'health-check')).code).toBe(0);
+    expect((await cli(env, 'trigger', 'health-check')).code).toBe(1);
     const restarts = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
     const checks = new Queue(QUEUES.healthCheck, { connection: redis, prefix: config.queuePrefix });
     expect((await restarts.getJobCounts('waiting')).waiting).toBe(1);
@@ -161,7 +163,7 @@ describe('scan-bridge create, trigger, status', () => {
   it('trigger restart-bridge says "reused" only when a pending restart was reused', async () => {
     const { env, config } = await world(null, false);
     const first = await cli(env, 'trigger', 'restart-bridge');
-    expect(first.code).toBe(0);
+    expect(first.code).toBe(1);
     expect(first.out).not.toMatch(/reused|already/);
     const id = /as job (\S+)/.exec(first.out)![1]!;
     const second = await cli(env, 'trigger', 'restart-bridge');
@@ -180,11 +182,14 @@ describe('scan-bridge create, trigger, status', () => {
     expect(/as job (\S+)/.exec(third.out)![1]).not.toBe(id);
   });
 
-  it('status shows the bridge and the latest scan, in words and as JSON', async () => {
+  it('status shows the bridge and the latest scan, in words and as JSON; a heartbeat without a bridge worker is no running bridge', async () => {
     const { env } = await world(3, true);
     const text = await cli(env, 'status');
-    expect(text.code).toBe(0);
-    expect(text.out).toContain('active: h:1 on h, generation 2');
+    // Nothing but the heartbeat key: no process holds a worker connection.
+    expect(text.code).toBe(2);
+    expect(text.out).toMatch(/^UNHEALTHY: /);
+    expect(text.out).toMatch(/bridge h:1 no longer runs: no bridge worker is connected/);
+    expect(text.out).toContain('last heartbeat (no bridge worker connected): h:1 on h, generation 2');
     expect(text.out).toMatch(/#42 at .* 400 assets, by h:1/);
     const json = JSON.parse((await cli(env, 'status', '--json')).out) as unknown;
     expect(json).toMatchObject({ bridge: { heartbeat: { id: 'h:1' } }, latestScan: { scanNumber: 42, assetCount: 400 } });
@@ -200,6 +205,25 @@ describe('scan-bridge create, trigger, status', () => {
     await map.set(config.hzKey, JSON.stringify({ scan_number: 999999, timestamp: '2099-01-01T00:00:00.000Z', timestamp_ms: 4070908800000, asset_count: 3 }));
     const json = JSON.parse((await cli(env, 'status', '--json')).out) as { latestScan: unknown };
     expect(json.latestScan).toEqual({ unusable: expect.stringMatching(/^scan #999999 of 2099-01-01T00:00:00\.000Z is stamped .* ahead/) });
+  });
+
+  it('status summarises a quarantine of more than 20 files as a count and the newest few', async () => {
+    const { env, config } = await world(3, true);
+    const now = Date.now();
+    const entry = (i: number) =>
+      JSON.stringify({ size: 10, mtimeMs: now, limit: 'MAX_SCAN_BYTES', reason: 'too big', at: now - (2000 - i) * 1000, bridgeId: 'h:1' });
+    const fields: Record<string, string> = {};
+    for (let i = 0; i < 2000; i++) fields[`day/scan-${String(i).padStart(4, '0')}.arrow`] = entry(i);
+    await redis.hset(keys(config.queuePrefix).quarantine, fields);
+    const text = await cli(env, 'status');
+    const section = /^Quarantine \(2000\)\n((?: {2}.*\n)*)/m.exec(text.out);
+    expect(section, text.out).not.toBeNull();
+    const lines = section![1]!.trimEnd().split('\n');
+    expect(lines).toEqual([
+      ...[1999, 1998, 1997, 1996, 1995].map((i): unknown => expect.stringMatching(new RegExp(`^  day/scan-${i}\\.arrow: too big \\(`))),
+      '  … and 1995 older: `scan-bridge quarantine list` shows them all',
+    ]);
+    expect(text.out.split('\n').length).toBeLessThan(60);
   });
 
   it('says plainly when Redis is unreachable, without a stack trace', async () => {

@@ -105,4 +105,36 @@ describe('Redis under Sentinel', () => {
       await hz.shutdown();
     }
   });
+
+  it('every connection comes back when the failover is announced while it is still asking a sentinel for the master', async () => {
+    // A group of its own: the test above leaves its group without a replica to promote.
+    const own = await startSentinelGroup({ downAfterMs: 1000, failoverTimeoutMs: 3000 });
+    const config = resolveConfig(testEnv({ ...own.env, REDIS_URL: 'redis://127.0.0.1:1' }));
+    const conns = Array.from({ length: 4 }, () => createRedis(config));
+    const [first] = own.sentinels;
+    try {
+      await Promise.all(conns.map((c) => c.ping()));
+      // Connections ask the first sentinel of the list first; frozen, it holds their question
+      // while the other two elect the new master and announce it (+switch-master).
+      process.kill(first!.pid, 'SIGSTOP');
+      const oldMaster = await own.masterPort();
+      await own.nodes.get(oldMaster)!.kill();
+      const newMaster = await own.waitForFailover(oldMaster, 30_000);
+      process.kill(first!.pid, 'SIGCONT');
+      await eventually(
+        `every connection answering from the new master :${newMaster}`,
+        async () => {
+          const roles = await Promise.all(conns.map((c) => c.call('ROLE').catch((err: Error) => err.message)));
+          return roles.every((r) => Array.isArray(r) && r[0] === 'master') ? true : undefined;
+        },
+        30_000,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; connection states: ${conns.map((c) => c.status).join(', ')}`);
+      });
+    } finally {
+      process.kill(first!.pid, 'SIGCONT');
+      for (const c of conns) c.disconnect();
+      await own.stop();
+    }
+  });
 });

@@ -108,3 +108,66 @@ describe('the CLI when something is wrong', () => {
     expect(r.stderr).toMatch(/BOARD_HOST="0\.0\.0\.0" is not valid: .*BOARD_USER and BOARD_PASSWORD/);
   });
 });
+
+describe('the CLI on a dead system', () => {
+  afterAll(killChildren);
+
+  it('status: exit 0 while all runs; after the only process was SIGKILLed, exit 2 naming the dead bridge, workers and board, then the overdue check', async () => {
+    const env = testEnv({ HEALTH_INTERVAL_MS: '1000', BOARD_PORT: '0', DATA_WARNING_S: '120', DATA_STALE_S: '240' });
+    await writeScanAtomically(env.ARROW_DIR!, makeScan({ scanNumber: 1, time: new Date(), assets: 30 }));
+    const system = spawnRoles(['all'], env);
+    const running = await eventually(
+      'a healthy check and the board announced',
+      async () => {
+        const r = await cli(['status', '--json'], env);
+        const s = JSON.parse(r.stdout) as SystemStatus;
+        return s.health?.status === 'healthy' && s.board ? r : undefined;
+      },
+      40_000,
+    );
+    expect(running.code).toBe(0);
+    const { board } = JSON.parse(running.stdout) as SystemStatus;
+
+    system.signal('SIGKILL');
+    await system.exited;
+    const dead = await cli(['status'], env);
+    expect(dead.code).toBe(2);
+    expect(dead.stdout).toMatch(/^UNHEALTHY: /);
+    expect(dead.stdout).toMatch(/no bridge worker is connected/);
+    expect(dead.stdout).toMatch(/no job worker is connected: health checks and restarts do not run/);
+    expect(dead.stdout).toContain(`board ${board!.board} (pid ${board!.pid} on ${board!.host}) refuses connections`);
+
+    // Once the schedule's next check is due and nobody ran it: overdue, with when it was due.
+    const overdue = await eventually(
+      'status to call the check overdue',
+      async () => {
+        const r = await cli(['status'], env);
+        return /health check overdue: due at \S+ \(\d+ s ago\)/.test(r.stdout) ? r : undefined;
+      },
+      30_000,
+    );
+    expect(overdue.code).toBe(2);
+    expect(overdue.stdout).toMatch(/next \S+ \(overdue by \d+ s\)/);
+    const json = JSON.parse((await cli(['status', '--json'], env)).stdout) as { problems: Array<{ part: string; severity: string }> };
+    expect(json.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ part: 'bridge', severity: 'unhealthy' }),
+        expect.objectContaining({ part: 'workers', severity: 'unhealthy' }),
+        expect.objectContaining({ part: 'checks', severity: 'unhealthy' }),
+        expect.objectContaining({ part: 'board', severity: 'warning' }),
+      ]),
+    );
+  });
+
+  it('trigger: with no worker on the queue, warns, exits 1 and says truthfully the job waits in the queue', async () => {
+    const env = testEnv();
+    const r = await cli(['trigger', 'health-check'], env);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^queued health-check as job \S+ in queue health-check/);
+    expect(r.stderr).toMatch(/no worker listens to queue health-check: the job waits there until one starts/);
+    const restart = await cli(['trigger', 'restart-bridge'], env);
+    expect(restart.code).toBe(1);
+    expect(restart.stderr).toMatch(/no worker listens to queue restart-bridge/);
+    expect(restart.stderr).toMatch(/no bridge worker is connected/);
+  });
+});

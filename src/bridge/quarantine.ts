@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { RedisConnection as Redis } from '../connections.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
+import { reasonInWords } from '../reachability.js';
 import { keys } from '../keys.js';
 import { withTimeout } from '../time.js';
 import { relativeToRoot } from './watch/scan-files.js';
@@ -158,7 +159,8 @@ export class Quarantine {
   private down(err: unknown): void {
     if (this.failing) return;
     this.failing = true;
-    this.log.warn(`quarantine: Redis cannot be reached (${coerceError(err).message}); quarantined files are kept in memory until it returns`);
+    // The outage itself is the process's one warning (reachability.ts); this says what is done about it.
+    this.log.info(`quarantine: Redis cannot be reached (${reasonInWords(err)}); quarantined files are kept in memory until it returns`);
   }
 
   private recovered(): void {

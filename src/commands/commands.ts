@@ -4,14 +4,13 @@ import type { Logger } from '../log.js';
 import { UsageError } from '../errors.js';
 import { connectRedisOnce, createHazelcast, describeRedis, type Hazelcast } from '../connections.js';
 import { upsertSchedules } from '../scheduler.js';
-import { collectStatus, openQueues, trigger, TRIGGERS, type SystemStatus, type TriggerName } from '../ops.js';
+import { openQueues, trigger, TRIGGERS, type TriggerName } from '../ops.js';
 import { gatherHealthInputs } from '../jobs/health-check.js';
 import { decideHealth, exitCodeFor, type HealthResult } from '../health.js';
-import { describeSkew } from '../bridge/clock-skew.js';
 
 type Ctx = { config: Config; log: Logger; values: Record<string, unknown>; positionals: string[] };
 
-async function withQueues<T>(
+export async function withQueues<T>(
   config: Config,
   log: Logger,
   fn: (q: ReturnType<typeof openQueues>, redis: Awaited<ReturnType<typeof connectRedisOnce>>) => Promise<T>,
@@ -26,8 +25,6 @@ async function withQueues<T>(
   }
 }
 
-const ago = (ms: number | null | undefined) => (ms ? `${((Date.now() - ms) / 1000).toFixed(1)} s ago` : 'never');
-
 export async function createCommand({ config, log }: Ctx): Promise<number> {
   await withQueues(config, log, (q) => upsertSchedules(q['health-check'], config));
   console.log(`schedule "health-check" every ${config.healthIntervalMs} ms is in place (prefix ${config.queuePrefix})`);
@@ -41,7 +38,9 @@ export async function triggerCommand({ config, log, positionals }: Ctx): Promise
   const r = await withQueues(config, log, (q) => trigger(q, name, `cli@${hostname()}`));
   if (r.reused) console.log(`${name} job ${r.jobId} was already pending in queue ${r.queue}: reused it, nothing new queued`);
   else console.log(`queued ${name} as job ${r.jobId} in queue ${r.queue}`);
-  return 0;
+  // The job stays queued either way: a worker that starts later runs it.
+  for (const w of r.warnings) console.error(`warning: ${w}`);
+  return r.warnings.length > 0 ? 1 : 0;
 }
 
 /**
@@ -80,78 +79,6 @@ export async function healthCommand({ config, log, values }: Ctx): Promise<numbe
     return exitCodeFor(result.status);
   } finally {
     redis?.disconnect();
-    await hz.shutdown();
-  }
-}
-
-function printStatus(s: SystemStatus): void {
-  const hb = s.bridge.heartbeat;
-  const st = s.bridge.stats;
-  console.log('Bridge');
-  if (hb)
-    console.log(
-      `  active: ${hb.id} on ${hb.host}, generation ${hb.generation}, up ${((s.at - hb.startedAt) / 1000).toFixed(0)} s, last beat ${ago(hb.beatAt)}`,
-    );
-  else console.log('  active: none (no live heartbeat)');
-  if (st)
-    console.log(
-      `  pushed ${st.pushed}, last #${st.lastPushedScan ?? '–'} ${ago(st.lastPushedAt)}, newest on disk #${st.newestSeenOnDisk ?? '–'}, rejected ${st.rejected}, out of order ${st.olderSkipped}, refused for clock skew ${st.clockSkewRefused ?? 0}`,
-    );
-  // Stats of a bridge from before watch modes carry none.
-  if (st?.watchMode) console.log(`  watch mode: ${st.watchMode.mode} (${st.watchMode.reason})`);
-  if (st?.lastClockSkew)
-    console.log(
-      `  last clock skew: ${st.lastClockSkew.relPath} (scan #${st.lastClockSkew.scanNumber}) ${describeSkew(st.lastClockSkew)}, ${ago(st.lastClockSkew.at)}`,
-    );
-  // Stats of older bridges carry neither.
-  if (st?.lastStampedBeforeWrite) {
-    const b = st.lastStampedBeforeWrite;
-    console.log(`  last scan stamped before its file was written: ${b.relPath} (scan #${b.scanNumber}), ${b.skewS} s before, delivered ${ago(b.at)}`);
-  }
-  const bad = st?.badFiles?.[0];
-  if (bad) console.log(`  newest file not delivered: ${bad.relPath} (${bad.kind}: ${bad.reason}), ${ago(bad.at)}`);
-  console.log(`  restarts ${s.bridge.restarts}${s.bridge.lastRestart ? `, last restart ${s.bridge.lastRestart.state} ${ago(s.bridge.lastRestart.at)}` : ''}`);
-  console.log('Latest scan');
-  if (!s.latestScan) console.log('  none in Hazelcast');
-  else if ('error' in s.latestScan) console.log(`  Hazelcast unreachable: ${s.latestScan.error}`);
-  else if ('unusable' in s.latestScan) console.log(`  no usable scan in Hazelcast: ${s.latestScan.unusable}`);
-  else
-    console.log(
-      `  #${s.latestScan.scanNumber} at ${s.latestScan.timestamp} (${s.latestScan.ageS} s old), ${s.latestScan.assetCount} assets, by ${s.latestScan.bridgeId ?? '?'}`,
-    );
-  console.log('Board');
-  console.log(
-    s.board
-      ? `  ${s.board.board} (status page ${s.board.statusPage}), served by ${s.board.host} pid ${s.board.pid}`
-      : '  none announced: no board role is running',
-  );
-  console.log('Last health check');
-  console.log(s.health ? `  ${s.health.status}: ${s.health.message} (${ago(s.health.checkedAt)})` : '  none yet');
-  console.log(`Quarantine (${s.quarantine.length})`);
-  if (s.quarantine.length === 0) console.log('  none');
-  for (const q of s.quarantine) console.log(`  ${q.relPath}: ${q.reason} (${ago(q.at)})`);
-  console.log('Schedules');
-  if (s.schedules.length === 0) console.log('  none: run `scan-bridge create` or start a scheduler');
-  for (const sc of s.schedules) console.log(`  ${sc.id}: every ${sc.every ?? '?'} ms, next ${sc.next ? new Date(sc.next).toISOString() : '–'}`);
-  console.log('Queues');
-  for (const [name, q] of Object.entries(s.queues)) {
-    console.log(
-      `  ${name}: ${q.workers} workers; ${Object.entries(q.counts)
-        .map(([k, v]) => `${v} ${k}`)
-        .join(', ')}`,
-    );
-  }
-}
-
-export async function statusCommand({ config, log, values }: Ctx): Promise<number> {
-  const hz = await createHazelcast(config, clientLog(log), { kind: 'service' });
-  try {
-    await hz.waitConnected(3000);
-    const status = await withQueues(config, log, (q, redis) => collectStatus(config, redis, q, hz));
-    if (values.json) console.log(JSON.stringify(status, null, 2));
-    else printStatus(status);
-    return 0;
-  } finally {
     await hz.shutdown();
   }
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
+import { isConnectionError, reasonInWords } from '../reachability.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
 import { parseStoredScan } from '../bridge/stored-value.js';
@@ -140,13 +141,19 @@ export async function recordHealth(deps: HealthCheckDeps, result: HealthResult):
       ).exec(),
       READ_TIMEOUT_MS,
       'Redis',
-    ).catch((err: unknown) => deps.log.warn(`cannot keep the health result in Redis: ${coerceError(err).message}`)),
+    ).catch((err: unknown) => unkept(deps.log, 'cannot keep the health result in Redis', err)),
     withTimeout(
       (async () => (await deps.hazelcast.client.getMap<string, string>(deps.config.hzMap)).set(deps.config.hzHealthKey, JSON.stringify(entry), ttlMs))(),
       READ_TIMEOUT_MS,
       'Hazelcast',
-    ).catch((err: unknown) => deps.log.warn(`cannot write ${deps.config.hzHealthKey} to Hazelcast: ${coerceError(err).message}`)),
+    ).catch((err: unknown) => unkept(deps.log, `cannot write ${deps.config.hzHealthKey} to Hazelcast`, err)),
   ]);
+}
+
+/** A server that is away is the process's one warning (reachability.ts): what was not kept is info then. */
+function unkept(log: Logger, what: string, err: unknown): void {
+  if (isConnectionError(err)) log.info(`${what} (${reasonInWords(err)})`);
+  else log.warn(`${what}: ${coerceError(err).message}`);
 }
 
 /** Enqueues a restart job, deduplicated by the queue's options: `reused` when one was pending already. */

@@ -2,6 +2,7 @@ import type { Worker } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
+import { isConnectionError } from '../reachability.js';
 import { createRedis } from '../connections.js';
 import { keys } from '../keys.js';
 import { JOBS, openJobQueue, type JobQueue } from '../jobs/table.js';
@@ -60,7 +61,8 @@ export async function startBridgeWorker(config: Config, log: Logger): Promise<Br
     maxStalledCount: Number.MAX_SAFE_INTEGER,
     autorun: false,
   });
-  worker.on('error', (err) => log.warn(`bridge worker: ${coerceError(err).message}`));
+  // A connection error while Redis is away is told once per outage (reachability.ts).
+  worker.on('error', (err) => log[isConnectionError(err) ? 'debug' : 'warn'](`bridge worker: ${coerceError(err).message}`));
   worker.on('stalled', (jobId) =>
     log.warn(`bridge job ${jobId} stalled (its holder stopped renewing its lock): moved back to waiting, for the first bridge worker free to take it`),
   );

@@ -2,6 +2,7 @@ import { Worker } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
+import { isConnectionError } from '../reachability.js';
 import { createHazelcast, createRedis, redisReady, type Hazelcast } from '../connections.js';
 import { JOBS, openJobQueue } from '../jobs/table.js';
 import { restartGaveUp } from '../jobs/restart-bridge.js';
@@ -58,7 +59,8 @@ export async function startJobWorkers(config: Config, log: Logger, hazelcast?: H
   });
   // 'completed' comes once BullMQ has recorded the job in Redis: a check that could not finish pings nothing.
   if (heartbeat) health.on('completed', () => heartbeat.ping());
-  for (const w of [health, restart]) w.on('error', (err) => log.warn(`${w.name} worker: ${coerceError(err).message}`));
+  // A connection error while Redis is away is told once per outage (reachability.ts).
+  for (const w of [health, restart]) w.on('error', (err) => log[isConnectionError(err) ? 'debug' : 'warn'](`${w.name} worker: ${coerceError(err).message}`));
   await Promise.all([health.waitUntilReady(), restart.waitUntilReady()]);
   log.info('job workers ready: health-check, restart-bridge');
   return {

@@ -36,8 +36,12 @@ export interface SentinelGroupOptions {
 /** A probe's connection errors also reject its call; the events themselves show with NODE_DEBUG=scan-bridge-servers. */
 const debug = debuglog('scan-bridge-servers');
 
+/** Calls are bounded: a frozen (SIGSTOP) server accepts the connection in the kernel and never answers. */
+const probe = (port: number) =>
+  new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000 });
+
 async function sentinelCall<T>(port: number, ...args: string[]): Promise<T> {
-  const r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  const r = probe(port);
   r.on('error', (err) => debug(`redis on port ${port}: ${err.message}`));
   try {
     await r.connect();
@@ -48,7 +52,7 @@ async function sentinelCall<T>(port: number, ...args: string[]): Promise<T> {
 }
 
 async function role(port: number): Promise<string | undefined> {
-  const r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  const r = probe(port);
   r.on('error', (err) => debug(`redis on port ${port}: ${err.message}`));
   try {
     await r.connect();

@@ -1,5 +1,5 @@
 import type { Hazelcast } from '../../connections.js';
-import { coerceError } from '../../errors.js';
+import { reasonInWords } from '../../reachability.js';
 
 export interface OutageRetryOptions {
   hazelcast: Pick<Hazelcast, 'onChange'>;
@@ -37,12 +37,15 @@ export class OutageRetry {
     });
   }
 
-  /** A write failed; `plan` says what happens to it. */
+  /**
+   * A write failed; `plan` says what happens to it. Said once per outage, at info: the outage
+   * itself is the process's one warning (reachability.ts), and this what the bridge does about it.
+   */
   failed(err: unknown, plan: string): void {
     this.errors++;
     if (!this.logged) {
       this.logged = true;
-      this.o.say('warn', `Hazelcast write failed (${coerceError(err).message}): ${plan}`);
+      this.o.say('info', `Hazelcast write failed (${reasonInWords(err)}): ${plan}`);
     }
     if (!this.timer && !this.stopped) {
       this.timer = setTimeout(() => {
