@@ -62,6 +62,7 @@ interface Service {
   depends_on?: Record<string, unknown>;
   secrets?: string[];
   entrypoint?: string[];
+  command?: string[];
 }
 const compose = parse(readText('docker-compose.yml'), { merge: true }) as {
   services: Record<string, Service>;
@@ -114,6 +115,9 @@ describe('docker-compose.yml', () => {
     expect(config.redis).toEqual({ kind: 'url', url: 'redis://redis:6379' });
     // Redis's image listens on 6379; the published mapping says the same.
     expect(services.redis!.ports!.some((p) => p.endsWith(':6379'))).toBe(true);
+    // Its data lives in the volume as an append-only file: a restart keeps the schedule, queues and history.
+    expect(services.redis!.command?.join(' ')).toContain('--appendonly yes');
+    expect(services.redis!.volumes).toContain('redis_data:/data');
     expect(config.hzMembers).toEqual(['hazelcast:5701']);
     expect(services.hazelcast!.ports!.some((p) => p.endsWith(':5701'))).toBe(true);
     expect(services.hazelcast!.environment!.HZ_CLUSTERNAME).toBe(config.hzClusterName);
