@@ -119,6 +119,11 @@ export interface Config {
   maxScanBytes: number;
   /** Larger scan files are refused unread. @defaultValue 256 MiB */
   maxScanFileBytes: number;
+  /**
+   * SCAN_BRIDGE_ENV_FILE: the settings file the CLI reads under the environment (as `--settings`
+   * does), instead of `./.env`; see {@link envFileOf}. @defaultValue none: `./.env` when it exists
+   */
+  envFile: string | undefined;
 }
 
 export const DEFAULTS: Readonly<Record<string, string>> = {
@@ -296,6 +301,14 @@ function watchMode(env: Env): Config['watchMode'] {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/**
+ * SCAN_BRIDGE_ENV_FILE, read before the other settings: it names the file they come from
+ * (src/env-file.ts). Pure: reads only `env`.
+ */
+export function envFileOf(env: Env): string | undefined {
+  return optional(env, 'SCAN_BRIDGE_ENV_FILE');
+}
+
 /** Resolves every setting once, failing on the first bad one with its name. Pure: reads only `env`. */
 export function resolveConfig(env: Env): Config {
   const logLevel = raw(env, 'LOG_LEVEL').toLowerCase();
@@ -368,6 +381,7 @@ export function resolveConfig(env: Env): Config {
     // Up to 4 GiB: Arrow's buffers and V8's typed arrays are sized in 32 bits here.
     maxScanBytes: int(env, 'MAX_SCAN_BYTES', 1024, 4 * 1024 ** 3),
     maxScanFileBytes: int(env, 'MAX_SCAN_FILE_BYTES', 1024, 4 * 1024 ** 3),
+    envFile: envFileOf(env),
   };
   if (config.dataStaleS <= config.dataWarningS) {
     throw new ConfigError('DATA_STALE_S', String(config.dataStaleS), `a number of seconds above DATA_WARNING_S (${config.dataWarningS})`);
