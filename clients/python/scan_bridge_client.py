@@ -11,7 +11,11 @@ decides readiness by the same rule as ``scan-bridge wait`` and ``GET /api/ready`
 
 Settings come from arguments or, like the service, from HZ_MEMBERS (comma-separated host:port),
 HZ_CLUSTER_NAME, HZ_MAP and HZ_KEY.
+
+Install: ``pip install ./clients/python`` (the package ``scan-bridge-client``, this one module).
 """
+
+__version__ = "0.1.0"
 
 import json
 import os
@@ -19,6 +23,7 @@ import threading
 import time
 
 import hazelcast
+import hazelcast.errors
 
 HEALTH_KEY = "scan_bridge_health"
 _UNUSABLE = ("down", "error")
@@ -66,10 +71,22 @@ def _num(x):
     return ("%d" % x) if float(x).is_integer() else ("%s" % x)
 
 
+def _connect(members, cluster_name, timeout_s):
+    """A connected Hazelcast client, or ConnectionError saying which members did not answer."""
+    try:
+        return hazelcast.HazelcastClient(cluster_members=members, cluster_name=cluster_name, cluster_connect_timeout=timeout_s)
+    except hazelcast.errors.HazelcastError:
+        # The driver's own error and traceback say only "Unable to connect to any cluster": ours names the members.
+        raise ConnectionError(
+            "no Hazelcast member of cluster %r answered at %s within %s s" % (cluster_name, ", ".join(members), _num(timeout_s))
+        ) from None
+
+
 class ScanBridgeClient:
     """Reads ``HZ_MAP`` (default ``DOLPHIN_FEATURES``): ``HZ_KEY`` (``latest_eigen_scan``) and
     ``scan_bridge_health``. Use as a context manager, or call ``close()``. Connecting raises
-    hazelcast's IllegalStateError when no member answers within ``connect_timeout_s``."""
+    ConnectionError naming the members and the cluster when none answers within
+    ``connect_timeout_s``."""
 
     def __init__(self, members=None, cluster_name=None, map_name=None, key=None, connect_timeout_s=10.0, client=None):
         members = members if members is not None else os.environ.get("HZ_MEMBERS") or "127.0.0.1:5701"
@@ -78,11 +95,7 @@ class ScanBridgeClient:
         self.map_name = map_name or os.environ.get("HZ_MAP") or "DOLPHIN_FEATURES"
         self.key = key or os.environ.get("HZ_KEY") or "latest_eigen_scan"
         self._own = client is None
-        self._client = client or hazelcast.HazelcastClient(
-            cluster_members=members,
-            cluster_name=cluster_name or os.environ.get("HZ_CLUSTER_NAME") or "dev",
-            cluster_connect_timeout=connect_timeout_s,
-        )
+        self._client = client or _connect(members, cluster_name or os.environ.get("HZ_CLUSTER_NAME") or "dev", connect_timeout_s)
         self._map = self._client.get_map(self.map_name).blocking()
 
     def close(self):
