@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -146,22 +146,79 @@ describe('npm run services:up -- X / services:down -- X', () => {
   });
 });
 
+/** `npm run demo` (scripts/demo.sh) as a child with `env`, stopped with SIGTERM after the test; all it prints. */
+function startDemo(env: Record<string, string>) {
+  const child = spawn('bash', ['scripts/demo.sh'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise((ok) => child.once('exit', ok));
+  cleanups.push(async () => {
+    child.kill('SIGTERM');
+    await exited;
+  });
+  return { child, out: () => out };
+}
+
 describe('npm run demo', () => {
   it('uses REDIS_URL and HZ_MEMBERS when they are given, and starts no servers of its own', async () => {
     const dir = stateDir();
-    const env = testEnv({ BOARD_PORT: '0', SERVICES_STATE_DIR: dir, SERVICES_DOCKER: '0', LOG_PRETTY: '0', LOG_LEVEL: 'info' });
-    const child = spawn('bash', ['scripts/demo.sh'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    const exited = new Promise((ok) => child.once('exit', ok));
-    cleanups.push(async () => {
-      child.kill('SIGTERM');
-      await exited;
-    });
-    await eventually('the demo pushing its first scan', () => (/pushed scan #1\b/.test(out) ? true : undefined), 120_000);
-    expect(out).toContain(`using REDIS_URL=${env.REDIS_URL} and HZ_MEMBERS=${env.HZ_MEMBERS}`);
-    expect(out).not.toMatch(/Starting redis-server|Starting Hazelcast/);
+    const env = testEnv({ BOARD_PORT: '0', SERVICES_STATE_DIR: dir, DEMO_STATE_DIR: dir, SERVICES_DOCKER: '0', LOG_PRETTY: '0', LOG_LEVEL: 'info' });
+    const demo = startDemo(env);
+    await eventually('the demo pushing its first scan', () => (/pushed scan #1\b/.test(demo.out()) ? true : undefined), 120_000);
+    expect(demo.out()).toContain(`using REDIS_URL=${env.REDIS_URL} and HZ_MEMBERS=${env.HZ_MEMBERS}`);
+    expect(demo.out()).not.toMatch(/Starting redis-server|Starting Hazelcast/);
     expect(existsSync(join(dir, 'pids.json'))).toBe(false);
   });
+
+  it('runs the scanner as its own process: demo:scanner -- stop silences it while the rest runs on, and the health check notices; -- start brings scans back', async () => {
+    const dir = stateDir();
+    // Thresholds of seconds, and no start-up grace, so the check notices within the test.
+    const env = testEnv({
+      BOARD_PORT: '0',
+      SERVICES_STATE_DIR: dir,
+      DEMO_STATE_DIR: dir,
+      SERVICES_DOCKER: '0',
+      LOG_PRETTY: '0',
+      LOG_LEVEL: 'info',
+      HEALTH_INTERVAL_MS: '500',
+      DATA_WARNING_S: '2',
+      DATA_STALE_S: '4',
+      BRIDGE_START_GRACE_S: '0',
+    });
+    const demo = startDemo(env);
+    const scanner = (action: string) =>
+      new Promise<{ code: number | null; out: string }>((ok) =>
+        execFile('bash', ['scripts/demo-scanner.sh', action], { env: { ...process.env, ...env }, encoding: 'utf8' }, (error, stdout, stderr) =>
+          ok({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out: stdout + stderr }),
+        ),
+      );
+    await eventually('the demo pushing its first scan', () => (/pushed scan #1\b/.test(demo.out()) ? true : undefined), 120_000);
+    const pid = Number(readFileSync(join(dir, 'scanner.pid'), 'utf8'));
+
+    const stopped = await scanner('stop');
+    expect(stopped.code, stopped.out).toBe(0);
+    expect(stopped.out).toContain(`Stopped the demo scanner (pid ${pid})`);
+    // Gone: no such process, or one its parent (the demo's shell, busy with scan-bridge) has yet to reap.
+    expect(existsSync(`/proc/${pid}`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : 'gone').toMatch(/^gone$|\) Z /);
+    const mark = demo.out().length;
+    await eventually(
+      'the health check noticing the silent scanner',
+      () => (/health stale \(scanner_silent\)/.test(demo.out().slice(mark)) ? true : undefined),
+      30_000,
+    );
+    // The rest of the demo ran on.
+    expect(demo.child.exitCode).toBeNull();
+
+    const lastPushed = Math.max(...[...demo.out().matchAll(/pushed scan #(\d+)/g)].map((m) => Number(m[1])));
+    const started = await scanner('start');
+    expect(started.code, started.out).toBe(0);
+    await eventually(
+      `scan #${lastPushed + 1} pushed after the scanner's restart`,
+      () => (demo.out().includes(`pushed scan #${lastPushed + 1}`) ? true : undefined),
+      30_000,
+    );
+    const again = demo.out().length;
+    await eventually('the health check healthy again', () => (/health healthy/.test(demo.out().slice(again)) ? true : undefined), 30_000);
+  }, 240_000);
 });
