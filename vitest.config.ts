@@ -27,8 +27,12 @@ export default defineConfig({
     maxWorkers: 2,
     reporters: ['verbose', ['json', { outputFile: 'test-artifacts/vitest-results.json' }]],
     projects: [
-      { extends: true, test: { name: 'unit', include: UNIT } },
-      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: UNIT, globalSetup: ['test/global-setup.ts'] } },
+      // The tools first (the project's Python venv, the Hazelcast jar), then the servers.
+      { extends: true, test: { name: 'unit', include: UNIT, globalSetup: ['test/setup-tools.ts'] } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: UNIT, globalSetup: ['test/setup-tools.ts', 'test/global-setup.ts'] },
+      },
     ],
   },
 });

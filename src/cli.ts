@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { config as loadDotenv } from 'dotenv';
 import { resolveConfig, type Config } from './config.js';
 import { ConfigError, UnreachableError, UsageError, coerceError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
+import { describeServers, loadSettings, takeSettingsFlag, type Settings } from './env-file.js';
 
 interface Command {
   summary: string;
@@ -71,11 +71,20 @@ function help(): string {
     'Commands:',
     ...Object.values(commands).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
     '',
-    'Settings come from the environment and .env (see docs/configuration.md).',
+    'Settings come from the environment, over one settings file: --settings FILE (with any command),',
+    'else the file SCAN_BRIDGE_ENV_FILE names, else ./.env (see docs/configuration.md).',
   ].join('\n');
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(args: string[]): Promise<number> {
+  let argv: string[];
+  let envFile: string | undefined;
+  try {
+    ({ argv, envFile } = takeSettingsFlag(args));
+  } catch (err) {
+    console.error(`scan-bridge: ${coerceError(err).message}`);
+    return 64;
+  }
   const [name, ...rest] = argv;
   if (!name) {
     console.error(help());
@@ -102,10 +111,11 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`usage: scan-bridge ${command.usage}\n\n${command.summary}`);
     return 0;
   }
-  loadDotenv({ quiet: true });
   let config: Config;
+  let settings: Settings;
   try {
-    config = resolveConfig(process.env);
+    settings = loadSettings(process.env, envFile);
+    config = resolveConfig(settings.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`scan-bridge: bad setting: ${err.message}`);
@@ -123,6 +133,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof UnreachableError || err instanceof ConfigError) {
       console.error(`scan-bridge ${name}: ${err.message}`);
+      // On a production machine the usual cause: the command did not read the settings the service uses.
+      if (err instanceof UnreachableError) console.error(`  ${describeServers(config, settings)}`);
       return err instanceof ConfigError ? 78 : 2;
     }
     // The reason in the line itself: pretty logs show the message alone, not the error's fields.

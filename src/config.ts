@@ -114,6 +114,8 @@ export interface Config {
   maxScanBytes: number;
   /** `MAX_SCAN_FILE_BYTES` */
   maxScanFileBytes: number;
+  /** `SCAN_BRIDGE_ENV_FILE` */
+  envFile: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -264,6 +266,14 @@ function oneOf<N extends EnumName>(env: Env, name: N): (typeof SETTINGS)[N]['val
   return v as (typeof SETTINGS)[N]['values'][number];
 }
 
+/**
+ * SCAN_BRIDGE_ENV_FILE, read before the other settings: it names the file they come from
+ * (src/env-file.ts). Pure: reads only `env`.
+ */
+export function envFileOf(env: Env): string | undefined {
+  return optional(env, 'SCAN_BRIDGE_ENV_FILE');
+}
+
 /** Resolves every setting once, failing on the first bad one with its name. Pure: reads only `env`. */
 export function resolveConfig(env: Env): Config {
   const alertUrls = (optional(env, 'ALERT_WEBHOOK_URL') ?? '')
@@ -335,6 +345,7 @@ export function resolveConfig(env: Env): Config {
     // Up to 4 GiB: Arrow's buffers and V8's typed arrays are sized in 32 bits here.
     maxScanBytes: int(env, 'MAX_SCAN_BYTES'),
     maxScanFileBytes: int(env, 'MAX_SCAN_FILE_BYTES'),
+    envFile: envFileOf(env),
   };
   if (config.dataStaleS <= config.dataWarningS) {
     throw new ConfigError('DATA_STALE_S', String(config.dataStaleS), `a number of seconds above DATA_WARNING_S (${config.dataWarningS})`);

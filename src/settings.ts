@@ -243,6 +243,11 @@ export const SETTINGS = {
     doc: 'pinged with GET after each completed scheduled check (Healthchecks.io, Cronitor, Better Stack): when the pings stop, that service alerts',
   },
 
+  SCAN_BRIDGE_ENV_FILE: {
+    group: 'Logs and process',
+    type: 'text',
+    doc: 'the settings file the CLI reads under the environment, as `--settings FILE` does, instead of `./.env` (the systemd install sets it to `/etc/scan-bridge/scan-bridge.env`)',
+  },
   LOG_LEVEL: {
     group: 'Logs and process',
     type: 'enum',

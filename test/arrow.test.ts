@@ -42,6 +42,7 @@ import { readScan, type Scan } from '../src/bridge/arrow/reference-decoder.js';
 import { parseScanPath } from '../src/bridge/watch/scan-files.js';
 import { parseTimestamp } from '../src/bridge/arrow/scan-values.js';
 import { decodeLz4Frame, decodeZstd, registerCompression } from '../src/bridge/arrow/compression.js';
+import { PYTHON } from './python.js';
 
 /** lz4js (CommonJS, untyped): the reference implementation the LZ4 decoder is checked against. */
 const lz4js = createRequire(import.meta.url)('lz4js') as {
@@ -99,7 +100,7 @@ let cases = new Map<string, Case>();
 beforeAll(() => {
   outDir = mkdtempSync(join(tmpdir(), 'scan-fixtures-'));
   const script = fileURLToPath(new URL('./fixtures/make_fixtures.py', import.meta.url));
-  execFileSync('python3', [script, outDir], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+  execFileSync(PYTHON, [script, outDir], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
   const expected = JSON.parse(readFileSync(join(outDir, 'expected.json'), 'utf8')) as { cases: Case[] };
   cases = new Map(expected.cases.map((c) => [c.name, c]));
 }, 180_000);
@@ -474,7 +475,7 @@ describe('buildPayload', () => {
       'print(json.dumps({"keys": list(d)[:7], "scan": d["scan_number"], "n": len(d["assets"]),',
       '  "sym": d["assets"][2], "hole": d["prices"][3], "nan": d["prices"][2], "ts": d["timestamp"]}))',
     ].join('\n');
-    const out = JSON.parse(execFileSync('python3', ['-c', script], { input: payload }).toString('utf8')) as unknown;
+    const out = JSON.parse(execFileSync(PYTHON, ['-c', script], { input: payload }).toString('utf8')) as unknown;
     expect(out).toEqual({
       keys: [...BRIDGE_FIELDS],
       scan: 127,

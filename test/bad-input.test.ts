@@ -18,6 +18,7 @@ import type { SystemStatus } from '../src/ops.js';
 import { eventually, killChildren, spawnRoles, testEnv, writeScanFile, type Child } from './helpers.js';
 import { makeHostileFiles, peakRssMb } from './hostile-fixtures.js';
 import { latestOf } from './bridge-roles.js';
+import { PYTHON } from './python.js';
 
 let fixtures = '';
 beforeAll(() => {
@@ -264,7 +265,7 @@ describe('FIFOs, a folder and a socket named like scans', () => {
       const folder = scanPath(e, 106);
       mkdirSync(folder);
       const socket = scanPath(e, 107);
-      execFileSync('python3', ['-c', `import socket; s = socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(socket)})`]);
+      execFileSync(PYTHON, ['-c', `import socket; s = socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(socket)})`]);
       for (let n = 2; n <= 6; n++) {
         writeScanFile(e.ARROW_DIR!, n);
         await latest.until(n, 2000);

@@ -8,6 +8,7 @@ import type { Config } from '../src/config.js';
 import { dayFolder, scanFileName, writeScanFile } from '../src/bridge/watch/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { EventLog, eventually, testConfig, testLog } from './helpers.js';
+import { PYTHON } from './python.js';
 
 type Pushed = Extract<BridgeEvent, { type: 'pushed' }>;
 const cleanups: Array<() => Promise<void>> = [];
@@ -98,7 +99,7 @@ hist = json.loads(c.get_map("${config.hzHistoryMap}").blocking().get("004228"))
 print(json.dumps({"scan": latest["scan_number"], "assets": latest["assets"], "hist": hist["scan_number"], "type": type(latest["timestamp_ms"]).__name__}))
 c.shutdown()
 `;
-    const out = JSON.parse(execFileSync('python3', ['-c', py], { encoding: 'utf8', timeout: 30_000 }).trim().split('\n').pop()!) as unknown;
+    const out = JSON.parse(execFileSync(PYTHON, ['-c', py], { encoding: 'utf8', timeout: 30_000 }).trim().split('\n').pop()!) as unknown;
     expect(out).toEqual({ scan: 4228, assets: row.assets, hist: 4228, type: 'int' });
   });
 

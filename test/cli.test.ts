@@ -230,7 +230,9 @@ describe('scan-bridge create, trigger, status', () => {
   it('says plainly when Redis is unreachable, without a stack trace', async () => {
     const r = await cli({ ...testEnv(), REDIS_URL: 'redis://127.0.0.1:1' }, 'status');
     expect(r.code).toBe(2);
-    expect(r.err.trim().split('\n')).toHaveLength(1);
+    // One line naming it, one naming the servers used and where each setting came from.
+    expect(r.err.trim().split('\n')).toHaveLength(2);
     expect(r.err).toContain('redis at redis://127.0.0.1:1 is unreachable');
+    expect(r.err).toContain('settings used: Redis redis://127.0.0.1:1 (REDIS_URL from the environment)');
   });
 });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { EventLog } from './helpers.js';
+import { PYTHON } from './python.js';
 
 /** A child process of a consumer: its output, its lines as they come, its exit and when. */
 function watch(proc: ReturnType<typeof spawn>, linesFrom: 'stdout' | 'stderr') {
@@ -19,14 +19,12 @@ function watch(proc: ReturnType<typeof spawn>, linesFrom: 'stdout' | 'stderr') {
   return { lines, exited, out: () => out, err: () => err, kill: () => proc.kill('SIGTERM') };
 }
 
-const CLIENT_DIR = resolve('clients/python');
-
-/** Runs a Python script that has `scan_bridge_client` importable, with the HZ_* settings of `env`; lines from stdout. */
+/**
+ * Runs a Python script with the HZ_* settings of `env`, in the project's venv, where
+ * `scan_bridge_client` is installed as a package (not imported from its folder); lines from stdout.
+ */
 export function runPython(script: string, env: Record<string, string>) {
-  return watch(
-    spawn('python3', ['-c', script], { env: { ...process.env, ...env, PYTHONPATH: CLIENT_DIR, PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }),
-    'stdout',
-  );
+  return watch(spawn(PYTHON, ['-c', script], { env: { ...process.env, ...env, PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }), 'stdout');
 }
 
 /** `scan-bridge wait …` as a child, lines from stderr; Redis deliberately unreachable: wait must not need it. */

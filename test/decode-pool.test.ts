@@ -15,6 +15,7 @@ import { readScan } from '../src/bridge/arrow/reference-decoder.js';
 import { readFileSync } from 'node:fs';
 import { makeHostileFiles } from './hostile-fixtures.js';
 import { maxLag } from './helpers.js';
+import { PYTHON } from './python.js';
 
 const MIB = 1024 * 1024;
 let dir = '';
@@ -135,7 +136,7 @@ describe('decode pool', () => {
     const folder = join(work, 'folder.arrow');
     mkdirSync(folder);
     const socket = join(work, 'socket.arrow');
-    execFileSync('python3', ['-c', `import socket; s = socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(socket)})`]);
+    execFileSync(PYTHON, ['-c', `import socket; s = socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(socket)})`]);
     const good = join(work, 'good.arrow');
     copyFileSync(join(dir, 'two_batches.arrow'), good);
     const p = await pool();

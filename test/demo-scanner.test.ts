@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayFolder, newestScanOnDisk, scanFileName } from '../src/bridge/watch/scan-files.js';
 import { encodeScan, makeScan, writeScanAtomically, type ScanRow } from '../src/demo/scan-writer.js';
 import { runDemoScanner } from '../src/demo/scanner.js';
+import { PYTHON } from './python.js';
 
 /** Reads Arrow IPC files with pyarrow (the real consumers' library) and returns plain JSON. */
 const PY_READER = String.raw`
@@ -46,7 +47,7 @@ interface PyTable {
 }
 
 function readWithPyarrow(...files: string[]): PyTable[] {
-  const out = execFileSync('python3', ['-c', PY_READER, ...files], { encoding: 'utf8' });
+  const out = execFileSync(PYTHON, ['-c', PY_READER, ...files], { encoding: 'utf8' });
   return JSON.parse(out) as PyTable[];
 }
 

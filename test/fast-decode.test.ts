@@ -20,6 +20,7 @@ import { readScan, type NotRead } from '../src/bridge/arrow/reference-decoder.js
 import { encodeScan, makeScan, mulberry32 } from '../src/demo/scan-writer.js';
 import { makeHostileFiles } from './hostile-fixtures.js';
 import { MUTATIONS, mutate } from './mutants.js';
+import { PYTHON } from './python.js';
 
 const MIB = 1024 * 1024;
 const REL = '2026-11-27/scan_000321_101500.arrow';
@@ -35,8 +36,8 @@ const script = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, imp
 beforeAll(() => {
   fixtures = mkdtempSync(join(tmpdir(), 'fast-fixtures-'));
   variants = mkdtempSync(join(tmpdir(), 'fast-variants-'));
-  execFileSync('python3', [script('make_fixtures.py'), fixtures], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
-  execFileSync('python3', [script('make_variants.py'), variants], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+  execFileSync(PYTHON, [script('make_fixtures.py'), fixtures], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+  execFileSync(PYTHON, [script('make_variants.py'), variants], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
   fixtureCases = (JSON.parse(readFileSync(join(fixtures, 'expected.json'), 'utf8')) as { cases: typeof fixtureCases }).cases;
   variantNames = JSON.parse(readFileSync(join(variants, 'variants.json'), 'utf8')) as typeof variantNames;
   hostile = makeHostileFiles({ seedsOnly: true });

@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { createHazelcast, createRedis } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
-import { startHazelcastCluster } from '../scripts/servers/services.js';
+import { freePort, startHazelcastCluster } from '../scripts/servers/services.js';
 import { QUEUES } from '../src/jobs/table.js';
-import { eventually, killChildren, services, spawnRoles, tempDir, testEnv, testLog, uniq, writeScanFile } from './helpers.js';
+import { eventually, freePortRun, killChildren, services, spawnRoles, tempDir, testEnv, testLog, uniq, writeScanFile } from './helpers.js';
 
 /** Two members of this file's own cluster: killing one disturbs no other test. */
 let cluster: Awaited<ReturnType<typeof startHazelcastCluster>>;
@@ -103,14 +103,20 @@ describe('Hazelcast cluster of 2 members', () => {
 
 describe('npm run services:up with SERVICES_HZ_MEMBERS=2', () => {
   it('starts two members in one cluster and prints both; down stops both', async () => {
-    // Ports of this file's own range, clear of the defaults and of services-up.test.ts.
-    const env = { SERVICES_STATE_DIR: tempDir('sb-services-'), SERVICES_REDIS_PORT: '17700', SERVICES_HZ_PORT: '17701', SERVICES_HZ_MEMBERS: '2' };
+    // Ports asked of the system: two in a row for the members, as services:up takes them.
+    const [redisPort, [hz1, hz2]] = await Promise.all([freePort(), freePortRun(2)]);
+    const env = {
+      SERVICES_STATE_DIR: tempDir('sb-services-'),
+      SERVICES_REDIS_PORT: String(redisPort),
+      SERVICES_HZ_PORT: String(hz1),
+      SERVICES_HZ_MEMBERS: '2',
+    };
     try {
       const up = await services('up', env);
       expect(up.err).toBe('');
       expect(up.code).toBe(0);
-      expect(up.out).toContain('HZ_MEMBERS=127.0.0.1:17701,127.0.0.1:17702');
-      const hz = await createHazelcast(resolveConfig({ HZ_MEMBERS: '127.0.0.1:17701', HZ_CLUSTER_NAME: 'dev' }), testLog, {
+      expect(up.out).toContain(`HZ_MEMBERS=127.0.0.1:${hz1},127.0.0.1:${hz2}`);
+      const hz = await createHazelcast(resolveConfig({ HZ_MEMBERS: `127.0.0.1:${hz1}`, HZ_CLUSTER_NAME: 'dev' }), testLog, {
         kind: 'command',
         timeoutMs: 20_000,
       });
@@ -121,7 +127,7 @@ describe('npm run services:up with SERVICES_HZ_MEMBERS=2', () => {
             .getMembers()
             .map((m) => m.address.port)
             .sort(),
-        ).toEqual([17701, 17702]);
+        ).toEqual([hz1, hz2]);
       } finally {
         await hz.shutdown();
       }

@@ -8,6 +8,7 @@ import { resolveConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { writeScanFileSync } from '../src/bridge/watch/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
+import { freePort, portFree } from '../scripts/servers/services.js';
 
 const tempDirs: string[] = [];
 afterAll(() => {
@@ -166,16 +167,28 @@ export async function maxLag<T>(p: Promise<T>): Promise<{ value: T; lagMs: numbe
   }
 }
 
-/** `npm run services:up` / `services:down` (scripts/services.sh) without Docker; its exit code and output. */
-export function services(action: 'up' | 'down', env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+/**
+ * `npm run services:up` / `services:down` (scripts/services.sh) without Docker, for `names`
+ * (`redis`, `hazelcast`; none means both); its exit code and output.
+ */
+export function services(action: 'up' | 'down', env: Record<string, string>, ...names: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((ok) => {
     execFile(
       'bash',
-      ['scripts/services.sh', action],
+      ['scripts/services.sh', action, ...names],
       { env: { ...process.env, SERVICES_DOCKER: '0', ...env }, encoding: 'utf8', timeout: 180_000 },
       (error, out, err) => {
         ok({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out, err });
       },
     );
   });
+}
+
+/** `n` consecutive TCP ports that were free a moment ago on loopback (services:up takes a first port and the ones after it). */
+export async function freePortRun(n: number): Promise<number[]> {
+  for (;;) {
+    const first = await freePort();
+    const run = Array.from({ length: n }, (_, i) => first + i);
+    if (run.at(-1)! <= 65535 && (await Promise.all(run.slice(1).map(portFree))).every(Boolean)) return run;
+  }
 }

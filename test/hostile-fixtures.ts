@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './helpers.js';
+import { PYTHON } from './python.js';
 
 /**
  * Writes the hostile scan files of test/fixtures/make_hostile.py (pyarrow) into a new folder;
@@ -9,7 +10,7 @@ import { tempDir } from './helpers.js';
 export function makeHostileFiles(opts: { seedsOnly?: boolean } = {}): string {
   const out = tempDir('scan-hostile-');
   const script = fileURLToPath(new URL('./fixtures/make_hostile.py', import.meta.url));
-  execFileSync('python3', [script, out, ...(opts.seedsOnly ? ['--seeds-only'] : [])], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+  execFileSync(PYTHON, [script, out, ...(opts.seedsOnly ? ['--seeds-only'] : [])], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
   return out;
 }
 

@@ -78,7 +78,10 @@ describe('the decode time limit grows with the file', () => {
 describe('a large legitimate scan', () => {
   it('100,000 rows in the long layout land at the default settings', async () => {
     const config = testConfig();
-    expect([config.decodeTimeoutMs, config.decodeTimeoutMsPerMb]).toEqual([Number(SETTINGS.DECODE_TIMEOUT_MS.default), Number(SETTINGS.DECODE_TIMEOUT_MS_PER_MB.default)]);
+    expect([config.decodeTimeoutMs, config.decodeTimeoutMsPerMb]).toEqual([
+      Number(SETTINGS.DECODE_TIMEOUT_MS.default),
+      Number(SETTINGS.DECODE_TIMEOUT_MS_PER_MB.default),
+    ]);
     const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
     cleanups.push(() => hz.shutdown());
     const events = new EventLog<BridgeEvent>();

@@ -1,9 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, freePort } from '../scripts/servers/services.js';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
 import { HEALTH_KEY } from '../src/ready/decide.js';
-import { testEnv, testLog } from './helpers.js';
+import { tempDir, testEnv, testLog } from './helpers.js';
 import { runPython, waitCli } from './consumers.js';
+import { PYTHON } from './python.js';
 
 let hz: Hazelcast;
 beforeAll(async () => {
@@ -40,7 +45,7 @@ async function world() {
   return { env, config, map: await hz.client.getMap<string, string>(config.hzMap) };
 }
 
-describe('Python client (clients/python/scan_bridge_client.py) against the real member', () => {
+describe('Python client (clients/python, installed in the venv) against the real member', () => {
   it('latest_scan parses the payload; health() is the entry, None once past validUntil or absent; settings from HZ_*', async () => {
     const { env, config, map } = await world();
     await map.set(config.hzKey, scan(7, 1));
@@ -177,5 +182,58 @@ with c.ScanBridgeClient(key="latest_eigen_scan_b", health_key="elsewhere_health"
     const both = 'not ready after 0 s: no scan in Hazelcast; no health entry (no health check within 3 intervals: nobody is checking)\n';
     expect(r.out()).toBe(both);
     expect(w.out()).toBe(both);
+  });
+});
+
+describe('the Python client as a package (clients/python)', () => {
+  it('pip install ./clients/python into a fresh virtual environment gives the module, from that environment, with its __version__', () => {
+    mkdirSync(join(ROOT, '.cache'), { recursive: true });
+    const venv = mkdtempSync(join(ROOT, '.cache', 'test-venv-'));
+    try {
+      // Without a pip of its own (making one takes long): the project venv's pip installs into it.
+      execFileSync('python3', ['-m', 'venv', '--without-pip', venv]);
+      const py = join(venv, 'bin', 'python');
+      // With its dependencies, as a user installs it: the declared ones must be enough to import it.
+      execFileSync(PYTHON, ['-m', 'pip', '--python', py, 'install', '-q', '--disable-pip-version-check', './clients/python'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 240_000,
+      });
+      const got = JSON.parse(
+        execFileSync(
+          py,
+          [
+            '-c',
+            'import json, importlib.metadata as m, scan_bridge_client as c; print(json.dumps([c.__version__, m.version("scan-bridge-client"), c.__file__]))',
+          ],
+          { cwd: tempDir('sb-cwd-'), encoding: 'utf8' },
+        ),
+      ) as [string, string, string];
+      expect(got[0]).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(got[1]).toBe(got[0]);
+      expect(got[2].startsWith(venv)).toBe(true);
+    } finally {
+      rmSync(venv, { recursive: true, force: true });
+    }
+  }, 300_000);
+
+  it('with no member answering, the constructor raises ConnectionError naming the members, without the driver traceback', async () => {
+    const port = await freePort();
+    const r = runPython(
+      `
+import scan_bridge_client as c
+try:
+    c.ScanBridgeClient(members="127.0.0.1:${port}", cluster_name="dev", connect_timeout_s=1)
+except ConnectionError as e:
+    print(type(e).__name__ + ": " + str(e))
+    print("cause" if e.__cause__ is not None or not e.__suppress_context__ else "no cause")
+`,
+      {},
+    );
+    expect((await r.exited).code, r.err()).toBe(0);
+    const [line, cause] = r.out().trim().split('\n');
+    expect(line).toContain(`127.0.0.1:${port}`);
+    expect(line).toMatch(/^ConnectionError: /);
+    expect(cause).toBe('no cause');
+    expect(r.err()).not.toMatch(/Traceback|IllegalStateError/);
   });
 });

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { Queue, Worker, QueueEvents } from 'bullmq';
 import { createHazelcast, createRedis, type Hazelcast } from '../src/connections.js';
 import { testConfig, testLog, uniq } from './helpers.js';
+import { PYTHON } from './python.js';
 
 const config = testConfig();
 
@@ -24,7 +25,7 @@ v = c.get_map("${config.hzMap}").blocking().get("${config.hzKey}")
 print(json.dumps(json.loads(v)))
 c.shutdown()
 `;
-    const out = execFileSync('python3', ['-c', py], { encoding: 'utf8', timeout: 30_000 });
+    const out = execFileSync(PYTHON, ['-c', py], { encoding: 'utf8', timeout: 30_000 });
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ scan_number: 7, assets: ['BTCUSDT', 'ÄÖÜ'] });
   });
 });

@@ -4,12 +4,14 @@ import path from 'node:path';
 import type { Started } from '../../scripts/servers/services.js';
 import { onCleanup, progress, Signal } from './harness.js';
 import { KEY, ROOT } from './settings.js';
+// The tests' venv (npm test or scripts/test-setup.sh makes it): pyarrow, watchdog, the Hazelcast client.
+import { PYTHON } from '../../test/python.js';
 
 const HERE = path.join(ROOT, 'bench', 'bridge');
 
 /** Rewrites every *.arrow of `inDir` into `outDir` with pyarrow's feather writer and LZ4, as the scanner writes them. */
 export function recodeLz4(inDir: string, outDir: string): void {
-  const r = spawnSync('python3', [path.join(HERE, 'lz4_recode.py'), inDir, outDir], { encoding: 'utf8' });
+  const r = spawnSync(PYTHON, [path.join(HERE, 'lz4_recode.py'), inDir, outDir], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`lz4_recode.py failed (${r.status ?? r.signal}): ${r.stderr || r.error?.message}`);
 }
 
@@ -43,7 +45,7 @@ export class PythonPeer {
   }
 
   static async start(member: Started, arrowDir: string, mapName: string): Promise<PythonPeer> {
-    const proc = spawn('python3', [path.join(HERE, 'python_peer.py'), arrowDir, member.address, 'dev', mapName, KEY], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn(PYTHON, [path.join(HERE, 'python_peer.py'), arrowDir, member.address, 'dev', mapName, KEY], { stdio: ['pipe', 'pipe', 'pipe'] });
     const peer = new PythonPeer(proc);
     await peer.signal.until(
       () => {

@@ -16,7 +16,11 @@ decides readiness by the same rule as ``scan-bridge wait`` and ``GET /api/ready`
 
 Settings come from arguments or, like the service, from HZ_MEMBERS (comma-separated host:port),
 HZ_CLUSTER_NAME, HZ_MAP, HZ_KEY, HZ_HEALTH_KEY and MAX_CLOCK_SKEW_S.
+
+Install: ``pip install ./clients/python`` (the package ``scan-bridge-client``, this one module).
 """
+
+__version__ = "0.1.0"
 
 import datetime
 import json
@@ -26,6 +30,7 @@ import threading
 import time
 
 import hazelcast
+import hazelcast.errors
 
 HEALTH_KEY = "scan_bridge_health"
 DEFAULT_KEY = "latest_eigen_scan"
@@ -163,10 +168,22 @@ def _iso(ms):
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (math.floor(ms) % 1000)
 
 
+def _connect(members, cluster_name, timeout_s):
+    """A connected Hazelcast client, or ConnectionError saying which members did not answer."""
+    try:
+        return hazelcast.HazelcastClient(cluster_members=members, cluster_name=cluster_name, cluster_connect_timeout=timeout_s)
+    except hazelcast.errors.HazelcastError:
+        # The driver's own error and traceback say only "Unable to connect to any cluster": ours names the members.
+        raise ConnectionError(
+            "no Hazelcast member of cluster %r answered at %s within %s s" % (cluster_name, ", ".join(members), _num(timeout_s))
+        ) from None
+
+
 class ScanBridgeClient:
     """Reads ``HZ_MAP`` (default ``DOLPHIN_FEATURES``): ``HZ_KEY`` (``latest_eigen_scan``) and
     ``HZ_HEALTH_KEY`` (see :func:`default_health_key`). Use as a context manager, or call
-    ``close()``. Connecting raises hazelcast's IllegalStateError when no member answers within
+    ``close()``. Connecting raises ConnectionError naming the members and the cluster when none
+    answers within
     ``connect_timeout_s``."""
 
     def __init__(
@@ -189,11 +206,7 @@ class ScanBridgeClient:
         skew = max_clock_skew_s if max_clock_skew_s is not None else os.environ.get("MAX_CLOCK_SKEW_S") or 300
         self.max_clock_skew_s = float(skew)
         self._own = client is None
-        self._client = client or hazelcast.HazelcastClient(
-            cluster_members=members,
-            cluster_name=cluster_name or os.environ.get("HZ_CLUSTER_NAME") or "dev",
-            cluster_connect_timeout=connect_timeout_s,
-        )
+        self._client = client or _connect(members, cluster_name or os.environ.get("HZ_CLUSTER_NAME") or "dev", connect_timeout_s)
         self._map = self._client.get_map(self.map_name).blocking()
 
     def close(self):

@@ -1,7 +1,9 @@
 /**
  * `npm run services:up` / `services:down`: Redis and a Hazelcast member on this machine,
  * without Docker, running in the background until `down`. State lives in .cache/services
- * (SERVICES_STATE_DIR). `up redis` or `up hazelcast` starts only that one. SERVICES_HZ_MEMBERS=N
+ * (SERVICES_STATE_DIR). `up redis` or `up hazelcast` starts only that one, and `down redis` or
+ * `down hazelcast` stops only that one: neither ever stops or restarts the other. Redis keeps its
+ * data in an append-only file in the state folder, across its restarts. SERVICES_HZ_MEMBERS=N
  * starts N members in one cluster, on SERVICES_HZ_PORT and the ports after it.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,12 +24,18 @@ type State = Partial<Record<Service, { pid: number; pids?: number[]; address: st
 
 const pidsOf = (r: { pid: number; pids?: number[] }) => r.pids ?? [r.pid];
 
+/** Whether `pid` runs: a killed process its parent has not reaped yet (a zombie) does not. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // Linux: the state letter follows the command name in parentheses.
+    return !/\)\s+Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
   }
 }
 
@@ -57,18 +65,27 @@ function readState(): State {
   return existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as State) : {};
 }
 
+/** Whether every process of `name` recorded in `s` still runs. */
+const running = (s: State, name: Service) => s[name] !== undefined && pidsOf(s[name]).every(alive);
+
+/**
+ * Starts the `wanted` services that are not running; a service that runs is left as it is, and
+ * the other service is never touched (a Redis restarted here would lose what it has not written).
+ */
 async function up(wanted: Service[]): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const recorded = readState();
-  if (wanted.every((n) => recorded[n] && pidsOf(recorded[n]).every(alive))) {
-    printSettings(recorded);
+  const missing = wanted.filter((n) => !running(recorded, n));
+  if (missing.length === 0) {
+    printSettings(Object.fromEntries(wanted.map((n) => [n, recorded[n]])));
     return;
   }
-  await down(true);
+  // What is left of a service that is partly gone (one member of two): stopped, then started whole.
+  await down(missing, true);
   const count = { redis: 1, hazelcast: hzMembers() };
-  const ports = Object.fromEntries(wanted.map((n) => [n, Array.from({ length: count[n] }, (_, i) => portOf(n) + i)])) as Record<Service, number[]>;
+  const ports = Object.fromEntries(missing.map((n) => [n, Array.from({ length: count[n] }, (_, i) => portOf(n) + i)])) as Record<Service, number[]>;
   // Before starting anything: a port held by another process would answer for a server that never started.
-  for (const n of wanted) {
+  for (const n of missing) {
     for (const port of ports[n]) {
       if (!(await portFree(port))) {
         throw new Error(
@@ -79,12 +96,13 @@ async function up(wanted: Service[]): Promise<void> {
   }
   const started: Partial<Record<Service, { pids: number[]; address: string; stop(): Promise<void> }>> = {};
   try {
-    if (wanted.includes('redis')) {
+    if (missing.includes('redis')) {
       console.log(`Starting redis-server on 127.0.0.1:${ports.redis[0]} …`);
-      const r = await startRedis({ port: ports.redis[0], detached: true, logFile: join(dir, 'redis.log'), dir: join(dir, 'redis') });
+      // Append-only file in its state folder: the schedule, queues and history survive its restarts.
+      const r = await startRedis({ port: ports.redis[0], detached: true, logFile: join(dir, 'redis.log'), dir: join(dir, 'redis'), persist: true });
       started.redis = { pids: [r.pid], address: r.address, stop: r.stop };
     }
-    if (wanted.includes('hazelcast')) {
+    if (missing.includes('hazelcast')) {
       console.log(`Starting Hazelcast ${HAZELCAST_VERSION} on 127.0.0.1:${ports.hazelcast.join(', ')} (first start fetches the jar through Maven) …`);
       const c = await startHazelcastCluster(count.hazelcast, {
         ports: ports.hazelcast,
@@ -97,18 +115,27 @@ async function up(wanted: Service[]): Promise<void> {
     await Promise.all(Object.values(started).map((s) => s.stop()));
     throw err;
   }
-  const s: State = Object.fromEntries(Object.entries(started).map(([n, v]) => [n, { pid: v.pids[0]!, pids: v.pids, address: v.address }]));
-  writeFileSync(state, JSON.stringify(s, null, 2));
-  printSettings(s);
+  const s: State = { ...readState() };
+  for (const [n, v] of Object.entries(started) as [Service, NonNullable<(typeof started)[Service]>][])
+    s[n] = { pid: v.pids[0]!, pids: v.pids, address: v.address };
+  writeState(s);
+  printSettings(Object.fromEntries(wanted.map((n) => [n, s[n]])));
 }
 
-async function down(quiet = false): Promise<void> {
-  if (!existsSync(state)) {
-    if (!quiet) console.log('No services recorded as running.');
+function writeState(s: State): void {
+  if (Object.keys(s).length === 0) rmSync(state, { force: true });
+  else writeFileSync(state, JSON.stringify(s, null, 2));
+}
+
+/** Stops the `wanted` services (SIGTERM, SIGKILL after 15 s) and forgets them; the others keep running. */
+async function down(wanted: Service[], quiet = false): Promise<void> {
+  const s = readState();
+  const recorded = wanted.filter((n) => s[n] !== undefined);
+  if (recorded.length === 0) {
+    if (!quiet) console.log(`No ${wanted.join(' or ')} recorded as running.`);
     return;
   }
-  const s = readState();
-  for (const [name, pid] of (Object.keys(s) as Service[]).flatMap((n) => pidsOf(s[n]!).map((p) => [n, p] as const))) {
+  for (const [name, pid] of recorded.flatMap((n) => pidsOf(s[n]!).map((p) => [n, p] as const))) {
     if (!alive(pid)) continue;
     process.kill(pid, 'SIGTERM');
     const deadline = Date.now() + 15_000;
@@ -116,7 +143,8 @@ async function down(quiet = false): Promise<void> {
     if (alive(pid)) process.kill(pid, 'SIGKILL');
     if (!quiet) console.log(`Stopped ${name} (pid ${pid}).`);
   }
-  rmSync(state, { force: true });
+  for (const n of recorded) delete s[n];
+  writeState(s);
 }
 
 const [cmd, ...names] = process.argv.slice(2);
@@ -128,7 +156,7 @@ const run =
     : cmd === 'up'
       ? up(wanted)
       : cmd === 'down'
-        ? down()
+        ? down(wanted)
         : Promise.reject(new Error('usage: services-cli up|down [redis] [hazelcast]'));
 run.catch((err: unknown) => {
   console.error(`services ${cmd ?? ''}: ${err instanceof Error ? err.message : String(err)}`);

@@ -103,6 +103,8 @@ interface RedisOpts extends SpawnOpts {
    * start's own, removed once the server has stopped
    */
   dir?: string;
+  /** Keep the data in an append-only file in {@link dir}, read again by the next start there. @defaultValue no persistence */
+  persist?: boolean;
 }
 
 /** Stops `child` with `signal` (SIGKILL after 10 s), then runs `after` once it has exited. */
@@ -146,7 +148,7 @@ function output(opts: SpawnOpts, child: () => ChildProcess | undefined): { stdio
   };
 }
 
-/** Starts `redis-server` (Debian's) on loopback without persistence. */
+/** Starts `redis-server` (Debian's) on loopback, without persistence unless `persist`. */
 export async function startRedis(opts: RedisOpts = {}): Promise<Started> {
   const port = opts.port ?? (await freePort());
   await assertPortFree(port, 'redis-server');
@@ -159,7 +161,21 @@ export async function startRedis(opts: RedisOpts = {}): Promise<Started> {
   const removeDir = opts.dir ? () => undefined : () => rmSync(dir, { recursive: true, force: true });
   const child = (proc.child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--dir', dir, ...(opts.args ?? [])],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      opts.persist ? 'yes' : 'no',
+      '--protected-mode',
+      'yes',
+      '--dir',
+      dir,
+      ...(opts.args ?? []),
+    ],
     { stdio: ['ignore', out.stdio, out.stdio], detached: opts.detached ?? false },
   ));
   out.attach();
