@@ -43,8 +43,8 @@ const commands: Record<string, Command> = {
   },
   wait: {
     summary: 'wait until data is fresh and the bridge is checked; exit 0 ready, 1 timed out, 2 Hazelcast unreachable',
-    usage: 'wait [--max-age SECONDS] [--timeout SECONDS] [--json]',
-    options: { 'max-age': { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' } },
+    usage: 'wait [--max-age SECONDS] [--timeout SECONDS] [--strict] [--json]',
+    options: { 'max-age': { type: 'string' }, timeout: { type: 'string' }, strict: { type: 'boolean' }, json: { type: 'boolean' } },
     run: async (ctx) => (await import('./ready/command.js')).waitCommand(ctx),
   },
   quarantine: {

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { CONTENT_KEPT } from './content/window.js';
 import { ConfigError } from './errors.js';
 import { splitHost } from './server/hosts.js';
 
@@ -119,6 +120,16 @@ export interface Config {
   maxScanBytes: number;
   /** Larger scan files are refused unread. @defaultValue 256 MiB */
   maxScanFileBytes: number;
+  /** Content checks: the scans the rules look back over (the asset median; how long a schema change or a null column stays reported), 3 to 50. @defaultValue `20` */
+  contentWindow: number;
+  /** Content check: this many scans in a row with the same values is a frozen feed; 0 turns it off. @defaultValue `5` */
+  contentFrozenScans: number;
+  /** Content check: an asset count this many percent below or above the median of the window; 0 turns it off. @defaultValue `30` */
+  contentAssetBandPct: number;
+  /** Content check: a schema (column names and types) that changed within the window. @defaultValue `true` */
+  contentSchemaCheck: boolean;
+  /** Content check: a numeric column at least this many percent null or NaN (3 scans in a row) that was not before; 0 turns it off. @defaultValue `50` */
+  contentNullSharePct: number;
 }
 
 export const DEFAULTS: Readonly<Record<string, string>> = {
@@ -162,6 +173,11 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   DECODE_TIMEOUT_MS: '2000',
   MAX_SCAN_BYTES: String(256 * 1024 * 1024),
   MAX_SCAN_FILE_BYTES: String(256 * 1024 * 1024),
+  CONTENT_WINDOW: '20',
+  CONTENT_FROZEN_SCANS: '5',
+  CONTENT_ASSET_BAND_PCT: '30',
+  CONTENT_SCHEMA_CHECK: 'true',
+  CONTENT_NULL_SHARE_PCT: '50',
 };
 
 type Env = Record<string, string | undefined>;
@@ -368,7 +384,15 @@ export function resolveConfig(env: Env): Config {
     // Up to 4 GiB: Arrow's buffers and V8's typed arrays are sized in 32 bits here.
     maxScanBytes: int(env, 'MAX_SCAN_BYTES', 1024, 4 * 1024 ** 3),
     maxScanFileBytes: int(env, 'MAX_SCAN_FILE_BYTES', 1024, 4 * 1024 ** 3),
+    contentWindow: int(env, 'CONTENT_WINDOW', 3, CONTENT_KEPT),
+    contentFrozenScans: int(env, 'CONTENT_FROZEN_SCANS', 0, CONTENT_KEPT),
+    contentAssetBandPct: int(env, 'CONTENT_ASSET_BAND_PCT', 0, 1000),
+    contentSchemaCheck: bool(env, 'CONTENT_SCHEMA_CHECK'),
+    contentNullSharePct: int(env, 'CONTENT_NULL_SHARE_PCT', 0, 100),
   };
+  if (config.contentFrozenScans === 1) {
+    throw new ConfigError('CONTENT_FROZEN_SCANS', '1', '0 (off) or a number of scans from 2 to 50: one scan alone is always "the same as itself"');
+  }
   if (config.dataStaleS <= config.dataWarningS) {
     throw new ConfigError('DATA_STALE_S', String(config.dataStaleS), `a number of seconds above DATA_WARNING_S (${config.dataWarningS})`);
   }

@@ -4,6 +4,9 @@
  */
 import type { Heartbeat } from './bridge/facts.js';
 import { compareToFileName } from './bridge/scan-order.js';
+import { withContent, type ContentWarningResult } from './content/health.js';
+import { contentWarnings, type ContentSettings, type ContentWarning } from './content/rules.js';
+import type { ContentWindow } from './content/window.js';
 
 /** Mildest first; {@link severity} is the index. */
 export const STATUSES = ['healthy', 'warning', 'stale', 'down', 'error'] as const;
@@ -51,6 +54,8 @@ export interface HealthInputs {
   newestOnDiskAtMs?: number | null;
   /** The last scan the bridge refused for its time stamp, if any (from its stats). */
   clockSkew?: { relPath: string; scanNumber: number; kind: 'ahead' | 'before_mtime'; skewS: number; at: number } | null;
+  /** The last scans' content facts (from the bridge's stats) and the content rules; absent: not judged. */
+  content?: { window: ContentWindow | null; settings: ContentSettings };
   /** Restart counter; survives process restarts. */
   restarts: number;
   lastRestart?: { state: 'failed' | 'running' | 'confirmed'; at: number; error?: string } | null;
@@ -82,6 +87,8 @@ export interface HealthFacts {
    * taken: whoever acts on `action` (the health-check job) says what it did.
    */
   message: string;
+  /** The content warnings standing (content/rules.ts), whatever the status; absent when content was not judged. */
+  content?: ContentWarning[];
 }
 
 export interface HealthyResult extends HealthFacts {
@@ -124,7 +131,15 @@ export interface ErrorResult extends HealthFacts {
   action: 'alert';
 }
 
-export type HealthResult = HealthyResult | WarningResult | StartingResult | ClockSkewWarningResult | StaleResult | DownResult | ErrorResult;
+export type HealthResult =
+  | HealthyResult
+  | WarningResult
+  | StartingResult
+  | ClockSkewWarningResult
+  | ContentWarningResult
+  | StaleResult
+  | DownResult
+  | ErrorResult;
 
 /** A future timestamp further ahead than this is called out as clock skew. */
 const SKEW_NOTE_MS = 5_000;
@@ -165,10 +180,11 @@ function commonFacts(i: HealthInputs): Facts {
   };
 }
 
-/** The status, with precedence error > down > stale > warning > healthy. */
+/** The status, with precedence error > down > stale > warning > healthy; content warnings below freshness (content/health.ts). */
 export function decideHealth(i: HealthInputs): HealthResult {
   const facts = commonFacts(i);
-  return unreachable(i, facts) ?? noLiveBridge(i, facts) ?? clockSkew(i, facts) ?? starting(i, facts) ?? byDataAge(i, facts);
+  const r = unreachable(i, facts) ?? noLiveBridge(i, facts) ?? clockSkew(i, facts) ?? starting(i, facts) ?? byDataAge(i, facts);
+  return withContent(r, i.content && contentWarnings(i.content.window, i.content.settings));
 }
 
 /** Whether `r` is a start-up report, which nobody is alerted about. */

@@ -1,3 +1,4 @@
+import { addToWindow } from '../content/window.js';
 import type { Logger } from '../log.js';
 import { clockSkewOf, describeSkew } from './clock-skew.js';
 import type { LatestItem } from './latest-writer.js';
@@ -128,6 +129,7 @@ export class BridgeReport {
       c.lastPushedAt = Date.now();
       c.lastPushLatencyMs = latencyMs;
       observeLatency(c.pushLatency, latencyMs);
+      addToWindow(c.content, p.scan);
       this.say('info', `pushed scan #${n} (${p.scan.assetCount} assets) in ${latencyMs} ms`, {
         scan: n,
         assets: p.scan.assetCount,

@@ -1,4 +1,5 @@
 /** What a bridge reports about its run (heartbeat, /metrics, status). */
+import { emptyWindow, type ContentWindow } from '../content/window.js';
 import type { RefusedForSkew } from './clock-skew.js';
 import type { WatchModeChoice } from './watch-mode.js';
 
@@ -57,6 +58,8 @@ export interface BridgeStats {
   historyBacklog: number;
   hazelcastConnected: boolean;
   watching: boolean;
+  /** The content facts of the last scans pushed (content/window.ts), for the content rules. */
+  content: ContentWindow;
 }
 
 export function initialStats(bridgeId: string): BridgeStats {
@@ -85,6 +88,7 @@ export function initialStats(bridgeId: string): BridgeStats {
     historyBacklog: 0,
     hazelcastConnected: false,
     watching: false,
+    content: emptyWindow(),
   };
 }
 

@@ -4,6 +4,8 @@
  * (which mirrors it). Pure: the caller reads Hazelcast.
  */
 import type { HealthResult, LatestScan } from '../health.js';
+import { contentGate } from '../content/gate.js';
+import type { ContentWarning } from '../content/rules.js';
 
 /** Key under `HZ_MAP` where every health check writes its result for downstream programs. */
 export const HEALTH_KEY = 'scan_bridge_health';
@@ -30,6 +32,8 @@ export interface ReadyInputs {
   maxAgeS: number;
   latest: LatestScan | null;
   health: HealthEntry | null;
+  /** Not ready while a content warning stands, too. @defaultValue `false` (freshness only) */
+  strict?: boolean;
 }
 
 export interface Readiness {
@@ -44,6 +48,10 @@ export interface Readiness {
   health: { status: string; cause: string | null; checkedAt: number; validUntil: number } | null;
   /** = `now`. */
   at: number;
+  /** Whether content warnings count against readiness. */
+  strict: boolean;
+  /** The content warnings of the live health entry, reported in either mode. */
+  content: ContentWarning[];
 }
 
 export function decideReady(i: ReadyInputs): Readiness {
@@ -58,6 +66,9 @@ export function decideReady(i: ReadyInputs): Readiness {
   const cause = h && 'cause' in h ? h.cause : null;
   if (!h) missing.push('no health entry (no health check within 3 intervals: nobody is checking)');
   else if (UNUSABLE.has(h.status)) missing.push(`the last health check says ${h.status}${cause ? ` (${cause})` : ''}`);
+  const strict = i.strict ?? false;
+  const gate = contentGate(h, strict);
+  if (gate.missing) missing.push(gate.missing);
 
   return {
     ready: missing.length === 0,
@@ -67,11 +78,14 @@ export function decideReady(i: ReadyInputs): Readiness {
     scanNumber: i.latest?.scan_number ?? null,
     health: h ? { status: h.status, cause, checkedAt: h.checkedAt, validUntil: h.validUntil } : null,
     at: i.now,
+    strict,
+    content: gate.content,
   };
 }
 
 /** One line for people. */
 export function describeReadiness(r: Readiness): string {
   if (!r.ready) return r.missing.join('; ');
-  return `data is ${r.dataAgeS!.toFixed(1)} s old (scan #${r.scanNumber}), health ${r.health!.status} as of ${((r.at - r.health!.checkedAt) / 1000).toFixed(1)} s ago`;
+  const content = r.content.length > 0 ? `; content warning (only a strict wait waits for it to clear): ${r.content.map((w) => w.message).join('; ')}` : '';
+  return `data is ${r.dataAgeS!.toFixed(1)} s old (scan #${r.scanNumber}), health ${r.health!.status} as of ${((r.at - r.health!.checkedAt) / 1000).toFixed(1)} s ago${content}`;
 }

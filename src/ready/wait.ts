@@ -9,6 +9,8 @@ export interface WaitOptions {
   maxAgeS: number;
   /** 0: read once and answer. */
   timeoutMs: number;
+  /** Also wait for content warnings to clear (ready/decide.ts). @defaultValue `false` */
+  strict?: boolean;
   /** Ends the wait early (a closed HTTP request); the answer is then the current facts. */
   signal?: AbortSignal;
   /** Called once, when the first read is not ready and the listeners are in place. */
@@ -39,7 +41,8 @@ export async function waitUntilReady(hz: Hazelcast, config: Pick<Config, 'hzMap'
   const touched = new Set<keyof typeof raw>();
   let reread = true;
   let wake = () => undefined as void;
-  const decide = () => decideReady({ now: Date.now(), maxAgeS: o.maxAgeS, latest: parse<LatestScan>(raw.latest), health: parse<HealthEntry>(raw.health) });
+  const decide = () =>
+    decideReady({ now: Date.now(), maxAgeS: o.maxAgeS, latest: parse<LatestScan>(raw.latest), health: parse<HealthEntry>(raw.health), strict: o.strict ?? false });
 
   let map;
   try {
