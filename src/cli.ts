@@ -55,8 +55,15 @@ const commands: Record<string, Command> = {
   },
   'demo-scanner': {
     summary: 'write canonical scan files into ARROW_DIR/<day>/, atomically',
-    usage: 'demo-scanner [--interval-ms N] [--assets N] [--count N]',
-    options: { 'interval-ms': { type: 'string' }, assets: { type: 'string' }, count: { type: 'string' } },
+    usage: 'demo-scanner [--interval-ms N] [--assets N] [--count N] [--fault frozen|collapse|schema-change|nan-column [--fault-after N] [--fault-for N]]',
+    options: {
+      'interval-ms': { type: 'string' },
+      assets: { type: 'string' },
+      count: { type: 'string' },
+      fault: { type: 'string' },
+      'fault-after': { type: 'string' },
+      'fault-for': { type: 'string' },
+    },
     run: async (ctx) => (await import('./demo/command.js')).demoScannerCommand(ctx.config, ctx.log, ctx.values),
   },
 };

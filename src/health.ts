@@ -132,14 +132,7 @@ export interface ErrorResult extends HealthFacts {
 }
 
 export type HealthResult =
-  | HealthyResult
-  | WarningResult
-  | StartingResult
-  | ClockSkewWarningResult
-  | ContentWarningResult
-  | StaleResult
-  | DownResult
-  | ErrorResult;
+  HealthyResult | WarningResult | StartingResult | ClockSkewWarningResult | ContentWarningResult | StaleResult | DownResult | ErrorResult;
 
 /** A future timestamp further ahead than this is called out as clock skew. */
 const SKEW_NOTE_MS = 5_000;

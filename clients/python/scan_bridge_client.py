@@ -7,7 +7,10 @@ decides readiness by the same rule as ``scan-bridge wait`` and ``GET /api/ready`
 - ``latest_eigen_scan`` is no older than ``max_age_s`` (now - ``timestamp_ms``), and
 - the health entry ``scan_bridge_health`` exists, is before its ``validUntil`` and says neither
   ``down`` nor ``error``. The service writes it after every health check with a time-to-live of 3
-  health intervals: no entry means nobody is checking.
+  health intervals: no entry means nobody is checking;
+- with ``strict=True`` only: the health entry names no content warning (a frozen feed, an asset
+  count out of band, a schema change, a numeric column gone null). Without it they are reported
+  under ``content`` and do not hold the wait.
 
 Settings come from arguments or, like the service, from HZ_MEMBERS (comma-separated host:port),
 HZ_CLUSTER_NAME, HZ_MAP and HZ_KEY.
@@ -34,9 +37,11 @@ def _parse(raw):
         return None
 
 
-def readiness(latest, health, max_age_s, now_ms=None):
+def readiness(latest, health, max_age_s, now_ms=None, strict=False):
     """The readiness decision on parsed entries: a dict with ``ready``, ``missing`` (phrases),
-    ``dataAgeS``, ``scanNumber`` and ``health`` (None when absent or expired). Pure."""
+    ``dataAgeS``, ``scanNumber``, ``health`` (None when absent or expired) and ``content`` (the
+    content warnings of the live health entry). With ``strict`` a content warning makes it not
+    ready too. Pure."""
     now_ms = time.time() * 1000 if now_ms is None else now_ms
     missing = []
     age = None
@@ -52,6 +57,9 @@ def readiness(latest, health, max_age_s, now_ms=None):
     elif live.get("status") in _UNUSABLE:
         cause = live.get("cause")
         missing.append("the last health check says %s%s" % (live["status"], " (%s)" % cause if cause else ""))
+    content = (live or {}).get("content") or []
+    if strict and content:
+        missing.append("content warning (strict): %s" % "; ".join(w["message"] for w in content))
     return {
         "ready": not missing,
         "missing": missing,
@@ -59,6 +67,8 @@ def readiness(latest, health, max_age_s, now_ms=None):
         "dataAgeS": age,
         "scanNumber": latest["scan_number"] if latest is not None else None,
         "health": live,
+        "strict": strict,
+        "content": content,
     }
 
 
@@ -104,14 +114,15 @@ class ScanBridgeClient:
         h = _parse(self._map.get(HEALTH_KEY))
         return h if h is not None and h.get("validUntil", 0) > time.time() * 1000 else None
 
-    def readiness(self, max_age_s=30):
-        return readiness(self.latest_scan(), _parse(self._map.get(HEALTH_KEY)), max_age_s)
+    def readiness(self, max_age_s=30, strict=False):
+        return readiness(self.latest_scan(), _parse(self._map.get(HEALTH_KEY)), max_age_s, strict=strict)
 
-    def wait_until_fresh(self, max_age_s=30, timeout_s=300, on_waiting=None):
+    def wait_until_fresh(self, max_age_s=30, timeout_s=300, on_waiting=None, strict=False):
         """Returns the newest scan once it is no older than ``max_age_s`` and a live health entry
         says neither down nor error. Entry listeners wake it as soon as an entry changes; time
         alone only makes data older, so the one timer is the deadline. Raises TimeoutError naming
-        what is missing. ``on_waiting(readiness)`` is called once if it has to wait."""
+        what is missing. ``on_waiting(readiness)`` is called once if it has to wait. With
+        ``strict`` it also waits for content warnings (a frozen feed, ...) to clear."""
         cond = threading.Condition()
         raw = {"latest": None, "health": None}
         touched = set()
@@ -144,7 +155,7 @@ class ScanBridgeClient:
                     raw["health"] = health
                 while True:
                     scan = _parse(raw["latest"])
-                    r = readiness(scan, _parse(raw["health"]), max_age_s)
+                    r = readiness(scan, _parse(raw["health"]), max_age_s, strict=strict)
                     if r["ready"]:
                         return scan
                     left = deadline - time.monotonic()

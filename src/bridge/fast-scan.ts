@@ -8,8 +8,7 @@
  * checks, and both claim their decoded bytes and JS values from the decode budget first; what
  * the fast decoder claimed is given back when it hands a file over.
  */
-import { arrowTypeName, countCellText, countCellValue, countsNulls, fastTypeName, scanContent, type NullCount, type ScanContent } from '../content/facts.js';
-import type { Field } from 'apache-arrow';
+import { arrowContent, countCellText, countedContent, countsNulls, fastTypeName, type NullCount, type ScanContent } from '../content/facts.js';
 import { coerceError } from '../errors.js';
 import { LimitError, claimBytes, claimedBytes, releaseTo } from './decode/limits.js';
 import { batchColumns, type FastColumn } from './fast-columns.js';
@@ -131,28 +130,8 @@ function fastScan(bytes: Uint8Array, format: 'file' | 'stream', relPath: string)
   const firstRow = (name: string): unknown => JSON.parse(first.cols[names.indexOf(name)]!.text(0));
   const id = scanIdentity(names, firstRow, metadata, relPath);
   if ('reason' in id) return id;
-  const content = scanContent(body, columnsOf(names, typeNames), countsByName(names, counted));
+  const content = countedContent(body, names, typeNames, counted);
   return { kind: 'ok', scan: { scanNumber: id.scanNumber, timestampMs: id.timestampMs, assetCount, layout }, body, content, decoder: 'fast' };
-}
-
-function columnsOf(names: string[], typeNames: string[]): string[] {
-  return names.map((n, k) => `${n}: ${typeNames[k]}`);
-}
-
-function countsByName(names: string[], counted: (NullCount | null)[]): Map<string, NullCount> {
-  const out = new Map<string, NullCount>();
-  counted.forEach((c, k) => c && out.set(names[k]!, c));
-  return out;
-}
-
-/** The content facts of a scan apache-arrow read, from its JS values (the fast decoder counts from its text). */
-function arrowContent(text: string, fields: Field[], layout: 'wide' | 'long', body: Record<string, unknown>): ScanContent {
-  const names = fields.map((f) => f.name);
-  const typeNames = fields.map((f) => arrowTypeName(f.type));
-  const counted = typeNames.map((t, k) => (countsNulls(names[k]!, t) ? { nulls: 0, values: 0 } : null));
-  const rows = layout === 'wide' ? [body] : (body.rows as Record<string, unknown>[]);
-  for (const row of rows) counted.forEach((c, k) => c && countCellValue(row[names[k]!], c));
-  return scanContent(text, columnsOf(names, typeNames), countsByName(names, counted));
 }
 
 /** The length of the first of `assets`, `prices`, `loadings` that is a list in the first row. */

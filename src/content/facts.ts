@@ -10,7 +10,7 @@
  *   values that are null, NaN or infinite (all `null` in the payload), when above 0.
  */
 import { createHash } from 'node:crypto';
-import { DataType, type Field } from 'apache-arrow';
+import { DataType, Type, type Field } from 'apache-arrow';
 import type { FastType } from '../bridge/fast-ipc.js';
 import { BRIDGE_FIELDS } from '../bridge/payload.js';
 
@@ -51,7 +51,7 @@ export function fastTypeName(t: FastType): string {
 
 /** The same names for apache-arrow's types; a dictionary is named by its values (an encoding is not a type). */
 export function arrowTypeName(t: DataType): string {
-  if (DataType.isDictionary(t)) return arrowTypeName(t.dictionary);
+  if (DataType.isDictionary(t)) return arrowTypeName(t.dictionary as DataType);
   if (DataType.isNull(t)) return 'null';
   if (DataType.isInt(t)) return `${t.isSigned ? 'int' : 'uint'}${t.bitWidth}`;
   if (DataType.isFloat(t)) return `float${[16, 32, 64][t.precision] ?? t.precision}`;
@@ -60,10 +60,11 @@ export function arrowTypeName(t: DataType): string {
   if (DataType.isLargeUtf8(t)) return 'large_utf8';
   if (DataType.isTimestamp(t)) return `timestamp[${TIME_UNITS[t.unit] ?? t.unit}]`;
   if (DataType.isList(t) || DataType.isLargeList(t)) {
-    const child = (t.children[0] as Field | undefined)?.type;
+    const child = (t.children[0] as Field<DataType> | undefined)?.type;
     return `${DataType.isList(t) ? 'list' : 'large_list'}<${child ? arrowTypeName(child) : '?'}>`;
   }
-  return String(t);
+  // Types only apache-arrow reads (structs, decimals, ...): named by their kind.
+  return String(Type[t.typeId]).toLowerCase();
 }
 
 /** Whether a column of this type (a name from above) gets a null share. */
@@ -109,12 +110,26 @@ function fingerprint(text: string): string {
   return createHash('sha1').update(text).digest('hex').slice(0, 16);
 }
 
-/** The facts, from the payload body's JSON text, the columns (`name: type`) and their null counts. */
-export function scanContent(body: string, columns: string[], counts: Map<string, NullCount>): ScanContent {
+/**
+ * The facts, from the payload body's JSON text, the columns' names and type names, and the null
+ * counts of the numeric ones (`null` for the others), by column index.
+ */
+export function countedContent(body: string, names: string[], typeNames: string[], counted: (NullCount | null)[]): ScanContent {
+  const columns = names.map((n, k) => `${n}: ${typeNames[k]}`);
   // No prototype: a column may be called `__proto__`.
   const nullShare = Object.create(null) as Record<string, number>;
-  for (const [name, c] of counts) {
-    if (c.nulls > 0) nullShare[name] = c.values === 0 ? 1 : Math.round((c.nulls / c.values) * 1000) / 1000;
-  }
+  counted.forEach((c, k) => {
+    if (c && c.nulls > 0) nullShare[names[k]!] = c.values === 0 ? 1 : Math.round((c.nulls / c.values) * 1000) / 1000;
+  });
   return { values: fingerprint(body), schema: fingerprint(columns.join('\n')), columns, nullShare };
+}
+
+/** The facts of a scan apache-arrow read (read-scan.ts), from its JS values; the fast decoder counts from its text. */
+export function arrowContent(text: string, fields: Field[], layout: 'wide' | 'long', body: Record<string, unknown>): ScanContent {
+  const names = fields.map((f) => f.name);
+  const typeNames = fields.map((f) => arrowTypeName(f.type as DataType));
+  const counted = typeNames.map((t, k) => (countsNulls(names[k]!, t) ? { nulls: 0, values: 0 } : null));
+  const rows = layout === 'wide' ? [body] : (body.rows as Record<string, unknown>[]);
+  for (const row of rows) counted.forEach((c, k) => c && countCellValue(row[names[k]!], c));
+  return countedContent(text, names, typeNames, counted);
 }

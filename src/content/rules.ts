@@ -24,7 +24,9 @@ export interface ContentSettings {
   nullSharePct: number;
 }
 
-export function contentSettingsOf(c: Pick<Config, 'contentWindow' | 'contentFrozenScans' | 'contentAssetBandPct' | 'contentSchemaCheck' | 'contentNullSharePct'>): ContentSettings {
+export function contentSettingsOf(
+  c: Pick<Config, 'contentWindow' | 'contentFrozenScans' | 'contentAssetBandPct' | 'contentSchemaCheck' | 'contentNullSharePct'>,
+): ContentSettings {
   return {
     window: c.contentWindow,
     frozenScans: c.contentFrozenScans,

@@ -42,7 +42,13 @@ export async function waitUntilReady(hz: Hazelcast, config: Pick<Config, 'hzMap'
   let reread = true;
   let wake = () => undefined as void;
   const decide = () =>
-    decideReady({ now: Date.now(), maxAgeS: o.maxAgeS, latest: parse<LatestScan>(raw.latest), health: parse<HealthEntry>(raw.health), strict: o.strict ?? false });
+    decideReady({
+      now: Date.now(),
+      maxAgeS: o.maxAgeS,
+      latest: parse<LatestScan>(raw.latest),
+      health: parse<HealthEntry>(raw.health),
+      strict: o.strict ?? false,
+    });
 
   let map;
   try {
