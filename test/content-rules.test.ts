@@ -12,7 +12,7 @@ import { addToWindow, emptyWindow, type ContentWindow } from '../src/content/win
 import { DEMO_FAULTS, plannedScan, type DemoFault } from '../src/demo/faults.js';
 import { encodeScan } from '../src/demo/scan-writer.js';
 import { decideHealth, type HealthInputs } from '../src/health.js';
-import { decideReady, type HealthEntry } from '../src/ready/decide.js';
+import { decideReady } from '../src/ready/decide.js';
 
 const DEFAULTS: ContentSettings = contentSettingsOf(resolveConfig({}));
 const T0 = Date.UTC(2026, 11, 7, 9, 0, 0);
@@ -142,7 +142,7 @@ describe('content warnings in the health decision and the gates', () => {
   });
 
   it('the gates: the content warning is reported in both modes; only strict mode is not ready', () => {
-    const health = { ...decideHealth(inputs(2, frozen)), validUntil: now + 5000 } as HealthEntry;
+    const health = { ...decideHealth(inputs(2, frozen)), validUntil: now + 5000 };
     const latest = { scan_number: 9, timestamp_ms: now - 2000, asset_count: 50 };
     const plain = decideReady({ now, maxAgeS: 30, latest, health });
     expect(plain).toMatchObject({ ready: true, missing: [], strict: false, content: [{ rule: 'frozen' }] });
