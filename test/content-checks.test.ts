@@ -23,7 +23,9 @@ import { runHealthCheck, type HealthCheckDeps } from '../src/jobs/health-check.j
 import { openQueues } from '../src/ops.js';
 import type { Readiness } from '../src/ready/decide.js';
 import { createApp } from '../src/server/app.js';
+import { createAlerter } from '../src/alerts.js';
 import { runPython, waitCli } from './consumers.js';
+import { receiver } from './receiver.js';
 import { EventLog, eventually, tempDir, testEnv, testLog } from './helpers.js';
 
 const WRITER = fileURLToPath(new URL('./fixtures/content_scans.py', import.meta.url));
@@ -31,6 +33,7 @@ const WRITER = fileURLToPath(new URL('./fixtures/content_scans.py', import.meta.
 let hz: Hazelcast;
 let redis: RedisConnection;
 const runs: RunningBridge[] = [];
+const closers: Array<() => Promise<void>> = [];
 beforeAll(async () => {
   const config = resolveConfig(testEnv());
   hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
@@ -38,6 +41,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const r of runs) await r.stop();
+  for (const c of closers) await c();
   await hz.shutdown();
   redis.disconnect();
 });
@@ -51,7 +55,13 @@ async function world() {
   const events = new EventLog<BridgeEvent>();
   const run = await runBridge(config, redis, testLog, { onEvent: events.push });
   runs.push(run);
-  const deps: HealthCheckDeps = { config, redis, hazelcast: hz, log: testLog };
+  const hook = await receiver();
+  const alerter = createAlerter({ urls: [hook.url('/chat')], redis, prefix: config.queuePrefix, log: testLog, retryDelaysMs: [10], timeoutMs: 2000 });
+  closers.push(async () => {
+    await alerter.stop();
+    await hook.close();
+  });
+  const deps: HealthCheckDeps = { config, redis, hazelcast: hz, log: testLog, onResult: (r) => alerter.notify(r) };
   const staging = tempDir('content-staging-');
   let next = 1;
   let lastT = 0;
@@ -90,7 +100,12 @@ async function world() {
   }
 
   const normal = (from: number, count: number, more: Partial<Spec> = {}): Spec[] => Array.from({ length: count }, (_, i) => ({ values: from + i, ...more }));
-  return { env, config, scans, check, normal };
+  /** The chat alerts so far: [status, cause, previous state]. */
+  const alerts = async () => {
+    await alerter.idle();
+    return hook.at('/chat').map((r) => [r.body?.status, r.body?.cause ?? null, r.body?.previous]);
+  };
+  return { env, config, deps, scans, check, normal, alerts };
 }
 
 const rules = (c: ContentWarning[] | undefined) => (c ?? []).map((w) => w.rule);
@@ -108,6 +123,9 @@ describe('content checks on real servers, scans written by pyarrow', () => {
     expect(frozen.message).toContain(`scans #6 to #17 (12 in a row) carry the same values`);
     expect(frozen.message).toContain('CONTENT_FROZEN_SCANS=5');
     expect(rules(frozen.content)).toEqual(['frozen']);
+    // Checks while it lasts: the same episode, no new alert.
+    expect(await runHealthCheck(w.deps)).toMatchObject({ status: 'warning', cause: 'content_frozen' });
+    expect(await w.alerts()).toEqual([['warning', 'content_frozen', 'healthy']]);
 
     // The gates: GET /api/ready, `scan-bridge wait`, the Python client.
     const app = createApp({ config: w.config, redis, hazelcast: hz, queues: openQueues(w.config, redis, testLog), log: testLog });
@@ -127,6 +145,11 @@ describe('content checks on real servers, scans written by pyarrow', () => {
       const metrics = await (await fetch(`${url}/metrics`)).text();
       expect(metrics).toContain('scan_bridge_content_warning{rule="frozen"} 1');
       expect(metrics).toContain('scan_bridge_content_warning{rule="asset_count"} 0');
+      // The status page's incidents.
+      const availability = (await (await fetch(`${url}/api/availability`)).json()) as {
+        incidents: Array<{ status: string; cause: string | null; end: number | null }>;
+      };
+      expect(availability.incidents[0]).toMatchObject({ status: 'warning', cause: 'content_frozen', end: null });
     } finally {
       server.closeAllConnections();
       await new Promise((ok) => server.close(ok));
@@ -164,6 +187,10 @@ print(json.dumps(out))
     last = await w.scans(w.normal(200, 2));
     const cleared = await w.check(last);
     expect(cleared).toMatchObject({ status: 'healthy', content: [] });
+    expect(await w.alerts()).toEqual([
+      ['warning', 'content_frozen', 'healthy'],
+      ['healthy', null, 'warning:content_frozen'],
+    ]);
     const afterCli = waitCli(w.env, '--json', '--strict', '--timeout', '0');
     expect((await afterCli.exited).code, afterCli.err()).toBe(0);
   }, 120_000);
