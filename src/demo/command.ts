@@ -7,7 +7,8 @@ import { DEMO_FAULTS, type DemoFault, type FaultPlan } from './faults.js';
 function positiveInt(flag: string, value: unknown, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${flag} ${JSON.stringify(value)} is not valid: expected a whole number ${min === 1 ? 'above 0' : `from ${min}`}`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`--${flag} ${JSON.stringify(value)} is not valid: expected a whole number ${min === 1 ? 'above 0' : `from ${min}`}`);
   return n;
 }
 
