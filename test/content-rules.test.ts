@@ -4,7 +4,13 @@
  * demo fault fires its rule), decoded by the bridge's decoder (readScanText).
  */
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { readScanText } from '../src/bridge/fast-scan.js';
+import { createLogger } from '../src/log.js';
+import { runDemoScanner } from '../src/demo/scanner.js';
+import { tempDir } from './helpers.js';
 import type { DecodedScan } from '../src/bridge/payload.js';
 import { resolveConfig } from '../src/config.js';
 import { contentWarnings, contentSettingsOf, type ContentSettings } from '../src/content/rules.js';
@@ -39,6 +45,22 @@ describe('content rules on demo-scanner files', () => {
     expect(w.entries).toHaveLength(50);
     // The scans really differ: one fingerprint per scan kept.
     expect(new Set(w.entries.map((e) => e.values)).size).toBe(50);
+  });
+
+  it('the demo scanner writes the fault it is asked for: the same values from --fault-after on, for --fault-for scans', async () => {
+    const dir = tempDir('demo-fault-');
+    const log = createLogger('silent', 'test');
+    await runDemoScanner({ arrowDir: dir, intervalMs: 5, assets: 20, count: 7, log, fault: { fault: 'frozen', after: 2, for: 3 } });
+    const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.arrow')).sort();
+    const facts = files.map((f) => {
+      const r = readScanText(new Uint8Array(readFileSync(join(dir, f))), { relPath: f });
+      if (r.kind !== 'ok') throw new Error(r.reason);
+      return { n: r.scan.scanNumber, values: r.content.values };
+    });
+    expect(facts.map((f) => f.n)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    const v = facts.map((f) => f.values);
+    expect(new Set([v[2], v[3], v[4]]).size).toBe(1);
+    expect(new Set([v[0], v[1], v[2], v[5], v[6]]).size).toBe(5);
   });
 
   it('each demo fault (--fault) fires its own rule, after 10 normal scans', () => {
