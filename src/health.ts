@@ -177,7 +177,8 @@ function commonFacts(i: HealthInputs): Facts {
 export function decideHealth(i: HealthInputs): HealthResult {
   const facts = commonFacts(i);
   const r = unreachable(i, facts) ?? noLiveBridge(i, facts) ?? clockSkew(i, facts) ?? starting(i, facts) ?? byDataAge(i, facts);
-  return withContent(r, i.content && contentWarnings(i.content.window, i.content.settings));
+  // No facts read (Redis unreachable, no bridge stats yet): content not judged, rather than "no warning".
+  return withContent(r, i.content?.window ? contentWarnings(i.content.window, i.content.settings) : undefined);
 }
 
 /** Whether `r` is a start-up report, which nobody is alerted about. */

@@ -161,6 +161,7 @@ describe('content warnings in the health decision and the gates', () => {
     expect(stale).toMatchObject({ status: 'stale', cause: 'scanner_silent', content: [{ rule: 'frozen' }] });
     expect(decideHealth(inputs(2, windowOf([{}, {}])))).toMatchObject({ status: 'healthy', content: [] });
     expect(decideHealth({ ...inputs(2, frozen), content: undefined })).not.toHaveProperty('content');
+    expect(decideHealth({ ...inputs(2, frozen), content: { window: null, settings: DEFAULTS } })).not.toHaveProperty('content');
   });
 
   it('the gates: the content warning is reported in both modes; only strict mode is not ready', () => {

@@ -152,7 +152,8 @@ export class BridgeReport {
   }
 
   private summary(): void {
-    const s = this.o.stats();
+    // The content window (50 scans' facts) is for health, not for a log line.
+    const { content: _content, ...s } = this.o.stats();
     this.say(
       'info',
       `summary: ${s.pushed} scans pushed, latest #${s.lastPushedScan}, ${s.olderSkipped} out of order, ${s.rejected} rejected, ${s.retried} retried reads, ${s.hazelcastErrors} Hazelcast errors`,
