@@ -12,7 +12,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { readScanText } from '../src/bridge/fast-scan.js';
+import { readScanText } from '../src/bridge/arrow/fast-decoder.js';
 import { countCellText, countedContent, countsNulls, type NullCount } from '../src/content/facts.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 

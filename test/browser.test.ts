@@ -3,7 +3,7 @@ import { accessSync, constants, mkdirSync, readdirSync, renameSync, unlinkSync, 
 import { delimiter, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { encodeScan, makeScan, writeScanAtomically } from '../src/demo/scan-writer.js';
-import { dayFolder, scanRelPath } from '../src/bridge/scan-files.js';
+import { dayFolder, scanRelPath } from '../src/bridge/watch/scan-files.js';
 import { eventually, killChildren, spawnRoles, testEnv, testLog, type Child } from './helpers.js';
 import { resolveConfig } from '../src/config.js';
 import { createHazelcast } from '../src/connections.js';

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBridgeFacts } from '../src/bridge/facts.js';
 import type { BridgeEvent } from '../src/bridge/bridge.js';
 import { runBridge, type RunningBridge } from '../src/bridge/run.js';
-import { dayFolder, scanFileName } from '../src/bridge/scan-files.js';
+import { dayFolder, scanFileName } from '../src/bridge/watch/scan-files.js';
 import { resolveConfig } from '../src/config.js';
 import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } from '../src/connections.js';
 import type { ContentWarning } from '../src/content/rules.js';

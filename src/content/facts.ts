@@ -11,8 +11,8 @@
  */
 import { hash } from 'node:crypto';
 import { DataType, Type, type Field } from 'apache-arrow';
-import type { FastType } from '../bridge/fast-ipc.js';
-import { BRIDGE_FIELDS } from '../bridge/payload.js';
+import type { FastType } from '../bridge/arrow/fast-ipc.js';
+import { BRIDGE_FIELDS } from '../bridge/hazelcast/payload.js';
 
 export interface ScanContent {
   /** Fingerprint of every value but the scan's number and times (16 hex digits). */

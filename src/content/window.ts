@@ -3,7 +3,7 @@
  * (stats.ts) for health to judge (rules.ts). Bounded: {@link CONTENT_KEPT} scans, and the column
  * lists of the schemas among them only (a schema is usually the same scan after scan).
  */
-import type { DecodedScan } from '../bridge/payload.js';
+import type { DecodedScan } from '../bridge/hazelcast/payload.js';
 
 /** Scans kept; CONTENT_WINDOW and CONTENT_FROZEN_SCANS are at most this. */
 export const CONTENT_KEPT = 50;

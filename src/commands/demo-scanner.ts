@@ -1,8 +1,8 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { UsageError } from '../errors.js';
-import { runDemoScanner } from './scanner.js';
-import { DEMO_FAULTS, type DemoFault, type FaultPlan } from './faults.js';
+import { runDemoScanner } from '../demo/scanner.js';
+import { DEMO_FAULTS, type DemoFault, type FaultPlan } from '../demo/faults.js';
 
 function positiveInt(flag: string, value: unknown, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
