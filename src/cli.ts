@@ -43,8 +43,8 @@ const commands: Record<string, Command> = {
   },
   wait: {
     summary: 'wait until data is fresh and the bridge is checked; exit 0 ready, 1 timed out, 2 Hazelcast unreachable',
-    usage: 'wait [--max-age SECONDS] [--timeout SECONDS] [--json]',
-    options: { 'max-age': { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' } },
+    usage: 'wait [--max-age SECONDS] [--timeout SECONDS] [--strict] [--json]',
+    options: { 'max-age': { type: 'string' }, timeout: { type: 'string' }, strict: { type: 'boolean' }, json: { type: 'boolean' } },
     run: async (ctx) => (await import('./commands/wait.js')).waitCommand(ctx),
   },
   quarantine: {
@@ -55,8 +55,15 @@ const commands: Record<string, Command> = {
   },
   'demo-scanner': {
     summary: 'write canonical scan files into ARROW_DIR/<day>/, atomically',
-    usage: 'demo-scanner [--interval-ms N] [--assets N] [--count N]',
-    options: { 'interval-ms': { type: 'string' }, assets: { type: 'string' }, count: { type: 'string' } },
+    usage: 'demo-scanner [--interval-ms N] [--assets N] [--count N] [--fault frozen|collapse|schema-change|nan-column [--fault-after N] [--fault-for N]]',
+    options: {
+      'interval-ms': { type: 'string' },
+      assets: { type: 'string' },
+      count: { type: 'string' },
+      fault: { type: 'string' },
+      'fault-after': { type: 'string' },
+      'fault-for': { type: 'string' },
+    },
     run: async (ctx) => (await import('./commands/demo-scanner.js')).demoScannerCommand(ctx.config, ctx.log, ctx.values),
   },
 };

@@ -116,6 +116,17 @@ export interface Config {
   maxScanFileBytes: number;
   /** `SCAN_BRIDGE_ENV_FILE` */
   envFile: string | undefined;
+
+  /** `CONTENT_WINDOW` */
+  contentWindow: number;
+  /** `CONTENT_FROZEN_SCANS` */
+  contentFrozenScans: number;
+  /** `CONTENT_ASSET_BAND_PCT` */
+  contentAssetBandPct: number;
+  /** `CONTENT_SCHEMA_CHECK` */
+  contentSchemaCheck: boolean;
+  /** `CONTENT_NULL_SHARE_PCT` */
+  contentNullSharePct: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -346,7 +357,15 @@ export function resolveConfig(env: Env): Config {
     maxScanBytes: int(env, 'MAX_SCAN_BYTES'),
     maxScanFileBytes: int(env, 'MAX_SCAN_FILE_BYTES'),
     envFile: envFileOf(env),
+    contentWindow: int(env, 'CONTENT_WINDOW'),
+    contentFrozenScans: int(env, 'CONTENT_FROZEN_SCANS'),
+    contentAssetBandPct: int(env, 'CONTENT_ASSET_BAND_PCT'),
+    contentSchemaCheck: bool(env, 'CONTENT_SCHEMA_CHECK'),
+    contentNullSharePct: int(env, 'CONTENT_NULL_SHARE_PCT'),
   };
+  if (config.contentFrozenScans === 1) {
+    throw new ConfigError('CONTENT_FROZEN_SCANS', '1', '0 (off) or a number of scans from 2 to 50: one scan alone is always "the same as itself"');
+  }
   if (config.dataStaleS <= config.dataWarningS) {
     throw new ConfigError('DATA_STALE_S', String(config.dataStaleS), `a number of seconds above DATA_WARNING_S (${config.dataWarningS})`);
   }

@@ -7,6 +7,9 @@ import type { RefusedForSkew, StampedBeforeWrite } from './bridge/clock-skew.js'
 import type { Heartbeat } from './bridge/facts.js';
 import { compareToFileName } from './bridge/scan-order.js';
 import { aheadOfClock } from './bridge/stored-value.js';
+import { withContent, type ContentWarningResult } from './content/health.js';
+import { contentWarnings, type ContentSettings, type ContentWarning } from './content/rules.js';
+import type { ContentWindow } from './content/window.js';
 
 /** Mildest first; {@link severity} is the index. */
 export const STATUSES = ['healthy', 'warning', 'stale', 'down', 'error'] as const;
@@ -67,6 +70,8 @@ export interface HealthInputs {
   newestBadFile?: BadFileOnDisk | null;
   /** The last scan the bridge delivered although stamped long before its file was written, if any (from its stats). */
   stampedBeforeWrite?: StampedBeforeWrite | null;
+  /** The last scans' content facts (from the bridge's stats) and the content rules; absent: not judged. */
+  content?: { window: ContentWindow | null; settings: ContentSettings };
   /** Restart counter; survives process restarts. */
   restarts: number;
   /** `bridgeWorkers`: those listening on the bridge queue when the restart failed. */
@@ -105,6 +110,8 @@ export interface HealthFacts {
    * taken: whoever acts on `action` (the health-check job) says what it did.
    */
   message: string;
+  /** The content warnings standing (content/rules.ts), whatever the status; absent when content was not judged. */
+  content?: ContentWarning[];
 }
 
 export interface HealthyResult extends HealthFacts {
@@ -149,7 +156,8 @@ export interface ErrorResult extends HealthFacts {
   action: 'alert';
 }
 
-export type HealthResult = HealthyResult | WarningResult | StartingResult | ClockSkewWarningResult | StaleResult | DownResult | ErrorResult;
+export type HealthResult =
+  HealthyResult | WarningResult | StartingResult | ClockSkewWarningResult | ContentWarningResult | StaleResult | DownResult | ErrorResult;
 
 /** A future timestamp further ahead than this is called out as clock skew. */
 const SKEW_NOTE_MS = 5_000;
@@ -199,10 +207,12 @@ function stampedBeforeWrite(i: HealthInputs): boolean {
   return payload?.scan_number === r.scanNumber || i.now - r.at <= i.thresholds.staleS * 1000;
 }
 
-/** The status, with precedence error > down > stale > warning > healthy. */
+/** The status, with precedence error > down > stale > warning > healthy; content warnings below freshness (content/health.ts). */
 export function decideHealth(i: HealthInputs): HealthResult {
   const facts = commonFacts(i);
-  const r = unreachable(i, facts) ?? noLiveBridge(i, facts) ?? unusableValue(i, facts) ?? clockSkew(i, facts) ?? starting(i, facts) ?? byDataAge(i, facts);
+  const fresh = unreachable(i, facts) ?? noLiveBridge(i, facts) ?? unusableValue(i, facts) ?? clockSkew(i, facts) ?? starting(i, facts) ?? byDataAge(i, facts);
+  // No facts read (Redis unreachable, no bridge stats yet): content not judged, rather than "no warning".
+  const r = withContent(fresh, i.content?.window ? contentWarnings(i.content.window, i.content.settings) : undefined);
   const b = facts.stampedBeforeWrite;
   if (!b) return r;
   // A fact beside whatever the status is: delivered, neither refused nor a reason to restart.

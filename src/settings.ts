@@ -6,7 +6,15 @@
  */
 
 export type SettingGroup =
-  'Redis' | 'Hazelcast' | 'Scan folder and bridge' | 'Health and restarts' | 'Decoding limits' | 'Board, API and metrics' | 'Alerts' | 'Logs and process';
+  | 'Redis'
+  | 'Hazelcast'
+  | 'Scan folder and bridge'
+  | 'Health and restarts'
+  | 'Content checks'
+  | 'Decoding limits'
+  | 'Board, API and metrics'
+  | 'Alerts'
+  | 'Logs and process';
 
 export interface Setting {
   group: SettingGroup;
@@ -114,6 +122,45 @@ export const SETTINGS = {
   },
   BRIDGE_SUMMARY_EVERY: { group: 'Scan folder and bridge', type: 'int', default: '100', min: 1, doc: 'the bridge logs a summary line every this many scans' },
 
+  // The window's upper bound is the number of scans the bridge keeps facts of (CONTENT_KEPT in src/content/window.ts).
+  CONTENT_WINDOW: {
+    group: 'Content checks',
+    type: 'int',
+    default: '20',
+    min: 3,
+    max: 50,
+    doc: 'the scans the content rules look back over (the asset median; how long a schema change or a null column stays reported)',
+  },
+  CONTENT_FROZEN_SCANS: {
+    group: 'Content checks',
+    type: 'int',
+    default: '5',
+    min: 0,
+    max: 50,
+    doc: 'this many scans in a row with the same values is a frozen feed (`content_frozen`); 0 turns the rule off, 1 is refused',
+  },
+  CONTENT_ASSET_BAND_PCT: {
+    group: 'Content checks',
+    type: 'int',
+    default: '30',
+    min: 0,
+    max: 1000,
+    doc: 'an asset count this many percent below or above the median of the window is out of band (`content_asset_count`); 0 turns the rule off',
+  },
+  CONTENT_SCHEMA_CHECK: {
+    group: 'Content checks',
+    type: 'bool',
+    default: 'true',
+    doc: 'a schema (column names and types) that changed within the window is reported (`content_schema`)',
+  },
+  CONTENT_NULL_SHARE_PCT: {
+    group: 'Content checks',
+    type: 'int',
+    default: '50',
+    min: 0,
+    max: 100,
+    doc: 'a numeric column at least this many percent null or NaN in 3 scans in a row, that was not before, is reported (`content_nulls`); 0 turns the rule off',
+  },
   DECODE_TIMEOUT_MS: {
     group: 'Decoding limits',
     type: 'int',
@@ -294,6 +341,7 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
   'Hazelcast',
   'Scan folder and bridge',
   'Health and restarts',
+  'Content checks',
   'Decoding limits',
   'Board, API and metrics',
   'Alerts',

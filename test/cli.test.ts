@@ -117,6 +117,13 @@ describe('exit codes', () => {
       {},
       /^scan-bridge demo-scanner: --assets "0" is not valid: expected a whole number above 0\nusage: scan-bridge demo-scanner/,
     ],
+    [
+      'an unknown demo fault',
+      64,
+      ['demo-scanner', '--fault', 'gremlins'],
+      {},
+      /^scan-bridge demo-scanner: --fault "gremlins" is not valid: expected frozen, collapse, schema-change, nan-column\nusage: scan-bridge demo-scanner/,
+    ],
     ['a bad setting', 78, ['status'], { DATA_STALE_S: 'soon' }, /^scan-bridge: bad setting: DATA_STALE_S="soon"/],
     ['a bad setting found by a role', 78, ['start', '--role', 'board'], { BOARD_HOST: '0.0.0.0', BOARD_PORT: '0' }, /BOARD_HOST="0\.0\.0\.0" is not valid/],
     [

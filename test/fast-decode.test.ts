@@ -3,7 +3,8 @@
  * every generated variant (test/fixtures/make_variants.py: file and stream, none/lz4/zstd, wide
  * and long, nulls, NaN, empty lists, several batches, metadata), canonical scans of the demo
  * writer and thousands of mutants, `readScanText` answers exactly what `readScan` + `bodyJson`
- * answer: the same head, the same body text byte for byte, the same refusal. And the fast decoder
+ * answer: the same head, the same body text byte for byte, the same content facts
+ * (src/content/facts.ts), the same refusal. And the fast decoder
  * is really the one that reads the usual files, in the decode worker too. Needs python3 + pyarrow.
  */
 import { execFileSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecodePool } from '../src/bridge/threads/pool.js';
 import { withDecodeBudget } from '../src/bridge/threads/limits.js';
 import { readScanText } from '../src/bridge/arrow/fast-decoder.js';
+import { arrowContent, type ScanContent } from '../src/content/facts.js';
 import { bodyJson, type ScanHead } from '../src/bridge/hazelcast/payload.js';
 import { readScan, type NotRead } from '../src/bridge/arrow/reference-decoder.js';
 import { encodeScan, makeScan, mulberry32 } from '../src/demo/scan-writer.js';
@@ -47,7 +49,7 @@ afterAll(() => {
   for (const d of [fixtures, variants, hostile]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
-type Answer = { result?: NotRead | { kind: 'ok'; scan: ScanHead; body: string }; error?: string; limit?: string };
+type Answer = { result?: NotRead | { kind: 'ok'; scan: ScanHead; body: string; content: ScanContent }; error?: string; limit?: string };
 
 /** What apache-arrow's decoder answers (readScan, then bodyJson), within a decode budget. */
 function arrowAnswer(bytes: Uint8Array, relPath: string, maxBytes = 256 * MIB): Answer {
@@ -55,7 +57,8 @@ function arrowAnswer(bytes: Uint8Array, relPath: string, maxBytes = 256 * MIB): 
     const r = readScan(bytes, { relPath });
     if (r.kind !== 'ok') return r;
     const { scanNumber, timestampMs, assetCount, layout, body } = r.scan;
-    return { kind: 'ok' as const, scan: { scanNumber, timestampMs, assetCount, layout }, body: bodyJson(body) };
+    const text = bodyJson(body);
+    return { kind: 'ok' as const, scan: { scanNumber, timestampMs, assetCount, layout }, body: text, content: arrowContent(text, r.fields, layout, body) };
   });
   if (run.hit) return { limit: run.hit.message };
   return run.value ? { result: run.value } : { error: String(run.error) };
@@ -165,7 +168,7 @@ describe('fast decoder ≡ apache-arrow decoder', () => {
         counts[r.decoder]!++;
         if (r.decoder !== 'fast') return;
         const ref = arrowAnswer(m.bytes, REL, 64 * MIB);
-        expect(ref, m.what).toEqual({ result: { kind: 'ok', scan: r.scan, body: r.body } });
+        expect(ref, m.what).toEqual({ result: { kind: 'ok', scan: r.scan, body: r.body, content: r.content } });
       });
       console.log(`mutants: ${JSON.stringify(counts)}, decoders replaced ${pool.replaced}`);
     } finally {

@@ -24,6 +24,8 @@ describe('readiness decision (pure)', () => {
       scanNumber: 7,
       health: { status: 'stale', cause: 'scanner_silent', checkedAt: NOW - 1000, validUntil: NOW + 5000 },
       at: NOW,
+      strict: false,
+      content: [],
     });
     expect(decideReady({ now: NOW, maxAgeS: 30, latest: latest(-60), health: entry('healthy') }).dataAgeS).toBe(0);
   });
@@ -63,8 +65,13 @@ describe('GET /api/ready handler (pure)', () => {
   const notReady = decideReady({ now: NOW, maxAgeS: 30, latest: null, health: null });
 
   it('parses max_age_s and wait_s, refusing bad ones and waits over the limit', () => {
-    expect(parseReadyQuery({})).toEqual({ maxAgeS: 30, waitS: 0 });
-    expect(parseReadyQuery({ max_age_s: '5', wait_s: '2.5' })).toEqual({ maxAgeS: 5, waitS: 2.5 });
+    expect(parseReadyQuery({})).toEqual({ maxAgeS: 30, waitS: 0, strict: false });
+    expect(parseReadyQuery({ max_age_s: '5', wait_s: '2.5', strict: '1' })).toEqual({ maxAgeS: 5, waitS: 2.5, strict: true });
+    expect(parseReadyQuery({ strict: 'false' })).toEqual({ maxAgeS: 30, waitS: 0, strict: false });
+    expect(parseReadyQuery({ strict: 'yes please' })).toMatchObject({
+      status: 400,
+      body: { error: { message: 'strict must be 1, 0, true or false, got "yes please"' } },
+    });
     expect(parseReadyQuery({ max_age_s: '-1' })).toMatchObject({
       status: 400,
       body: { error: { message: 'max_age_s must be a number of seconds from 0 to 9007199254740991, got "-1"' } },
@@ -78,7 +85,7 @@ describe('GET /api/ready handler (pure)', () => {
     expect(readyReply(notReady)).toEqual({ status: 503, body: notReady });
     const asked: unknown[] = [];
     expect(await answerReady({ max_age_s: '10', wait_s: '3' }, (q) => (asked.push(q), Promise.resolve(ready)))).toEqual({ status: 200, body: ready });
-    expect(asked).toEqual([{ maxAgeS: 10, waitS: 3 }]);
+    expect(asked).toEqual([{ maxAgeS: 10, waitS: 3, strict: false }]);
     expect(await answerReady({}, () => Promise.reject(new Error('hazelcast at x is unreachable')))).toEqual({
       status: 503,
       body: { ready: false, missing: ['hazelcast at x is unreachable'], error: 'hazelcast at x is unreachable' },

@@ -13,6 +13,9 @@ decides readiness by the same rule as ``scan-bridge wait`` and ``GET /api/ready`
   intervals: no entry means nobody is checking. Its key is HZ_HEALTH_KEY; by default
   ``scan_bridge_health`` with the default HZ_KEY, else ``scan_bridge_health:<HZ_KEY>``, so that
   two deployments on one cluster never read each other's health.
+- with ``strict=True`` only: the health entry names no content warning (a frozen feed, an asset
+  count out of band, a schema change, a numeric column gone null). Without it they are reported
+  under ``content`` and do not hold the wait.
 
 Settings come from arguments or, like the service, from HZ_MEMBERS (comma-separated host:port),
 HZ_CLUSTER_NAME, HZ_MAP, HZ_KEY, HZ_HEALTH_KEY and MAX_CLOCK_SKEW_S.
@@ -98,10 +101,11 @@ def unusable_why(latest, now_ms=None, max_clock_skew_s=300):
     return None
 
 
-def readiness(latest, health, max_age_s, now_ms=None, max_clock_skew_s=300):
+def readiness(latest, health, max_age_s, now_ms=None, max_clock_skew_s=300, strict=False):
     """The readiness decision on parsed entries (``latest`` as :func:`load_latest` gives it): a dict
-    with ``ready``, ``missing`` (phrases), ``dataAgeS``, ``scanNumber`` and ``health`` (None when
-    absent or expired). Pure."""
+    with ``ready``, ``missing`` (phrases), ``dataAgeS``, ``scanNumber``, ``health`` (None when
+    absent or expired) and ``content`` (the content warnings of the live health entry). With
+    ``strict`` a content warning makes it not ready too. Pure."""
     now_ms = time.time() * 1000 if now_ms is None else now_ms
     missing = []
     age = None
@@ -121,6 +125,9 @@ def readiness(latest, health, max_age_s, now_ms=None, max_clock_skew_s=300):
     elif live.get("status") in _UNUSABLE:
         cause = live.get("cause")
         missing.append("the last health check says %s%s" % (live["status"], " (%s)" % cause if cause else ""))
+    content = (live or {}).get("content") or []
+    if strict and content:
+        missing.append("content warning (strict): %s" % "; ".join(w["message"] for w in content))
     return {
         "ready": not missing,
         "missing": missing,
@@ -128,6 +135,8 @@ def readiness(latest, health, max_age_s, now_ms=None, max_clock_skew_s=300):
         "dataAgeS": age,
         "scanNumber": _whole(latest["scan_number"]) if latest is not None else None,
         "health": live,
+        "strict": strict,
+        "content": content,
     }
 
 
@@ -228,14 +237,17 @@ class ScanBridgeClient:
         h = _parse(self._map.get(self.health_key))
         return h if h is not None and h.get("validUntil", 0) > time.time() * 1000 else None
 
-    def readiness(self, max_age_s=30):
-        return readiness(load_latest(self._map.get(self.key)), _parse(self._map.get(self.health_key)), max_age_s, max_clock_skew_s=self.max_clock_skew_s)
+    def readiness(self, max_age_s=30, strict=False):
+        return readiness(
+            load_latest(self._map.get(self.key)), _parse(self._map.get(self.health_key)), max_age_s, max_clock_skew_s=self.max_clock_skew_s, strict=strict
+        )
 
-    def wait_until_fresh(self, max_age_s=30, timeout_s=300, on_waiting=None):
+    def wait_until_fresh(self, max_age_s=30, timeout_s=300, on_waiting=None, strict=False):
         """Returns the newest scan once it is no older than ``max_age_s`` and a live health entry
         says neither down nor error. Entry listeners wake it as soon as an entry changes; time
         alone only makes data older, so the one timer is the deadline. Raises TimeoutError naming
-        what is missing. ``on_waiting(readiness)`` is called once if it has to wait."""
+        what is missing. ``on_waiting(readiness)`` is called once if it has to wait. With
+        ``strict`` it also waits for content warnings (a frozen feed, ...) to clear."""
         cond = threading.Condition()
         raw = {"latest": None, "health": None}
         touched = set()
@@ -268,7 +280,7 @@ class ScanBridgeClient:
                     raw["health"] = health
                 while True:
                     scan = load_latest(raw["latest"])
-                    r = readiness(scan, _parse(raw["health"]), max_age_s, max_clock_skew_s=self.max_clock_skew_s)
+                    r = readiness(scan, _parse(raw["health"]), max_age_s, max_clock_skew_s=self.max_clock_skew_s, strict=strict)
                     if r["ready"]:
                         return scan
                     left = deadline - time.monotonic()

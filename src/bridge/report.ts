@@ -1,3 +1,4 @@
+import { addToWindow } from '../content/window.js';
 import type { Logger } from '../log.js';
 import { BadFiles } from './bad-files.js';
 import { clockSkewOf, describeSkew } from './clock-skew.js';
@@ -164,6 +165,7 @@ export class BridgeReport {
           replaced: outcome.replaced,
         });
       }
+      addToWindow(c.content, p.scan);
       this.say('info', `pushed scan #${n} (${p.scan.assetCount} assets) in ${latencyMs} ms`, {
         scan: n,
         assets: p.scan.assetCount,
@@ -186,7 +188,8 @@ export class BridgeReport {
   }
 
   private summary(): void {
-    const s = this.o.stats();
+    // The content window (50 scans' facts) is for health, not for a log line.
+    const { content: _content, ...s } = this.o.stats();
     this.say(
       'info',
       `summary: ${s.pushed} scans pushed, latest #${s.lastPushedScan}, ${s.olderSkipped} out of order, ${s.rejected} rejected, ${s.retried} retried reads, ${s.hazelcastErrors} Hazelcast errors`,

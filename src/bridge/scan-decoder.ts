@@ -92,7 +92,7 @@ export class ScanDecoder {
       case 'gone':
         return { kind: 'gone', reason: 'the file is gone' };
       case 'ok':
-        return { kind: 'ok', scan: { ...r.scan, body: r.body }, size: r.size, mtimeMs: r.mtimeMs };
+        return { kind: 'ok', scan: { ...r.scan, body: r.body, content: r.content }, size: r.size, mtimeMs: r.mtimeMs };
       default:
         return { kind: r.kind, reason: r.reason, size: r.size, mtimeMs: r.mtimeMs };
     }

@@ -1,5 +1,6 @@
 /** What a bridge reports about its run (heartbeat, /metrics, status). */
 import type { BadFile } from './bad-files.js';
+import { emptyWindow, type ContentWindow } from '../content/window.js';
 import type { RefusedForSkew, StampedBeforeWrite } from './clock-skew.js';
 import type { WatchModeChoice } from './watch/watch-mode.js';
 
@@ -63,6 +64,8 @@ export interface BridgeStats {
   historyBacklog: number;
   hazelcastConnected: boolean;
   watching: boolean;
+  /** The content facts of the last scans pushed (content/window.ts), for the content rules. */
+  content: ContentWindow;
 }
 
 export function initialStats(bridgeId: string): BridgeStats {
@@ -94,6 +97,7 @@ export function initialStats(bridgeId: string): BridgeStats {
     historyBacklog: 0,
     hazelcastConnected: false,
     watching: false,
+    content: emptyWindow(),
   };
 }
 

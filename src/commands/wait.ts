@@ -31,6 +31,7 @@ export async function waitCommand({ config, log, values }: Ctx): Promise<number>
     const r = await waitUntilReady(hz, config, {
       maxAgeS: maxAgeS as number,
       timeoutMs,
+      strict: values.strict === true,
       onWaiting: (w) => console.error(`waiting up to ${timeoutS} s for: ${describeReadiness(w)}`),
     });
     if (values.json) console.log(JSON.stringify(r));

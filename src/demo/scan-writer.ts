@@ -338,10 +338,10 @@ export function canonicalSchema(): Schema {
   return new Schema(fields, metadata);
 }
 
-/** Builds the one-row Arrow table for a scan. */
-export function scanTable(row: ScanRow): Table {
-  const schema = canonicalSchema();
-  const columns: Vector[] = [
+/** Builds the one-row Arrow table for a scan; `omit`: columns left out (a schema change, demo/faults.ts). */
+export function scanTable(row: ScanRow, omit: readonly string[] = []): Table {
+  const full = canonicalSchema();
+  const all: Vector[] = [
     vectorFromArray([BigInt(row.scan_number)], new Int64()),
     vectorFromArray([row.timestamp.getTime()], new TimestampMillisecond('UTC')),
     ...FLOAT_COLUMNS.map((c) => vectorFromArray([row[c]], new Float64())),
@@ -350,6 +350,12 @@ export function scanTable(row: ScanRow): Table {
     vectorFromArray([row.prices], listOf(new Float64())),
     vectorFromArray([row.loadings], listOf(new Float64())),
   ];
+  const keep = full.fields.map((f) => !omit.includes(f.name));
+  const schema = new Schema(
+    full.fields.filter((_, i) => keep[i]),
+    full.metadata,
+  );
+  const columns = all.filter((_, i) => keep[i]);
   const data = makeData({
     type: new Struct(schema.fields),
     length: 1,
@@ -360,8 +366,8 @@ export function scanTable(row: ScanRow): Table {
 }
 
 /** Serialises a scan as Arrow IPC (`file` format by default, or `stream`). */
-export function encodeScan(row: ScanRow, format: 'file' | 'stream' = 'file'): Uint8Array {
-  return tableToIPC(scanTable(row), format);
+export function encodeScan(row: ScanRow, format: 'file' | 'stream' = 'file', omit: readonly string[] = []): Uint8Array {
+  return tableToIPC(scanTable(row, omit), format);
 }
 
 /** Writes the scan atomically under its contract name (see `writeScanFile`); returns the final path. */

@@ -4,7 +4,8 @@
  */
 import type { Logger } from 'pino';
 import { newestScanOnDisk, scanRelPath } from '../bridge/watch/scan-files.js';
-import { DEFAULT_SEED, makeScan, writeScanAtomically } from './scan-writer.js';
+import { DEFAULT_SEED, writeScanAtomically } from './scan-writer.js';
+import { plannedScan, type FaultPlan } from './faults.js';
 import { sleep } from '../time.js';
 
 export interface DemoScannerOptions {
@@ -21,6 +22,8 @@ export interface DemoScannerOptions {
   seed?: number;
   /** level of the one line per scan written; `debug` when another line tells each scan already. Default `info` */
   perScanLevel?: 'info' | 'debug';
+  /** A content fault to produce on purpose (faults.ts); none: normal scans. */
+  fault?: FaultPlan;
 }
 
 export async function runDemoScanner(opts: DemoScannerOptions): Promise<void> {
@@ -59,8 +62,8 @@ export async function runDemoScanner(opts: DemoScannerOptions): Promise<void> {
     const rel = scanRelPath(scanNumber, time);
     attempts++;
     try {
-      const row = makeScan({ scanNumber, time, assets, seed });
-      await writeScanAtomically(arrowDir, row);
+      const { row, bytes } = plannedScan({ scanNumber, time, assets, seed }, attempts - 1, opts.fault);
+      await writeScanAtomically(arrowDir, row, bytes);
       written++;
       next++;
       log[opts.perScanLevel ?? 'info'](

@@ -9,6 +9,7 @@ import type { BridgeEvent } from '../bridge/bridge.js';
 import { JobLock } from './bridge-lock.js';
 import type { LockRenewals } from './lease-worker.js';
 import { sleep } from '../time.js';
+import { latestContent } from '../content/window.js';
 
 export interface BridgeJobDeps {
   config: Config;
@@ -33,6 +34,8 @@ export interface BridgeLiveStats {
   hazelcastConnected: boolean;
   uptimeS: number;
   updatedAt: number;
+  /** The content facts of the last scan pushed (content/window.ts). */
+  content: ReturnType<typeof latestContent>;
 }
 
 /** The bridge job's data: its payload, and the live stats the running bridge adds. */
@@ -189,6 +192,7 @@ export function bridgeProcessor(deps: BridgeJobDeps) {
             hazelcastConnected: s.hazelcastConnected,
             uptimeS: Math.round((now - s.startedAt) / 1000),
             updatedAt: now,
+            content: latestContent(s.content),
           };
           void job.updateProgress(live).catch(() => undefined);
           // Also in the data: Bull Board opens a job on its Data tab, so that is where people look.

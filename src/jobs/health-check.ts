@@ -16,6 +16,7 @@ import type { RestartPayload, RestartResult } from './restart-bridge.js';
 import { sleep, withTimeout } from '../time.js';
 import { HEALTH_KEY, healthEntry } from '../ready/decide.js';
 import { addToTimeline } from '../health-timeline.js';
+import { contentSettingsOf } from '../content/rules.js';
 
 export { HEALTH_KEY };
 /** No read of a check may take longer than this: a dead server makes the check say error, not hang. */
@@ -101,6 +102,7 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
     newestBadFile: disk.bad,
     clockSkew: stats?.lastClockSkew ?? null,
     stampedBeforeWrite: stats?.lastStampedBeforeWrite ?? null,
+    content: { window: stats?.content ?? null, settings: contentSettingsOf(config) },
     restarts: r.ok ? r.restarts : 0,
     lastRestart: r.ok ? r.lastRestart : null,
     ...(r.ok ? { bridgeEverStarted: r.bridgeEverStarted, checkingSince: r.checkingSince } : {}),

@@ -6,6 +6,8 @@
 import type { HealthResult, LatestScan } from '../health.js';
 import { aheadOfClock } from '../bridge/stored-value.js';
 import { SETTINGS } from '../settings.js';
+import { contentGate } from '../content/gate.js';
+import type { ContentWarning } from '../content/rules.js';
 
 /** Key under `HZ_MAP` where a deployment with the default `HZ_KEY` writes its health (HZ_HEALTH_KEY: Config.hzHealthKey). */
 export const HEALTH_KEY = SETTINGS.HZ_HEALTH_KEY.default;
@@ -35,6 +37,8 @@ export interface ReadyInputs {
   /** `null`: the key is absent; `unusable`: its value does not parse as a scan, and why. */
   latest: LatestScan | { unusable: string } | null;
   health: HealthEntry | null;
+  /** Not ready while a content warning stands, too. @defaultValue `false` (freshness only) */
+  strict?: boolean;
 }
 
 export interface Readiness {
@@ -49,6 +53,10 @@ export interface Readiness {
   health: { status: string; cause: string | null; checkedAt: number; validUntil: number } | null;
   /** = `now`. */
   at: number;
+  /** Whether content warnings count against readiness. */
+  strict: boolean;
+  /** The content warnings of the live health entry, reported in either mode. */
+  content: ContentWarning[];
 }
 
 export function decideReady(i: ReadyInputs): Readiness {
@@ -67,6 +75,9 @@ export function decideReady(i: ReadyInputs): Readiness {
   const cause = h && 'cause' in h ? h.cause : null;
   if (!h) missing.push('no health entry (no health check within 3 intervals: nobody is checking)');
   else if (UNUSABLE.has(h.status)) missing.push(`the last health check says ${h.status}${cause ? ` (${cause})` : ''}`);
+  const strict = i.strict ?? false;
+  const gate = contentGate(h, strict);
+  if (gate.missing) missing.push(gate.missing);
 
   return {
     ready: missing.length === 0,
@@ -76,11 +87,14 @@ export function decideReady(i: ReadyInputs): Readiness {
     scanNumber: latest?.scan_number ?? null,
     health: h ? { status: h.status, cause, checkedAt: h.checkedAt, validUntil: h.validUntil } : null,
     at: i.now,
+    strict,
+    content: gate.content,
   };
 }
 
 /** One line for people. */
 export function describeReadiness(r: Readiness): string {
   if (!r.ready) return r.missing.join('; ');
-  return `data is ${r.dataAgeS!.toFixed(1)} s old (scan #${r.scanNumber}), health ${r.health!.status} as of ${((r.at - r.health!.checkedAt) / 1000).toFixed(1)} s ago`;
+  const content = r.content.length > 0 ? `; content warning (only a strict wait waits for it to clear): ${r.content.map((w) => w.message).join('; ')}` : '';
+  return `data is ${r.dataAgeS!.toFixed(1)} s old (scan #${r.scanNumber}), health ${r.health!.status} as of ${((r.at - r.health!.checkedAt) / 1000).toFixed(1)} s ago${content}`;
 }

@@ -9,6 +9,8 @@ export interface WaitOptions {
   maxAgeS: number;
   /** 0: read once and answer. */
   timeoutMs: number;
+  /** Also wait for content warnings to clear (ready/decide.ts). @defaultValue `false` */
+  strict?: boolean;
   /** Ends the wait early (a closed HTTP request); the answer is then the current facts. */
   signal?: AbortSignal;
   /** Called once, when the first read is not ready and the listeners are in place. */
@@ -57,6 +59,7 @@ export async function waitUntilReady(
       maxClockSkewS: config.maxClockSkewS,
       latest: latestOf(raw.latest),
       health: parse<HealthEntry>(raw.health),
+      strict: o.strict ?? false,
     });
 
   let map;

@@ -88,9 +88,11 @@ export const status: Handler = async ({ config, redis, queues, hazelcast, log })
   }
 };
 
-/** GET /api/ready?max_age_s=&wait_s=: whether consumers can trust the data, waiting up to `wait_s`. */
+/** GET /api/ready?max_age_s=&wait_s=&strict=: whether consumers can trust the data, waiting up to `wait_s`. */
 export const ready: Handler = async ({ config, hazelcast, log }, req) => {
-  const reply = await answerReady(req.query, (q) => waitUntilReady(hazelcast, config, { maxAgeS: q.maxAgeS, timeoutMs: q.waitS * 1000, signal: req.signal }));
+  const reply = await answerReady(req.query, (q) =>
+    waitUntilReady(hazelcast, config, { maxAgeS: q.maxAgeS, timeoutMs: q.waitS * 1000, strict: q.strict, signal: req.signal }),
+  );
   if (reply.status === 503 && 'error' in (reply.body as object)) log.warn(`API: /api/ready: ${(reply.body as { error: string }).error}`);
   return reply;
 };

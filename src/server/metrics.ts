@@ -6,6 +6,7 @@ import { keys } from '../keys.js';
 import { readBridgeFacts, type BridgeFactsView } from '../bridge/facts.js';
 import { quarantineSize } from '../bridge/quarantine.js';
 import { STATUSES, type HealthResult, type LatestScan } from '../health.js';
+import { CONTENT_RULES } from '../content/rules.js';
 import { JOB_NAMES, type JobQueues } from '../jobs/table.js';
 import { withTimeout } from '../time.js';
 import { readDeliveries, type DeliveryRecord } from '../alerts/delivery-record.js';
@@ -148,6 +149,16 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     async collect() {
       const { health } = await snapshot();
       for (const status of STATUSES) this.set({ status }, health?.status === status ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'scan_bridge_content_warning',
+    help: 'Content checks of the latest health check: 1 while the rule warns (frozen, asset_count, schema, nulls), 0 otherwise',
+    labelNames: ['rule'],
+    registers: [registry],
+    async collect() {
+      const { health } = await snapshot();
+      for (const rule of CONTENT_RULES) this.set({ rule }, health?.content?.some((w) => w.rule === rule) ? 1 : 0);
     },
   });
   new Gauge({

@@ -13,7 +13,8 @@ export interface Reply {
   body: unknown;
 }
 
-export type ReadyQuery = { maxAgeS: number; waitS: number };
+/** `strict`: content warnings count against readiness too (`?strict=1`). */
+export type ReadyQuery = { maxAgeS: number; waitS: number; strict: boolean };
 
 function seconds(raw: unknown, name: string, fallback: number, max: number): number | string {
   if (raw === undefined) return fallback;
@@ -25,9 +26,17 @@ function seconds(raw: unknown, name: string, fallback: number, max: number): num
 export function parseReadyQuery(query: Record<string, unknown>): ReadyQuery | Reply {
   const maxAgeS = seconds(query.max_age_s, 'max_age_s', DEFAULT_MAX_AGE_S, Number.MAX_SAFE_INTEGER);
   const waitS = seconds(query.wait_s, 'wait_s', 0, READY_MAX_WAIT_S);
-  const bad = [maxAgeS, waitS].find((v): v is string => typeof v === 'string');
+  const strict = strictFlag(query.strict);
+  const bad = [maxAgeS, waitS, strict].find((v): v is string => typeof v === 'string');
   if (bad !== undefined) return { status: 400, body: { error: { code: 'bad_request', message: bad } } };
-  return { maxAgeS: maxAgeS as number, waitS: waitS as number };
+  return { maxAgeS: maxAgeS as number, waitS: waitS as number, strict: strict as boolean };
+}
+
+function strictFlag(raw: unknown): boolean | string {
+  if (raw === undefined) return false;
+  if (raw === '1' || raw === 'true') return true;
+  if (raw === '0' || raw === 'false') return false;
+  return `strict must be 1, 0, true or false, got ${JSON.stringify(raw)}`;
 }
 
 /** 200 with the facts when ready; 503 with the same facts and what is missing when not. */

@@ -8,6 +8,7 @@
  * checks, and both claim their decoded bytes and JS values from the decode budget first; what
  * the fast decoder claimed is given back when it hands a file over.
  */
+import { arrowContent, countCellText, countedContent, countsNulls, fastTypeName, type NullCount, type ScanContent } from '../../content/facts.js';
 import { coerceError } from '../../errors.js';
 import { LimitError, claimBytes, claimedBytes, releaseTo } from '../threads/limits.js';
 import { batchColumns, type FastColumn } from './fast-columns.js';
@@ -18,7 +19,17 @@ import { BRIDGE_FIELDS, bodyJson, type ScanHead } from '../hazelcast/payload.js'
 import { checkScanBytes, isSkippedMetadataKey, noRows, readCheckedScan, scanIdentity, type NotRead } from './reference-decoder.js';
 
 export type TextResult =
-  { kind: 'ok'; scan: ScanHead; body: string; decoder: 'fast' | 'arrow'; /** Why the fast decoder handed it over. */ handedOver?: string } | NotRead;
+  | {
+      kind: 'ok';
+      scan: ScanHead;
+      body: string;
+      /** The content facts (content/facts.ts), the same from either decoder. */
+      content: ScanContent;
+      decoder: 'fast' | 'arrow';
+      /** Why the fast decoder handed it over. */
+      handedOver?: string;
+    }
+  | NotRead;
 
 const BRIDGE_FIELD_SET = new Set<string>(BRIDGE_FIELDS);
 /** Keys a JS object would put first (array indices): the body's key order would differ. */
@@ -42,7 +53,9 @@ export function readScanText(bytes: Uint8Array, where: { relPath: string }): Tex
     const res = readCheckedScan(bytes, checked.format, where);
     if (res.kind !== 'ok') return res;
     const { scanNumber, timestampMs, assetCount, layout, body } = res.scan;
-    return { kind: 'ok', scan: { scanNumber, timestampMs, assetCount, layout }, body: bodyJson(body), decoder: 'arrow', handedOver };
+    const text = bodyJson(body);
+    const content = arrowContent(text, res.fields, layout, body);
+    return { kind: 'ok', scan: { scanNumber, timestampMs, assetCount, layout }, body: text, content, decoder: 'arrow', handedOver };
   } catch (e) {
     if (e instanceof LimitError) throw e;
     return { kind: 'broken', reason: `unexpected error reading scan: ${coerceError(e).message}` };
@@ -93,22 +106,32 @@ function fastScan(bytes: Uint8Array, format: 'file' | 'stream', relPath: string)
   const add = (part: string) => {
     body = body === '' ? part : `${body},${part}`;
   };
+  const typeNames = types.map(fastTypeName);
+  // Null counts of the numeric columns, by column index (content/facts.ts).
+  const counted = typeNames.map((t, k) => (countsNulls(names[k]!, t) ? { nulls: 0, values: 0 } : null));
   let assetCount: number;
   if (layout === 'wide') {
-    for (let k = 0; k < names.length; k++) if (!BRIDGE_FIELD_SET.has(names[k]!)) add(keyText[k]! + first.cols[k]!.text(0));
+    for (let k = 0; k < names.length; k++) {
+      if (BRIDGE_FIELD_SET.has(names[k]!)) continue;
+      const text = first.cols[k]!.text(0);
+      const c = counted[k];
+      if (c) countCellText(text, first.cols[k]!.listLength(0), c);
+      add(keyText[k]! + text);
+    }
     const columns = new Set(names);
     for (const e of metadata) if (!columns.has(e[0]) && !BRIDGE_FIELD_SET.has(e[0])) add(entry(e));
     assetCount = wideAssetCount(names, first.cols);
   } else {
     for (const e of metadata) if (!BRIDGE_FIELD_SET.has(e[0])) add(entry(e));
-    add(`"rows":[${rowsText(batches, keyText)}]`);
+    add(`"rows":[${rowsText(batches, keyText, counted)}]`);
     assetCount = totalRows;
   }
 
   const firstRow = (name: string): unknown => JSON.parse(first.cols[names.indexOf(name)]!.text(0));
   const id = scanIdentity(names, firstRow, metadata, relPath);
   if ('reason' in id) return id;
-  return { kind: 'ok', scan: { scanNumber: id.scanNumber, timestampMs: id.timestampMs, assetCount, layout }, body, decoder: 'fast' };
+  const content = countedContent(body, names, typeNames, counted);
+  return { kind: 'ok', scan: { scanNumber: id.scanNumber, timestampMs: id.timestampMs, assetCount, layout }, body, content, decoder: 'fast' };
 }
 
 /** The length of the first of `assets`, `prices`, `loadings` that is a list in the first row. */
@@ -121,13 +144,18 @@ function wideAssetCount(names: string[], cols: FastColumn[]): number {
   return 0;
 }
 
-/** The long layout's rows, each an object of its columns, without the brackets. */
-function rowsText(batches: { rows: number; cols: FastColumn[] }[], keyText: string[]): string {
+/** The long layout's rows, each an object of its columns, without the brackets; counts the nulls of `counted` columns. */
+function rowsText(batches: { rows: number; cols: FastColumn[] }[], keyText: string[], counted: (NullCount | null)[]): string {
   const rows: string[] = [];
   for (const { rows: n, cols } of batches) {
     for (let i = 0; i < n; i++) {
       let row = '{';
-      for (let k = 0; k < cols.length; k++) row += (k === 0 ? '' : ',') + keyText[k]! + cols[k]!.text(i);
+      for (let k = 0; k < cols.length; k++) {
+        const text = cols[k]!.text(i);
+        const c = counted[k];
+        if (c) countCellText(text, cols[k]!.listLength(i), c);
+        row += (k === 0 ? '' : ',') + keyText[k]! + text;
+      }
       rows.push(`${row}}`);
     }
   }

@@ -18,7 +18,7 @@
  * - Scan number and time: the first row's `scan_number` / `timestamp` column, else the metadata
  *   entry, else the path (`<YYYY-MM-DD>/scan_<NNNNNN>_<HHMMSS>.arrow`).
  */
-import { RecordBatchReader, type RecordBatch, type Schema } from 'apache-arrow';
+import { RecordBatchReader, type Field, type RecordBatch, type Schema } from 'apache-arrow';
 import { coerceError } from '../../errors.js';
 import { makeCellReader } from './cells.js';
 import { checkBatches } from './column-checks.js';
@@ -38,7 +38,8 @@ export type Scan = {
   body: Record<string, unknown>;
 };
 
-export type ReadResult = { kind: 'ok'; scan: Scan } | { kind: 'incomplete'; reason: string } | { kind: 'broken'; reason: string };
+/** `fields`: the file's schema fields, for the content facts (content/facts.ts). */
+export type ReadResult = { kind: 'ok'; scan: Scan; fields: Field[] } | { kind: 'incomplete'; reason: string } | { kind: 'broken'; reason: string };
 
 /** Schema metadata keys left out of the body (pyarrow internals). */
 export function isSkippedMetadataKey(key: string): boolean {
@@ -158,7 +159,7 @@ export function readCheckedScan(bytes: Uint8Array, kind: 'file' | 'stream', wher
   }
 
   const id = scanIdentity(names, (name) => firstRow[name], metadata, where.relPath);
-  return 'reason' in id ? id : { kind: 'ok', scan: { scanNumber: id.scanNumber, timestampMs: id.timestampMs, assetCount, layout, body } };
+  return 'reason' in id ? id : { kind: 'ok', scan: { scanNumber: id.scanNumber, timestampMs: id.timestampMs, assetCount, layout, body }, fields };
 }
 
 /**

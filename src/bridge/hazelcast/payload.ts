@@ -4,14 +4,15 @@
  * front on the main thread at write time (`written_at_ms` is the time of the write). Joining
  * them is string concatenation only, and gives the text `buildPayload` makes, byte for byte.
  */
+import type { ScanContent } from '../../content/facts.js';
 import { isoMs, setKey } from '../arrow/json-values.js';
 import type { Scan } from '../arrow/reference-decoder.js';
 
 /** What the main thread knows of a decoded scan: everything but the body, which stays JSON text. */
 export type ScanHead = Pick<Scan, 'scanNumber' | 'timestampMs' | 'assetCount' | 'layout'>;
 
-/** A decoded scan as the main thread holds it: the head, and the body as JSON text. */
-export type DecodedScan = ScanHead & { body: string };
+/** A decoded scan as the main thread holds it: the head, the body as JSON text, and its content facts (content/facts.ts). */
+export type DecodedScan = ScanHead & { body: string; content?: ScanContent };
 
 export type PayloadMeta = { sourceFile: string; bridgeId: string; writtenAtMs: number };
 

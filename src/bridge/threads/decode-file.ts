@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { readScanText } from '../arrow/fast-decoder.js';
+import type { ScanContent } from '../../content/facts.js';
 import type { ScanHead } from '../hazelcast/payload.js';
 import { withDecodeBudget, type Limit } from './limits.js';
 import { readScanFileSync } from './read-file.js';
@@ -28,7 +29,7 @@ interface FileFacts {
 
 export type DecodeResult =
   /** `decoder`: which decoder read it (fast-scan.ts). */
-  | ({ kind: 'ok'; scan: ScanHead; body: string; decoder: 'fast' | 'arrow'; decodeMs: number } & FileFacts)
+  | ({ kind: 'ok'; scan: ScanHead; body: string; content: ScanContent; decoder: 'fast' | 'arrow'; decodeMs: number } & FileFacts)
   | ({ kind: 'incomplete'; reason: string; decodeMs: number } & FileFacts)
   | ({ kind: 'broken'; reason: string; decodeMs: number } & FileFacts)
   /** Broke a limit (or the decoder): quarantined until its size or mtime changes. */
@@ -43,7 +44,7 @@ function message(e: unknown): string {
 
 /** What decoding a file's bytes gives: a {@link DecodeResult} of a read, without the file's facts. */
 export type BytesDecoded =
-  | { kind: 'ok'; scan: ScanHead; body: string; decoder: 'fast' | 'arrow'; decodeMs: number }
+  | { kind: 'ok'; scan: ScanHead; body: string; content: ScanContent; decoder: 'fast' | 'arrow'; decodeMs: number }
   | { kind: 'incomplete' | 'broken'; reason: string; decodeMs: number }
   | { kind: 'limit'; limit: Limit; reason: string; decodeMs: number };
 
@@ -56,7 +57,7 @@ export function decodeScanBytes(bytes: Uint8Array, relPath: string, maxScanBytes
   if (!run.value) return { kind: 'broken', reason: `unexpected error reading scan: ${message(run.error)}`, decodeMs };
   const res = run.value;
   if (res.kind !== 'ok') return { kind: res.kind, reason: res.reason, decodeMs };
-  return { kind: 'ok', scan: res.scan, body: res.body, decoder: res.decoder, decodeMs };
+  return { kind: 'ok', scan: res.scan, body: res.body, content: res.content, decoder: res.decoder, decodeMs };
 }
 
 /** Reads and decodes the task's file; `onRead` is given the bytes read, if a read took place. */
