@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { isIP } from 'node:net';
 import { ConfigError } from './errors.js';
 import { splitHost } from './server/hosts.js';
 
@@ -60,8 +61,14 @@ export interface Config {
   boardAllowedHosts: string[];
   /** Failed logins an address may make per {@link boardLoginWindowS} before it gets 429. @defaultValue `10` */
   boardLoginLimit: number;
-  /** The login throttle's window, and how long an address that passed the limit waits. @defaultValue `60` */
+  /** The login throttle's window: past the limit, an address's logins are checked one per window / limit. @defaultValue `60` */
   boardLoginWindowS: number;
+  /**
+   * Express's `trust proxy`: which reverse proxies' `X-Forwarded-For` names the client (for the
+   * login throttle and logs). `true` (any), a hop count, or addresses/subnets/`loopback`,
+   * `linklocal`, `uniquelocal`. @defaultValue `false` (the socket's peer is the client)
+   */
+  boardTrustProxy: boolean | number | string[];
   /** ALERT_WEBHOOK_URL, comma-separated: Slack/Discord-compatible webhooks; each gets every chat alert. @defaultValue none */
   alertWebhookUrls: string[];
   /** The mildest status that reaches chat; a recovery from such a status is sent too. @defaultValue `warning` */
@@ -142,6 +149,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   BOARD_ALLOWED_HOSTS: 'localhost,127.0.0.1,[::1]',
   BOARD_LOGIN_LIMIT: '10',
   BOARD_LOGIN_WINDOW_S: '60',
+  BOARD_TRUST_PROXY: 'false',
   LOG_LEVEL: 'info',
   ALERT_MIN_STATUS: 'warning',
   PAGERDUTY_EVENTS_URL: 'https://events.pagerduty.com/v2/enqueue',
@@ -276,6 +284,34 @@ function allowedHosts(env: Env): string[] {
   return hosts;
 }
 
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** One `trust proxy` entry as Express (proxy-addr) takes it: a name, an address, address/prefix or IPv4 address/netmask. */
+function proxyEntry(entry: string): boolean {
+  if (PROXY_NAMES.includes(entry)) return true;
+  const [addr = '', range, ...rest] = entry.split('/');
+  const family = isIP(addr);
+  if (family === 0 || rest.length > 0) return false;
+  if (range === undefined) return true;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(range) === 4;
+}
+
+function trustProxy(env: Env): Config['boardTrustProxy'] {
+  const v = raw(env, 'BOARD_TRUST_PROXY');
+  if (/^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+  if (/^\d+$/.test(v)) return Number(v);
+  const entries = v.split(',').map((e) => e.trim());
+  if (!entries.every(proxyEntry)) {
+    throw new ConfigError(
+      'BOARD_TRUST_PROXY',
+      v,
+      'false, true, a number of proxy hops, or comma-separated proxy addresses or subnets (10.0.0.0/8, loopback, linklocal, uniquelocal)',
+    );
+  }
+  return entries;
+}
+
 function name(env: Env, variable: string): string {
   const v = raw(env, variable);
   if (!/^[A-Za-z0-9_.:-]+$/.test(v)) {
@@ -344,6 +380,7 @@ export function resolveConfig(env: Env): Config {
     boardAllowedHosts: allowedHosts(env),
     boardLoginLimit: int(env, 'BOARD_LOGIN_LIMIT', 1, 1_000_000),
     boardLoginWindowS: int(env, 'BOARD_LOGIN_WINDOW_S', 1, 86_400),
+    boardTrustProxy: trustProxy(env),
     alertWebhookUrls: alertUrls,
     alertMinStatus: alertMinStatus as Config['alertMinStatus'],
     pagerdutyRoutingKey: optional(env, 'PAGERDUTY_ROUTING_KEY'),

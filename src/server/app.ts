@@ -38,7 +38,7 @@ export function createApp(deps: AppDeps): Express {
   const { config, log } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', config.boardTrustProxy);
 
   const { boardUser, boardPassword } = config;
   const login = boardUser !== undefined && boardPassword !== undefined;
