@@ -43,6 +43,12 @@ export interface TimelineOptions {
   maxGapMs: number;
 }
 
+/** The status the data age alone gives, as the health check judges it (health.ts): healthy, warning up to and at `staleS`, then stale. */
+export function ageStatus(ageS: number, t: { warningS: number; staleS: number }): 'healthy' | 'warning' | 'stale' {
+  if (ageS < t.warningS) return 'healthy';
+  return ageS <= t.staleS ? 'warning' : 'stale';
+}
+
 interface Segment {
   start: number;
   end: number;

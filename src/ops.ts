@@ -46,24 +46,7 @@ export async function collectStatus(config: Config, redis: RedisConnection, queu
       counts: await q.getJobCounts('active', 'waiting', 'delayed', 'completed', 'failed'),
     })),
   ]);
-  let latestScan: SystemStatus['latestScan'] = null;
-  if (hazelcast) {
-    try {
-      const v = await (await hazelcast.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
-      if (v !== null) {
-        const p = JSON.parse(v) as { scan_number: number; timestamp: string; timestamp_ms: number; asset_count: number; bridge_id?: string };
-        latestScan = {
-          scanNumber: p.scan_number,
-          timestamp: p.timestamp,
-          ageS: Math.round((now - p.timestamp_ms) / 100) / 10,
-          assetCount: p.asset_count,
-          bridgeId: p.bridge_id ?? null,
-        };
-      }
-    } catch (err) {
-      latestScan = { error: coerceError(err).message };
-    }
-  }
+  const latestScan = hazelcast ? await readLatestScan(config, hazelcast, now) : null;
   return {
     at: now,
     schedules: schedulers.map((s) => ({ id: s.key, every: s.every ? Number(s.every) : null, next: s.next ?? null })),
@@ -74,6 +57,27 @@ export async function collectStatus(config: Config, redis: RedisConnection, queu
     board: board ? (JSON.parse(board) as BoardAnnouncement) : null,
     quarantine,
   };
+}
+
+/** The scan in Hazelcast, read. */
+export type LatestScanView = Exclude<SystemStatus['latestScan'], null | { error: string }>;
+
+/** The scan in Hazelcast as operators see it (its age at `now`); null when there is none; `{ error }` when it could not be read. */
+export async function readLatestScan(config: Config, hazelcast: Hazelcast, now: number): Promise<SystemStatus['latestScan']> {
+  try {
+    const v = await (await hazelcast.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
+    if (v === null) return null;
+    const p = JSON.parse(v) as { scan_number: number; timestamp: string; timestamp_ms: number; asset_count: number; bridge_id?: string };
+    return {
+      scanNumber: p.scan_number,
+      timestamp: p.timestamp,
+      ageS: Math.round((now - p.timestamp_ms) / 100) / 10,
+      assetCount: p.asset_count,
+      bridgeId: p.bridge_id ?? null,
+    };
+  } catch (err) {
+    return { error: coerceError(err).message };
+  }
 }
 
 export { TRIGGERS, type TriggerName } from './jobs/table.js';

@@ -1,5 +1,5 @@
 import type { TimelinePoint } from '../health-timeline.js';
-import { STATUS_COLORS, esc, utcTime } from './status-format.js';
+import { STATUS_COLORS, colorOf, esc, utcTime } from './status-format.js';
 
 const W = 1000;
 const H = 300;
@@ -80,7 +80,7 @@ export function renderChart(c: ChartInput): string {
     const x0 = Number(x(p.t));
     const w = Math.max(1, Number(x(end)) - x0);
     out.push(
-      `<rect class="band ${p.s}" x="${x0.toFixed(1)}" y="${T + plotH + 4}" width="${w.toFixed(1)}" height="${BAND}" fill="${STATUS_COLORS[p.s]}"><title>${esc(`${utcTime(p.t)} ${p.s}${p.c ? ` (${p.c})` : ''}`)}</title></rect>`,
+      `<rect class="band ${esc(p.s)}" x="${x0.toFixed(1)}" y="${T + plotH + 4}" width="${w.toFixed(1)}" height="${BAND}" fill="${colorOf(p.s)}"><title>${esc(`${utcTime(p.t)} ${p.s}${p.c ? ` (${p.c})` : ''}`)}</title></rect>`,
     );
   });
   const line = pts
@@ -94,7 +94,7 @@ export function renderChart(c: ChartInput): string {
       // An unknown age has no place on the age axis; the band below shows that check.
       if (p.t < from || p.a === null) continue;
       out.push(
-        `<circle class="point ${p.s}" cx="${x(p.t)}" cy="${y(p.a)}" r="2.5" fill="${STATUS_COLORS[p.s]}"><title>${esc(`${utcTime(p.t)} ${p.s}${p.c ? ` (${p.c})` : ''}: data ${p.a} s old`)}</title></circle>`,
+        `<circle class="point ${esc(p.s)}" cx="${x(p.t)}" cy="${y(p.a)}" r="2.5" fill="${colorOf(p.s)}"><title>${esc(`${utcTime(p.t)} ${p.s}${p.c ? ` (${p.c})` : ''}: data ${p.a} s old`)}</title></circle>`,
       );
     }
   }
