@@ -29,7 +29,8 @@ export function txt(value: unknown): string {
 
 /** A number with `digits` decimals; anything else that claims to be one is shown escaped, as it is. */
 export function num(value: unknown, digits = 1): string {
-  return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : txt(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? value.toFixed(digits) : '–';
+  return txt(value);
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');

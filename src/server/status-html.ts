@@ -73,6 +73,7 @@ interface Banner {
 function banner(m: StatusPageModel): Banner {
   const raw = m.facts?.health ?? null;
   const h = raw !== null && isStatus(raw.status) && finite(raw.checkedAt) ? raw : null;
+  const unreadable = raw !== null && h === null;
   const lastCheck = h ? `the last check, ${duration(m.now - h.checkedAt)} ago at ${utcTime(h.checkedAt, true)} UTC` : '';
   const cause = (r: HealthResult) => ('cause' in r ? txt(r.cause) : undefined);
   const age = m.scan !== null && finite(m.scan.ageS) ? m.scan.ageS : null;
@@ -99,6 +100,8 @@ function banner(m: StatusPageModel): Banner {
     };
   }
   if (h) return { status: h.status, cause: cause(h), basis: 'last-check', lines: [checkMessage(h), `as of ${lastCheck}`] };
+  if (unreadable)
+    return { status: 'unknown', basis: 'none', lines: [`The last check is not one this version reads (status ${txt(raw.status)}).`, txt(raw.message)] };
   const why = m.facts === null ? 'Neither the data age nor a health check can be read now.' : 'No health check has run yet and there is no scan in Hazelcast.';
   return { status: 'unknown', basis: 'none', lines: [why] };
 }
