@@ -69,6 +69,28 @@ describe('the chart axis fits the data it has', () => {
   });
 });
 
+describe('the chart draws the data age as it was', () => {
+  it('a step where the age dropped at once (a new scan), a rising line where it grew; no line across a gap without checks', () => {
+    const now = 1_000 * H;
+    const points: TimelinePoint[] = [
+      { t: now - 10 * MIN, s: 'stale', c: 'scanner_silent', a: 95 },
+      // The scanner spoke again: this check sees a scan stamped 2 s before it.
+      { t: now - 10 * MIN + 30 * S, s: 'healthy', a: 2 },
+      // Then no check for 8 minutes, then one.
+      { t: now - MIN, s: 'healthy', a: 1 },
+    ];
+    const svg = renderChart({ warningS: 30, staleS: 60, windowMs: 24 * H, maxGapMs: 90 * S, now, points });
+    const d = /<path class="age-line" d="([^"]+)"/.exec(svg)![1]!;
+    const moves = [...d.matchAll(/([ML])([\d.]+) ([\d.]+)/g)].map((m) => ({ op: m[1], x: Number(m[2]), y: Number(m[3]) }));
+    // From 95 s the age rises for 28 s, then drops straight down to the new scan's 0 s.
+    const drop = moves.findIndex((m, i) => i > 0 && m.op === 'L' && m.x === moves[i - 1]!.x && m.y > moves[i - 1]!.y);
+    expect(drop, d).toBeGreaterThan(0);
+    expect(moves[drop - 1]!.y).toBeLessThan(moves[0]!.y);
+    // The gap: a new subpath, not a line across it.
+    expect(moves.filter((m) => m.op === 'M')).toHaveLength(2);
+  });
+});
+
 describe('board formatters', () => {
   it('the name line of a check carries its status and data age; unhealthy ones are marked', () => {
     expect(healthCheckName({ returnvalue: result(0, 'healthy', 1.25) })).toBe('✓ healthy · data 1.3 s old · scan #7');
@@ -197,7 +219,8 @@ describe('served by the board', () => {
     const rows = [...html.matchAll(/<tr class="incident (\w+)">/g)].map((m) => m[1]);
     expect(rows).toEqual(['stale', 'stale']);
     expect(html).toMatch(/<tr class="incident stale">.*?<b>ongoing<\/b>/);
-    expect(html).toMatch(/<tr class="incident stale">(?:(?!<\/tr>).)*<td>10 min<\/td>/);
+    // It ended when the scan the next check saw (2 s old) was stamped.
+    expect(html).toMatch(/<tr class="incident stale">(?:(?!<\/tr>).)*<td>9 min 58 s<\/td>/);
 
     const body = (await (await fetch(`${app.url}/api/availability`, { headers: auth })).json()) as {
       day: { ratio: number; observedMs: number };
@@ -213,7 +236,7 @@ describe('served by the board', () => {
       ['stale', 'bridge_behind', true],
       ['stale', 'bridge_behind', false],
     ]);
-    expect(body.incidents[1]!.durationMs).toBe(10 * MIN);
+    expect(body.incidents[1]!.durationMs).toBe(10 * MIN - 2 * S);
     expect(html).toContain('id="slo-24h"');
     expect(html).toContain('id="slo-7d"');
   });

@@ -180,7 +180,7 @@ function bridgeFacts(m: StatusPageModel): string[] {
 function slo(id: string, label: string, a: Availability): string {
   if (a.ratio === null) return fact(label, '–', 'no checks recorded yet');
   const notFresh = a.observedMs - a.freshMs;
-  const over = a.observedMs < a.windowMs - 60_000 ? `over the ${duration(a.observedMs)} since the first check` : `over ${duration(a.windowMs)}`;
+  const over = a.observedMs < a.windowMs - 60_000 ? `over the ${duration(a.observedMs)} since the first scan` : `over ${duration(a.windowMs)}`;
   const unmonitored = a.unmonitoredMs > 0 ? `, of which ${duration(a.unmonitoredMs)} without checks` : '';
   return `<div class="fact slo" id="${id}"><div class="label">${esc(label)}</div><div class="value">${percent(a.ratio)}</div><div class="note">${over}; not fresh for ${duration(notFresh)}${unmonitored}</div></div>`;
 }

@@ -29,7 +29,7 @@ export async function readHistory(deps: Pick<StatusPageDeps, 'config' | 'redis'>
     points: week.filter((p) => p.t >= now - DAY_MS - gap),
     day: availability(week, { ...o, windowMs: DAY_MS }),
     week: availability(week, { ...o, windowMs: 7 * DAY_MS }),
-    incidents: incidents(week, { now, since: now - 7 * DAY_MS, maxGapMs: gap }),
+    incidents: incidents(week, { now, since: now - 7 * DAY_MS, maxGapMs: gap, thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS } }),
   };
 }
 
