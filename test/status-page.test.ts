@@ -13,6 +13,7 @@ import { createApp } from '../src/server/app.js';
 import { renderChart } from '../src/server/status-chart.js';
 import { bridgeName, healthCheckName } from '../src/server/board-format.js';
 import { rewriteBoardHtml } from '../src/server/board-page.js';
+import { runHealthCheck } from '../src/jobs/health-check.js';
 import { eventually, testConfig, testLog } from './helpers.js';
 
 const S = 1000;
@@ -146,6 +147,7 @@ describe('served by the board', () => {
 
   beforeAll(async () => {
     hazelcast = await createHazelcast(testConfig(), testLog);
+    await hazelcast.waitConnected(10_000);
     const config = testConfig({
       BOARD_USER: 'op',
       BOARD_PASSWORD: 'pw',
@@ -239,6 +241,59 @@ describe('served by the board', () => {
     expect(body.incidents[1]!.durationMs).toBe(10 * MIN - 2 * S);
     expect(html).toContain('id="slo-24h"');
     expect(html).toContain('id="slo-7d"');
+  });
+
+  it('the banner agrees with the data-age card: a stale last check with fresh data now shows live HEALTHY, and says what the check said', async () => {
+    const k = keys(app.config.queuePrefix);
+    const now = Date.now();
+    await app.redis.set(k.healthLatest, JSON.stringify(result(now - 20 * S, 'stale', 75, { cause: 'scanner_silent', action: 'alert' })));
+    const map = await hazelcast.client.getMap<string, string>(app.config.hzMap);
+    await map.set(
+      app.config.hzKey,
+      JSON.stringify({ scan_number: 8, timestamp: new Date(now - 3 * S).toISOString(), timestamp_ms: now - 3 * S, asset_count: 25 }),
+    );
+    try {
+      const html = await (await fetch(`${app.url}/status`, { headers: auth })).text();
+      const card = Number(/<div class="label">Data age<\/div><div class="value">([\d.]+) s</.exec(html)![1]);
+      expect(card).toBeLessThan(30);
+      expect(html).toMatch(/<div class="big"[^>]*>HEALTHY</);
+      expect(html).toContain('data-basis="live"');
+      expect(html).toMatch(/live: the data age read from Hazelcast now; the last check, 2\d s ago at \d\d:\d\d:\d\d UTC said stale/);
+      // A status the data age does not decide stays the last check's, and says so.
+      await app.redis.set(k.healthLatest, JSON.stringify(result(now - 20 * S, 'down', 3, { cause: 'no_heartbeat' })));
+      const down = await (await fetch(`${app.url}/status`, { headers: auth })).text();
+      expect(down).toMatch(/<div class="big"[^>]*>DOWN <span class="cause">\(no_heartbeat\)/);
+      expect(down).toContain('data-basis="last-check"');
+      expect(down).toMatch(/as of the last check, 2\d s ago/);
+    } finally {
+      await map.delete(app.config.hzKey);
+      await app.redis.del(k.healthLatest);
+    }
+  });
+
+  it('a history Redis lost (restarted empty) is marked on the page with its time, never dropped silently', async () => {
+    const config = app.config;
+    const k = keys(config.queuePrefix);
+    const deps = { config, redis: app.redis, hazelcast, log: testLog };
+    await runHealthCheck(deps);
+    const first = Number(await app.redis.get(k.checkingSince));
+    expect(first).toBeGreaterThan(0);
+    // Redis restarted without its data: every key of this system is gone.
+    await app.redis.del(...(await app.redis.keys(`${config.queuePrefix}:*`)));
+    await eventually('the clock past the first check', () => (Date.now() > first ? true : undefined));
+    await runHealthCheck(deps);
+    const second = Number(await app.redis.get(k.checkingSince));
+    expect(second).toBeGreaterThan(first);
+    try {
+      const html = await (await fetch(`${app.url}/status`, { headers: auth })).text();
+      const note = /<p class="outage" id="history-reset">(.*?)<\/p>/.exec(html)?.[1] ?? '';
+      expect(note).toContain(`began again at ${new Date(second).toISOString().replace('T', ' ').slice(0, 19)} UTC`);
+      expect(note).toContain(`the checks from ${new Date(first).toISOString().replace('T', ' ').slice(0, 19)} UTC`);
+      const body = (await (await fetch(`${app.url}/api/availability`, { headers: auth })).json()) as { history: unknown };
+      expect(body.history).toEqual({ since: second, reset: { at: second, lostSince: first } });
+    } finally {
+      await app.redis.del(...(await app.redis.keys(`${config.queuePrefix}:health:*`)));
+    }
   });
 
   it('/history, the old address, redirects to /status', async () => {

@@ -160,7 +160,8 @@ export const availabilityJson: Handler = async (deps) => {
   try {
     const h = await readHistory(deps, now);
     const thresholds = { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs };
-    return { status: 200, body: { now, thresholds, maxGapMs: maxGapMs(config), day: h.day, week: h.week, incidents: h.incidents } };
+    const history = { since: h.since, reset: h.reset };
+    return { status: 200, body: { now, thresholds, maxGapMs: maxGapMs(config), history, day: h.day, week: h.week, incidents: h.incidents } };
   } catch (err) {
     deps.log.debug(`API: /api/availability: ${coerceError(err).message}`);
     return errorReply(503, 'unavailable', 'Redis does not answer: the health history is kept there');

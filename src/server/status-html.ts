@@ -1,6 +1,7 @@
 import type { Availability, Incident } from '../availability.js';
 import { ageStatus } from '../availability.js';
 import type { TimelinePoint } from '../health-timeline.js';
+import type { HistoryReset } from '../history-reset.js';
 import { STATUSES, type HealthResult, type HealthStatus } from '../health.js';
 import type { LatestScanView } from '../ops.js';
 import type { StatusView, ServerView } from './status-read.js';
@@ -9,6 +10,10 @@ import { colorOf, duration, esc, num, percent, txt, utcDateTime, utcTime } from 
 
 /** From Redis's health timeline; what the page shows of the history. */
 export interface HistoryModel {
+  /** When checks began under this prefix: the history is kept from then. */
+  since: number | null;
+  /** The last time Redis was found to have lost the history. */
+  reset: HistoryReset | null;
   /** The last 24 h of checks, oldest first. */
   points: TimelinePoint[];
   day: Availability;
@@ -177,6 +182,13 @@ function bridgeFacts(m: StatusPageModel): string[] {
   return out;
 }
 
+/** Since when the history is kept, and a reset Redis lost it in, with both times. */
+function historyStart(h: HistoryModel): string {
+  const since = h.since === null ? '' : `<p class="note" id="history-since">Checks kept since ${utcDateTime(h.since)} UTC.</p>`;
+  if (h.reset === null) return since;
+  return `${since}<p class="outage" id="history-reset">The health history began again at ${utcDateTime(h.reset.at)} UTC: Redis had lost it (restarted without its data?), and the checks from ${utcDateTime(h.reset.lostSince)} UTC until then are gone. The figures, chart and incidents below start again there. Run Redis with persistence (README, Production).</p>`;
+}
+
 function slo(id: string, label: string, a: Availability): string {
   if (a.ratio === null) return fact(label, '–', 'no checks recorded yet');
   const notFresh = a.observedMs - a.freshMs;
@@ -240,6 +252,7 @@ ${current(b)}
 <section id="facts" class="facts">${[...scanFacts(m), ...bridgeFacts(m)].join('')}</section>
 <h2>Fresh-data availability</h2>
 <p class="note">The share of time the data in Hazelcast was younger than DATA_WARNING_S (${m.thresholds.warningS} s), from the health checks.</p>
+${h ? historyStart(h) : ''}
 ${h ? `<section class="facts">${slo('slo-24h', 'last 24 h', h.day)}${slo('slo-7d', 'last 7 days', h.week)}</section>` : noHistory}
 <h2>Data age, last 24 h</h2>
 <div class="legend">${legend}</div>

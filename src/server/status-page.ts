@@ -7,6 +7,7 @@ import { readTimeline, TIMELINE_RETENTION_MS } from '../health-timeline.js';
 import { withTimeout } from '../time.js';
 import { renderStatusPage, type HistoryModel, type StatusPageModel } from './status-html.js';
 import { readStatusView, type StatusReadDeps } from './status-read.js';
+import { readHistoryStart } from '../history-reset.js';
 
 export type StatusPageDeps = StatusReadDeps;
 
@@ -22,10 +23,15 @@ export function maxGapMs(config: Pick<Config, 'healthIntervalMs'>): number {
 export async function readHistory(deps: Pick<StatusPageDeps, 'config' | 'redis'>, now: number): Promise<HistoryModel> {
   const { config, redis } = deps;
   const k = keys(config.queuePrefix);
-  const week = await withTimeout(readTimeline(redis, k.healthTimeline, now - TIMELINE_RETENTION_MS), READ_TIMEOUT_MS, 'Redis');
+  const [week, start] = await withTimeout(
+    Promise.all([readTimeline(redis, k.healthTimeline, now - TIMELINE_RETENTION_MS), readHistoryStart(redis, config.queuePrefix)]),
+    READ_TIMEOUT_MS,
+    'Redis',
+  );
   const gap = maxGapMs(config);
   const o = { now, maxGapMs: gap, warningS: config.dataWarningS };
   return {
+    ...start,
     points: week.filter((p) => p.t >= now - DAY_MS - gap),
     day: availability(week, { ...o, windowMs: DAY_MS }),
     week: availability(week, { ...o, windowMs: 7 * DAY_MS }),
