@@ -10,7 +10,7 @@ import { resolveConfig, type Config } from '../src/config.js';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
 import { startHazelcastCluster, ROOT } from '../scripts/servers/services.js';
 import { startSentinelGroup, type SentinelGroup } from '../test/servers/sentinel.js';
-import { writeScanFileSync } from '../src/bridge/scan-files.js';
+import { writeScanFileSync } from '../src/bridge/watch/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { HEALTH_KEY } from '../src/jobs/health-check.js';
 import { createLogger } from '../src/log.js';

@@ -16,7 +16,7 @@ import { resolveConfig, type Config } from '../src/config.js';
 import { createHazelcast, createRedis, type Hazelcast } from '../src/connections.js';
 import { startHazelcast, startRedis, ROOT } from '../scripts/servers/services.js';
 import { readBridgeFacts } from '../src/bridge/facts.js';
-import { scanFileName, writeScanFileSync } from '../src/bridge/scan-files.js';
+import { scanFileName, writeScanFileSync } from '../src/bridge/watch/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { enqueueRestart, runHealthCheck } from '../src/jobs/health-check.js';
 import { openJobQueue } from '../src/jobs/table.js';

@@ -19,10 +19,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { watch as chokidarWatch } from 'chokidar';
-import { startFolderPoller } from '../src/bridge/poller.js';
-import { openScanSource } from '../src/bridge/scan-source.js';
-import { decideWatchMode } from '../src/bridge/watch-mode.js';
-import { dayFolder, scanFileName } from '../src/bridge/scan-files.js';
+import { startFolderPoller } from '../src/bridge/watch/poller.js';
+import { openScanSource } from '../src/bridge/watch/scan-source.js';
+import { decideWatchMode } from '../src/bridge/watch/watch-mode.js';
+import { dayFolder, scanFileName } from '../src/bridge/watch/scan-files.js';
 
 const KINDS = ['poll', 'events', 'chokidar_poll'] as const;
 type Kind = (typeof KINDS)[number];

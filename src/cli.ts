@@ -22,42 +22,42 @@ const commands: Record<string, Command> = {
   create: {
     summary: 'create or update the schedules (idempotent)',
     usage: 'create',
-    run: async (ctx) => (await import('./commands.js')).createCommand(ctx),
+    run: async (ctx) => (await import('./commands/commands.js')).createCommand(ctx),
   },
   status: {
     summary: 'schedules, workers, the active bridge, latest scan, last health',
     usage: 'status [--json]',
     options: { json: { type: 'boolean' } },
-    run: async (ctx) => (await import('./commands.js')).statusCommand(ctx),
+    run: async (ctx) => (await import('./commands/commands.js')).statusCommand(ctx),
   },
   health: {
     summary: 'run the health check now; exit 0 healthy, 1 warning, 2 stale/down/error',
     usage: 'health [--json]',
     options: { json: { type: 'boolean' } },
-    run: async (ctx) => (await import('./commands.js')).healthCommand(ctx),
+    run: async (ctx) => (await import('./commands/commands.js')).healthCommand(ctx),
   },
   trigger: {
     summary: 'enqueue a job by hand: health-check or restart-bridge',
     usage: 'trigger <health-check|restart-bridge>',
-    run: async (ctx) => (await import('./commands.js')).triggerCommand(ctx),
+    run: async (ctx) => (await import('./commands/commands.js')).triggerCommand(ctx),
   },
   wait: {
     summary: 'wait until data is fresh and the bridge is checked; exit 0 ready, 1 timed out, 2 Hazelcast unreachable',
     usage: 'wait [--max-age SECONDS] [--timeout SECONDS] [--json]',
     options: { 'max-age': { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' } },
-    run: async (ctx) => (await import('./ready/command.js')).waitCommand(ctx),
+    run: async (ctx) => (await import('./commands/wait.js')).waitCommand(ctx),
   },
   quarantine: {
     summary: 'files that broke a decoding limit, skipped by every bridge until they change; release one to read it again',
     usage: 'quarantine [list|release PATH] [--json]',
     options: { json: { type: 'boolean' } },
-    run: async (ctx) => (await import('./quarantine-command.js')).quarantineCommand(ctx),
+    run: async (ctx) => (await import('./commands/quarantine.js')).quarantineCommand(ctx),
   },
   'demo-scanner': {
     summary: 'write canonical scan files into ARROW_DIR/<day>/, atomically',
     usage: 'demo-scanner [--interval-ms N] [--assets N] [--count N]',
     options: { 'interval-ms': { type: 'string' }, assets: { type: 'string' }, count: { type: 'string' } },
-    run: async (ctx) => (await import('./demo/command.js')).demoScannerCommand(ctx.config, ctx.log, ctx.values),
+    run: async (ctx) => (await import('./commands/demo-scanner.js')).demoScannerCommand(ctx.config, ctx.log, ctx.values),
   },
 };
 

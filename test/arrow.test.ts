@@ -34,14 +34,14 @@ import {
   type DataType,
   type Vector,
 } from 'apache-arrow';
-import { vectorToJson } from '../src/bridge/cells.js';
-import { classifyBytes, isComplete } from '../src/bridge/ipc-structure.js';
-import { metadataValue } from '../src/bridge/json-values.js';
-import { BRIDGE_FIELDS, buildPayload } from '../src/bridge/payload.js';
-import { readScan, type Scan } from '../src/bridge/read-scan.js';
-import { parseScanPath } from '../src/bridge/scan-files.js';
-import { parseTimestamp } from '../src/bridge/scan-values.js';
-import { decodeLz4Frame, decodeZstd, registerCompression } from '../src/bridge/compression.js';
+import { vectorToJson } from '../src/bridge/arrow/cells.js';
+import { classifyBytes, isComplete } from '../src/bridge/arrow/ipc-structure.js';
+import { metadataValue } from '../src/bridge/arrow/json-values.js';
+import { BRIDGE_FIELDS, buildPayload } from '../src/bridge/hazelcast/payload.js';
+import { readScan, type Scan } from '../src/bridge/arrow/reference-decoder.js';
+import { parseScanPath } from '../src/bridge/watch/scan-files.js';
+import { parseTimestamp } from '../src/bridge/arrow/scan-values.js';
+import { decodeLz4Frame, decodeZstd, registerCompression } from '../src/bridge/arrow/compression.js';
 
 /** lz4js (CommonJS, untyped): the reference implementation the LZ4 decoder is checked against. */
 const lz4js = createRequire(import.meta.url)('lz4js') as {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { resolveConfig } from '../src/config.js';
 import { createRedis } from '../src/connections.js';
-import { dayFolder, scanFileName } from '../src/bridge/scan-files.js';
+import { dayFolder, scanFileName } from '../src/bridge/watch/scan-files.js';
 import { readQuarantine } from '../src/bridge/quarantine.js';
 import { QUEUES } from '../src/jobs/table.js';
 import { eventually, killChildren, spawnRoles, testEnv, writeScanFile, type Child } from './helpers.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Bridge, type BridgeEvent } from '../src/bridge/bridge.js';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
 import type { Config } from '../src/config.js';
-import { dayFolder, scanFileName, writeScanFile } from '../src/bridge/scan-files.js';
+import { dayFolder, scanFileName, writeScanFile } from '../src/bridge/watch/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { EventLog, eventually, testConfig, testLog } from './helpers.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, launchChromium } from './chromium.js';
 import { encodeScan, makeScan, writeScanAtomically } from '../src/demo/scan-writer.js';
-import { dayFolder, scanRelPath } from '../src/bridge/scan-files.js';
+import { dayFolder, scanRelPath } from '../src/bridge/watch/scan-files.js';
 import { eventually, killChildren, spawnRoles, testEnv, testLog, type Child } from './helpers.js';
 import { resolveConfig } from '../src/config.js';
 import { createHazelcast } from '../src/connections.js';

@@ -8,7 +8,7 @@ import { keys } from '../src/keys.js';
 import { QUEUES } from '../src/jobs/table.js';
 import { isStarting, type HealthResult } from '../src/health.js';
 import { utimesSync } from 'node:fs';
-import { writeScanFileSync } from '../src/bridge/scan-files.js';
+import { writeScanFileSync } from '../src/bridge/watch/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 import { eventually, killChildren, spawnRoles, testEnv } from './helpers.js';
 

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, renameSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DecodePool, type DecodeTrip } from '../src/bridge/decode/pool.js';
+import { DecodePool, type DecodeTrip } from '../src/bridge/threads/pool.js';
 import { makeHostileFiles } from './hostile-fixtures.js';
 import { eventually, tempDir } from './helpers.js';
 

@@ -6,8 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DecodePool } from '../src/bridge/decode/pool.js';
-import { NewestFirst } from '../src/bridge/decode/newest-first.js';
+import { DecodePool } from '../src/bridge/threads/pool.js';
+import { NewestFirst } from '../src/bridge/threads/newest-first.js';
 import { makeHostileFiles } from './hostile-fixtures.js';
 import { tempDir } from './helpers.js';
 

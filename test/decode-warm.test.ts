@@ -10,9 +10,9 @@ import { copyFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import { Cadence } from '../src/bridge/decode/cadence.js';
-import { DecodeAhead, type AheadNotice } from '../src/bridge/decode/ahead.js';
-import { fileIdentity } from '../src/bridge/decode/read-file.js';
+import { Cadence } from '../src/bridge/threads/cadence.js';
+import { DecodeAhead, type AheadNotice } from '../src/bridge/threads/ahead.js';
+import { fileIdentity } from '../src/bridge/threads/read-file.js';
 import { makeHostileFiles } from './hostile-fixtures.js';
 import { eventually, tempDir } from './helpers.js';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dayFolder, newestScanOnDisk, scanFileName } from '../src/bridge/scan-files.js';
+import { dayFolder, newestScanOnDisk, scanFileName } from '../src/bridge/watch/scan-files.js';
 import { encodeScan, makeScan, writeScanAtomically, type ScanRow } from '../src/demo/scan-writer.js';
 import { runDemoScanner } from '../src/demo/scanner.js';
 

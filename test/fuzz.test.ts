@@ -9,9 +9,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DecodePool } from '../src/bridge/decode/pool.js';
-import type { DecodeResult } from '../src/bridge/decode/decode-file.js';
-import { dayFolder, scanFileName } from '../src/bridge/scan-files.js';
+import { DecodePool } from '../src/bridge/threads/pool.js';
+import type { DecodeResult } from '../src/bridge/threads/decode-file.js';
+import { dayFolder, scanFileName } from '../src/bridge/watch/scan-files.js';
 import { eventually, killChildren, maxLag, spawnRoles, tempDir, writeScanFile } from './helpers.js';
 import { makeHostileFiles } from './hostile-fixtures.js';
 import { MUTATIONS, mutate, percentiles, type Mutation } from './mutants.js';

@@ -6,7 +6,7 @@ import { createHazelcast, createRedis, type Hazelcast, type RedisConnection } fr
 import { enqueueRestart, HEALTH_KEY, runHealthCheck, type HealthCheckDeps } from '../src/jobs/health-check.js';
 import { bridgeKeys, type Heartbeat } from '../src/bridge/facts.js';
 import { keys } from '../src/keys.js';
-import { dayFolder, scanFileName } from '../src/bridge/scan-files.js';
+import { dayFolder, scanFileName } from '../src/bridge/watch/scan-files.js';
 import { openJobQueue } from '../src/jobs/table.js';
 import type { Config } from '../src/config.js';
 import { eventually, testConfig, testLog } from './helpers.js';

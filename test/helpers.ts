@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/log.js';
-import { writeScanFileSync } from '../src/bridge/scan-files.js';
+import { writeScanFileSync } from '../src/bridge/watch/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
 
 const tempDirs: string[] = [];

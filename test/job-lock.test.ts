@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JobLock } from '../src/jobs/bridge-lock.js';
-import { WriteRefusedError } from '../src/bridge/store.js';
+import { WriteRefusedError } from '../src/bridge/hazelcast/store.js';
 import type { Reclaimed } from '../src/jobs/lease-worker.js';
 
 /**

@@ -10,7 +10,7 @@ import { createRedis, type RedisConnection } from '../src/connections.js';
 import { LeaseWorker, LockRenewals, type Reclaimed } from '../src/jobs/lease-worker.js';
 import { JOBS, openJobQueue, type JobQueue } from '../src/jobs/table.js';
 import { ensureBridgeJob } from '../src/jobs/restart-bridge.js';
-import type { BridgeJobData } from '../src/jobs/bridge.js';
+import type { BridgeJobData } from '../src/jobs/bridge-job.js';
 import { startRedis, type Started } from '../scripts/servers/services.js';
 import { eventually, testConfig, testLog } from './helpers.js';
 

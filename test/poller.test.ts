@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFolderPoller, type FolderPoller } from '../src/bridge/poller.js';
+import { startFolderPoller, type FolderPoller } from '../src/bridge/watch/poller.js';
 
 const pollers: FolderPoller[] = [];
 afterEach(() => {

@@ -7,7 +7,7 @@ import { runBridge, type RunningBridge } from '../src/bridge/run.js';
 import type { BridgeEvent } from '../src/bridge/bridge.js';
 import { runHealthCheck } from '../src/jobs/health-check.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
-import { dayFolder, scanFileName } from '../src/bridge/scan-files.js';
+import { dayFolder, scanFileName } from '../src/bridge/watch/scan-files.js';
 import { EventLog, eventually, testConfig, testLog } from './helpers.js';
 
 let hz: Hazelcast;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { chooseWatchMode, decideWatchMode } from '../src/bridge/watch-mode.js';
+import { chooseWatchMode, decideWatchMode } from '../src/bridge/watch/watch-mode.js';
 import { tempDir } from './helpers.js';
 
 // f_type values as the Linux kernel reports them (linux/magic.h and the filesystems' sources).

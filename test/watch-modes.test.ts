@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
 import { resolveConfig, type Config } from '../src/config.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
-import { dayFolder, scanFileName } from '../src/bridge/scan-files.js';
+import { dayFolder, scanFileName } from '../src/bridge/watch/scan-files.js';
 import { eventually, killChildren, spawnRoles, testEnv, testLog, type Child } from './helpers.js';
 
 let hz: Hazelcast;

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Client } from 'hazelcast-client';
 import type { Started } from '../../scripts/servers/services.js';
-import { dayFolder, writeScanFileSync } from '../../src/bridge/scan-files.js';
+import { dayFolder, writeScanFileSync } from '../../src/bridge/watch/scan-files.js';
 import { BridgeChild, childEnv, pickStats, type ChildMsg, type ChildSample } from './child.js';
 import { decompose, destroyMaps, epoch, latencies, LatestWatch, mb, mono, progress, r2, sleepUntil, summarize } from './harness.js';
 import { sleep } from '../../src/time.js';

@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
-import { readScanText } from '../../src/bridge/fast-scan.js';
-import { bodyJson, composePayload } from '../../src/bridge/payload.js';
-import { readScan } from '../../src/bridge/read-scan.js';
+import { readScanText } from '../../src/bridge/arrow/fast-decoder.js';
+import { bodyJson, composePayload } from '../../src/bridge/hazelcast/payload.js';
+import { readScan } from '../../src/bridge/arrow/reference-decoder.js';
 import type { ScanTimes } from '../../src/bridge/scan-times.js';
 import { summarize } from './harness.js';
 

@@ -11,8 +11,8 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from 'hazelcast-client';
 import type { Started } from '../../scripts/servers/services.js';
 import { encodeScan, makeScan } from '../../src/demo/scan-writer.js';
-import { buildPayload } from '../../src/bridge/payload.js';
-import { readScan } from '../../src/bridge/read-scan.js';
+import { buildPayload } from '../../src/bridge/hazelcast/payload.js';
+import { readScan } from '../../src/bridge/arrow/reference-decoder.js';
 import { BridgeChild, childEnv, pickStats, type ChildSample } from './child.js';
 import { decompose, destroyMaps, latencies, LatestWatch, mb, mono, progress, r2, sleepUntil, summarize } from './harness.js';
 import { casCalls, cpuSplit, stageBreakdown } from './breakdown.js';
@@ -20,7 +20,7 @@ import { PythonPeer, recodeLz4 } from './peer.js';
 import { compare, poolCost } from './comparison.js';
 import { publish, scanFile, stage, type ScanFile } from './scans.js';
 import { KEEP_DIRS, KEY, P, TARGETS } from './settings.js';
-import { scanFileName } from '../../src/bridge/scan-files.js';
+import { scanFileName } from '../../src/bridge/watch/scan-files.js';
 
 export async function phaseLatency(member: Started, observer: Client, writer: Client, tmpRoot: string) {
   const id = randomUUID().slice(0, 8);

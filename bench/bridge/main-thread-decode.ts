@@ -5,8 +5,8 @@
  * the bench's own bridge process: the product has no setting for it (the bridge must never run
  * code whose time depends on a file on its main thread).
  */
-import { DecodePool } from '../../src/bridge/decode/pool.js';
-import { decodeScanFile } from '../../src/bridge/decode/decode-file.js';
+import { DecodePool } from '../../src/bridge/threads/pool.js';
+import { decodeScanFile } from '../../src/bridge/threads/decode-file.js';
 
 /** `limits`: the bridge's MAX_SCAN_BYTES and MAX_SCAN_FILE_BYTES, as its pool gets them. */
 export function decodeOnMainThread(limits: { maxScanBytes: number; maxFileBytes: number }): void {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'hazelcast-client';
 import type { Started } from '../../scripts/servers/services.js';
-import { dayFolder, writeScanFileSync } from '../../src/bridge/scan-files.js';
+import { dayFolder, writeScanFileSync } from '../../src/bridge/watch/scan-files.js';
 import { BridgeChild, childEnv, pickStats, type ChildSample } from './child.js';
 import { destroyMaps, HistoryWatch, mb, mono, progress, r2, scanNumberOf } from './harness.js';
 import { sleep } from '../../src/time.js';

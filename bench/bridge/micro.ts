@@ -1,8 +1,8 @@
 /** The per-scan CPU cost of the bridge's pure steps, in this process (evidence for the bottleneck notes). */
-import { registerCompression } from '../../src/bridge/compression.js';
-import { readScanText } from '../../src/bridge/fast-scan.js';
-import { buildPayload } from '../../src/bridge/payload.js';
-import { readScan, type Scan } from '../../src/bridge/read-scan.js';
+import { registerCompression } from '../../src/bridge/arrow/compression.js';
+import { readScanText } from '../../src/bridge/arrow/fast-decoder.js';
+import { buildPayload } from '../../src/bridge/hazelcast/payload.js';
+import { readScan, type Scan } from '../../src/bridge/arrow/reference-decoder.js';
 import { encodeScan, makeScan } from '../../src/demo/scan-writer.js';
 import { mono } from './harness.js';
 import { P } from './settings.js';

@@ -1,7 +1,7 @@
 /** The scan files the measures write: encoded templates patched in place, staged and published with the one scan writer. */
 import { encodeScan, makeScan, type ScanRow } from '../../src/demo/scan-writer.js';
-import { readScan } from '../../src/bridge/read-scan.js';
-import { scanRelPath, stageScanFile, writeScanFileSync, type StagedScanFile } from '../../src/bridge/scan-files.js';
+import { readScan } from '../../src/bridge/arrow/reference-decoder.js';
+import { scanRelPath, stageScanFile, writeScanFileSync, type StagedScanFile } from '../../src/bridge/watch/scan-files.js';
 import { P } from './settings.js';
 
 export interface Template {

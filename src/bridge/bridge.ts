@@ -5,17 +5,17 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { startupCatchUp } from './catch-up.js';
-import { FolderWatch } from './folder-watch.js';
-import { HistoryWriter } from './history-writer.js';
-import { LatestWriter, type LatestItem } from './latest-writer.js';
-import { OutageRetry } from './outage.js';
-import { freshPayload, type DecodedScan } from './payload.js';
+import { FolderWatch } from './watch/folder-watch.js';
+import { HistoryWriter } from './hazelcast/history-writer.js';
+import { LatestWriter, type LatestItem } from './hazelcast/latest-writer.js';
+import { OutageRetry } from './hazelcast/outage.js';
+import { freshPayload, type DecodedScan } from './hazelcast/payload.js';
 import { BridgeReport, type BridgeEvent } from './report.js';
 import { ScanDecoder, type ReaderSettings } from './scan-decoder.js';
-import { ScanFileReader } from './scan-reader.js';
+import { ScanFileReader } from './scan-intake.js';
 import { preciseNow } from './scan-times.js';
 import type { BridgeStats } from './stats.js';
-import { HistoryStore, LatestStore, WriteRefusedError, type WriteGate } from './store.js';
+import { HistoryStore, LatestStore, WriteRefusedError, type WriteGate } from './hazelcast/store.js';
 
 export type { BridgeEvent };
 

@@ -1,11 +1,11 @@
 import type { Hazelcast } from '../connections.js';
 import { coerceError } from '../errors.js';
-import type { HistoryWriter } from './history-writer.js';
-import { fileOrder, listScanFiles, type ScanFileRef } from './scan-files.js';
+import type { HistoryWriter } from './hazelcast/history-writer.js';
+import { fileOrder, listScanFiles, type ScanFileRef } from './watch/scan-files.js';
 import type { ReadOutcome } from './scan-decoder.js';
-import type { DecodedScan } from './payload.js';
-import type { ScanFileReader } from './scan-reader.js';
-import type { LatestStore } from './store.js';
+import type { DecodedScan } from './hazelcast/payload.js';
+import type { ScanFileReader } from './scan-intake.js';
+import type { LatestStore } from './hazelcast/store.js';
 import { compareToFileName, describeScan, storedScanKey, type ScanOrderKey } from './scan-order.js';
 
 export interface CatchUpDeps {

@@ -9,8 +9,8 @@ import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
 import { withTimeout } from '../time.js';
-import { relativeToRoot } from './scan-files.js';
-import type { Limit } from './decode/limits.js';
+import { relativeToRoot } from './watch/scan-files.js';
+import type { Limit } from './threads/limits.js';
 
 export interface QuarantineEntry {
   /** Relative to ARROW_DIR, as in payloads. */

@@ -1,11 +1,11 @@
 import type { Logger } from '../log.js';
 import { clockSkewOf, describeSkew } from './clock-skew.js';
-import type { LatestItem } from './latest-writer.js';
-import type { DecodedScan } from './payload.js';
+import type { LatestItem } from './hazelcast/latest-writer.js';
+import type { DecodedScan } from './hazelcast/payload.js';
 import { preciseNow, type ScanTimes } from './scan-times.js';
 import { compareScans, describeScan, isNewerScan, scanOrderOf, type ScanOrderKey } from './scan-order.js';
 import { initialStats, observeLatency, type BridgeStats } from './stats.js';
-import type { PutOutcome } from './store.js';
+import type { PutOutcome } from './hazelcast/store.js';
 
 export type BridgeEvent =
   /** `times`: the moments of this scan's path (scan-times.ts); its history write fills in later. */

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { createHazelcast, type Hazelcast } from '../connections.js';
 import { Bridge, type BridgeEvent } from './bridge.js';
-import type { WriteGate } from './store.js';
+import type { WriteGate } from './hazelcast/store.js';
 import { BridgeFacts } from './facts.js';
 
 export interface RunningBridge {

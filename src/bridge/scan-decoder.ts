@@ -6,8 +6,8 @@
 import type { RedisConnection as Redis } from '../connections.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { DecodePool } from './decode/pool.js';
-import type { DecodedScan } from './payload.js';
+import { DecodePool } from './threads/pool.js';
+import type { DecodedScan } from './hazelcast/payload.js';
 import { Quarantine, type QuarantineEntry } from './quarantine.js';
 
 export type ReaderSettings = Pick<Config, 'queuePrefix' | 'decodeTimeoutMs' | 'maxScanBytes' | 'maxScanFileBytes'>;

@@ -1,6 +1,6 @@
 /** What a bridge reports about its run (heartbeat, /metrics, status). */
 import type { RefusedForSkew } from './clock-skew.js';
-import type { WatchModeChoice } from './watch-mode.js';
+import type { WatchModeChoice } from './watch/watch-mode.js';
 
 /** Push latencies of this run as a cumulative histogram (exported by /metrics). */
 export interface PushLatencyHistogram {

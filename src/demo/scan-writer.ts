@@ -19,7 +19,7 @@ import {
   type Data,
   type Vector,
 } from 'apache-arrow';
-import { writeScanFile } from '../bridge/scan-files.js';
+import { writeScanFile } from '../bridge/watch/scan-files.js';
 
 export const SCANNER_VERSION = 'scan-bridge-demo/0.1';
 export const WINDOWS = [50, 150, 300, 750] as const;

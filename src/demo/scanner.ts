@@ -3,7 +3,7 @@
  * the numbering found on disk. Stands in for the real (Python) scanner in demos and tests.
  */
 import type { Logger } from 'pino';
-import { newestScanOnDisk, scanRelPath } from '../bridge/scan-files.js';
+import { newestScanOnDisk, scanRelPath } from '../bridge/watch/scan-files.js';
 import { DEFAULT_SEED, makeScan, writeScanAtomically } from './scan-writer.js';
 import { sleep } from '../time.js';
 

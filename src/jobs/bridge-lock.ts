@@ -1,4 +1,4 @@
-import { WriteRefusedError, type WriteGate } from '../bridge/store.js';
+import { WriteRefusedError, type WriteGate } from '../bridge/hazelcast/store.js';
 import { sleep } from '../time.js';
 import { FreezeWatch } from './freeze-watch.js';
 import type { Reclaimed } from './lease-worker.js';

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
-import type { BridgeJobData } from './bridge.js';
+import type { BridgeJobData } from './bridge-job.js';
 
 export interface RestartPayload {
   reason: string;

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { healthCheckProcessor, type HealthCheckDeps, type HealthCheckPayload, type HealthCheckResult } from './health-check.js';
 import { restartProcessor, type RestartDeps, type RestartPayload, type RestartResult } from './restart-bridge.js';
-import { bridgeProcessor, type BridgeJobData, type BridgeJobDeps } from './bridge.js';
+import { bridgeProcessor, type BridgeJobData, type BridgeJobDeps } from './bridge-job.js';
 
 /** One field of a payload, as data: the board's payload check and its add-job form both come from it. */
 export type Field = { kind: 'enum'; values: readonly string[] } | { kind: 'text'; maxLength: number };

@@ -4,7 +4,7 @@
  * Bull Board's formatters.
  */
 import type { HealthResult, HealthStatus } from '../health.js';
-import type { BridgeJobData, BridgeLiveStats } from '../jobs/bridge.js';
+import type { BridgeJobData, BridgeLiveStats } from '../jobs/bridge-job.js';
 
 /** The part of a job's JSON that Bull Board hands to a name formatter. */
 export interface JobView {

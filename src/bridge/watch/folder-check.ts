@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { coerceError } from '../errors.js';
+import { coerceError } from '../../errors.js';
 
 /**
  * inotify says nothing when the watched folder itself goes away, and a folder of the same name

@@ -4,8 +4,8 @@
  * front on the main thread at write time (`written_at_ms` is the time of the write). Joining
  * them is string concatenation only, and gives the text `buildPayload` makes, byte for byte.
  */
-import { isoMs, setKey } from './json-values.js';
-import type { Scan } from './read-scan.js';
+import { isoMs, setKey } from '../arrow/json-values.js';
+import type { Scan } from '../arrow/reference-decoder.js';
 
 /** What the main thread knows of a decoded scan: everything but the body, which stays JSON text. */
 export type ScanHead = Pick<Scan, 'scanNumber' | 'timestampMs' | 'assetCount' | 'layout'>;

@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
-import type { Config } from './config.js';
-import type { Logger } from './log.js';
-import { UsageError } from './errors.js';
-import { connectRedisOnce, createHazelcast, describeRedis, type Hazelcast } from './connections.js';
-import { upsertSchedules } from './scheduler.js';
-import { collectStatus, openQueues, trigger, TRIGGERS, type SystemStatus, type TriggerName } from './ops.js';
-import { gatherHealthInputs } from './jobs/health-check.js';
-import { decideHealth, exitCodeFor, type HealthResult } from './health.js';
-import { describeSkew } from './bridge/clock-skew.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { UsageError } from '../errors.js';
+import { connectRedisOnce, createHazelcast, describeRedis, type Hazelcast } from '../connections.js';
+import { upsertSchedules } from '../scheduler.js';
+import { collectStatus, openQueues, trigger, TRIGGERS, type SystemStatus, type TriggerName } from '../ops.js';
+import { gatherHealthInputs } from '../jobs/health-check.js';
+import { decideHealth, exitCodeFor, type HealthResult } from '../health.js';
+import { describeSkew } from '../bridge/clock-skew.js';
 
 type Ctx = { config: Config; log: Logger; values: Record<string, unknown>; positionals: string[] };
 

@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { coerceError } from '../errors.js';
+import { coerceError } from '../../errors.js';
 import { isScanCandidate } from './scan-files.js';
 
 export interface ScanFolderEvents {

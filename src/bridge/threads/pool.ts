@@ -9,13 +9,13 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { coerceError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { fileOrder, parseScanPath, relativeToRoot } from '../scan-files.js';
+import { fileOrder, parseScanPath, relativeToRoot } from '../watch/scan-files.js';
 import type { AheadMessage, AheadNotice } from './ahead.js';
 import type { DecodeResult, DecodeTask } from './decode-file.js';
 import type { Limit } from './limits.js';
 import { NewestFirst } from './newest-first.js';
 import type { ScanOrderKey } from '../scan-order.js';
-import type { ResultMessage, TaskMessage } from './worker.js';
+import type { ResultMessage, TaskMessage } from './thread.js';
 
 export interface DecodePoolOptions {
   /** Worker threads. @defaultValue 2 */
@@ -82,9 +82,9 @@ const ORIGIN = performance.timeOrigin;
 
 function workerFile(): URL {
   // Under vitest this module runs from src/ as TypeScript; the worker always runs the build in dist/.
-  if (!import.meta.url.endsWith('.ts')) return new URL('./worker.js', import.meta.url);
+  if (!import.meta.url.endsWith('.ts')) return new URL('./thread.js', import.meta.url);
   const i = import.meta.url.lastIndexOf('/src/');
-  return new URL(`${import.meta.url.slice(0, i)}/dist/${import.meta.url.slice(i + 5, -'pool.ts'.length)}worker.js`);
+  return new URL(`${import.meta.url.slice(0, i)}/dist/${import.meta.url.slice(i + 5, -'pool.ts'.length)}thread.js`);
 }
 
 export class DecodePool {

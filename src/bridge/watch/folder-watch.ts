@@ -1,7 +1,7 @@
 import { mkdir, stat } from 'node:fs/promises';
-import type { Config } from '../config.js';
-import { coerceError } from '../errors.js';
-import { sleep } from '../time.js';
+import type { Config } from '../../config.js';
+import { coerceError } from '../../errors.js';
+import { sleep } from '../../time.js';
 import { checkFolderEvery } from './folder-check.js';
 import { openScanSource, type ScanSource } from './scan-source.js';
 import { chooseWatchMode, type WatchModeChoice } from './watch-mode.js';

@@ -1,6 +1,6 @@
 import type { IMap } from 'hazelcast-client';
-import type { HazelcastClient } from '../connections.js';
-import { isNewerScan, storedScanKey, type ScanOrderKey } from './scan-order.js';
+import type { HazelcastClient } from '../../connections.js';
+import { isNewerScan, storedScanKey, type ScanOrderKey } from '../scan-order.js';
 
 /** The scan number inside a stored payload; -1 when it holds none (then any scan replaces it). */
 export function storedScanNumber(stored: string): number {

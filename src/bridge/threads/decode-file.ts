@@ -3,8 +3,8 @@
  * here may take time that depends on the file, so it never runs on the main thread.
  */
 import { performance } from 'node:perf_hooks';
-import { readScanText } from '../fast-scan.js';
-import type { ScanHead } from '../payload.js';
+import { readScanText } from '../arrow/fast-decoder.js';
+import type { ScanHead } from '../hazelcast/payload.js';
 import { withDecodeBudget, type Limit } from './limits.js';
 import { readScanFileSync } from './read-file.js';
 

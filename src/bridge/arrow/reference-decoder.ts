@@ -19,15 +19,15 @@
  *   entry, else the path (`<YYYY-MM-DD>/scan_<NNNNNN>_<HHMMSS>.arrow`).
  */
 import { RecordBatchReader, type RecordBatch, type Schema } from 'apache-arrow';
-import { coerceError } from '../errors.js';
+import { coerceError } from '../../errors.js';
 import { makeCellReader } from './cells.js';
 import { checkBatches } from './column-checks.js';
 import { registerCompression } from './compression.js';
-import { claimBytes } from './decode/limits.js';
-import { valueCost } from './decode/value-cost.js';
+import { claimBytes } from '../threads/limits.js';
+import { valueCost } from '../threads/value-cost.js';
 import { checkedStructure, classifyBytes, describeUnknown } from './ipc-structure.js';
 import { isoMs, metadataValue, setKey } from './json-values.js';
-import { parseScanPath } from './scan-files.js';
+import { parseScanPath } from '../watch/scan-files.js';
 import { parseTimestamp, toScanNumber } from './scan-values.js';
 
 export type Scan = {

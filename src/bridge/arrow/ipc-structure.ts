@@ -7,7 +7,7 @@
  * no error). With `deep`, the metadata of a complete file is bounds-checked too
  * (flatbuffer-checks.ts). Contract: docs/scan-format.md.
  */
-import { coerceError } from '../errors.js';
+import { coerceError } from '../../errors.js';
 import { startsWith, view } from './bytes.js';
 import { checkFile, checkMessage } from './flatbuffer-checks.js';
 

@@ -8,14 +8,14 @@
  * checks, and both claim their decoded bytes and JS values from the decode budget first; what
  * the fast decoder claimed is given back when it hands a file over.
  */
-import { coerceError } from '../errors.js';
-import { LimitError, claimBytes, claimedBytes, releaseTo } from './decode/limits.js';
+import { coerceError } from '../../errors.js';
+import { LimitError, claimBytes, claimedBytes, releaseTo } from '../threads/limits.js';
 import { batchColumns, type FastColumn } from './fast-columns.js';
 import { NotFast } from './fast-flatbuffer.js';
 import { readFastIpc, type FastIpc } from './fast-ipc.js';
 import { metadataValue } from './json-values.js';
-import { BRIDGE_FIELDS, bodyJson, type ScanHead } from './payload.js';
-import { checkScanBytes, isSkippedMetadataKey, noRows, readCheckedScan, scanIdentity, type NotRead } from './read-scan.js';
+import { BRIDGE_FIELDS, bodyJson, type ScanHead } from '../hazelcast/payload.js';
+import { checkScanBytes, isSkippedMetadataKey, noRows, readCheckedScan, scanIdentity, type NotRead } from './reference-decoder.js';
 
 export type TextResult =
   { kind: 'ok'; scan: ScanHead; body: string; decoder: 'fast' | 'arrow'; /** Why the fast decoder handed it over. */ handedOver?: string } | NotRead;

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { coerceError } from '../errors.js';
-import type { DecodedScan } from './payload.js';
+import type { DecodedScan } from './hazelcast/payload.js';
 import type { ReadOutcome } from './scan-decoder.js';
-import { isScanCandidate, relativeToRoot } from './scan-files.js';
+import { isScanCandidate, relativeToRoot } from './watch/scan-files.js';
 import { preciseNow } from './scan-times.js';
 
 export interface ScanFileReaderOptions {

@@ -2,9 +2,9 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { createHazelcast } from '../connections.js';
 import { UsageError } from '../errors.js';
-import { clientLog } from '../commands.js';
-import { describeReadiness } from './decide.js';
-import { waitUntilReady } from './wait.js';
+import { clientLog } from './commands.js';
+import { describeReadiness } from '../ready/decide.js';
+import { waitUntilReady } from '../ready/wait.js';
 
 type Ctx = { config: Config; log: Logger; values: Record<string, unknown> };
 

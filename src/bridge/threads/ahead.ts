@@ -19,8 +19,8 @@
  */
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { watchScanFolder, type ScanFolderWatcher } from '../watcher.js';
-import { relativeToRoot } from '../scan-files.js';
+import { watchScanFolder, type ScanFolderWatcher } from '../watch/watcher.js';
+import { relativeToRoot } from '../watch/scan-files.js';
 import { decodeScanBytes, decodeScanFile, type DecodeResult, type DecodeTask } from './decode-file.js';
 import { Cadence } from './cadence.js';
 import { fileIdentity } from './read-file.js';

@@ -18,7 +18,7 @@
  */
 import { CompressionType, compressionRegistry } from 'apache-arrow';
 import { decompress as zstdDecompress } from 'fzstd';
-import { claimBytes, refuseBytes, remainingBytes } from './decode/limits.js';
+import { claimBytes, refuseBytes, remainingBytes } from '../threads/limits.js';
 
 /** Makes sure arrow can lay any typed array over the result. */
 export function aligned(buf: Uint8Array): Uint8Array {

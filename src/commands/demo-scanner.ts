@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { UsageError } from '../errors.js';
-import { runDemoScanner } from './scanner.js';
+import { runDemoScanner } from '../demo/scanner.js';
 
 function positiveInt(flag: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;

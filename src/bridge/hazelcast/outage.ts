@@ -1,5 +1,5 @@
-import type { Hazelcast } from '../connections.js';
-import { coerceError } from '../errors.js';
+import type { Hazelcast } from '../../connections.js';
+import { coerceError } from '../../errors.js';
 
 export interface OutageRetryOptions {
   hazelcast: Pick<Hazelcast, 'onChange'>;

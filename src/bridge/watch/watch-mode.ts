@@ -5,8 +5,8 @@
  * `fs.statfs` and polls on those.
  */
 import { statfs } from 'node:fs/promises';
-import { coerceError } from '../errors.js';
-import type { Config } from '../config.js';
+import { coerceError } from '../../errors.js';
+import type { Config } from '../../config.js';
 
 export type WatchMode = 'events' | 'poll';
 
