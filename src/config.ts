@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { isIP } from 'node:net';
 import { ConfigError } from './errors.js';
 import { splitHost } from './server/hosts.js';
 import { SETTINGS, type Setting, type SettingName } from './settings.js';
@@ -62,6 +63,8 @@ export interface Config {
   boardLoginLimit: number;
   /** `BOARD_LOGIN_WINDOW_S` */
   boardLoginWindowS: number;
+  /** `BOARD_TRUST_PROXY`: `true` (any), a hop count, or addresses/subnets. */
+  boardTrustProxy: boolean | number | string[];
   /** `ALERT_WEBHOOK_URL` */
   alertWebhookUrls: string[];
   /** `ALERT_MIN_STATUS` */
@@ -247,6 +250,34 @@ function allowedHosts(env: Env): string[] {
   return hosts;
 }
 
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** One `trust proxy` entry as Express (proxy-addr) takes it: a name, an address, address/prefix or IPv4 address/netmask. */
+function proxyEntry(entry: string): boolean {
+  if (PROXY_NAMES.includes(entry)) return true;
+  const [addr = '', range, ...rest] = entry.split('/');
+  const family = isIP(addr);
+  if (family === 0 || rest.length > 0) return false;
+  if (range === undefined) return true;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(range) === 4;
+}
+
+function trustProxy(env: Env): Config['boardTrustProxy'] {
+  const v = raw(env, 'BOARD_TRUST_PROXY');
+  if (/^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+  if (/^\d+$/.test(v)) return Number(v);
+  const entries = v.split(',').map((e) => e.trim());
+  if (!entries.every(proxyEntry)) {
+    throw new ConfigError(
+      'BOARD_TRUST_PROXY',
+      v,
+      'false, true, a number of proxy hops, or comma-separated proxy addresses or subnets (10.0.0.0/8, loopback, linklocal, uniquelocal)',
+    );
+  }
+  return entries;
+}
+
 function name(env: Env, variable: SettingName): string {
   const v = raw(env, variable);
   if (!/^[A-Za-z0-9_.:-]+$/.test(v)) {
@@ -329,6 +360,7 @@ export function resolveConfig(env: Env): Config {
     boardAllowedHosts: allowedHosts(env),
     boardLoginLimit: int(env, 'BOARD_LOGIN_LIMIT'),
     boardLoginWindowS: int(env, 'BOARD_LOGIN_WINDOW_S'),
+    boardTrustProxy: trustProxy(env),
     alertWebhookUrls: alertUrls,
     alertMinStatus: oneOf(env, 'ALERT_MIN_STATUS'),
     pagerdutyRoutingKey: optional(env, 'PAGERDUTY_ROUTING_KEY'),

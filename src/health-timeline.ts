@@ -1,6 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import type { RedisConnection } from './connections.js';
-import type { HealthResult, HealthStatus } from './health.js';
+import { STATUSES, type HealthResult, type HealthStatus } from './health.js';
 
 /**
  * One health check, as the status page needs it: small enough that 7 days of checks every 30 s
@@ -37,14 +37,27 @@ export function addToTimeline(multi: ChainableCommander, key: string, r: HealthR
     .zremrangebyrank(key, 0, -(max + 1));
 }
 
-/** Points with `t >= since`, oldest first; a member that does not parse is left out. */
+/** Whether a parsed member is a point this version can draw and count: anything else is left out, never shown. */
+function isPoint(p: unknown): p is TimelinePoint {
+  if (typeof p !== 'object' || p === null) return false;
+  const q = p as Record<string, unknown>;
+  return (
+    typeof q.t === 'number' &&
+    Number.isFinite(q.t) &&
+    (STATUSES as readonly unknown[]).includes(q.s) &&
+    (q.a === null || (typeof q.a === 'number' && Number.isFinite(q.a))) &&
+    (q.c === undefined || typeof q.c === 'string')
+  );
+}
+
+/** Points with `t >= since`, oldest first; a member that does not parse, or not as a point, is left out. */
 export async function readTimeline(redis: RedisConnection, key: string, since: number): Promise<TimelinePoint[]> {
   const members = await redis.zrangebyscore(key, since, '+inf');
   const points: TimelinePoint[] = [];
   for (const m of members) {
     try {
-      const p = JSON.parse(m) as TimelinePoint;
-      if (typeof p.t === 'number' && typeof p.s === 'string') points.push(p);
+      const p = JSON.parse(m) as unknown;
+      if (isPoint(p)) points.push(p);
     } catch {
       // Written by another version: one missing point is a short gap, not a broken page.
     }

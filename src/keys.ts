@@ -11,6 +11,8 @@ export function keys(prefix: string) {
     board: `${prefix}:board:address`,
     /** When the first health check ran under this prefix (epoch ms): the start of a new system. */
     checkingSince: `${prefix}:health:checking-since`,
+    /** When the health history was last found lost and began again (JSON: at, lostSince; history-reset.ts). */
+    healthReset: `${prefix}:health:reset`,
     /** Latest health result (JSON). */
     healthLatest: `${prefix}:health:latest`,
     /** Capped list of health results, newest first (JSON each). */

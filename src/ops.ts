@@ -49,26 +49,7 @@ export async function collectStatus(config: Config, redis: RedisConnection, queu
       counts: await q.getJobCounts('active', 'waiting', 'delayed', 'completed', 'failed'),
     })),
   ]);
-  let latestScan: SystemStatus['latestScan'] = null;
-  if (hazelcast) {
-    try {
-      const v = await (await hazelcast.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
-      const judged = v === null ? null : judgeStoredScan(v, { nowMs: now, maxSkewS: config.maxClockSkewS });
-      if (judged?.kind === 'unusable') latestScan = { unusable: judged.why };
-      else if (judged) {
-        const p = judged.value;
-        latestScan = {
-          scanNumber: p.scan_number,
-          timestamp: new Date(p.timestamp_ms).toISOString(),
-          ageS: Math.round((now - p.timestamp_ms) / 100) / 10,
-          assetCount: p.asset_count,
-          bridgeId: p.bridge_id ?? null,
-        };
-      }
-    } catch (err) {
-      latestScan = { error: coerceError(err).message };
-    }
-  }
+  const latestScan = hazelcast ? await readLatestScan(config, hazelcast, now) : null;
   return {
     at: now,
     schedules: schedulers.map((s) => ({ id: s.key, every: s.every ? Number(s.every) : null, next: s.next ?? null })),
@@ -79,6 +60,30 @@ export async function collectStatus(config: Config, redis: RedisConnection, queu
     board: board ? (JSON.parse(board) as BoardAnnouncement) : null,
     quarantine,
   };
+}
+
+/** The scan in Hazelcast, read. */
+/** A scan as operators see it: neither absent, nor unreadable, nor an unusable value. */
+export type LatestScanView = Extract<SystemStatus['latestScan'], { scanNumber: number }>;
+
+/** The scan in Hazelcast as operators see it (its age at `now`); null when there is none; `{ error }` when it could not be read. */
+export async function readLatestScan(config: Config, hazelcast: Hazelcast, now: number): Promise<SystemStatus['latestScan']> {
+  try {
+    const v = await (await hazelcast.client.getMap<string, string>(config.hzMap)).get(config.hzKey);
+    const judged = v === null ? null : judgeStoredScan(v, { nowMs: now, maxSkewS: config.maxClockSkewS });
+    if (judged === null) return null;
+    if (judged.kind === 'unusable') return { unusable: judged.why };
+    const p = judged.value;
+    return {
+      scanNumber: p.scan_number,
+      timestamp: new Date(p.timestamp_ms).toISOString(),
+      ageS: Math.round((now - p.timestamp_ms) / 100) / 10,
+      assetCount: p.asset_count,
+      bridgeId: p.bridge_id ?? null,
+    };
+  } catch (err) {
+    return { error: coerceError(err).message };
+  }
 }
 
 export { TRIGGERS, type TriggerName } from './jobs/table.js';

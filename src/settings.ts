@@ -254,7 +254,7 @@ export const SETTINGS = {
     default: '10',
     min: 1,
     max: 1_000_000,
-    doc: 'failed logins an address may make per window before it gets 429',
+    doc: 'logins an address may have checked at once; past them, one per `BOARD_LOGIN_WINDOW_S` / this, in turn (a right password gives its turn back), and more than a window of waiting gets 429',
   },
   BOARD_LOGIN_WINDOW_S: {
     group: 'Board, API and metrics',
@@ -262,9 +262,15 @@ export const SETTINGS = {
     default: '60',
     min: 1,
     max: 86_400,
-    doc: "the login throttle's window, and how long an address past the limit waits",
+    doc: "the login throttle's window: past the limit, an address's logins are checked one per window / limit",
   },
 
+  BOARD_TRUST_PROXY: {
+    group: 'Board, API and metrics',
+    type: 'text',
+    default: 'false',
+    doc: "Express's `trust proxy`: which reverse proxies' `X-Forwarded-For` names the client (for the login throttle and logs): `false` (the socket's peer is the client), `true` (any), a number of hops, or comma-separated addresses or subnets (`loopback`, `linklocal`, `uniquelocal`, `10.0.0.0/8`)",
+  },
   ALERT_WEBHOOK_URL: {
     group: 'Alerts',
     type: 'list',

@@ -5,6 +5,7 @@ import { keys } from '../src/keys.js';
 import { openQueues } from '../src/ops.js';
 import type { JobQueues } from '../src/jobs/table.js';
 import { createMetrics } from '../src/server/metrics.js';
+import { watchReachability } from '../src/server/reachability.js';
 import { ROUTES } from '../src/server/api.js';
 import * as h from '../src/server/api-handlers.js';
 import { testConfig, testLog } from './helpers.js';
@@ -34,7 +35,7 @@ function deps(env: Record<string, string> = {}): h.ApiDeps & { config: Config } 
   const queues = openQueues(config, redis, testLog);
   opened.push({ redis, queues });
   const base = { config, redis, hazelcast, queues, log: testLog };
-  return { ...base, metrics: createMetrics(base) };
+  return { ...base, reach: watchReachability(redis, hazelcast), metrics: createMetrics(base) };
 }
 
 const facts = (params: Record<string, string> = {}, query: Record<string, unknown> = {}): h.RequestFacts => ({
@@ -124,6 +125,28 @@ describe('API handlers, without a server', () => {
     } finally {
       deadRedis.disconnect();
     }
+  });
+
+  it('status: a quarantine of more than 20 files is a count and the newest 5; 20 or fewer are listed whole, newest first', async () => {
+    const d = deps();
+    const k = keys(d.config.queuePrefix);
+    const entry = (i: number) =>
+      JSON.stringify({ size: 1, mtimeMs: i, limit: 'time', reason: `decode took too long (${i})`, at: 1_000_000 + i, bridgeId: 'b' });
+    const fields = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`2026-12-06/scan_${i}.arrow`, entry(i)]));
+    await d.redis.hset(k.quarantine, fields);
+    const r = await h.status(d, facts());
+    expect(r.status).toBe(200);
+    const q = (r.body as { quarantine: { count: number; newest: Array<{ relPath: string; at: number }> } }).quarantine;
+    expect(q.count).toBe(20_000);
+    expect(q.newest.map((e) => e.relPath)).toEqual([19_999, 19_998, 19_997, 19_996, 19_995].map((i) => `2026-12-06/scan_${i}.arrow`));
+    expect(JSON.stringify(r.body).length).toBeLessThan(20_000);
+
+    await d.redis.del(k.quarantine);
+    await d.redis.hset(k.quarantine, Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`f${i}.arrow`, entry(i)])));
+    const few = (await h.status(d, facts())).body as { quarantine: { count: number; newest: Array<{ relPath: string }> } };
+    expect(few.quarantine.count).toBe(20);
+    expect(few.quarantine.newest.map((e) => e.relPath)).toEqual(Array.from({ length: 20 }, (_, i) => `f${19 - i}.arrow`));
+    await d.redis.del(k.quarantine);
   });
 
   it('ready: 400 for a bad query, before any wait', async () => {

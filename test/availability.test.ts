@@ -63,7 +63,39 @@ describe('availability', () => {
     expect(availability(points, { ...opts, now, windowMs: 24 * H }).ratio).toBe(1);
     const week = availability(points, { ...opts, now, windowMs: 7 * 24 * H });
     expect(week.observedMs).toBe(7 * 24 * H);
-    expect(week.ratio).toBeCloseTo(2 / 7, 10);
+    // The first healthy check's scan is stamped a second before it: fresh from then.
+    expect(week.ratio).toBeCloseTo((2 * 24 * H + S) / (7 * 24 * H), 10);
+  });
+
+  it('counts from the first scan: the time before any scan existed is not held against the data', () => {
+    // A fresh start: the first check finds no scan yet; the scanner's first is stamped 1.5 s before the second check.
+    const points: TimelinePoint[] = [
+      { t: 0, s: 'warning', c: 'starting', a: null },
+      { t: 30 * S, s: 'healthy', a: 1.5 },
+    ];
+    const a = availability(points, { ...opts, now: 31 * S, windowMs: H });
+    expect(a).toEqual({ windowMs: H, observedMs: 2.5 * S, freshMs: 2.5 * S, unmonitoredMs: 0, ratio: 1 });
+    // No scan ever: nothing to measure yet.
+    expect(availability([{ t: 0, s: 'stale', c: 'scanner_silent', a: null }], { ...opts, now: 60 * S, windowMs: H }).ratio).toBeNull();
+    // After the first scan, a check that cannot read the data is not fresh.
+    const later = availability([...points, { t: 60 * S, s: 'error', c: 'hazelcast_unreachable', a: null }], { ...opts, now: 90 * S, windowMs: H });
+    expect(later).toMatchObject({ observedMs: 61.5 * S, freshMs: 31.5 * S });
+  });
+
+  it('is not fresh from when the data age crossed DATA_WARNING_S, by the scan times, not from the check that saw it', () => {
+    // The scanner's last scan is stamped at 25 s; it speaks again at 130 s, a scan a second.
+    const ages: Array<[number, TimelinePoint['s'], number, string?]> = [
+      [0, 'healthy', 1],
+      [30, 'healthy', 5],
+      [60, 'warning', 35],
+      [90, 'stale', 65, 'scanner_silent'],
+      [120, 'stale', 95, 'scanner_silent'],
+      [150, 'healthy', 1],
+    ];
+    const points = ages.map(([t, s, a, c]): TimelinePoint => ({ t: t * S, s, a, ...(c ? { c } : {}) }));
+    const a = availability(points, { ...opts, now: 180 * S, windowMs: H });
+    // Fresh until 25 + 30 s, and again from the scan stamped 149 s.
+    expect(a).toMatchObject({ observedMs: 180 * S, freshMs: 55 * S + 31 * S });
   });
 
   it('is null with no checks', () => {
@@ -102,6 +134,32 @@ describe('incidents', () => {
     expect(list).toHaveLength(2);
     expect(list[0]).toEqual({ status: 'stale', cause: 'scanner_silent', start: 60 * S, end: null, durationMs: now - 60 * S, checks: points.length - 2 });
     expect(list[1]).toMatchObject({ cause: 'bridge_behind', start: 30 * S, end: 60 * S, durationMs: 30 * S });
+  });
+
+  it('start and end where the data age crossed the thresholds, by the scan times, not at the checks', () => {
+    // As above: the last scan stamped at 25 s, the scanner back at 130 s (the scan seen at 150 s is stamped 149 s).
+    const points: TimelinePoint[] = [
+      { t: 0, s: 'healthy', a: 1 },
+      { t: 30 * S, s: 'healthy', a: 5 },
+      { t: 60 * S, s: 'warning', a: 35 },
+      { t: 90 * S, s: 'stale', c: 'scanner_silent', a: 65 },
+      { t: 120 * S, s: 'stale', c: 'scanner_silent', a: 95 },
+      { t: 150 * S, s: 'healthy', a: 1 },
+    ];
+    const list = incidents(points, { now: 180 * S, since: 0, maxGapMs: 90 * S, thresholds: { warningS: 30, staleS: 60 } });
+    expect(list).toEqual([
+      { status: 'stale', cause: 'scanner_silent', start: 85 * S, end: 149 * S, durationMs: 64 * S, checks: 2 },
+      { status: 'warning', cause: null, start: 55 * S, end: 85 * S, durationMs: 30 * S, checks: 1 },
+    ]);
+    // A scan stamped before the check that saw the data stale arrived late, at a time unknown: the check that saw it counts.
+    const late = incidents(
+      [
+        { t: 10 * S, s: 'stale', c: 'bridge_behind', a: 70 },
+        { t: 30 * S, s: 'healthy', a: 29 },
+      ],
+      { now: 60 * S, since: 0, maxGapMs: 90 * S, thresholds: { warningS: 30, staleS: 60 } },
+    );
+    expect(late).toEqual([{ status: 'stale', cause: 'bridge_behind', start: 10 * S, end: 30 * S, durationMs: 20 * S, checks: 1 }]);
   });
 
   it('reports a silence of the checks as unmonitored, and leaves out incidents that ended before `since`', () => {

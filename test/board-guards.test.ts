@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import express from 'express';
 import { Queue } from 'bullmq';
 import { resolveConfig, type Config } from '../src/config.js';
 import { createRedis } from '../src/connections.js';
@@ -10,7 +11,7 @@ import { hostAllowed } from '../src/server/hosts.js';
 import { LoginThrottle } from '../src/server/login-throttle.js';
 import { parsePayload } from '../src/jobs/payloads.js';
 import { QUEUES } from '../src/jobs/table.js';
-import { testConfig, testLog } from './helpers.js';
+import { eventually, testConfig, testLog } from './helpers.js';
 
 const USER = 'operator';
 const PASSWORD = 'correct horse battery staple';
@@ -202,57 +203,138 @@ describe('Origin is compared with scheme, host and port', () => {
 });
 
 describe('login throttle', () => {
-  it('answers 429 with Retry-After after the limit, even to the right password, and logs each failure with the address; another address still logs in', async () => {
-    const { log, lines } = capturedLog();
-    const { url } = await board({ BOARD_USER: USER, BOARD_PASSWORD: PASSWORD, BOARD_LOGIN_LIMIT: '10', BOARD_LOGIN_WINDOW_S: '60' }, log);
-    const wrong = { authorization: basic(USER, 'guess') };
-    const right = { authorization: basic(USER, PASSWORD) };
-    for (let i = 1; i <= 10; i++) {
-      const r = await send(url, '/api/status', { headers: wrong });
-      expect(r.status, `attempt ${i}`).toBe(401);
-    }
-    for (const headers of [wrong, right, {}]) {
-      const r = await send(url, '/api/status', { headers });
-      expect(r.status).toBe(429);
-      expect(errorCode(r)).toBe('too_many_logins');
-      const retry = Number(r.headers['retry-after']);
-      expect(retry).toBeGreaterThan(0);
-      expect(retry).toBeLessThanOrEqual(60);
-    }
-    const failures = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('board login failed'));
-    expect(failures).toHaveLength(10);
-    expect(failures.every((l) => l.client === '127.0.0.1' && l.level === 40)).toBe(true);
-    expect(failures[9]!.msg).toMatch(/refused \(429\) for 60 s/);
+  /** Keeps guessing wrong passwords from one client, one after the other, until stopped. */
+  function attacker(url: string, headers: Record<string, string> = {}) {
+    const statuses: number[] = [];
+    let stop = false;
+    const wrong = { ...headers, authorization: basic(USER, 'guess') };
+    const done = (async () => {
+      while (!stop) {
+        statuses.push((await send(url, '/api/status', { headers: wrong })).status);
+        await new Promise((ok) => setTimeout(ok, 100));
+      }
+    })();
+    return {
+      statuses,
+      async stop() {
+        stop = true;
+        await done;
+      },
+    };
+  }
 
-    // Another address is not affected: the right password works, a wrong one is a plain 401.
-    const other = await send(url, '/api/status', { headers: right, localAddress: '127.0.0.2' });
-    expect(other.status).toBe(200);
-    const otherWrong = await send(url, '/api/status', { headers: wrong, localAddress: '127.0.0.2' });
+  it('past the limit the failures wait their turn (a flood past that gets 429 with Retry-After), while the right password from the same address is accepted; each failure is logged with the address', async () => {
+    const { log, lines } = capturedLog();
+    const { url } = await board({ BOARD_USER: USER, BOARD_PASSWORD: PASSWORD, BOARD_LOGIN_LIMIT: '4', BOARD_LOGIN_WINDOW_S: '4' }, log);
+    const right = { authorization: basic(USER, PASSWORD) };
+    const failed = () => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('board login failed'));
+    const attack = attacker(url);
+    const t0 = Date.now();
+    try {
+      // Past the limit of 4: from here on its guesses are throttled.
+      await eventually('five guesses answered', () => (attack.statuses.length >= 5 ? true : undefined), 20_000);
+      // The real operator behind the same address, during the attack: in, without a 429.
+      for (let i = 0; i < 3; i++) {
+        const started = Date.now();
+        const r = await send(url, '/api/status', { headers: right });
+        expect(r.status, `operator's login ${i + 1}`).toBe(200);
+        // At most its turn behind the guess already waiting: two checks' spacing (1 s each).
+        expect(Date.now() - started).toBeLessThan(2_500);
+      }
+      // A flood from the address: past a window's worth of waiting logins, 429 at once.
+      const flood = await Promise.all(Array.from({ length: 12 }, () => send(url, '/api/status', { headers: { authorization: basic(USER, 'flood') } })));
+      const refused = flood.filter((r) => r.status === 429);
+      expect(refused.length).toBeGreaterThan(0);
+      for (const r of refused) {
+        expect(errorCode(r)).toBe('too_many_logins');
+        expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
+        expect(Number(r.headers['retry-after'])).toBeLessThanOrEqual(4);
+      }
+    } finally {
+      await attack.stop();
+    }
+    // Brute force stays bounded: a burst of 4, then one check a second (4 per 4 s), whatever the pace of the guesses.
+    const seconds = (Date.now() - t0) / 1000;
+    expect(failed().length).toBeLessThanOrEqual(4 + Math.ceil(seconds) + 1);
+    expect(failed().every((l) => l.client === '127.0.0.1' && l.level === 40)).toBe(true);
+    expect(failed().find((l) => l.throttled === true)?.msg).toMatch(/its logins are checked one per 1 s, in turn/);
+    // Another address is not affected: its wrong password is a plain 401 at once.
+    const started = Date.now();
+    const otherWrong = await send(url, '/api/status', { headers: { authorization: basic(USER, 'guess') }, localAddress: '127.0.0.2' });
     expect(otherWrong.status).toBe(401);
-    expect(lines.some((l) => l.client === '127.0.0.2')).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1_000);
     // /healthz stays open for the container healthcheck.
     expect((await send(url, '/healthz')).status).toBe(200);
   });
 
-  it('LoginThrottle: blocks for a window after the limit, forgets after it, forgives on success, bounds its memory', () => {
+  it("BOARD_TRUST_PROXY: a trusted proxy's X-Forwarded-For names the client, so one client's guesses do not hold back another; without it the header is ignored", async () => {
+    const { log, lines } = capturedLog();
+    const env = { BOARD_USER: USER, BOARD_PASSWORD: PASSWORD, BOARD_LOGIN_LIMIT: '2', BOARD_LOGIN_WINDOW_S: '60' };
+    const proxied = await board({ ...env, BOARD_TRUST_PROXY: 'loopback' }, log);
+    const wrong = (xff: string) => ({ authorization: basic(USER, 'guess'), 'x-forwarded-for': xff });
+    // The limit: 203.0.113.5's next login would wait its turn.
+    for (let i = 0; i < 2; i++) await send(proxied.url, '/api/status', { headers: wrong('203.0.113.5') });
+    const clients = new Set(lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('board login failed')).map((l) => l.client));
+    expect([...clients]).toEqual(['203.0.113.5']);
+    // Another client behind the same proxy guesses wrong: 401 at once, not a turn behind 203.0.113.5.
+    const started = Date.now();
+    expect((await send(proxied.url, '/api/status', { headers: wrong('198.51.100.7') })).status).toBe(401);
+    expect(Date.now() - started).toBeLessThan(1_000);
+
+    // Not trusted (the default): the header names nothing; the socket's address is the client.
+    lines.length = 0;
+    const direct = await board(env, log);
+    await send(direct.url, '/api/status', { headers: wrong('203.0.113.5') });
+    expect(lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('board login failed'))?.client).toBe('127.0.0.1');
+  });
+
+  it("BOARD_TRUST_PROXY takes what Express's trust proxy takes; anything else stops start-up naming the variable", () => {
+    expect(resolveConfig({}).boardTrustProxy).toBe(false);
+    expect(resolveConfig({ BOARD_TRUST_PROXY: 'true' }).boardTrustProxy).toBe(true);
+    expect(resolveConfig({ BOARD_TRUST_PROXY: '2' }).boardTrustProxy).toBe(2);
+    expect(resolveConfig({ BOARD_TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8, 192.168.1.0/255.255.255.0' }).boardTrustProxy).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+      'fd00::/8',
+      '192.168.1.0/255.255.255.0',
+    ]);
+    for (const value of ['proxy.example', '10.0.0.0/33', '-1', '10.0.0.1,,']) {
+      expect(() => resolveConfig({ BOARD_TRUST_PROXY: value }), value).toThrow(/^BOARD_TRUST_PROXY=/);
+    }
+    // Express itself takes every value accepted.
+    for (const value of ['true', 'false', '2', 'loopback,linklocal,uniquelocal,10.0.0.0/8,fd00::/8,192.168.1.0/255.255.255.0,::1']) {
+      expect(() => express().set('trust proxy', resolveConfig({ BOARD_TRUST_PROXY: value }).boardTrustProxy), value).not.toThrow();
+    }
+  });
+
+  it('LoginThrottle: a burst of `limit`, then one check per window / limit in order of arrival; a success is not charged; at most a window of waiting; bounded memory', () => {
     const t = new LoginThrottle(3, 60_000, 2);
-    expect(t.failed('a', 0)).toEqual({ failures: 1, blocked: false });
-    t.succeeded('a');
-    expect(t.failed('a', 1_000)).toEqual({ failures: 1, blocked: false });
-    expect(t.failed('a', 2_000)).toEqual({ failures: 2, blocked: false });
-    expect(t.blockedForMs('a', 2_000)).toBe(0);
-    expect(t.failed('a', 3_000)).toEqual({ failures: 3, blocked: true });
-    expect(t.blockedForMs('a', 3_000)).toBe(60_000);
-    expect(t.blockedForMs('a', 62_999)).toBe(1);
-    expect(t.blockedForMs('a', 63_000)).toBe(0);
-    expect(t.blockedForMs('b', 3_000)).toBe(0);
-    // A window that ran out starts again from one.
-    expect(t.failed('c', 0)).toEqual({ failures: 1, blocked: false });
-    expect(t.failed('c', 60_000)).toEqual({ failures: 1, blocked: false });
-    // Past two addresses, the oldest is forgotten.
-    t.failed('d', 60_001);
-    t.failed('e', 60_002);
-    expect(t.failed('c', 60_003)).toEqual({ failures: 1, blocked: false });
+    // The burst: checked at once.
+    for (let i = 0; i < 3; i++) expect(t.admit('a', 0)).toEqual({ waitMs: 0 });
+    // Then one per 20 s, each after the one before.
+    expect(t.admit('a', 0)).toEqual({ waitMs: 20_000 });
+    expect(t.admit('a', 0)).toEqual({ waitMs: 40_000 });
+    expect(t.admit('a', 0)).toEqual({ waitMs: 60_000 });
+    // More than a window of waiting: refused, and told when a try may be checked again.
+    expect(t.admit('a', 0)).toEqual({ refusedForMs: 20_000 });
+    expect(t.throttled('a', 0)).toBe(true);
+    // Another address is not affected.
+    expect(t.admit('b', 0)).toEqual({ waitMs: 0 });
+    // A right password (or a caller gone before its check) gives its turn back.
+    const u = new LoginThrottle(3, 60_000);
+    for (let i = 0; i < 3; i++) u.admit('a', 0);
+    expect(u.admit('a', 0)).toEqual({ waitMs: 20_000 });
+    u.refund('a');
+    expect(u.admit('a', 0)).toEqual({ waitMs: 20_000 });
+    // Time pays the failures back.
+    expect(u.throttled('a', 80_000)).toBe(false);
+    expect(u.admit('a', 80_000)).toEqual({ waitMs: 0 });
+    // Past two addresses, one fully paid back is forgotten first, then the oldest.
+    const v = new LoginThrottle(1, 60_000, 2);
+    v.admit('c', 0);
+    v.admit('d', 0);
+    v.admit('e', 1);
+    expect(v.admit('c', 2)).toEqual({ waitMs: 0 });
   });
 });
 

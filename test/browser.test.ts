@@ -1,46 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { accessSync, constants, mkdirSync, readdirSync, renameSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { mkdirSync, readdirSync, renameSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './chromium.js';
 import { encodeScan, makeScan, writeScanAtomically } from '../src/demo/scan-writer.js';
 import { dayFolder, scanRelPath } from '../src/bridge/watch/scan-files.js';
 import { eventually, killChildren, spawnRoles, testEnv, testLog, type Child } from './helpers.js';
 import { resolveConfig } from '../src/config.js';
 import { createHazelcast } from '../src/connections.js';
 
-/** Chromium from CHROMIUM_PATH, or else from PATH; a machine without it fails this file instead of skipping it. */
-function findChromium(): string {
-  const given = process.env.CHROMIUM_PATH;
-  if (given) {
-    try {
-      accessSync(given, constants.X_OK);
-    } catch (err) {
-      throw new Error(`CHROMIUM_PATH=${given} is not an executable file: ${(err as Error).message}`, { cause: err });
-    }
-    return given;
-  }
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    for (const name of ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']) {
-      const file = join(dir, name);
-      try {
-        accessSync(file, constants.X_OK);
-        return file;
-      } catch {
-        // Not in this directory.
-      }
-    }
-  }
-  throw new Error(`no Chromium on PATH (${process.env.PATH ?? ''}): install chromium (apt-get install chromium) or set CHROMIUM_PATH to run the browser test`);
-}
-
-/** Looked up once; a missing Chromium fails every test below by name (a failing beforeAll would only skip them). */
-const CHROMIUM: { path: string } | { error: Error } = (() => {
-  try {
-    return { path: findChromium() };
-  } catch (err) {
-    return { error: err as Error };
-  }
-})();
 const ARTIFACTS = 'test-artifacts';
 const USER = 'operator';
 const PASSWORD = 'browser-test-password';
@@ -94,19 +62,7 @@ describe('in a real browser', () => {
       30_000,
     );
     // launch() gives every run a fresh, throw-away user-data-dir of its own.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM.path,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium(CHROMIUM.path);
     context = await browser.newContext({ httpCredentials: { username: USER, password: PASSWORD }, viewport: { width: 1400, height: 900 } });
     // Refused, not just recorded: the test must pass on a host with no way out.
     await context.route('**/*', (route) => {

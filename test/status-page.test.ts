@@ -13,6 +13,7 @@ import { createApp } from '../src/server/app.js';
 import { renderChart } from '../src/server/status-chart.js';
 import { bridgeName, healthCheckName } from '../src/server/board-format.js';
 import { rewriteBoardHtml } from '../src/server/board-page.js';
+import { runHealthCheck } from '../src/jobs/health-check.js';
 import { eventually, testConfig, testLog } from './helpers.js';
 
 const S = 1000;
@@ -66,6 +67,28 @@ describe('the chart axis fits the data it has', () => {
     expect(Number(/data-from="(\d+)"/.exec(svg)![1])).toBe(now - 24 * H);
     expect(svg).toContain('>200 s<');
     expect(svg).toContain('<circle class="point stale"');
+  });
+});
+
+describe('the chart draws the data age as it was', () => {
+  it('a step where the age dropped at once (a new scan), a rising line where it grew; no line across a gap without checks', () => {
+    const now = 1_000 * H;
+    const points: TimelinePoint[] = [
+      { t: now - 10 * MIN, s: 'stale', c: 'scanner_silent', a: 95 },
+      // The scanner spoke again: this check sees a scan stamped 2 s before it.
+      { t: now - 10 * MIN + 30 * S, s: 'healthy', a: 2 },
+      // Then no check for 8 minutes, then one.
+      { t: now - MIN, s: 'healthy', a: 1 },
+    ];
+    const svg = renderChart({ warningS: 30, staleS: 60, windowMs: 24 * H, maxGapMs: 90 * S, now, points });
+    const d = /<path class="age-line" d="([^"]+)"/.exec(svg)![1]!;
+    const moves = [...d.matchAll(/([ML])([\d.]+) ([\d.]+)/g)].map((m) => ({ op: m[1], x: Number(m[2]), y: Number(m[3]) }));
+    // From 95 s the age rises for 28 s, then drops straight down to the new scan's 0 s.
+    const drop = moves.findIndex((m, i) => i > 0 && m.op === 'L' && m.x === moves[i - 1]!.x && m.y > moves[i - 1]!.y);
+    expect(drop, d).toBeGreaterThan(0);
+    expect(moves[drop - 1]!.y).toBeLessThan(moves[0]!.y);
+    // The gap: a new subpath, not a line across it.
+    expect(moves.filter((m) => m.op === 'M')).toHaveLength(2);
   });
 });
 
@@ -124,6 +147,7 @@ describe('served by the board', () => {
 
   beforeAll(async () => {
     hazelcast = await createHazelcast(testConfig(), testLog);
+    await hazelcast.waitConnected(10_000);
     const config = testConfig({
       BOARD_USER: 'op',
       BOARD_PASSWORD: 'pw',
@@ -197,7 +221,8 @@ describe('served by the board', () => {
     const rows = [...html.matchAll(/<tr class="incident (\w+)">/g)].map((m) => m[1]);
     expect(rows).toEqual(['stale', 'stale']);
     expect(html).toMatch(/<tr class="incident stale">.*?<b>ongoing<\/b>/);
-    expect(html).toMatch(/<tr class="incident stale">(?:(?!<\/tr>).)*<td>10 min<\/td>/);
+    // It ended when the scan the next check saw (2 s old) was stamped.
+    expect(html).toMatch(/<tr class="incident stale">(?:(?!<\/tr>).)*<td>9 min 58 s<\/td>/);
 
     const body = (await (await fetch(`${app.url}/api/availability`, { headers: auth })).json()) as {
       day: { ratio: number; observedMs: number };
@@ -213,9 +238,62 @@ describe('served by the board', () => {
       ['stale', 'bridge_behind', true],
       ['stale', 'bridge_behind', false],
     ]);
-    expect(body.incidents[1]!.durationMs).toBe(10 * MIN);
+    expect(body.incidents[1]!.durationMs).toBe(10 * MIN - 2 * S);
     expect(html).toContain('id="slo-24h"');
     expect(html).toContain('id="slo-7d"');
+  });
+
+  it('the banner agrees with the data-age card: a stale last check with fresh data now shows live HEALTHY, and says what the check said', async () => {
+    const k = keys(app.config.queuePrefix);
+    const now = Date.now();
+    await app.redis.set(k.healthLatest, JSON.stringify(result(now - 20 * S, 'stale', 75, { cause: 'scanner_silent', action: 'alert' })));
+    const map = await hazelcast.client.getMap<string, string>(app.config.hzMap);
+    await map.set(
+      app.config.hzKey,
+      JSON.stringify({ scan_number: 8, timestamp: new Date(now - 3 * S).toISOString(), timestamp_ms: now - 3 * S, asset_count: 25 }),
+    );
+    try {
+      const html = await (await fetch(`${app.url}/status`, { headers: auth })).text();
+      const card = Number(/<div class="label">Data age<\/div><div class="value">([\d.]+) s</.exec(html)![1]);
+      expect(card).toBeLessThan(30);
+      expect(html).toMatch(/<div class="big"[^>]*>HEALTHY</);
+      expect(html).toContain('data-basis="live"');
+      expect(html).toMatch(/live: the data age read from Hazelcast now; the last check, 2\d s ago at \d\d:\d\d:\d\d UTC said stale/);
+      // A status the data age does not decide stays the last check's, and says so.
+      await app.redis.set(k.healthLatest, JSON.stringify(result(now - 20 * S, 'down', 3, { cause: 'no_heartbeat' })));
+      const down = await (await fetch(`${app.url}/status`, { headers: auth })).text();
+      expect(down).toMatch(/<div class="big"[^>]*>DOWN <span class="cause">\(no_heartbeat\)/);
+      expect(down).toContain('data-basis="last-check"');
+      expect(down).toMatch(/as of the last check, 2\d s ago/);
+    } finally {
+      await map.delete(app.config.hzKey);
+      await app.redis.del(k.healthLatest);
+    }
+  });
+
+  it('a history Redis lost (restarted empty) is marked on the page with its time, never dropped silently', async () => {
+    const config = app.config;
+    const k = keys(config.queuePrefix);
+    const deps = { config, redis: app.redis, hazelcast, log: testLog };
+    await runHealthCheck(deps);
+    const first = Number(await app.redis.get(k.checkingSince));
+    expect(first).toBeGreaterThan(0);
+    // Redis restarted without its data: every key of this system is gone.
+    await app.redis.del(...(await app.redis.keys(`${config.queuePrefix}:*`)));
+    await eventually('the clock past the first check', () => (Date.now() > first ? true : undefined));
+    await runHealthCheck(deps);
+    const second = Number(await app.redis.get(k.checkingSince));
+    expect(second).toBeGreaterThan(first);
+    try {
+      const html = await (await fetch(`${app.url}/status`, { headers: auth })).text();
+      const note = /<p class="outage" id="history-reset">(.*?)<\/p>/.exec(html)?.[1] ?? '';
+      expect(note).toContain(`began again at ${new Date(second).toISOString().replace('T', ' ').slice(0, 19)} UTC`);
+      expect(note).toContain(`the checks from ${new Date(first).toISOString().replace('T', ' ').slice(0, 19)} UTC`);
+      const body = (await (await fetch(`${app.url}/api/availability`, { headers: auth })).json()) as { history: unknown };
+      expect(body.history).toEqual({ since: second, reset: { at: second, lostSince: first } });
+    } finally {
+      await app.redis.del(...(await app.redis.keys(`${config.queuePrefix}:health:*`)));
+    }
   });
 
   it('/history, the old address, redirects to /status', async () => {

@@ -17,6 +17,7 @@ import { sleep, withTimeout } from '../time.js';
 import { HEALTH_KEY, healthEntry } from '../ready/decide.js';
 import { addToTimeline } from '../health-timeline.js';
 import { contentSettingsOf } from '../content/rules.js';
+import { markCheckingSince } from '../history-reset.js';
 
 export { HEALTH_KEY };
 /** No read of a check may take longer than this: a dead server makes the check say error, not hang. */
@@ -184,11 +185,9 @@ async function act(deps: HealthCheckDeps, result: HealthCheckResult): Promise<st
 
 /** One health check: gather, decide, act, then record and log it in one line. Never throws for a server being down. */
 export async function runHealthCheck(deps: HealthCheckDeps, say: (line: string) => void = () => undefined): Promise<HealthCheckResult> {
-  // The first check under this prefix marks the start of a new system (kept only if none is there).
-  await withTimeout(deps.redis.set(keys(deps.config.queuePrefix).checkingSince, String(Date.now()), 'NX'), READ_TIMEOUT_MS, 'Redis').catch((err: unknown) =>
-    // Redis away: the check itself says so in its result.
-    deps.log.debug(`cannot mark when checks began: ${coerceError(err).message}`),
-  );
+  // The first check under this prefix marks the start of a new system (kept only if none is there);
+  // a later start than this process saw means Redis lost the history, and is recorded.
+  await markCheckingSince(deps.redis, deps.config.queuePrefix, deps.log);
   let result: HealthCheckResult = decideHealth(await gatherHealthInputs(deps));
   if (result.action === 'restart' && result.status === 'stale' && result.cause === 'bridge_behind') {
     // The newer scan may have landed a moment ago and be in the bridge's hands right now (a

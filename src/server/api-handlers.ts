@@ -4,14 +4,17 @@ import type { Hazelcast } from '../connections.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
-import { collectStatus, trigger } from '../ops.js';
+import { trigger } from '../ops.js';
 import { TRIGGERS, type JobQueues, type TriggerName } from '../jobs/table.js';
 import type { HealthResult } from '../health.js';
 import { withTimeout } from '../time.js';
 import { waitUntilReady } from '../ready/wait.js';
 import { answerReady, type Reply } from './ready.js';
-import { buildModel } from './status-page.js';
+import { maxGapMs, readHistory } from './status-page.js';
 import type { Metrics } from './metrics.js';
+import type { Reachability } from './reachability.js';
+import { readStatusView } from './status-read.js';
+import type { QuarantineEntry } from '../bridge/quarantine.js';
 
 export type { Reply };
 
@@ -22,6 +25,7 @@ export interface ApiDeps {
   queues: JobQueues;
   log: Logger;
   metrics: Metrics;
+  reach: Reachability;
 }
 
 /** What a handler knows of a request: no framework object. */
@@ -79,13 +83,38 @@ export const readyz: Handler = async ({ redis, hazelcast }) => {
   return { status: r.ready ? 200 : 503, body: r };
 };
 
-/** GET /api/status: what `scan-bridge status --json` prints. */
-export const status: Handler = async ({ config, redis, queues, hazelcast, log }) => {
-  try {
-    return { status: 200, body: await withTimeout(collectStatus(config, redis, queues, hazelcast), STATUS_TIMEOUT_MS, 'status') };
-  } catch (err) {
-    return unavailable(log, err);
-  }
+/** A quarantine this long or shorter is listed whole; a longer one as its count and the newest few. */
+const QUARANTINE_LISTED = 20;
+const QUARANTINE_NEWEST = 5;
+
+/** `{ count, newest }`, newest first: bounded however many files are quarantined. */
+export function quarantineSummary(entries: readonly QuarantineEntry[]): { count: number; newest: QuarantineEntry[] } {
+  const newest = [...entries].sort((a, b) => b.at - a.at);
+  return { count: entries.length, newest: newest.slice(0, entries.length > QUARANTINE_LISTED ? QUARANTINE_NEWEST : QUARANTINE_LISTED) };
+}
+
+/**
+ * GET /api/status: what the board knows now, 200 whichever server is down: `servers` says which
+ * is unreachable since when; the parts kept on that server are null. The latest scan is read from
+ * Hazelcast, everything else from Redis; the quarantine is summarised.
+ */
+export const status: Handler = async (deps) => {
+  const v = await readStatusView(deps);
+  const f = v.facts;
+  return {
+    status: 200,
+    body: {
+      at: v.at,
+      servers: v.servers,
+      latestScan: v.latestScan,
+      schedules: f?.schedules ?? null,
+      queues: f?.queues ?? null,
+      bridge: f?.bridge ?? null,
+      health: f?.health ?? null,
+      board: f?.board ?? null,
+      quarantine: f ? quarantineSummary(f.quarantine) : null,
+    },
+  };
 };
 
 /** GET /api/ready?max_age_s=&wait_s=&strict=: whether consumers can trust the data, waiting up to `wait_s`. */
@@ -126,13 +155,18 @@ export const healthHistory: Handler = async ({ config, redis, log }, req) => {
   }
 };
 
-/** GET /api/availability: the status page's incidents and availability. */
+/** GET /api/availability: the status page's incidents and availability; 503 in words while Redis, which keeps them, is unreachable. */
 export const availabilityJson: Handler = async (deps) => {
+  const { config } = deps;
+  const now = Date.now();
   try {
-    const m = await buildModel(deps, false);
-    return { status: 200, body: { now: m.now, thresholds: m.thresholds, maxGapMs: m.maxGapMs, day: m.day, week: m.week, incidents: m.incidents } };
+    const h = await readHistory(deps, now);
+    const thresholds = { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs };
+    const history = { since: h.since, reset: h.reset };
+    return { status: 200, body: { now, thresholds, maxGapMs: maxGapMs(config), history, day: h.day, week: h.week, incidents: h.incidents } };
   } catch (err) {
-    return unavailable(deps.log, err);
+    deps.log.debug(`API: /api/availability: ${coerceError(err).message}`);
+    return errorReply(503, 'unavailable', 'Redis does not answer: the health history is kept there');
   }
 };
 

@@ -16,6 +16,7 @@ import { apiRouter } from './api.js';
 import { boardRouter, BOARD_PATH } from './board.js';
 import { createMetrics } from './metrics.js';
 import { statusPageRouter } from './status-page.js';
+import { watchReachability } from './reachability.js';
 
 export interface AppDeps {
   config: Config;
@@ -38,14 +39,15 @@ export function createApp(deps: AppDeps): Express {
   const { config, log } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', config.boardTrustProxy);
 
   const { boardUser, boardPassword } = config;
   const login = boardUser !== undefined && boardPassword !== undefined;
   // Without a login, a foreign page that rebinds its name to this address must not be answered.
   if (!login) app.use(allowedHostsOnly(config.boardAllowedHosts));
 
-  const apiDeps = { ...deps, metrics: createMetrics(deps) };
+  const reach = watchReachability(deps.redis, deps.hazelcast);
+  const apiDeps = { ...deps, reach, metrics: createMetrics(deps) };
   app.use(apiRouter(apiDeps, 'open'));
 
   if (login) {
@@ -55,7 +57,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(sameOriginOnly());
 
   app.get('/', (_req, res) => res.redirect(`${BOARD_PATH}/`));
-  app.use(statusPageRouter(deps));
+  app.use(statusPageRouter({ ...deps, reach }));
 
   app.use(apiRouter(apiDeps, 'login'));
 

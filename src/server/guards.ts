@@ -44,41 +44,65 @@ export interface LoginGuard {
 
 /**
  * HTTP Basic on every route it is mounted before. Browsers cache the credentials per origin,
- * which is what makes the cross-site guard below necessary. Failed logins are logged with the
- * client address and throttled per address: while an address is blocked, every request from it
- * is answered 429 before its credentials are looked at, so a right guess among them is not told
- * apart from a wrong one.
+ * which is what makes the cross-site guard below necessary. Logins are throttled per client
+ * address (login-throttle.ts): past the limit each waits its turn before its credentials are
+ * checked, so guesses stay at the configured rate while a right password among them still gets
+ * in; past a window's worth of waiting, 429. Failed logins are logged with the client address,
+ * which is `req.ip`: the socket's peer, or with BOARD_TRUST_PROXY what a trusted proxy says.
  */
 export function basicAuth(user: string, password: string, guard: LoginGuard, realm = 'scan-bridge'): RequestHandler {
   const { throttle, log } = guard;
-  return (req: Request, res: Response, next: NextFunction) => {
-    const address = clientAddress(req.socket.remoteAddress);
-    const waitMs = throttle.blockedForMs(address, Date.now());
-    if (waitMs > 0) {
-      res.setHeader('Retry-After', String(Math.ceil(waitMs / 1000)));
-      return sendError(res, 429, 'too_many_logins', `too many failed logins from ${address}; try again in ${Math.ceil(waitMs / 1000)} s`);
-    }
-    const header = req.headers.authorization;
-    const who = basicUser(header, user, password);
-    if (who !== undefined) {
-      throttle.succeeded(address);
-      res.locals.user = who;
-      return next();
-    }
-    // No Authorization header is a browser's first request before it asks, not a failed login.
-    if (header !== undefined) {
-      const { failures, blocked } = throttle.failed(address, Date.now());
-      const windowS = Math.round(throttle.windowMs / 1000);
-      log.warn(
-        { client: address, failures, limit: throttle.limit },
-        blocked
-          ? `board login failed from ${address}: ${failures} failures, so every request from ${address} is refused (429) for ${windowS} s`
-          : `board login failed from ${address} (${failures} of ${throttle.limit} allowed in ${windowS} s)`,
-      );
-    }
+  const spacingS = +(throttle.spacingMs / 1000).toFixed(1);
+  const windowS = Math.round(throttle.windowMs / 1000);
+  const challenge = (res: Response) => {
     res.setHeader('WWW-Authenticate', `Basic realm="${realm}", charset="UTF-8"`);
     sendError(res, 401, 'unauthorized', 'credentials required (BOARD_USER / BOARD_PASSWORD)');
   };
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const header = req.headers.authorization;
+    // No Authorization header is a browser's first request before it asks, not a login.
+    if (header === undefined) return challenge(res);
+    const address = clientAddress(req.ip);
+    const turn = throttle.admit(address, Date.now());
+    if ('refusedForMs' in turn) {
+      const retryS = Math.ceil(turn.refusedForMs / 1000);
+      res.setHeader('Retry-After', String(retryS));
+      return sendError(res, 429, 'too_many_logins', `too many logins waiting from ${address}; try again in ${retryS} s`);
+    }
+    if (turn.waitMs > 0 && !(await waitUnlessGone(req, turn.waitMs))) {
+      throttle.refund(address);
+      return;
+    }
+    const who = basicUser(header, user, password);
+    if (who !== undefined) {
+      throttle.refund(address);
+      res.locals.user = who;
+      return next();
+    }
+    const throttled = throttle.throttled(address, Date.now());
+    log.warn(
+      { client: address, throttled, limit: throttle.limit },
+      throttled
+        ? `board login failed from ${address}: past ${throttle.limit} in ${windowS} s, its logins are checked one per ${spacingS} s, in turn`
+        : `board login failed from ${address}`,
+    );
+    challenge(res);
+  };
+}
+
+/** Waits `ms`; false when the client went away meanwhile. */
+function waitUnlessGone(req: Request, ms: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const gone = () => {
+      clearTimeout(timer);
+      ok(false);
+    };
+    const timer = setTimeout(() => {
+      req.socket.off('close', gone);
+      ok(true);
+    }, ms);
+    req.socket.once('close', gone);
+  });
 }
 
 function originOf(url: string): string | undefined {

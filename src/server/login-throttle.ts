@@ -1,62 +1,67 @@
 /**
- * Failed logins counted per client address, in memory: `limit` failures, then every request from
- * that address is refused for `windowMs` without its credentials being checked. Pure: the caller
- * passes the clock.
+ * Login checks per client address, in memory: a burst of `limit`, then one check per
+ * `windowMs / limit`, in order of arrival (a generic cell rate algorithm: the "theoretical arrival
+ * time" of each address moves on by one spacing per check). Pure: the caller passes the clock.
  *
- * Per process: two board processes each allow `limit`. Bounded: past `maxAddresses` the oldest
- * entry is forgotten, so a flood of addresses costs memory it cannot grow.
+ * Failures are what is throttled, not success: every check is charged when it is let through and
+ * a right password gives its charge back ({@link LoginThrottle.refund}). A throttled address is
+ * not shut out: its logins wait their turn, so a right password among wrong ones gets in after
+ * at most the guess ahead of it, while guesses from that address never exceed `limit` per window
+ * once the burst is spent. More than a window's worth of waiting logins is refused at once (429):
+ * a flood is not queued without end.
+ *
+ * Per process: two board processes each allow `limit`. Bounded: past `maxAddresses` an address
+ * that has paid back every charge is forgotten first, then the oldest, so a flood of addresses
+ * costs memory it cannot grow.
  */
+export type Turn = { waitMs: number } | { refusedForMs: number };
+
 export class LoginThrottle {
-  private readonly entries = new Map<string, { windowStart: number; failures: number; blockedUntil: number }>();
+  /** Per address: the time its charges are paid back by (the theoretical arrival time). */
+  private readonly tat = new Map<string, number>();
+  /** Time between checks once the burst is spent. */
+  readonly spacingMs: number;
 
   constructor(
     readonly limit: number,
     readonly windowMs: number,
     private readonly maxAddresses = 10_000,
-  ) {}
-
-  /** Milliseconds this address must still wait; 0 when it may try. */
-  blockedForMs(address: string, now: number): number {
-    const e = this.entries.get(address);
-    return e !== undefined && e.blockedUntil > now ? e.blockedUntil - now : 0;
+  ) {
+    this.spacingMs = windowMs / limit;
   }
 
-  /** Records a failure; returns the failures in the current window and whether it is now blocked. */
-  failed(address: string, now: number): { failures: number; blocked: boolean } {
-    let e = this.entries.get(address);
-    if (e === undefined || now - e.windowStart >= this.windowMs) {
-      this.entries.delete(address);
-      e = { windowStart: now, failures: 0, blockedUntil: 0 };
-      if (this.entries.size >= this.maxAddresses) this.evict(now);
-      this.entries.set(address, e);
-    }
-    e.failures++;
-    const blocked = e.failures >= this.limit;
-    // Blocked for a whole window from the last allowed guess, then the count starts again.
-    if (blocked) {
-      e.blockedUntil = now + this.windowMs;
-      e.windowStart = now;
-      e.failures = 0;
-    }
-    return { failures: blocked ? this.limit : e.failures, blocked };
+  /** When this login may be checked (waiting its turn), or refused: charges one check unless refused. */
+  admit(address: string, now: number): Turn {
+    const tat = Math.max(this.tat.get(address) ?? now, now);
+    const waitMs = tat - (this.windowMs - this.spacingMs) - now;
+    if (waitMs > this.windowMs) return { refusedForMs: waitMs - this.windowMs };
+    if (!this.tat.has(address) && this.tat.size >= this.maxAddresses) this.evict(now);
+    this.tat.delete(address);
+    this.tat.set(address, tat + this.spacingMs);
+    return { waitMs: Math.max(0, waitMs) };
   }
 
-  /** A right password forgives the typos before it. */
-  succeeded(address: string): void {
-    this.entries.delete(address);
+  /** Gives a charge back: the password was right, or the caller left before its check. */
+  refund(address: string): void {
+    const tat = this.tat.get(address);
+    if (tat !== undefined) this.tat.set(address, tat - this.spacingMs);
+  }
+
+  /** Whether a login from this address would have to wait now. */
+  throttled(address: string, now: number): boolean {
+    const tat = this.tat.get(address);
+    return tat !== undefined && tat - (this.windowMs - this.spacingMs) > now;
   }
 
   private evict(now: number): void {
-    for (const [addr, e] of this.entries) {
-      if (e.blockedUntil <= now && now - e.windowStart >= this.windowMs) this.entries.delete(addr);
-    }
-    const oldest = this.entries.keys().next();
-    if (this.entries.size >= this.maxAddresses && !oldest.done) this.entries.delete(oldest.value);
+    for (const [addr, tat] of this.tat) if (tat <= now) this.tat.delete(addr);
+    const oldest = this.tat.keys().next();
+    if (this.tat.size >= this.maxAddresses && !oldest.done) this.tat.delete(oldest.value);
   }
 }
 
-/** The peer address of the socket, with IPv4-mapped IPv6 shown as IPv4. Proxies are not trusted. */
-export function clientAddress(remote: string | undefined): string {
-  if (remote === undefined) return 'unknown';
-  return remote.startsWith('::ffff:') && remote.includes('.') ? remote.slice(7) : remote;
+/** The client address as Express names it (`req.ip`, which follows `trust proxy`), with IPv4-mapped IPv6 shown as IPv4. */
+export function clientAddress(ip: string | undefined): string {
+  if (ip === undefined) return 'unknown';
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }

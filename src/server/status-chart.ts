@@ -1,5 +1,6 @@
 import type { TimelinePoint } from '../health-timeline.js';
-import { STATUS_COLORS, esc, utcTime } from './status-format.js';
+import { ageLine } from '../availability.js';
+import { STATUS_COLORS, colorOf, esc, utcTime } from './status-format.js';
 
 const W = 1000;
 const H = 300;
@@ -16,6 +17,39 @@ function niceStep(raw: number): number {
   const p = Math.pow(10, Math.floor(Math.log10(raw)));
   const f = raw / p;
   return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * p;
+}
+
+/**
+ * The data age as a path, drawn as the availability figures count it (availability.ts, ageLine):
+ * rising one second a second between checks that saw the same scan, dropping straight down when
+ * a new scan replaced it. A check without an age, or a gap no check speaks for, breaks the line.
+ */
+function agePath(pts: readonly TimelinePoint[], warningS: number, maxGapMs: number, from: number, x: (t: number) => string, y: (a: number) => string): string {
+  const out: string[] = [];
+  const at = (t: number, a: number) => `${x(t)} ${y(Math.max(0, a))}`;
+  let open = false;
+  pts.forEach((p, i) => {
+    if (p.a === null || p.t < from) {
+      open = false;
+      return;
+    }
+    if (!open) out.push(`M${at(p.t, p.a)}`);
+    open = true;
+    const q = pts[i + 1];
+    if (q === undefined || q.a === null || q.t - p.t > maxGapMs) {
+      open = false;
+      return;
+    }
+    const { s1, s2, drop } = ageLine(p, q, warningS);
+    if (drop !== null) {
+      if (drop > p.t) out.push(`L${at(drop, (drop - s1!) / 1000)}`);
+      out.push(`L${at(drop, (drop - s2!) / 1000)}`);
+      if (s2! > drop) out.push(`L${at(s2!, 0)}`);
+    }
+    out.push(`L${at(q.t, q.a)}`);
+  });
+  // A path of moves alone draws nothing; it is left out.
+  return out.some((part) => part.startsWith('L')) ? out.join(' ') : '';
 }
 
 export interface ChartInput {
@@ -80,13 +114,10 @@ export function renderChart(c: ChartInput): string {
     const x0 = Number(x(p.t));
     const w = Math.max(1, Number(x(end)) - x0);
     out.push(
-      `<rect class="band ${p.s}" x="${x0.toFixed(1)}" y="${T + plotH + 4}" width="${w.toFixed(1)}" height="${BAND}" fill="${STATUS_COLORS[p.s]}"><title>${esc(`${utcTime(p.t)} ${p.s}${p.c ? ` (${p.c})` : ''}`)}</title></rect>`,
+      `<rect class="band ${esc(p.s)}" x="${x0.toFixed(1)}" y="${T + plotH + 4}" width="${w.toFixed(1)}" height="${BAND}" fill="${colorOf(p.s)}"><title>${esc(`${utcTime(p.t)} ${p.s}${p.c ? ` (${p.c})` : ''}`)}</title></rect>`,
     );
   });
-  const line = pts
-    .filter((p) => p.a !== null && p.t >= from)
-    .map((p, i) => `${i ? 'L' : 'M'}${x(p.t)} ${y(p.a!)}`)
-    .join(' ');
+  const line = agePath(pts, c.warningS, c.maxGapMs, from, x, y);
   if (line) out.push(`<path class="age-line" d="${line}" fill="none" stroke="#9aa5b1" stroke-width="1"/>`);
   // Dots only where they can be told apart; the line and band carry the rest.
   if (pts.length <= 600) {
@@ -94,7 +125,7 @@ export function renderChart(c: ChartInput): string {
       // An unknown age has no place on the age axis; the band below shows that check.
       if (p.t < from || p.a === null) continue;
       out.push(
-        `<circle class="point ${p.s}" cx="${x(p.t)}" cy="${y(p.a)}" r="2.5" fill="${STATUS_COLORS[p.s]}"><title>${esc(`${utcTime(p.t)} ${p.s}${p.c ? ` (${p.c})` : ''}: data ${p.a} s old`)}</title></circle>`,
+        `<circle class="point ${esc(p.s)}" cx="${x(p.t)}" cy="${y(p.a)}" r="2.5" fill="${colorOf(p.s)}"><title>${esc(`${utcTime(p.t)} ${p.s}${p.c ? ` (${p.c})` : ''}: data ${p.a} s old`)}</title></circle>`,
       );
     }
   }

@@ -10,11 +10,27 @@ export const STATUS_COLORS: Record<HealthStatus | IncidentStatus, string> = {
   unmonitored: '#9ca3af',
 };
 
+/** The colour of a status; a grey for anything else (a value from a server is not trusted to be one). */
+export function colorOf(status: string): string {
+  return Object.hasOwn(STATUS_COLORS, status) ? STATUS_COLORS[status as HealthStatus | IncidentStatus] : STATUS_COLORS.unmonitored;
+}
+
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Text for HTML content and attribute values. */
 export function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
+}
+
+/** Any value read from a server, as text for HTML: whatever its type, it is escaped. */
+export function txt(value: unknown): string {
+  return esc(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)));
+}
+
+/** A number with `digits` decimals; anything else that claims to be one is shown escaped, as it is. */
+export function num(value: unknown, digits = 1): string {
+  if (typeof value === 'number') return Number.isFinite(value) ? value.toFixed(digits) : '–';
+  return txt(value);
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');

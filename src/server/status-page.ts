@@ -1,25 +1,16 @@
 import { Router } from 'express';
-import type { RedisConnection } from '../connections.js';
 import type { Config } from '../config.js';
-import type { Hazelcast } from '../connections.js';
-import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
-import { collectStatus, type SystemStatus } from '../ops.js';
-import type { JobQueues } from '../jobs/table.js';
 import { availability, incidents } from '../availability.js';
 import { readTimeline, TIMELINE_RETENTION_MS } from '../health-timeline.js';
 import { withTimeout } from '../time.js';
-import { renderStatusPage, type StatusPageModel } from './status-html.js';
 import { readDeliveries } from '../alerts/delivery-record.js';
+import { renderStatusPage, type HistoryModel, type StatusPageModel } from './status-html.js';
+import { readStatusView, type StatusReadDeps } from './status-read.js';
+import { readHistoryStart } from '../history-reset.js';
 
-export interface StatusPageDeps {
-  config: Config;
-  redis: RedisConnection;
-  hazelcast: Hazelcast;
-  queues: JobQueues;
-  log: Logger;
-}
+export type StatusPageDeps = StatusReadDeps;
 
 const DAY_MS = 24 * 3600 * 1000;
 const READ_TIMEOUT_MS = 5000;
@@ -29,35 +20,50 @@ export function maxGapMs(config: Pick<Config, 'healthIntervalMs'>): number {
   return 3 * config.healthIntervalMs;
 }
 
-/** The status page's facts: the status (unless `withStatus` is false), the week's timeline, availability and incidents. */
-export async function buildModel(deps: StatusPageDeps, withStatus = true): Promise<StatusPageModel> {
+/** The week's timeline from Redis, as availability and incidents; throws when Redis does not answer. */
+export async function readHistory(deps: Pick<StatusPageDeps, 'config' | 'redis'>, now: number): Promise<HistoryModel> {
   const { config, redis } = deps;
-  const now = Date.now();
   const k = keys(config.queuePrefix);
-  let status: SystemStatus | null = null;
-  let statusError: string | undefined;
-  if (withStatus) {
-    try {
-      status = await withTimeout(collectStatus(config, redis, deps.queues, deps.hazelcast), READ_TIMEOUT_MS, 'status');
-    } catch (err) {
-      statusError = coerceError(err).message;
-    }
-  }
-  const week = await withTimeout(readTimeline(redis, k.healthTimeline, now - TIMELINE_RETENTION_MS), READ_TIMEOUT_MS, 'Redis');
+  const [week, start] = await withTimeout(
+    Promise.all([readTimeline(redis, k.healthTimeline, now - TIMELINE_RETENTION_MS), readHistoryStart(redis, config.queuePrefix)]),
+    READ_TIMEOUT_MS,
+    'Redis',
+  );
   const gap = maxGapMs(config);
   const o = { now, maxGapMs: gap, warningS: config.dataWarningS };
   return {
-    now,
-    thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs },
-    maxGapMs: gap,
-    status,
-    ...(statusError === undefined ? {} : { statusError }),
+    ...start,
     points: week.filter((p) => p.t >= now - DAY_MS - gap),
     day: availability(week, { ...o, windowMs: DAY_MS }),
     week: availability(week, { ...o, windowMs: 7 * DAY_MS }),
-    incidents: incidents(week, { now, since: now - 7 * DAY_MS, maxGapMs: gap }),
+    incidents: incidents(week, { now, since: now - 7 * DAY_MS, maxGapMs: gap, thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS } }),
+  };
+}
+
+/** The status page's facts, each from the server that holds it: a server that is down leaves its part out and is named. */
+export async function buildModel(deps: StatusPageDeps): Promise<StatusPageModel> {
+  const { config } = deps;
+  const view = await readStatusView(deps);
+  const now = view.at;
+  let history: HistoryModel | null = null;
+  if (view.facts !== null) {
+    try {
+      history = await readHistory(deps, now);
+    } catch (err) {
+      deps.log.debug(`status page: the history could not be read: ${coerceError(err).message}`);
+    }
+  }
+  return {
+    now,
+    thresholds: { warningS: config.dataWarningS, staleS: config.dataStaleS, heartbeatTtlMs: config.bridgeHeartbeatTtlMs },
+    maxGapMs: maxGapMs(config),
+    servers: view.servers,
+    scan: view.latestScan,
+    unusable: view.unusable,
     // Only a line on the page: without it the rest still shows.
-    alertDeliveries: await withTimeout(readDeliveries(redis, config.queuePrefix), READ_TIMEOUT_MS, 'Redis').catch(() => []),
+    alertDeliveries: view.facts === null ? [] : await withTimeout(readDeliveries(deps.redis, config.queuePrefix), READ_TIMEOUT_MS, 'Redis').catch(() => []),
+    facts: view.facts,
+    history,
   };
 }
 
@@ -78,14 +84,11 @@ export function statusPageRouter(deps: StatusPageDeps): Router {
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
       );
       res.setHeader('Cache-Control', 'no-store');
-      res
-        .status(model.status === null ? 503 : 200)
-        .type('html')
-        .send(renderStatusPage(model));
+      res.status(200).type('html').send(renderStatusPage(model));
     } catch (err) {
-      const message = coerceError(err).message;
-      deps.log.warn(`status page: ${message}`);
-      res.status(503).type('text/plain').send(`scan-bridge status page unavailable: ${message}\n`);
+      // A bug, not an outage: every server's outage is part of the page above.
+      deps.log.error({ err: coerceError(err) }, 'status page failed');
+      res.status(500).type('text/plain').send('scan-bridge status page failed: see the board log\n');
     }
   });
 
