@@ -77,13 +77,13 @@ describe('scan-bridge with a named settings file', () => {
   });
 });
 
-describe('the systemd install (deploy/systemd, README "With systemd")', () => {
+describe('the systemd install (deploy/systemd, docs/operations.md "With systemd")', () => {
   const unit = readFileSync('deploy/systemd/scan-bridge@.service', 'utf8');
   const envFile = /^EnvironmentFile=(.+)$/m.exec(unit)![1]!;
   const [node, cliPath] = /^ExecStart=(\S+) (\S+)/m.exec(unit)!.slice(1) as [string, string];
 
   it("puts a scan-bridge command on PATH that runs the units' CLI with the units' settings file", async () => {
-    const readme = readFileSync('README.md', 'utf8');
+    const readme = readFileSync('docs/operations.md', 'utf8');
     const steps = readme.slice(readme.indexOf('### With systemd'));
     const block = steps.slice(steps.indexOf('```bash'), steps.indexOf('```', steps.indexOf('```bash') + 3));
     expect(block).toMatch(/install -m 755 deploy\/systemd\/scan-bridge \/usr\/local\/bin\/scan-bridge/);

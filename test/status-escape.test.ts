@@ -83,17 +83,28 @@ describe('the status page escapes every value it reads', () => {
   }
 
   it('HTML in every field of the stored scan is shown as text', async () => {
-    const fields = ['scan_number', 'timestamp', 'timestamp_ms', 'asset_count', 'bridge_id', 'written_at_ms'];
     const map = await hazelcast.client.getMap<string, string>(config.hzMap);
-    await map.set(config.hzKey, JSON.stringify(Object.fromEntries(fields.map((f) => [f, hostile(f)]))));
-    const seen = await open();
-    expect(seen.status).toBe(200);
-    expect(seen.injected).toBe(0);
-    expect(seen.links.filter((l) => !NAV.includes(l ?? ''))).toEqual([]);
-    expect(seen.requests).toEqual([]);
-    // Shown, as the text it is, not dropped.
-    expect(seen.text).toContain('<a id="inj-scan_number"');
-    expect(seen.text).toContain('<a id="inj-asset_count"');
+    const inert = (seen: Awaited<ReturnType<typeof open>>) => {
+      expect(seen.status).toBe(200);
+      expect(seen.injected).toBe(0);
+      expect(seen.links.filter((l) => !NAV.includes(l ?? ''))).toEqual([]);
+      expect(seen.requests).toEqual([]);
+    };
+    // A scan (whole number, time stamp) whose other fields hold HTML: shown, as the text it is, not dropped.
+    const fields = ['timestamp', 'asset_count', 'bridge_id', 'written_at_ms'];
+    await map.set(config.hzKey, JSON.stringify({ scan_number: 7, timestamp_ms: Date.now(), ...Object.fromEntries(fields.map((f) => [f, hostile(f)])) }));
+    const scan = await open();
+    inert(scan);
+    expect(scan.text, scan.text).toContain('<a id="inj-bridge_id"');
+    // A count that is no number is read as 0 (bridge/stored-value.ts), never rendered as markup.
+    expect(scan.text).toContain('0 assets');
+    // Every field HTML: no usable scan (issue 20), and the page says why with the value as text.
+    const all = ['scan_number', ...fields, 'timestamp_ms'];
+    await map.set(config.hzKey, JSON.stringify(Object.fromEntries(all.map((f) => [f, hostile(f)]))));
+    const value = await open();
+    inert(value);
+    expect(value.text).toContain('no usable scan in Hazelcast: its scan_number is not a whole number');
+    expect(value.text).toContain('<a id=');
   });
 
   it('HTML in every field of the health entry, the heartbeat, the last restart and a timeline point is shown as text', async () => {

@@ -111,11 +111,14 @@ describe('scan-bridge wait', () => {
     expect((await wa.exited).code).toBe(0);
   });
 
-  it('exits 2 with one line when Hazelcast is unreachable', async () => {
+  it('exits 2 with one line when Hazelcast is unreachable, and one naming the servers it tried (issue 22)', async () => {
     const { env } = await world({});
     const w = waitCli({ ...env, HZ_MEMBERS: '127.0.0.1:1' }, '--timeout', '2');
     expect((await w.exited).code).toBe(2);
-    expect(w.err().trim().split('\n')).toEqual([expect.stringMatching(/^scan-bridge wait: hazelcast at 127\.0\.0\.1:1 is unreachable/)]);
+    expect(w.err().trim().split('\n'), w.err()).toEqual([
+      expect.stringMatching(/^scan-bridge wait: hazelcast at 127\.0\.0\.1:1 is unreachable/),
+      expect.stringMatching(/^ *settings used: .*Hazelcast 127\.0\.0\.1:1 \(HZ_MEMBERS from the environment\)/),
+    ]);
     expect(w.out()).toBe('');
   });
 
