@@ -2,11 +2,11 @@
  * The health decision of DESIGN.md § Health, as a pure function: the caller reads Hazelcast,
  * Redis and the scan folder, and passes the clock in. Nothing here does I/O.
  */
-import type { BadFile } from './bridge/bad-files.js';
-import type { RefusedForSkew, StampedBeforeWrite } from './bridge/clock-skew.js';
+import type { BadFile } from './bridge/guards/bad-files.js';
+import type { RefusedForSkew, StampedBeforeWrite } from './bridge/guards/clock-skew.js';
 import type { Heartbeat } from './bridge/facts.js';
-import { compareToFileName } from './bridge/scan-order.js';
-import { aheadOfClock } from './bridge/stored-value.js';
+import { compareToFileName } from './bridge/guards/scan-order.js';
+import { aheadOfClock } from './bridge/guards/stored-value.js';
 import { withContent, type ContentWarningResult } from './content/health.js';
 import { contentWarnings, type ContentSettings, type ContentWarning } from './content/rules.js';
 import type { ContentWindow } from './content/window.js';
@@ -30,7 +30,7 @@ export interface LatestScan {
   bridge_id?: string;
 }
 
-/** The newest scan file on disk when the bridge could not deliver it (bridge/bad-files.ts). */
+/** The newest scan file on disk when the bridge could not deliver it (bridge/guards/bad-files.ts). */
 export type BadFileOnDisk = BadFile;
 
 /** A read that either answered (`null`: the key is absent) or could not reach its server. */
@@ -44,7 +44,7 @@ export interface HealthInputs {
   thresholds: { warningS: number; staleS: number; heartbeatTtlMs: number; startGraceS: number; maxClockSkewS?: number };
   /**
    * The Hazelcast read; `payload: null` when the key is absent; `unusable` when its value does not
-   * parse as a scan (bridge/stored-value.ts), `why` saying so.
+   * parse as a scan (bridge/guards/stored-value.ts), `why` saying so.
    */
   latest: { kind: 'ok'; payload: LatestScan | null } | { kind: 'unusable'; why: string } | { kind: 'unreachable'; error: string };
   /** The Redis read; `value: null` when there is no heartbeat key. */
@@ -251,7 +251,7 @@ function starting(i: HealthInputs, facts: Facts): StartingResult | undefined {
 }
 
 /**
- * The value in Hazelcast is no scan to use (bridge/stored-value.ts): it does not parse as one, or
+ * The value in Hazelcast is no scan to use (bridge/guards/stored-value.ts): it does not parse as one, or
  * it is stamped beyond `maxClockSkewS` ahead, where it would count as fresh for as long as that.
  * The bridge replaces it with its next scan and the gates refuse it meanwhile; a restart cannot
  * help, so alert: something else writes that key.

@@ -4,7 +4,7 @@ import type { Hazelcast } from './connections.js';
 import { coerceError } from './errors.js';
 import { keys } from './keys.js';
 import { readBridgeFacts, type BridgeFactsView } from './bridge/facts.js';
-import { readQuarantine, type QuarantineEntry } from './bridge/quarantine.js';
+import { readQuarantine, type QuarantineEntry } from './bridge/guards/quarantine.js';
 import { JOBS, openJobQueues, type JobName, type JobQueues, type TriggerName } from './jobs/table.js';
 import { enqueue, type QueueOf } from './jobs/enqueue.js';
 import type { HealthCheckResult } from './jobs/health-check.js';
@@ -12,7 +12,7 @@ import type { Logger } from './log.js';
 import type { LastRestart } from './jobs/restart-bridge.js';
 import type { HealthResult } from './health.js';
 import type { BoardAnnouncement } from './summary.js';
-import { judgeStoredScan } from './bridge/stored-value.js';
+import { judgeStoredScan } from './bridge/guards/stored-value.js';
 
 /** What operators ask about: the shape of `scan-bridge status --json` and `GET /api/status`. */
 export interface SystemStatus {
@@ -20,7 +20,7 @@ export interface SystemStatus {
   schedules: Array<{ id: string; every: number | null; next: number | null }>;
   queues: Record<JobName, { workers: number; counts: Record<string, number> }>;
   bridge: BridgeFactsView & { restarts: number; lastRestart: LastRestart | null };
-  /** `unusable`: the value is no scan (bridge/stored-value.ts), and why; `error`: Hazelcast could not be read. */
+  /** `unusable`: the value is no scan (bridge/guards/stored-value.ts), and why; `error`: Hazelcast could not be read. */
   latestScan:
     { scanNumber: number; timestamp: string; ageS: number; assetCount: number; bridgeId: string | null } | { unusable: string } | { error: string } | null;
   health: HealthResult | null;

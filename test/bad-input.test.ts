@@ -12,7 +12,7 @@ import { Queue } from 'bullmq';
 import { resolveConfig } from '../src/config.js';
 import { createRedis } from '../src/connections.js';
 import { dayFolder, scanFileName } from '../src/bridge/watch/scan-files.js';
-import { readQuarantine } from '../src/bridge/quarantine.js';
+import { readQuarantine } from '../src/bridge/guards/quarantine.js';
 import { QUEUES } from '../src/jobs/table.js';
 import { eventually, killChildren, spawnRoles, testEnv, writeScanFile, type Child } from './helpers.js';
 import { makeHostileFiles, peakRssMb } from './hostile-fixtures.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compareScans, compareToFileName, isNewerScan } from '../src/bridge/scan-order.js';
-import { judgeStoredKey, judgeStoredScan } from '../src/bridge/stored-value.js';
-import { clockSkewOf } from '../src/bridge/clock-skew.js';
+import { compareScans, compareToFileName, isNewerScan } from '../src/bridge/guards/scan-order.js';
+import { judgeStoredKey, judgeStoredScan } from '../src/bridge/guards/stored-value.js';
+import { clockSkewOf } from '../src/bridge/guards/clock-skew.js';
 
 const T = Date.UTC(2026, 10, 28, 12, 0, 0);
 

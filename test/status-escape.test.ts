@@ -96,7 +96,7 @@ describe('the status page escapes every value it reads', () => {
     const scan = await open();
     inert(scan);
     expect(scan.text, scan.text).toContain('<a id="inj-bridge_id"');
-    // A count that is no number is read as 0 (bridge/stored-value.ts), never rendered as markup.
+    // A count that is no number is read as 0 (bridge/guards/stored-value.ts), never rendered as markup.
     expect(scan.text).toContain('0 assets');
     // Every field HTML: no usable scan (issue 20), and the page says why with the value as text.
     const all = ['scan_number', ...fields, 'timestamp_ms'];

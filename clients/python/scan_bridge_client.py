@@ -76,7 +76,7 @@ def load_latest(raw):
 
 def unusable_why(latest, now_ms=None, max_clock_skew_s=300):
     """Why a parsed ``latest_eigen_scan`` value is no usable scan, or None when it is one: the same
-    rule and words as the service (src/bridge/stored-value.ts)."""
+    rule and words as the service (src/bridge/guards/stored-value.ts)."""
     if isinstance(latest, Unusable):
         return latest.why
     if not isinstance(latest, dict):

@@ -7,7 +7,7 @@ import { coerceError } from '../errors.js';
 import { rewriteLostHistory, startupCatchUp, type CatchUpDeps } from './catch-up.js';
 import { FolderWatch } from './watch/folder-watch.js';
 import { HistoryWriter } from './hazelcast/history-writer.js';
-import { LatestKeeper } from './keep-latest.js';
+import { LatestKeeper } from './hazelcast/keep-latest.js';
 import { LatestWriter, type LatestItem } from './hazelcast/latest-writer.js';
 import { OutageRetry } from './hazelcast/outage.js';
 import { freshPayload, type DecodedScan } from './hazelcast/payload.js';
@@ -17,7 +17,7 @@ import { ScanFileReader } from './scan-intake.js';
 import { preciseNow } from './scan-times.js';
 import type { BridgeStats } from './stats.js';
 import { HistoryStore, LatestStore, WriteRefusedError, type WriteGate } from './hazelcast/store.js';
-import { scanOrderOf, type ScanOrderKey } from './scan-order.js';
+import { scanOrderOf, type ScanOrderKey } from './guards/scan-order.js';
 
 export type { BridgeEvent };
 

@@ -6,8 +6,8 @@ import type { ReadOutcome } from './scan-decoder.js';
 import type { DecodedScan } from './hazelcast/payload.js';
 import type { ScanFileReader } from './scan-intake.js';
 import type { LatestStore } from './hazelcast/store.js';
-import { compareToFileName, describeScan, type ScanOrderKey } from './scan-order.js';
-import { judgeStoredKey } from './stored-value.js';
+import { compareToFileName, describeScan, type ScanOrderKey } from './guards/scan-order.js';
+import { judgeStoredKey } from './guards/stored-value.js';
 
 export interface CatchUpDeps {
   arrowDir: string;

@@ -1,11 +1,11 @@
 import { addToWindow } from '../content/window.js';
 import type { Logger } from '../log.js';
-import { BadFiles } from './bad-files.js';
-import { clockSkewOf, describeSkew } from './clock-skew.js';
+import { BadFiles } from './guards/bad-files.js';
+import { clockSkewOf, describeSkew } from './guards/clock-skew.js';
 import type { LatestItem } from './hazelcast/latest-writer.js';
 import type { DecodedScan } from './hazelcast/payload.js';
 import { preciseNow, type ScanTimes } from './scan-times.js';
-import { compareScans, describeScan, isNewerScan, scanOrderOf, type ScanOrderKey } from './scan-order.js';
+import { compareScans, describeScan, isNewerScan, scanOrderOf, type ScanOrderKey } from './guards/scan-order.js';
 import { initialStats, observeLatency, type BridgeStats } from './stats.js';
 import type { PutOutcome } from './hazelcast/store.js';
 

@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { DecodePool } from './threads/pool.js';
 import type { DecodedScan } from './hazelcast/payload.js';
-import { Quarantine, type QuarantineEntry } from './quarantine.js';
+import { Quarantine, type QuarantineEntry } from './guards/quarantine.js';
 
 export type ReaderSettings = Pick<Config, 'queuePrefix' | 'decodeTimeoutMs' | 'decodeTimeoutMsPerMb' | 'maxScanBytes' | 'maxScanFileBytes'>;
 

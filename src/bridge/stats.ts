@@ -1,7 +1,7 @@
 /** What a bridge reports about its run (heartbeat, /metrics, status). */
-import type { BadFile } from './bad-files.js';
+import type { BadFile } from './guards/bad-files.js';
 import { emptyWindow, type ContentWindow } from '../content/window.js';
-import type { RefusedForSkew, StampedBeforeWrite } from './clock-skew.js';
+import type { RefusedForSkew, StampedBeforeWrite } from './guards/clock-skew.js';
 import type { WatchModeChoice } from './watch/watch-mode.js';
 
 /** Push latencies of this run as a cumulative histogram (exported by /metrics). */

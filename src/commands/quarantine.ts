@@ -1,7 +1,7 @@
 /** `scan-bridge quarantine [list|release PATH] [--json]`: the files every bridge skips after they broke a decoding limit. */
 import type { Config } from '../config.js';
 import { connectRedisOnce } from '../connections.js';
-import { quarantineField, readQuarantine, releaseQuarantine } from '../bridge/quarantine.js';
+import { quarantineField, readQuarantine, releaseQuarantine } from '../bridge/guards/quarantine.js';
 
 type Ctx = { config: Config; values: Record<string, unknown>; positionals: string[] };
 

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { createHazelcast } from '../connections.js';
 import { collectStatus, type SystemStatus } from '../ops.js';
-import { describeSkew } from '../bridge/clock-skew.js';
+import { describeSkew } from '../bridge/guards/clock-skew.js';
 import { exitCodeForProblems, findProblems, overdueSince, probeBoard, type Problem, type Probes } from '../status-verdict.js';
 import { clientLog, withQueues } from './commands.js';
 

@@ -7,9 +7,9 @@ import { coerceError } from '../errors.js';
 import { isConnectionError, reasonInWords } from '../reachability.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
-import { parseStoredScan } from '../bridge/stored-value.js';
-import { newestGoodOnDisk, type BadFile } from '../bridge/bad-files.js';
-import { compareScans, type ScanOrderKey } from '../bridge/scan-order.js';
+import { parseStoredScan } from '../bridge/guards/stored-value.js';
+import { newestGoodOnDisk, type BadFile } from '../bridge/guards/bad-files.js';
+import { compareScans, type ScanOrderKey } from '../bridge/guards/scan-order.js';
 import { decideHealth, isStarting, type HealthInputs, type HealthResult } from '../health.js';
 import { enqueue, type Enqueued } from './enqueue.js';
 import type { RestartPayload, RestartResult } from './restart-bridge.js';
@@ -60,7 +60,7 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
   ).then(
     (v): HealthInputs['latest'] => {
       if (v === null) return { kind: 'ok', payload: null };
-      // Any client can write the key: a value that is no scan is reported as such (bridge/stored-value.ts).
+      // Any client can write the key: a value that is no scan is reported as such (bridge/guards/stored-value.ts).
       const judged = parseStoredScan(v);
       return judged.kind === 'scan' ? { kind: 'ok', payload: judged.value } : { kind: 'unusable', why: judged.why };
     },

@@ -4,7 +4,7 @@
  * (which mirrors it). Pure: the caller reads Hazelcast.
  */
 import type { HealthResult, LatestScan } from '../health.js';
-import { aheadOfClock } from '../bridge/stored-value.js';
+import { aheadOfClock } from '../bridge/guards/stored-value.js';
 import { SETTINGS } from '../settings.js';
 import { contentGate } from '../content/gate.js';
 import type { ContentWarning } from '../content/rules.js';
@@ -32,7 +32,7 @@ export interface ReadyInputs {
   /** Epoch ms. */
   now: number;
   maxAgeS: number;
-  /** A value stamped further ahead than this is no usable scan (bridge/stored-value.ts). @defaultValue 300 */
+  /** A value stamped further ahead than this is no usable scan (bridge/guards/stored-value.ts). @defaultValue 300 */
   maxClockSkewS?: number;
   /** `null`: the key is absent; `unusable`: its value does not parse as a scan, and why. */
   latest: LatestScan | { unusable: string } | null;

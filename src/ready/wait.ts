@@ -1,7 +1,7 @@
 import type { EntryEvent } from 'hazelcast-client';
 import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
-import { parseStoredScan } from '../bridge/stored-value.js';
+import { parseStoredScan } from '../bridge/guards/stored-value.js';
 import { UnreachableError } from '../errors.js';
 import { decideReady, type HealthEntry, type Readiness, type ReadyInputs } from './decide.js';
 

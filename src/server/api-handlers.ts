@@ -14,7 +14,7 @@ import { maxGapMs, readHistory } from './status-page.js';
 import type { Metrics } from './metrics.js';
 import type { Reachability } from './reachability.js';
 import { readStatusView } from './status-read.js';
-import type { QuarantineEntry } from '../bridge/quarantine.js';
+import type { QuarantineEntry } from '../bridge/guards/quarantine.js';
 
 export type { Reply };
 

@@ -4,13 +4,13 @@ import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts, type BridgeFactsView } from '../bridge/facts.js';
-import { quarantineSize } from '../bridge/quarantine.js';
+import { quarantineSize } from '../bridge/guards/quarantine.js';
 import { STATUSES, type HealthResult, type LatestScan } from '../health.js';
 import { CONTENT_RULES } from '../content/rules.js';
 import { JOB_NAMES, type JobQueues } from '../jobs/table.js';
 import { withTimeout } from '../time.js';
 import { readDeliveries, type DeliveryRecord } from '../alerts/delivery-record.js';
-import { judgeStoredScan } from '../bridge/stored-value.js';
+import { judgeStoredScan } from '../bridge/guards/stored-value.js';
 
 export interface MetricsDeps {
   config: Config;
@@ -67,7 +67,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     if (!hazelcast.connected()) return undefined;
     try {
       const v = await withTimeout((async () => (await hazelcast.client.getMap<string, string>(config.hzMap)).get(config.hzKey))(), HZ_TIMEOUT_MS, 'Hazelcast');
-      // A value that is no scan, or is stamped far ahead, has no data age (bridge/stored-value.ts).
+      // A value that is no scan, or is stamped far ahead, has no data age (bridge/guards/stored-value.ts).
       const judged = v === null ? null : judgeStoredScan(v, { nowMs: Date.now(), maxSkewS: config.maxClockSkewS });
       return judged?.kind === 'scan' ? judged.value : null;
     } catch {

@@ -25,7 +25,7 @@ export interface StatusView {
   servers: { redis: ServerView; hazelcast: ServerView };
   /** Read from Hazelcast now; null when there is none or Hazelcast is unreachable. */
   latestScan: LatestScanView | null;
-  /** Why the value in Hazelcast is no usable scan (bridge/stored-value.ts), when it is not; else null. */
+  /** Why the value in Hazelcast is no usable scan (bridge/guards/stored-value.ts), when it is not; else null. */
   unusable: string | null;
   /** Read from Redis now (its `latestScan` left out: see above); null while Redis is unreachable. */
   facts: Omit<SystemStatus, 'latestScan' | 'at'> | null;

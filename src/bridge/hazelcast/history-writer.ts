@@ -4,7 +4,7 @@ import type { BuiltPayload, DecodedScan as Scan } from './payload.js';
 import type { ReadOutcome } from '../scan-decoder.js';
 import { preciseNow, type ScanTimes } from '../scan-times.js';
 import { WriteRefusedError, type HistoryStore } from './store.js';
-import { scanOrderOf } from '../scan-order.js';
+import { scanOrderOf } from '../guards/scan-order.js';
 
 /** A scan waiting for the history map; without `scan` only its file is kept, read again when written. */
 export interface HistoryItem {

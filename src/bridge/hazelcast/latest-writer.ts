@@ -2,7 +2,7 @@ import type { BuiltPayload } from './payload.js';
 import type { DecodedScan as Scan } from './payload.js';
 import { preciseNow, type ScanTimes } from '../scan-times.js';
 import type { LatestStore, PutOutcome } from './store.js';
-import { compareScans, isNewerScan, scanOrderOf, type ScanOrderKey } from '../scan-order.js';
+import { compareScans, isNewerScan, scanOrderOf, type ScanOrderKey } from '../guards/scan-order.js';
 
 /** A scan offered for `latest_eigen_scan`. */
 export interface LatestItem {

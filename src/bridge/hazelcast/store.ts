@@ -1,7 +1,7 @@
 import type { IMap } from 'hazelcast-client';
 import type { HazelcastClient } from '../../connections.js';
-import { isNewerScan, type ScanOrderKey } from '../scan-order.js';
-import { judgeStoredKey } from '../stored-value.js';
+import { isNewerScan, type ScanOrderKey } from '../guards/scan-order.js';
+import { judgeStoredKey } from '../guards/stored-value.js';
 
 /**
  * Asked before each write: undefined to write now, or a promise that resolves when the write may

@@ -4,7 +4,7 @@
  * the scan that becomes the latest value then does not wait behind older ones, which only go to
  * history.
  */
-import { compareScans, type ScanOrderKey } from '../scan-order.js';
+import { compareScans, type ScanOrderKey } from '../guards/scan-order.js';
 
 export class NewestFirst<T> {
   private readonly items: Array<{ item: T; order: ScanOrderKey }> = [];

@@ -16,7 +16,7 @@ import type { AheadMessage, AheadNotice } from './ahead.js';
 import type { DecodeResult, DecodeTask } from './decode-file.js';
 import type { Limit } from './limits.js';
 import { NewestFirst } from './newest-first.js';
-import type { ScanOrderKey } from '../scan-order.js';
+import type { ScanOrderKey } from '../guards/scan-order.js';
 import type { ResultMessage, TaskMessage } from './thread.js';
 
 export interface DecodePoolOptions {

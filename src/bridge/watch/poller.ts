@@ -13,7 +13,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { coerceError } from '../../errors.js';
 import { fileOrder, isScanCandidate, parseScanPath } from './scan-files.js';
-import { compareScans } from '../scan-order.js';
+import { compareScans } from '../guards/scan-order.js';
 
 /** A file is watched for growth this long after it first appeared (a writer writing in place). */
 const GROWTH_WATCH_MS = 30_000;

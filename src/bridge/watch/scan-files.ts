@@ -9,7 +9,7 @@ import { mkdirSync, renameSync, writeFileSync, type Dirent } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { toScanNumber } from '../arrow/scan-values.js';
-import { compareScans, type ScanOrderKey } from '../scan-order.js';
+import { compareScans, type ScanOrderKey } from '../guards/scan-order.js';
 
 const SUFFIXES = ['.arrow', '.arrows', '.feather', '.ipc'];
 const FILE_RE = /^scan_(\d+)_(\d{2})(\d{2})(\d{2})\.(?:arrow|arrows|feather|ipc)$/;

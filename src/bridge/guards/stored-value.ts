@@ -5,7 +5,7 @@
  * client of the cluster can write there; a bridge that took such a value for the newest scan
  * would refuse every real scan after it, and the gates would call it fresh. Pure.
  */
-import type { LatestScan } from '../health.js';
+import type { LatestScan } from '../../health.js';
 import { clockSkewOf, describeSkew } from './clock-skew.js';
 import type { ScanOrderKey } from './scan-order.js';
 

@@ -5,7 +5,7 @@
  * whole; only the newest few, in scan order, are kept.
  */
 import { compareScans, type ScanOrderKey } from './scan-order.js';
-import { fileOrder, parseScanPath, scanFilesNewestFirst } from './watch/scan-files.js';
+import { fileOrder, parseScanPath, scanFilesNewestFirst } from '../watch/scan-files.js';
 
 /** A file the bridge could not deliver: refused for its stamp, rejected (broken, or quarantined at a decoding limit), skipped (quarantined and unchanged, not a regular file) or incomplete and waited on. */
 export interface BadFile {

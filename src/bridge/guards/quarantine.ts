@@ -4,14 +4,14 @@
  * size or mtime changes; while Redis is down they are kept in memory and written when it returns.
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { RedisConnection as Redis } from '../connections.js';
-import type { Logger } from '../log.js';
-import { coerceError } from '../errors.js';
-import { reasonInWords } from '../reachability.js';
-import { keys } from '../keys.js';
-import { withTimeout } from '../time.js';
-import { relativeToRoot } from './watch/scan-files.js';
-import type { Limit } from './threads/limits.js';
+import type { RedisConnection as Redis } from '../../connections.js';
+import type { Logger } from '../../log.js';
+import { coerceError } from '../../errors.js';
+import { reasonInWords } from '../../reachability.js';
+import { keys } from '../../keys.js';
+import { withTimeout } from '../../time.js';
+import { relativeToRoot } from '../watch/scan-files.js';
+import type { Limit } from '../threads/limits.js';
 
 export interface QuarantineEntry {
   /** Relative to ARROW_DIR, as in payloads. */

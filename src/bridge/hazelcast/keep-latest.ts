@@ -1,6 +1,6 @@
 import type { EntryListener } from 'hazelcast-client';
-import type { Hazelcast } from '../connections.js';
-import { coerceError } from '../errors.js';
+import type { Hazelcast } from '../../connections.js';
+import { coerceError } from '../../errors.js';
 
 export interface LatestKeeperOptions {
   hazelcast: Pick<Hazelcast, 'client' | 'onChange' | 'connected'>;
