@@ -197,7 +197,7 @@ function bridgeFacts(m: StatusPageModel): string[] {
 function historyStart(h: HistoryModel): string {
   const since = h.since === null ? '' : `<p class="note" id="history-since">Checks kept since ${utcDateTime(h.since)} UTC.</p>`;
   if (h.reset === null) return since;
-  return `${since}<p class="outage" id="history-reset">The health history began again at ${utcDateTime(h.reset.at)} UTC: Redis had lost it (restarted without its data?), and the checks from ${utcDateTime(h.reset.lostSince)} UTC until then are gone. The figures, chart and incidents below start again there. Run Redis with persistence (README, Production).</p>`;
+  return `${since}<p class="outage" id="history-reset">The health history began again at ${utcDateTime(h.reset.at)} UTC: Redis had lost it (restarted without its data?), and the checks from ${utcDateTime(h.reset.lostSince)} UTC until then are gone. The figures, chart and incidents below start again there. Run Redis with persistence (docs/operations.md, Redis for production).</p>`;
 }
 
 function slo(id: string, label: string, a: Availability): string {
