@@ -14,12 +14,11 @@ import { decideHealth, isStarting, type HealthInputs, type HealthResult } from '
 import { enqueue, type Enqueued } from './enqueue.js';
 import type { RestartPayload, RestartResult } from './restart-bridge.js';
 import { sleep, withTimeout } from '../time.js';
-import { HEALTH_KEY, healthEntry } from '../ready/decide.js';
+import { healthEntry } from '../ready/decide.js';
 import { addToTimeline } from '../health-timeline.js';
 import { contentSettingsOf } from '../content/rules.js';
 import { markCheckingSince } from '../history-reset.js';
 
-export { HEALTH_KEY };
 /** No read of a check may take longer than this: a dead server makes the check say error, not hang. */
 const READ_TIMEOUT_MS = 2000;
 const HZ_EXPIRY_GRAIN_MS = 1000;
