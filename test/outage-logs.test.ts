@@ -87,7 +87,9 @@ describe('logs while Redis and Hazelcast are down', () => {
     // Besides, at warn or above: the health checks' own verdicts (one per check), and a few lines
     // each said once, about what was done (the bridge writing on past its lock's lease, Redis
     // found empty when it came back); no line per attempt, per connection or per client.
-    const others = during.filter((l) => l.level >= WARN && l.event === undefined && !/^health /.test(l.msg)).map((l) => l.msg);
+    // While both are down: after they are back, the bridge lock may lapse once more while Redis
+    // finds its feet (a second episode, said again, with a recovery line between).
+    const others = during.filter((l) => l.time < upAt && l.level >= WARN && l.event === undefined && !/^health /.test(l.msg)).map((l) => l.msg);
     expect(
       others.filter((m, i) => others.indexOf(m) !== i),
       others.join('\n'),
