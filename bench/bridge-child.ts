@@ -11,7 +11,7 @@
  * measure, from the watcher's event for the file to the write acknowledged by Hazelcast; `times` the
  * moments of the scan's path (src/bridge/scan-times.ts), sent when asked so that the history write is in.
  * Times are epoch milliseconds with sub-millisecond precision (performance.timeOrigin + now()).
- * BENCH_DECODE_ON_MAIN=1: files are decoded on the main thread (main-thread-decode.ts), for issue 8's figure only.
+ * BENCH_VARIANT: the bridge with one data-path mechanism taken away (variants.ts), for the mechanism table; `product` by default.
  */
 import { performance } from 'node:perf_hooks';
 import { resolveConfig } from '../src/config.js';
@@ -19,7 +19,7 @@ import { createLogger } from '../src/log.js';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
 import { Bridge } from '../src/bridge/bridge.js';
 import type { ScanTimes } from '../src/bridge/scan-times.js';
-import { decodeOnMainThread } from './bridge/main-thread-decode.js';
+import { applyVariant, VARIANTS, type Variant } from './bridge/variants.js';
 
 type Cmd = { cmd: 'start' } | { cmd: 'sample'; gc: boolean } | { cmd: 'pushes' } | { cmd: 'stop' };
 
@@ -33,7 +33,9 @@ function send(msg: Record<string, unknown>): void {
 async function main(): Promise<void> {
   const env = JSON.parse(process.env.BENCH_BRIDGE_ENV ?? '{}') as Record<string, string>;
   const config = resolveConfig(env);
-  if (process.env.BENCH_DECODE_ON_MAIN === '1') decodeOnMainThread({ maxScanBytes: config.maxScanBytes, maxFileBytes: config.maxScanFileBytes });
+  const variant = (process.env.BENCH_VARIANT ?? 'product') as Variant;
+  if (!VARIANTS.includes(variant)) throw new Error(`BENCH_VARIANT must be one of ${VARIANTS.join(', ')}`);
+  applyVariant(variant, { maxScanBytes: config.maxScanBytes, maxFileBytes: config.maxScanFileBytes });
   const log = createLogger(config.logLevel, 'bench-bridge');
   const hz: Hazelcast = await createHazelcast(config, log, { kind: 'service' });
   if (!(await hz.waitConnected(30_000))) throw new Error('the bridge child could not connect to Hazelcast within 30 s');

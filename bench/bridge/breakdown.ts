@@ -25,10 +25,10 @@ const STAGES = [
   ['history_round_trip', 'history write called → answered'],
 ] as const;
 
-export function stageBreakdown(ns: number[], renamedAt: Map<number, number>, seenAt: Map<number, number>, times: Map<number, ScanTimes>) {
+/** Each scan's time in each stage, ms, by scan number. */
+function perScanStages(ns: number[], renamedAt: Map<number, number>, seenAt: Map<number, number>, times: Map<number, ScanTimes>) {
   const toEpoch = (mono: number) => performance.timeOrigin + mono;
-  const xs: Record<string, number[]> = Object.fromEntries(STAGES.map(([k]) => [k, []]));
-  const add = (k: string, a: number | undefined, b: number | undefined) => void (a !== undefined && b !== undefined && xs[k]!.push(b - a));
+  const out = new Map<number, Partial<Record<(typeof STAGES)[number][0], number>>>();
   for (const n of ns) {
     const t = times.get(n);
     const r = renamedAt.get(n);
@@ -36,6 +36,8 @@ export function stageBreakdown(ns: number[], renamedAt: Map<number, number>, see
     if (!t || r === undefined || s === undefined) continue;
     const rename = toEpoch(r);
     const seen = toEpoch(s);
+    const row: Partial<Record<(typeof STAGES)[number][0], number>> = {};
+    const add = (k: (typeof STAGES)[number][0], a: number | undefined, b: number | undefined) => void (a !== undefined && b !== undefined && (row[k] = b - a));
     add('file_event', rename, t.event);
     add('read_decode', t.event, t.decoded);
     add('payload', t.decoded, t.payload);
@@ -45,11 +47,49 @@ export function stageBreakdown(ns: number[], renamedAt: Map<number, number>, see
     add('total', rename, seen);
     add('history_after_answer', t.latestAnswered, t.historySent);
     add('history_round_trip', t.historySent, t.historyAnswered);
+    out.set(n, row);
   }
+  return out;
+}
+
+export function stageBreakdown(ns: number[], renamedAt: Map<number, number>, seenAt: Map<number, number>, times: Map<number, ScanTimes>) {
+  const rows = [...perScanStages(ns, renamedAt, seenAt, times).values()];
   return STAGES.map(([stage, what]) => {
-    const s = summarize(xs[stage]!);
+    const s = summarize(rows.flatMap((r) => (r[stage] === undefined ? [] : [r[stage]])));
     return { stage, what, scans: s.count, p50_ms: s.p50, p90_ms: s.p90, p99_ms: s.p99 };
   });
+}
+
+/**
+ * The tail's cause, measured: the slowest 2 % of scans (rename → listener), and for each the stage
+ * that was furthest above its own median in that scan. `blamed` counts the scans each stage
+ * dominated; `excess_ms_p50` is how far above its median the stage was in the tail scans.
+ */
+export function tailCause(ns: number[], renamedAt: Map<number, number>, seenAt: Map<number, number>, times: Map<number, ScanTimes>) {
+  const rows = [...perScanStages(ns, renamedAt, seenAt, times).entries()].filter(([, r]) => r.total !== undefined);
+  const path = STAGES.map(([k]) => k).filter((k) => k !== 'total' && !k.startsWith('history'));
+  const median = Object.fromEntries(path.map((k) => [k, summarize(rows.flatMap(([, r]) => (r[k] === undefined ? [] : [r[k]]))).p50 ?? 0]));
+  const sorted = [...rows].sort((a, b) => b[1].total! - a[1].total!);
+  const tail = sorted.slice(0, Math.max(3, Math.ceil(rows.length * 0.02)));
+  const blamed: Record<string, number> = {};
+  const excess: Record<string, number[]> = Object.fromEntries(path.map((k) => [k, []]));
+  for (const [, r] of tail) {
+    let worst = '';
+    let worstBy = -Infinity;
+    for (const k of path) {
+      const by = (r[k] ?? median[k]!) - median[k]!;
+      excess[k]!.push(by);
+      if (by > worstBy) [worst, worstBy] = [k, by];
+    }
+    blamed[worst] = (blamed[worst] ?? 0) + 1;
+  }
+  return {
+    what: 'the slowest 2 % of scans; for each, the stage furthest above its own median',
+    tail_scans: tail.length,
+    tail_total_ms_min: summarize(tail.map(([, r]) => r.total!)).min,
+    blamed,
+    excess_ms_p50: Object.fromEntries(path.map((k) => [k, summarize(excess[k]!).p50])),
+  };
 }
 
 /** How many Hazelcast calls each write of the latest value took (1 in the usual case). */

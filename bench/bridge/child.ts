@@ -4,6 +4,7 @@ import type { Started } from '../../scripts/servers/services.js';
 import type { ScanTimes } from '../../src/bridge/scan-times.js';
 import { onCleanup, progress, Signal } from './harness.js';
 import { CHILD, KEY, P, PROFILE_DIR, ROOT } from './settings.js';
+import type { Variant } from './variants.js';
 
 export type ChildMsg = { type: string; [k: string]: unknown };
 export interface ChildSample {
@@ -37,8 +38,8 @@ export class BridgeChild {
     this.forget = onCleanup(`bridge child ${proc.pid}`, () => this.kill());
   }
 
-  /** `decodeOnMain`: the bench-only bridge that decodes on its main thread (issue 8's comparison). */
-  static async spawn(env: Record<string, string>, recordPushes = true, decodeOnMain = false): Promise<BridgeChild> {
+  /** `variant`: the bridge with one mechanism taken away (variants.ts), bench only. */
+  static async spawn(env: Record<string, string>, recordPushes = true, variant: Variant = 'product'): Promise<BridgeChild> {
     const prof = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
     const proc = spawn(process.execPath, ['--expose-gc', ...prof, '--import', 'tsx', CHILD], {
       cwd: ROOT,
@@ -46,7 +47,7 @@ export class BridgeChild {
         ...process.env,
         BENCH_BRIDGE_ENV: JSON.stringify(env),
         BENCH_RECORD_PUSHES: recordPushes ? '1' : '0',
-        BENCH_DECODE_ON_MAIN: decodeOnMain ? '1' : '0',
+        BENCH_VARIANT: variant,
         LOG_PRETTY: '0',
       },
       // The child's stdout goes to our stderr: our stdout carries only the JSON result.

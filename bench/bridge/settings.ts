@@ -1,6 +1,7 @@
 /** The bridge benchmark's settings: command-line flags, sizes and targets. */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { VARIANTS, type Variant } from './variants.js';
 
 export const argv = process.argv.slice(2);
 export const QUICK = argv.includes('--quick');
@@ -13,12 +14,29 @@ export const DELETE_PUSHED = argv.includes('--delete-pushed');
 export const PROFILE_DIR = argv.includes('--profile-child') ? path.resolve(argv[argv.indexOf('--profile-child') + 1] ?? 'bench-profiles') : undefined;
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CHILD = path.join(ROOT, 'bench', 'bridge-child.ts');
+/** `--flag N`: a whole number given on the command line, or the default. */
+function intFlag(name: string, dflt: number): number {
+  const i = argv.indexOf(name);
+  if (i < 0) return dflt;
+  const v = Number(argv[i + 1]);
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} needs a whole number above 0`);
+  return v;
+}
+/** `--variants a,b`: the bridges of the latency measure (variants.ts); the product always first. */
+export const VARIANTS_RUN: Variant[] = (() => {
+  const i = argv.indexOf('--variants');
+  const asked = i < 0 ? ['no-ahead', 'main-thread'] : (argv[i + 1] ?? '').split(',').filter((v) => v && v !== 'product');
+  for (const v of asked) if (!(VARIANTS as readonly string[]).includes(v)) throw new Error(`--variants: ${v} is not one of ${VARIANTS.join(', ')}`);
+  return ['product', ...(asked as Variant[])];
+})();
+/** `--idle-s N`: seconds of no scans after the latency measure, for the idle CPU. */
+export const IDLE_S = intFlag('--idle-s', QUICK ? 15 : 60);
 
 export const P = {
-  assets: 400,
+  assets: intFlag('--assets', 400),
   ratePerS: 10,
   warmupScans: QUICK ? 10 : 20,
-  latencyScans: QUICK ? 200 : 1000,
+  latencyScans: intFlag('--scans', QUICK ? 200 : 1000),
   backlogFiles: QUICK ? 2000 : 10_000,
   backlogTailScans: QUICK ? 20 : 50,
   memFirst: 1000,
