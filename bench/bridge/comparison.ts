@@ -86,7 +86,6 @@ export function compare(bridge: Entry, peer: Entry, floor: Lat) {
 
 const EFFECT: Record<string, string> = {
   'main-thread': 'decode threads (without them: each file decoded on the main thread)',
-  'no-ahead': 'decoding ahead and the warm-up (without them: the thread decodes when the main thread asks)',
   fifo: 'newest-first decode queue (without it: arrival order)',
 };
 

@@ -25,7 +25,7 @@ function intFlag(name: string, dflt: number): number {
 /** `--variants a,b`: the bridges of the latency measure (variants.ts); the product always first. */
 export const VARIANTS_RUN: Variant[] = (() => {
   const i = argv.indexOf('--variants');
-  const asked = i < 0 ? ['no-ahead', 'main-thread'] : (argv[i + 1] ?? '').split(',').filter((v) => v && v !== 'product');
+  const asked = i < 0 ? ['main-thread'] : (argv[i + 1] ?? '').split(',').filter((v) => v && v !== 'product');
   for (const v of asked) if (!(VARIANTS as readonly string[]).includes(v)) throw new Error(`--variants: ${v} is not one of ${VARIANTS.join(', ')}`);
   return ['product', ...(asked as Variant[])];
 })();

@@ -5,14 +5,16 @@
  *
  * - `main-thread`: no decode threads; each file is decoded on the main thread with the very
  *   function the threads run (decodeScanFile). Nothing decodes ahead either.
- * - `no-ahead`: decode threads, but no thread decoding ahead or warming up (ahead.ts never starts).
+ *
+ * Decoding ahead and the warm-up were measured the same way (variant `no-ahead`, at commit
+ * ed4a698) and removed: docs/performance.md has the figures.
  * - `fifo`: the decode queue in arrival order instead of newest first (newest-first.ts).
  */
 import { DecodePool } from '../../src/bridge/threads/pool.js';
 import { decodeScanFile } from '../../src/bridge/threads/decode-file.js';
 import { NewestFirst } from '../../src/bridge/threads/newest-first.js';
 
-export const VARIANTS = ['product', 'main-thread', 'no-ahead', 'fifo'] as const;
+export const VARIANTS = ['product', 'main-thread', 'fifo'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 /** `limits`: the bridge's MAX_SCAN_BYTES and MAX_SCAN_FILE_BYTES, as its pool gets them. */
@@ -30,12 +32,8 @@ export function applyVariant(variant: Variant, limits: { maxScanBytes: number; m
           return Promise.resolve({ kind: 'incomplete', reason: err instanceof Error ? err.message : String(err), size: -1, mtimeMs: -1, decodeMs: 0 });
         }
       } satisfies DecodePool['decode'];
-      DecodePool.prototype.decodeAhead = () => undefined;
       return;
     }
-    case 'no-ahead':
-      DecodePool.prototype.decodeAhead = () => undefined;
-      return;
     case 'fifo':
       NewestFirst.prototype.add = function <T>(this: NewestFirst<T>, item: T, order: Parameters<NewestFirst<T>['add']>[1]) {
         (this as unknown as { items: Array<{ item: T; order: typeof order }> }).items.push({ item, order });

@@ -153,8 +153,6 @@ export class Bridge {
       fail: (err) => this.fail(err),
       // The scans in the folder watched again are caught up on, beside any catch-up still running.
       watchingAgain: () => this.catchUpAgain(),
-      // Watched by events, a decode thread hears of each new file when this thread does, and starts on it.
-      watched: (choice) => this.decoder.decodeAhead(choice.mode === 'events' ? this.s.arrowDir : null),
       say,
     });
   }

@@ -57,11 +57,6 @@ export class ScanDecoder {
     await this.pool.close();
   }
 
-  /** Has a decoder thread watch `root` and decode new scan files as they land (decode/ahead.ts); null: stop. */
-  decodeAhead(root: string | null): void {
-    this.pool.decodeAhead(root);
-  }
-
   /** Decoder threads replaced after a limit or a crash. */
   get decodersReplaced(): number {
     return this.pool.replaced;

@@ -1,5 +1,7 @@
 /**
- * A small pool of decode worker threads. Each decode has a time limit (DECODE_TIMEOUT_MS, plus
+ * A small pool of decode worker threads: one from the start, a second one started only when a
+ * file waits while the first is busy (a file at its time limit, a burst), and stopped again after
+ * EXTRA_IDLE_MS without work; each thread holds about 20 MiB. Each decode has a time limit (DECODE_TIMEOUT_MS, plus
  * DECODE_TIMEOUT_MS_PER_MB for each MiB of the file beyond the first) and each worker a heap
  * limit (`resourceLimits`); a worker that overruns either, or dies, is terminated and replaced,
  * and its file comes back as `limit` with a reason naming the limit. `decode` never rejects, and
@@ -11,8 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { coerceError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { fileOrder, parseScanPath, relativeToRoot } from '../watch/scan-files.js';
-import type { AheadMessage, AheadNotice } from './ahead.js';
+import { fileOrder, parseScanPath } from '../watch/scan-files.js';
 import type { DecodeResult, DecodeTask } from './decode-file.js';
 import type { Limit } from './limits.js';
 import { NewestFirst } from './newest-first.js';
@@ -20,7 +21,7 @@ import type { ScanOrderKey } from '../guards/scan-order.js';
 import type { ResultMessage, TaskMessage } from './thread.js';
 
 export interface DecodePoolOptions {
-  /** Worker threads. @defaultValue 2 */
+  /** The most worker threads at once; one runs from the start, the others only while files wait. @defaultValue 2 */
   size?: number;
   /** DECODE_TIMEOUT_MS: the limit for a file of up to 1 MiB. */
   timeoutMs: number;
@@ -30,18 +31,16 @@ export interface DecodePoolOptions {
   maxScanBytes: number;
   /** MAX_SCAN_FILE_BYTES */
   maxFileBytes: number;
+  /** A thread beyond the first stops after this long without work. @defaultValue 30000 */
+  extraIdleMs?: number;
   /** Old-generation heap of each worker, MiB. @defaultValue twice MAX_SCAN_BYTES plus 64 */
   memoryLimitMb?: number;
   log?: Logger;
 }
 
-/**
- * What a pool tells its listeners: `trip`, the moments of each decode that came back; `ahead`,
- * a thread starting and ending the decode of a file ahead of its task.
- */
+/** What a pool tells its listeners: `trip`, the moments of each decode that came back. */
 export interface DecodePoolEvents {
   trip: [trip: DecodeTrip];
-  ahead: [path: string, state: 'started' | 'done'];
 }
 
 /** One decode's trip, epoch ms (performance.timeOrigin + now(), comparable across threads). */
@@ -55,8 +54,6 @@ export interface DecodeTrip {
   back: number;
   /** Of received → replied, the decode proper (the rest is the file read and checks). */
   decodeMs: number;
-  /** Answered from a decode ahead (ahead.ts): the decode ran before `received`. */
-  ahead: boolean;
 }
 
 interface Job {
@@ -73,9 +70,7 @@ interface Slot {
   /** The worker loaded its code: a crash after this is the file's doing, before it the set-up's. */
   ready: boolean;
   job: Job | undefined;
-  /** The file this thread is decoding ahead of any task for it (ahead.ts): it runs before the job. */
-  ahead: { path: string; at: number } | undefined;
-  /** When what the thread runs now (the decode ahead, else the job) breaks DECODE_TIMEOUT_MS, epoch ms. */
+  /** When the job breaks DECODE_TIMEOUT_MS, epoch ms. */
   deadline: number;
   /** The deadline already includes the time allowed for the file's size (looked up once it passed the base limit). */
   sized: boolean;
@@ -87,9 +82,13 @@ interface Slot {
    * (bench/decode-trip.ts). Referenced only while a job runs, so an idle slot's timer holds no process.
    */
   timer: NodeJS.Timeout | undefined;
+  /** A thread beyond the first, idle: stops when this fires. */
+  retire: NodeJS.Timeout | undefined;
 }
 
 const MIB = 1024 * 1024;
+/** A thread beyond the first stops after this long without work: a burst or a backlog keeps it, a lone slow file does not. */
+const EXTRA_IDLE_MS = 30_000;
 /** Epoch ms, sub-millisecond: performance.timeOrigin + now(), comparable across threads. */
 const ORIGIN = performance.timeOrigin;
 
@@ -108,13 +107,16 @@ export class DecodePool extends EventEmitter<DecodePoolEvents> {
   private closed = false;
   private replacedCount = 0;
   private readonly memoryLimitMb: number;
-  /** The folder the first thread watches to decode ahead; null: none. */
-  private aheadRoot: string | null = null;
 
   constructor(private readonly o: DecodePoolOptions) {
     super();
     this.memoryLimitMb = o.memoryLimitMb ?? Math.ceil((2 * o.maxScanBytes) / MIB) + 64;
-    for (let i = 0; i < (o.size ?? 2); i++) this.slots.push(this.spawn());
+    this.slots.push(this.spawn());
+  }
+
+  /** Threads running now (loaded or loading). */
+  get threads(): number {
+    return this.slots.length;
   }
 
   /** Decodes one file; `quarantined` is the size and mtime of its quarantined version, if any. */
@@ -126,22 +128,6 @@ export class DecodePool extends EventEmitter<DecodePoolEvents> {
       this.queue.add(job, job.order);
       this.dispatch();
     });
-  }
-
-  /**
-   * Has the first thread watch `root` with inotify and decode new scan files as they land, ahead
-   * of the tasks for them (ahead.ts); null stops it. Only for a folder watched by events: on a
-   * network filesystem inotify hears nothing.
-   */
-  decodeAhead(root: string | null): void {
-    this.aheadRoot = root;
-    const lead = this.slots[0];
-    if (lead?.ready) this.tellAhead(lead);
-  }
-
-  private tellAhead(slot: Slot): void {
-    const ahead = { root: this.aheadRoot, maxScanBytes: this.o.maxScanBytes, maxFileBytes: this.o.maxFileBytes };
-    slot.worker.postMessage({ ahead } satisfies AheadMessage);
   }
 
   /** Resolves true once every worker has loaded its code (false after `timeoutMs` or on close): decodes are fast from then on. */
@@ -162,6 +148,7 @@ export class DecodePool extends EventEmitter<DecodePoolEvents> {
     await Promise.all(
       this.slots.map((s) => {
         clearTimeout(s.timer);
+        clearTimeout(s.retire);
         s.job?.done({ kind: 'incomplete', reason: 'the decoder pool is closed', size: -1, mtimeMs: -1, decodeMs: 0 });
         s.job = undefined;
         return s.worker.terminate().catch(() => undefined);
@@ -177,16 +164,13 @@ export class DecodePool extends EventEmitter<DecodePoolEvents> {
       stdout: false,
       stderr: false,
     });
-    const slot: Slot = { worker, ready: false, job: undefined, ahead: undefined, deadline: 0, sized: false, sizeMb: undefined, timer: undefined };
+    const slot: Slot = { worker, ready: false, job: undefined, deadline: 0, sized: false, sizeMb: undefined, timer: undefined, retire: undefined };
     worker.unref();
-    worker.on('message', (m: ResultMessage | AheadNotice | 'ready') => {
+    worker.on('message', (m: ResultMessage | 'ready') => {
       if (m === 'ready') {
         slot.ready = true;
-        if (this.aheadRoot !== null && this.slots[0] === slot) this.tellAhead(slot);
         this.dispatch();
-      } else if ('aheadStarted' in m) this.aheadStarted(slot, m.aheadStarted, m.at);
-      else if ('aheadDone' in m) this.aheadDone(slot);
-      else this.answered(slot, m);
+      } else this.answered(slot, m);
     });
     worker.on('error', (err) => {
       const e = err as NodeJS.ErrnoException;
@@ -206,42 +190,42 @@ export class DecodePool extends EventEmitter<DecodePoolEvents> {
     const job = slot.job;
     if (this.listenerCount('trip') > 0) {
       const decodeMs = 'decodeMs' in m.result ? m.result.decodeMs : 0;
-      this.emit('trip', { posted: job.posted, received: m.at[0], replied: m.at[1], back: ORIGIN + performance.now(), decodeMs, ahead: m.ahead === true });
+      this.emit('trip', { posted: job.posted, received: m.at[0], replied: m.at[1], back: ORIGIN + performance.now(), decodeMs });
     }
-    if (!slot.ahead) slot.timer?.unref();
+    slot.timer?.unref();
     slot.job = undefined;
     job.done(m.result);
     this.dispatch();
+    if (!slot.job && slot !== this.slots[0]) {
+      clearTimeout(slot.retire);
+      slot.retire = setTimeout(() => this.stopExtra(slot), this.o.extraIdleMs ?? EXTRA_IDLE_MS).unref();
+    }
   }
 
-  /** The thread started decoding a file ahead: it is busy, under the same time limit as a task. */
-  private aheadStarted(slot: Slot, path: string, at: number): void {
-    slot.ahead = { path, at };
-    this.arm(slot, at + this.o.timeoutMs);
-    this.emit('ahead', path, 'started');
-  }
-
-  private aheadDone(slot: Slot): void {
-    const path = slot.ahead?.path;
-    slot.ahead = undefined;
-    if (path !== undefined) this.emit('ahead', path, 'done');
-    // A task sent meanwhile starts now: its time limit counts from here.
-    if (slot.job) this.arm(slot, Math.max(slot.job.posted, ORIGIN + performance.now()) + this.o.timeoutMs);
-    else slot.timer?.unref();
-    this.dispatch();
+  /** A thread beyond the first that had no work for EXTRA_IDLE_MS. */
+  private stopExtra(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i <= 0 || slot.job || this.closed) return;
+    this.slots.splice(i, 1);
+    clearTimeout(slot.timer);
+    slot.worker.removeAllListeners();
+    slot.worker.terminate().catch(() => undefined);
   }
 
   private dispatch(): void {
     for (let job = this.queue.peek(); !this.closed && job; job = this.queue.peek()) {
       // Only to a worker that has loaded (that takes a while on a busy machine): a running one may free up sooner.
-      const free = this.slots.filter((s) => s.ready && !s.job);
-      // The thread decoding this very file ahead answers from that decode; one decoding another file ahead is busy.
-      const slot = free.find((s) => s.ahead?.path === job.task.path) ?? free.find((s) => !s.ahead);
-      if (!slot) return;
+      const slot = this.slots.find((s) => s.ready && !s.job);
+      if (!slot) {
+        // Every thread busy and a file waits: one more thread, unless one is loading already (it takes the file once loaded).
+        if (this.slots.length < (this.o.size ?? 2) && this.slots.every((s) => s.ready)) this.slots.push(this.spawn());
+        return;
+      }
       this.queue.take();
+      clearTimeout(slot.retire);
       slot.job = job;
       job.posted = ORIGIN + performance.now();
-      if (!slot.ahead) this.arm(slot, job.posted + this.o.timeoutMs);
+      this.arm(slot, job.posted + this.o.timeoutMs);
       slot.worker.postMessage({ id: job.id, task: job.task } satisfies TaskMessage);
     }
   }
@@ -258,7 +242,7 @@ export class DecodePool extends EventEmitter<DecodePoolEvents> {
   private watch(slot: Slot, ms: number): void {
     slot.timer = setTimeout(() => {
       slot.timer = undefined;
-      if (!slot.job && !slot.ahead) return;
+      if (!slot.job) return;
       const left = slot.deadline - (ORIGIN + performance.now());
       if (left > 0) this.watch(slot, left);
       else if (!slot.sized && (this.o.timeoutMsPerMb ?? 0) > 0) this.allowForSize(slot);
@@ -268,15 +252,14 @@ export class DecodePool extends EventEmitter<DecodePoolEvents> {
 
   /**
    * A decode past the base limit: adds the time its file's size allows. Looked up only now (a
-   * stat, off the path of every decode that ends in time), for what the thread still runs.
+   * stat, off the path of every decode that ends in time), for the job the thread still runs.
    */
   private allowForSize(slot: Slot): void {
     slot.sized = true;
-    const running = slot.ahead ?? slot.job;
-    const path = slot.ahead?.path ?? slot.job?.task.path;
-    if (!running || path === undefined) return;
-    const still = () => (slot.ahead ?? slot.job) === running && this.slots.includes(slot);
-    stat(path).then(
+    const running = slot.job;
+    if (!running) return;
+    const still = () => slot.job === running && this.slots.includes(slot);
+    stat(running.task.path).then(
       (st) => {
         if (!still()) return;
         slot.sizeMb = st.size / MIB;
@@ -306,10 +289,9 @@ export class DecodePool extends EventEmitter<DecodePoolEvents> {
     const i = this.slots.indexOf(slot);
     if (i < 0 || this.closed) return;
     clearTimeout(slot.timer);
-    const { ahead } = slot;
-    let job = slot.job;
+    clearTimeout(slot.retire);
+    const job = slot.job;
     slot.job = undefined;
-    slot.ahead = undefined;
     // Terminating interrupts even a tight loop in the decoder; the promise is not awaited, a new worker starts now.
     slot.worker.removeAllListeners('exit');
     slot.worker.terminate().catch(() => undefined);
@@ -323,14 +305,9 @@ export class DecodePool extends EventEmitter<DecodePoolEvents> {
       retry.unref();
       return;
     }
-    this.slots[i] = this.spawn();
-    // A decode ahead runs before the task sent to its thread: it broke the limit, not the task's file.
-    if (ahead && job?.task.path !== ahead.path) {
-      if (job) this.queue.add(job, job.order);
-      job = undefined;
-      const file = this.aheadRoot === null ? ahead.path : relativeToRoot(this.aheadRoot, ahead.path);
-      this.o.log?.warn({ file, limit }, `decoder replaced: ${reason} (the file decoded ahead of its task)`);
-    }
+    // The first thread is always replaced; another only if files wait (else the next wait starts one).
+    if (i === 0 || this.queue.size > 0) this.slots[i] = this.spawn();
+    else this.slots.splice(i, 1);
     if (job) {
       this.o.log?.warn({ file: job.task.relPath, limit }, `decoder replaced: ${reason}`);
       // The file's size and mtime name the version that broke the limit (stat does not open the file).

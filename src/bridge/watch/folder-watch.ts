@@ -19,8 +19,6 @@ export interface FolderWatchOptions {
   fail(err: Error): void;
   /** Watching again after the folder went away: the scans already in it are to be caught up on. */
   watchingAgain(): void;
-  /** The watches are in place (at start, and each time the folder is watched again), in this mode. */
-  watched?(choice: WatchModeChoice): void;
   say(level: 'info' | 'warn', message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -86,7 +84,6 @@ export class FolderWatch {
     this.source = source;
     this.stopFolderCheck = checkFolderEvery(arrowDir, 1000, (err) => void this.watchAgain(err));
     this.watching = true;
-    this.o.watched?.(choice);
     this.o.say('info', `${verb} ${arrowDir} as bridge ${this.o.bridgeId} ${source.how} (${choice.reason})`, { watchMode: choice });
   }
 
