@@ -43,6 +43,7 @@ import { HAZELCAST_VERSION, startHazelcast } from '../scripts/servers/services.j
 import { phaseBacklog } from './bridge/backlog.js';
 import { benchClient, cleanupAll, mono, onCleanup, progress } from './bridge/harness.js';
 import { phaseLatency } from './bridge/latency.js';
+import { phaseIdleProcess } from './bridge/idle.js';
 import { phaseMemory } from './bridge/memory.js';
 import { microCosts } from './bridge/micro.js';
 import { makeTemplates } from './bridge/scans.js';
@@ -124,6 +125,9 @@ async function main(): Promise<void> {
   results.latency = await phaseLatency(member, observer, writer, tmpRoot);
   progress(`latency done: ${JSON.stringify((results.latency as { comparison: unknown }).comparison)}`);
   load('latency_end');
+  results.idle_process = await phaseIdleProcess(member, tmpRoot);
+  progress(`idle process done: ${JSON.stringify(results.idle_process)}`);
+  load('idle_end');
   if (!LATENCY_ONLY) {
     results.backlog = await phaseBacklog(member, observer, tmpRoot, templates);
     progress('backlog done');
