@@ -7,12 +7,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Bridge, type BridgeEvent } from '../src/bridge/bridge.js';
 import { DecodePool } from '../src/bridge/threads/pool.js';
-import { createHazelcast } from '../src/connections.js';
 import { SETTINGS } from '../src/settings.js';
 import { dayFolder, scanFileName } from '../src/bridge/watch/scan-files.js';
-import { EventLog, tempDir, testConfig, testLog } from './helpers.js';
+import { tempDir, testConfig } from './helpers.js';
+import { startBridge } from './bridge-world.js';
 
 const MIB = 1024 * 1024;
 const cleanups: Array<() => Promise<void>> = [];
@@ -82,12 +81,7 @@ describe('a large legitimate scan', () => {
       Number(SETTINGS.DECODE_TIMEOUT_MS.default),
       Number(SETTINGS.DECODE_TIMEOUT_MS_PER_MB.default),
     ]);
-    const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
-    cleanups.push(() => hz.shutdown());
-    const events = new EventLog<BridgeEvent>();
-    const bridge = new Bridge({ settings: config, hazelcast: hz, log: testLog, onEvent: events.push });
-    await bridge.start();
-    cleanups.push(() => bridge.stop());
+    const { hz, events } = await startBridge(config, cleanups);
     writeLargeScan(config.arrowDir, 'long', 7, 100_000, AT, 8);
     const done = await events.until((e) => (e.type === 'pushed' && e.scanNumber === 7) || e.type === 'rejected', 60_000, 'scan #7 pushed or rejected');
     expect(done).toMatchObject({ type: 'pushed', scanNumber: 7, assets: 100_000 });

@@ -6,6 +6,7 @@ import { enqueueRestart, runHealthCheck } from '../src/jobs/health-check.js';
 import { keys } from '../src/keys.js';
 import { decideHealth, type HealthInputs } from '../src/health.js';
 import { eventually, killChildren, spawnRoles, testLog } from './helpers.js';
+import { failedForGood } from './bridge-world.js';
 import { fastEnv } from './bridge-roles.js';
 
 afterEach(killChildren);
@@ -51,14 +52,7 @@ describe('restart_failed names the reason', () => {
       // A bridge ran here once: no heartbeat now is down, not a system still starting.
       await redis.set(keys(config.queuePrefix).generation, '1');
       const { id } = await enqueueRestart(queue, { reason: 'test', requestedBy: 'test' });
-      const job = await eventually(
-        'the restart failing for good',
-        async () => {
-          const j = await queue.getJob(id);
-          return j && (await j.getState()) === 'failed' ? j : undefined;
-        },
-        40_000,
-      );
+      const job = await failedForGood(queue, id);
       expect(job.attemptsMade).toBe(3);
       // Each attempt's reason, once each: no stack trace repeated.
       const traces = job.stacktrace ?? [];

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Bridge, type BridgeEvent } from '../src/bridge/bridge.js';
-import { createHazelcast } from '../src/connections.js';
+import type { BridgeEvent } from '../src/bridge/bridge.js';
 import { waitUntilReady } from '../src/ready/wait.js';
 import { writeScanFile } from '../src/bridge/watch/scan-files.js';
 import { encodeScan, makeScan } from '../src/demo/scan-writer.js';
-import { EventLog, eventually, testConfig, testLog } from './helpers.js';
+import { EventLog, eventually, testConfig } from './helpers.js';
+import { startBridge } from './bridge-world.js';
 
 /** Issue 20, finding 1: the value already in Hazelcast is judged like a file, and never by the bridge's memory. */
 const cleanups: Array<() => Promise<void>> = [];
@@ -16,12 +16,7 @@ type Pushed = Extract<BridgeEvent, { type: 'pushed' }>;
 
 async function world() {
   const config = testConfig();
-  const hz = await createHazelcast(config, testLog, { kind: 'command', timeoutMs: 10_000 });
-  cleanups.push(() => hz.shutdown());
-  const events = new EventLog<BridgeEvent>();
-  const bridge = new Bridge({ settings: config, hazelcast: hz, log: testLog, onEvent: events.push });
-  await bridge.start();
-  cleanups.push(() => bridge.stop());
+  const { hz, bridge, events } = await startBridge(config, cleanups);
   const map = await hz.client.getMap<string, string>(config.hzMap);
   const T0 = Date.now() - 60_000;
   return {

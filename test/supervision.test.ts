@@ -8,6 +8,7 @@ import { openJobQueue, QUEUES } from '../src/jobs/table.js';
 import { enqueueRestart, runHealthCheck } from '../src/jobs/health-check.js';
 import { keys } from '../src/keys.js';
 import { eventually, killChildren, spawnRoles, testLog, writeScanFile } from './helpers.js';
+import { failedForGood } from './bridge-world.js';
 import { activeBridge, fastEnv, latestOf, pushedByAnother } from './bridge-roles.js';
 
 afterEach(killChildren);
@@ -275,14 +276,7 @@ describe('restart jobs', () => {
     try {
       // No bridge worker runs anywhere: no restart can be confirmed.
       const { id } = await enqueueRestart(queue, { reason: 'test', requestedBy: 'test' });
-      const job = await eventually(
-        'the restart failing for good',
-        async () => {
-          const j = await queue.getJob(id);
-          return j && (await j.getState()) === 'failed' ? j : undefined;
-        },
-        40_000,
-      );
+      const job = await failedForGood(queue, id);
       expect(job.attemptsMade).toBe(3);
       const { logs } = await queue.getJobLogs(id);
       const starts = logs.filter((l) => / started at /.test(l)).map((l) => Date.parse(/started at ([\d\-T:.]+Z)/.exec(l)![1]!));
