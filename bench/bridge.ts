@@ -44,10 +44,11 @@ import { phaseBacklog } from './bridge/backlog.js';
 import { benchClient, cleanupAll, mono, onCleanup, progress } from './bridge/harness.js';
 import { phaseLatency } from './bridge/latency.js';
 import { phaseIdleProcess } from './bridge/idle.js';
+import { runTargets, type Run } from './bridge/runs.js';
 import { phaseMemory } from './bridge/memory.js';
 import { microCosts } from './bridge/micro.js';
 import { makeTemplates } from './bridge/scans.js';
-import { argv, DELETE_PUSHED, KEEP_DIRS, LATENCY_ONLY, P, QUICK, ROOT, TARGETS } from './bridge/settings.js';
+import { argv, DELETE_PUSHED, KEEP_DIRS, LATENCY_ONLY, P, QUICK, ROOT, RUNS, TARGETS } from './bridge/settings.js';
 
 const results: Record<string, unknown> = {};
 let finished = false;
@@ -122,8 +123,14 @@ async function main(): Promise<void> {
   };
 
   load('latency_start');
-  results.latency = await phaseLatency(member, observer, writer, tmpRoot);
-  progress(`latency done: ${JSON.stringify((results.latency as { comparison: unknown }).comparison)}`);
+  const latencyRuns: Array<Awaited<ReturnType<typeof phaseLatency>>> = [];
+  for (let run = 1; run <= RUNS; run++) {
+    latencyRuns.push(await phaseLatency(member, observer, writer, tmpRoot));
+    progress(`latency run ${run}/${RUNS} done: ${JSON.stringify(latencyRuns.at(-1)!.comparison.table)}`);
+    load(`latency_run_${run}_end`);
+  }
+  results.latency = latencyRuns[0];
+  if (RUNS > 1) results.latency_runs = latencyRuns.slice(1);
   load('latency_end');
   results.idle_process = await phaseIdleProcess(member, tmpRoot);
   progress(`idle process done: ${JSON.stringify(results.idle_process)}`);
@@ -137,11 +144,23 @@ async function main(): Promise<void> {
     load('memory_end');
   }
 
-  const L = results.latency as Awaited<ReturnType<typeof phaseLatency>>;
   const B = results.backlog as Awaited<ReturnType<typeof phaseBacklog>> | undefined;
   const M = results.memory as Awaited<ReturnType<typeof phaseMemory>> | undefined;
+  const figures = (e: {
+    latency_ms: { p50: number | null; p99: number | null; missing: number };
+    cost: { while_scanning: { cpu_ms_per_scan: number | null }; rss_mb_idle_end: number };
+  }) => ({
+    p50: e.latency_ms.p50,
+    p99: e.latency_ms.p99,
+    cpuPerScan: e.cost.while_scanning.cpu_ms_per_scan,
+    missing: e.latency_ms.missing,
+    idleRssMb: e.cost.rss_mb_idle_end,
+  });
+  const runs: Run[] = latencyRuns.map((l) => ({ bridge: figures(l.contenders.product!), peer: figures(l.contenders.python_peer!) }));
+  const short = (f: Run['bridge']) => ({ p50_ms: f.p50, p99_ms: f.p99, cpu_ms_per_scan: f.cpuPerScan });
+  results.runs_table = runs.map((r, i) => ({ run: i + 1, scan_bridge: short(r.bridge), python_peer: short(r.peer) }));
   const targets = [
-    ...L.comparison.targets.map((t) => ({ name: t.name, target: t.target, value: t.value, met: t.met })),
+    ...runTargets(runs, results.idle_process as { percent_of_a_core: number; rss_mb: number } | undefined),
     ...(B ? [{ name: 'backlog newest', target: `<= ${TARGETS.backlogNewestMs} ms`, value: B.newest_ms, met: B.met.newest }] : []),
     ...(B ? [{ name: 'backlog history rate', target: `>= ${TARGETS.historyScansPerS} scans/s`, value: B.history_scans_per_s, met: B.met.history_rate }] : []),
     ...(M ? [{ name: 'memory growth', target: `<= ${TARGETS.memoryGrowthMb} MB`, value: M.growth_mb, met: M.met.growth }] : []),

@@ -176,9 +176,10 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
     rss_mb_idle_end: idleEnd.procs[k]!.rssMb,
     threads: idleEnd.procs[k]!.threads,
   });
-  const results: Record<string, unknown> = {};
+  type Entry = { latency_ms: ReturnType<typeof lat>; cost: ReturnType<typeof cost>; [more: string]: unknown };
+  const results: Record<string, Entry> = {};
   for (const [k, c] of contenders.entries()) {
-    const entry: Record<string, unknown> = { latency_ms: lat(c.sent, c.watch), cost: cost(k) };
+    const entry: Entry = { latency_ms: lat(c.sent, c.watch), cost: cost(k) };
     if (c.child) {
       const { times: moments } = await c.child.pushes();
       entry.stages = stageBreakdown(measured, c.sent, c.watch.seen, moments);
@@ -202,9 +203,8 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   await destroyMaps(observer, [...contenders.flatMap((c) => c.maps), floorMapName, casMapName]);
   if (!KEEP_DIRS) await Promise.all(contenders.map((c) => rm(c.dir, { recursive: true, force: true })));
 
-  type Entry = { latency_ms: ReturnType<typeof lat>; cost: ReturnType<typeof cost> };
-  const product = results.product as Entry;
-  const peerE = results.python_peer as Entry;
+  const product = results.product!;
+  const peerE = results.python_peer!;
   return {
     method:
       `${P.ratePerS} scans/s of ${P.assets} assets; each file written to .<name>.tmp in the day folder before its slot, t0 = performance.now() just before renameSync into place, ` +
@@ -220,6 +220,6 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
     floor_write_errors: floorErrors,
     cpu_per_stage_in_bench_process: cpu,
     comparison: compare(product, peerE, floor),
-    mechanisms: mechanisms(results as Record<string, Entry>),
+    mechanisms: mechanisms(results),
   };
 }

@@ -29,6 +29,8 @@ export const VARIANTS_RUN: Variant[] = (() => {
   for (const v of asked) if (!(VARIANTS as readonly string[]).includes(v)) throw new Error(`--variants: ${v} is not one of ${VARIANTS.join(', ')}`);
   return ['product', ...(asked as Variant[])];
 })();
+/** `--runs N`: the latency measure N times on the same member, for the p99 target (below the peer's in 4 of 5). */
+export const RUNS = intFlag('--runs', 1);
 /** `--idle-s N`: seconds of no scans after the latency measure, for the idle CPU. */
 export const IDLE_S = intFlag('--idle-s', QUICK ? 15 : 60);
 
