@@ -48,7 +48,7 @@ import { runTargets, type Run } from './bridge/runs.js';
 import { phaseMemory } from './bridge/memory.js';
 import { microCosts } from './bridge/micro.js';
 import { makeTemplates } from './bridge/scans.js';
-import { argv, DELETE_PUSHED, KEEP_DIRS, LATENCY_ONLY, P, QUICK, ROOT, RUNS, TARGETS } from './bridge/settings.js';
+import { argv, BACKLOG_ONLY, DELETE_PUSHED, KEEP_DIRS, LATENCY_ONLY, P, QUICK, ROOT, RUNS, TARGETS } from './bridge/settings.js';
 
 const results: Record<string, unknown> = {};
 let finished = false;
@@ -122,6 +122,14 @@ async function main(): Promise<void> {
     build_payload_ms: micro.build_payload_ms,
   };
 
+  if (BACKLOG_ONLY) {
+    // Newest-first's measure: the same backlog with the product and with `--backlog-variant fifo`.
+    results.backlog = await phaseBacklog(member, observer, tmpRoot, templates);
+    finished = true;
+    await cleanupAll();
+    process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+    process.exit(0);
+  }
   load('latency_start');
   const latencyRuns: Array<Awaited<ReturnType<typeof phaseLatency>>> = [];
   for (let run = 1; run <= RUNS; run++) {

@@ -11,7 +11,7 @@ import { BridgeChild, childEnv, pickStats, type ChildMsg, type ChildSample } fro
 import { decompose, destroyMaps, epoch, latencies, LatestWatch, mb, mono, progress, r2, sleepUntil, summarize } from './harness.js';
 import { sleep } from '../../src/time.js';
 import { patch, publish, scanFile, stage, type ScanFile, type Template } from './scans.js';
-import { KEEP_DIRS, KEY, P, TARGETS } from './settings.js';
+import { BACKLOG_VARIANT, KEEP_DIRS, KEY, P, TARGETS } from './settings.js';
 
 export async function phaseBacklog(member: Started, observer: Client, tmpRoot: string, templates: Template[]) {
   const id = randomUUID().slice(0, 8);
@@ -36,7 +36,7 @@ export async function phaseBacklog(member: Started, observer: Client, tmpRoot: s
   progress(`backlog: ${N} files (${mb(bytesTotal)} MB) written in ${Math.round(mono() - tWrite)} ms; starting a fresh bridge`);
 
   const watch = await LatestWatch.open(observer, maps.bridge);
-  const child = await BridgeChild.spawn(childEnv(member, arrowDir, maps.bridge, maps.history));
+  const child = await BridgeChild.spawn(childEnv(member, arrowDir, maps.bridge, maps.history), true, BACKLOG_VARIANT);
   const sentAt = epoch();
   child.send({ cmd: 'start' });
   const started = await child.next('started', 120_000);
@@ -45,6 +45,25 @@ export async function phaseBacklog(member: Started, observer: Client, tmpRoot: s
   await watch.signal.until(() => watch.seen.has(N), 120_000, `scan #${N} in ${KEY}`);
   const newestMs = performance.timeOrigin + watch.seen.get(N)! - tCall;
   progress(`backlog: newest scan #${N} readable ${Math.round(newestMs)} ms after start()`);
+  // Live scans while the catch-up still reads history (up to BACKFILL_WORKERS files in the decode queue): what newest-first is for.
+  const period = 1000 / P.ratePerS;
+  const during: ScanFile[] = [];
+  const duringSent = new Map<number, number>();
+  let catching = true;
+  const live = (async () => {
+    const t0 = mono();
+    for (let k = 0; catching && k < 6000; k++) {
+      const n = N + 1 + k;
+      const time = new Date();
+      const f = scanFile(arrowDir, n, time, patch(templates[n % templates.length]!, n, time.getTime()));
+      stage(f);
+      await sleepUntil(t0 + k * period);
+      if (!catching) break;
+      duringSent.set(n, mono());
+      publish(f);
+      during.push(f);
+    }
+  })();
   let lastReport = mono();
   const reporter = setInterval(() => {
     void child.sample(false).then(
@@ -61,7 +80,15 @@ export async function phaseBacklog(member: Started, observer: Client, tmpRoot: s
     caught = await child.next('caughtUp', 600_000);
   } finally {
     clearInterval(reporter);
+    catching = false;
   }
+  await live;
+  const lastDuring = during.at(-1)?.n ?? N;
+  await watch.signal.until(() => watch.max >= lastDuring, 10_000, 'the last scan sent during the catch-up').catch((err: unknown) => progress(String(err)));
+  const duringCatchUp = latencies(
+    during.map((f) => ({ n: f.n, t0: duringSent.get(f.n)! })),
+    watch.seen,
+  );
   const caughtMs = (caught.t as number) - tCall;
   const statsAtCaught = caught.stats as ChildSample['stats'];
   // Let the live history queue (the newest scan) drain before the next measurements.
@@ -76,10 +103,9 @@ export async function phaseBacklog(member: Started, observer: Client, tmpRoot: s
   // Tail: live latency with the folder now holding N files (same method as phase 1, no floor).
   const tailXs: number[] = [];
   let tailMissing = 0;
-  const period = 1000 / P.ratePerS;
   const tailFiles: ScanFile[] = [];
   for (let k = 0; k < P.backlogTailScans; k++) {
-    const n = N + 1 + k;
+    const n = lastDuring + 1 + k;
     const time = new Date(Date.now() + k * period);
     tailFiles.push(scanFile(arrowDir, n, time, patch(templates[n % templates.length]!, n, time.getTime())));
   }
@@ -126,6 +152,12 @@ export async function phaseBacklog(member: Started, observer: Client, tmpRoot: s
     history_written_at_caught_up: statsAtCaught.historyWritten,
     history_written_after_drain: s.stats.historyWritten,
     child_rss_mb_after_gc_watching_files: mb(afterGc.mem.rss),
+    live_latency_during_catch_up_ms: {
+      variant: BACKLOG_VARIANT,
+      ...summarize(duringCatchUp.xs),
+      superseded: duringCatchUp.superseded,
+      missing: duringCatchUp.missing,
+    },
     live_latency_with_folder_full_ms: {
       files_in_folder: N,
       ...summarize(tailXs),

@@ -8,6 +8,8 @@ export const QUICK = argv.includes('--quick');
 export const KEEP_DIRS = argv.includes('--keep-dirs');
 /** Only the latency measure (the three-way comparison): skips backlog and memory. */
 export const LATENCY_ONLY = argv.includes('--latency-only');
+/** Only the backlog measure (with --backlog-variant: newest-first's effect); prints its JSON, writes no file. */
+export const BACKLOG_ONLY = argv.includes('--backlog-only');
 /** Memory phase: delete each file once pushed (the folder stays small) instead of keeping all, as a real scanner does. */
 export const DELETE_PUSHED = argv.includes('--delete-pushed');
 /** `--profile-child DIR`: run each bridge child with --cpu-prof into DIR (evidence for bottlenecks). */
@@ -28,6 +30,13 @@ export const VARIANTS_RUN: Variant[] = (() => {
   const asked = i < 0 ? ['main-thread'] : (argv[i + 1] ?? '').split(',').filter((v) => v && v !== 'product');
   for (const v of asked) if (!(VARIANTS as readonly string[]).includes(v)) throw new Error(`--variants: ${v} is not one of ${VARIANTS.join(', ')}`);
   return ['product', ...(asked as Variant[])];
+})();
+/** `--backlog-variant V`: the bridge of the backlog measure (variants.ts), e.g. `fifo` for newest-first's effect. */
+export const BACKLOG_VARIANT: Variant = (() => {
+  const i = argv.indexOf('--backlog-variant');
+  const v = i < 0 ? 'product' : (argv[i + 1] ?? '');
+  if (!(VARIANTS as readonly string[]).includes(v)) throw new Error(`--backlog-variant: ${v} is not one of ${VARIANTS.join(', ')}`);
+  return v as Variant;
 })();
 /** `--runs N`: the latency measure N times on the same member, for the p99 target (below the peer's in 4 of 5). */
 export const RUNS = intFlag('--runs', 1);
