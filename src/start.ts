@@ -7,7 +7,6 @@ import { readBridgeFacts } from './bridge/facts.js';
 import { startScheduler } from './scheduler.js';
 import { startJobWorkers } from './workers/job-worker.js';
 import { startBridgeWorker } from './workers/bridge-worker.js';
-import { runDemoScanner } from './demo/scanner.js';
 import { startBoard } from './server/app.js';
 import { startSummary } from './summary.js';
 import { withTimeout } from './time.js';
@@ -97,6 +96,8 @@ export async function start(config: Config, log: Logger, values: Record<string, 
   if (values['with-demo-scanner']) {
     const ctl = new AbortController();
     // The bridge's push line tells each scan; the scanner's own line per scan would double them.
+    // Loaded only here: the scan writer brings apache-arrow, which a bridge process needs only in its decode threads.
+    const { runDemoScanner } = await import('./demo/scanner.js');
     const demo = runDemoScanner({
       arrowDir: config.arrowDir,
       intervalMs: 5000,

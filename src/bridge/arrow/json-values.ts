@@ -10,7 +10,14 @@
  *   (`String(Number(s)) === s`, integers within ±(2^53−1)), `null` for nan/inf/None/null
  *   spellings, else the string (`"2.0"`, `"007"`, `"50,150,300,750"` stay strings).
  */
-import { TimeUnit } from 'apache-arrow';
+/**
+ * Arrow's time units (Schema.fbs) by number: this module is loaded by the main thread for the
+ * payload, and a value import of apache-arrow's enum would load the whole library there (about
+ * 15 MiB of resident memory).
+ */
+const SECOND = 0;
+const MILLISECOND = 1;
+const MICROSECOND = 2;
 
 const MAX_SAFE = 9007199254740991n;
 const MIN_SAFE = -9007199254740991n;
@@ -30,14 +37,14 @@ function floorDiv(v: bigint, d: bigint): number {
   return Number(q);
 }
 
-/** A timestamp's raw value in `unit` → epoch milliseconds (floored). */
-export function timestampToMs(v: bigint, unit: TimeUnit): number {
+/** A timestamp's raw value in `unit` (Arrow's TimeUnit) → epoch milliseconds (floored). */
+export function timestampToMs(v: bigint, unit: number): number {
   switch (unit) {
-    case TimeUnit.SECOND:
+    case SECOND:
       return Number(v) * 1000;
-    case TimeUnit.MILLISECOND:
+    case MILLISECOND:
       return Number(v);
-    case TimeUnit.MICROSECOND:
+    case MICROSECOND:
       return floorDiv(v, 1000n);
     default:
       return floorDiv(v, 1000000n);
