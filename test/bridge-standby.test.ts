@@ -11,7 +11,6 @@ import { keys } from '../src/keys.js';
 import { readBridgeFacts } from '../src/bridge/facts.js';
 import { startBridgeWorker } from '../src/workers/bridge-worker.js';
 import { bridgeName } from '../src/server/board-format.js';
-import type { BridgeJobData } from '../src/jobs/bridge-job.js';
 import { resolveConfig } from '../src/config.js';
 import { eventually, testEnv, testLog, writeScanFile } from './helpers.js';
 import { latestOf } from './bridge-roles.js';
@@ -33,9 +32,9 @@ describe('a bridge job taken while another process holds the lease', () => {
     try {
       const job = await eventually('the standby note in the job', async () => {
         const [j] = await worker.queue.getJobs(['active']);
-        return j && (j.data as BridgeJobData).leaseHeldBy ? j : undefined;
+        return j && j.data.leaseHeldBy ? j : undefined;
       });
-      expect((job.data as BridgeJobData).leaseHeldBy).toMatchObject({ pid: 4242, host: 'elsewhere', generation: 7 });
+      expect(job.data.leaseHeldBy).toMatchObject({ pid: 4242, host: 'elsewhere', generation: 7 });
       const { logs } = await worker.queue.getJobLogs(job.id!);
       expect(logs.some((l) => l.includes('pid 4242 on elsewhere, generation 7, holds the bridge lease and runs the bridge'))).toBe(true);
       expect(bridgeName({ data: job.data, progress: job.progress })).toContain('pid 4242 on elsewhere runs the bridge (generation 7)');
@@ -53,9 +52,9 @@ describe('a bridge job taken while another process holds the lease', () => {
       await latest.until(1, 15_000);
       const same = await eventually('the live stats in the same job', async () => {
         const j = await worker.queue.getJob(job.id!);
-        return (j?.data as BridgeJobData | undefined)?.live?.generation === 8 ? j : undefined;
+        return j?.data?.live?.generation === 8 ? j : undefined;
       });
-      expect((same!.data as BridgeJobData).leaseHeldBy).toBeUndefined();
+      expect(same.data.leaseHeldBy).toBeUndefined();
       expect(await worker.queue.getJobState(job.id!)).toBe('active');
     } finally {
       await latest.close();
@@ -63,4 +62,3 @@ describe('a bridge job taken while another process holds the lease', () => {
     }
   });
 });
-

@@ -16,7 +16,13 @@ describe('BullMQ through its public API', () => {
   it('no source reaches into BullMQ: no optsEncodeMap, worker.keys, toKey, Worker subclass, extendJobLocks override', () => {
     const found = files('.ts').flatMap((f) => {
       const text = readFileSync(f, 'utf8');
-      return [/optsEncodeMap/, /\btoKey\(/, /\bthis\.keys\b|\bworker\.keys\b|\bqueue\.keys\b/, /extends Worker\b/, /extendJobLocks/]
+      return [
+        /optsEncodeMap/,
+        /\btoKey\(/,
+        /\.keys!?\.(active|wait|paused|stalled|delayed|prioritized|id|de|completed|failed|events|meta|marker)\b/,
+        /extends Worker\b/,
+        /extendJobLocks/,
+      ]
         .filter((re) => re.test(text))
         .map((re) => `${f}: ${re.source}`);
     });
