@@ -114,8 +114,9 @@ export function bridgeProcessor(deps: BridgeJobDeps) {
         case 'gave-up':
           throw new Error(end.message);
         case 'lost':
-          if (jobLost.aborted) throw new WaitingError();
-          // The job is still ours: stand by for the lease again.
+          // Stand by again only with a job that is still ours: a process frozen past the lease
+          // finds both the lease and the job another's, and BullMQ may not have said so yet.
+          if (jobLost.aborted || (await job.extendLock(token, config.bridgeLockMs).catch(() => 0)) !== 1) throw new WaitingError();
           continue;
       }
     }
