@@ -125,7 +125,7 @@ export class BridgeTenure {
       await run?.stop({ keepHeartbeat: outcome.kind === 'lost' }).catch((err: unknown) => log.warn(`stopping the bridge: ${coerceError(err).message}`));
       switch (outcome.kind) {
         case 'shutdown':
-          this.say('info', 'process shutting down: the bridge lease is given up, for a standby to take at once');
+          this.say('info', 'process shutting down: the bridge lease is given up, handing the bridge to a standby at once');
           await this.lease.release().catch(() => undefined);
           return { kind: 'shutdown' };
         case 'lost':
