@@ -62,3 +62,24 @@ describe('a bridge job taken while another process holds the lease', () => {
     }
   });
 });
+
+describe('the lease set back after Redis lost our keys', () => {
+  it('comes back with the generation counter and the heartbeat together: a health check never finds a counter without a heartbeat', async () => {
+    // Heartbeats a minute apart: only the renewal that sets the lease back can write one soon.
+    const env = testEnv({ BRIDGE_LOCK_MS: '2000', BRIDGE_HEARTBEAT_MS: '60000', BRIDGE_HEARTBEAT_TTL_MS: '180000' });
+    const config = resolveConfig(env);
+    const k = keys(config.queuePrefix);
+    const worker = await startBridgeWorker(config, testLog);
+    try {
+      const hb = await eventually('a heartbeat', async () => (await readBridgeFacts(redis, config.queuePrefix)).heartbeat ?? undefined, 15_000);
+      // Redis lost everything of ours (restarted empty, as far as these keys go).
+      await redis.del(k.lease, k.generation, k.heartbeat, k.stats);
+      await eventually('the lease set back', async () => ((await redis.exists(k.lease)) === 1 ? true : undefined), 5_000);
+      const back = await eventually('the heartbeat back', async () => (await readBridgeFacts(redis, config.queuePrefix)).heartbeat ?? undefined, 2_000);
+      expect(back).toMatchObject({ generation: hb.generation, startedAt: hb.startedAt });
+      expect(await redis.get(k.generation)).toBe(String(hb.generation));
+    } finally {
+      await worker.stop();
+    }
+  });
+});

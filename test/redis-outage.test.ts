@@ -118,6 +118,19 @@ describe('Redis restarted mid-run', () => {
       writeScanFile(config.arrowDir, 500);
       await eventually('scan #500 in Hazelcast after the outage', async () => ((await latest())?.scan_number === 500 ? true : undefined), 30_000);
       expect((await bridgeRun()).heartbeat).toMatchObject({ startedAt: before.heartbeat!.startedAt });
+      // No check in the Redis that came back found the bridge down, and none asked for a restart:
+      // the lease, the counter and the heartbeat came back together.
+      const redis = createRedis(config, { maxRetriesPerRequest: 1 });
+      const restarts = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
+      try {
+        const checks = (await redis.lrange(keys(config.queuePrefix).healthHistory, 0, -1)).map((j) => JSON.parse(j) as { status: string; message: string });
+        expect(checks.length).toBeGreaterThan(0);
+        expect(checks.filter((c) => c.status === 'down').map((c) => c.message)).toEqual([]);
+        expect(Object.values(await restarts.getJobCounts()).reduce((a, b) => a + b, 0)).toBe(0);
+      } finally {
+        await restarts.close();
+        redis.disconnect();
+      }
     } finally {
       await hz.shutdown();
     }

@@ -47,6 +47,8 @@ export class BridgeFacts {
   private timer: NodeJS.Timeout | undefined;
   private generation: number;
   private failing = false;
+  /** The counter's next number on its way (two beats at once take one). */
+  private taking: Promise<number> | undefined;
   /** The watching flag as the last heartbeat said it, and since when. */
   private watchingSeen: { watching: boolean; at: number } | undefined;
   private readonly keys;
@@ -62,9 +64,10 @@ export class BridgeFacts {
 
   /** Takes a new generation number (unless the lease gave one) and writes the first heartbeat (best effort). */
   async start(): Promise<void> {
-    await this.beat();
+    // The timer first: a stop() while the first beat is on its way (a run that failed to start) clears it.
     this.timer = setInterval(() => void this.beat(), this.o.intervalMs);
     this.timer.unref();
+    await this.beat();
   }
 
   /**
@@ -91,7 +94,13 @@ export class BridgeFacts {
   /** Writes the heartbeat and stats now. */
   async beat(): Promise<void> {
     try {
-      if (this.generation < 0) this.generation = await this.o.redis.incr(this.keys.generation);
+      if (this.generation < 0) {
+        this.taking ??= this.o.redis.incr(this.keys.generation).catch((err: unknown) => {
+          this.taking = undefined;
+          throw err;
+        });
+        this.generation = await this.taking;
+      }
       await this.write();
       if (this.failing) {
         this.failing = false;

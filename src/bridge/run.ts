@@ -37,9 +37,14 @@ export async function runBridge(
     ...(generation === undefined ? {} : { generation }),
   });
   try {
+    // The first heartbeat (not watching yet) is sent before the bridge starts: the lease took this
+    // run's generation already, and a health check must find a run starting, not a generation
+    // without a heartbeat. Awaited after, so a Redis outage never holds up the bridge's start.
+    const firstBeat = facts.start();
     await bridge.start();
-    await facts.start();
+    await firstBeat;
   } catch (err) {
+    await facts.stop().catch(() => undefined);
     await bridge.stop().catch(() => undefined);
     await hazelcast.shutdown();
     throw err;

@@ -63,6 +63,8 @@ export class BridgeTenure {
   private sink: JobSink | undefined;
   private readonly lock: JobLock;
   private generation: number;
+  /** The bridge run going on, if any. */
+  private run: RunningBridge | undefined;
 
   /** Starts the tenure of a lease just taken (`takenAt`: performance.now() when the call that took it was sent). */
   constructor(
@@ -74,7 +76,13 @@ export class BridgeTenure {
     this.generation = taken.generation;
     const { config, log } = deps;
     this.lock = new JobLock({
-      extend: () => lease.renew(),
+      extend: async () => {
+        const answer = await lease.renew();
+        // Set back (Redis lost it, or it lapsed): the heartbeat at once too, so a health check
+        // never finds the generation counter set back without a heartbeat beside it.
+        if (answer >= 2) void this.run?.facts.beat();
+        return answer;
+      },
       lockMs: config.bridgeLockMs,
       renewEveryMs: bridgeTimings(config.bridgeLockMs).leaseRenewMs,
       heldSince: takenAt,
@@ -116,11 +124,12 @@ export class BridgeTenure {
         const onEvent = (e: BridgeEvent) => {
           if (e.type === 'line') this.sink?.log(e.message);
         };
-        run = await runBridge(config, redis, log, { onEvent, writeGate: this.lock.gate, generation: this.generation });
+        run = this.run = await runBridge(config, redis, log, { onEvent, writeGate: this.lock.gate, generation: this.generation });
         outcome = await this.watch(run);
       } catch (err) {
         outcome = this.lock.lost ? { kind: 'lost', why: this.lock.lost } : { kind: 'crash', error: coerceError(err) };
       }
+      this.run = undefined;
       const pushed = run?.bridge.stats().pushed ?? 0;
       await run?.stop({ keepHeartbeat: outcome.kind === 'lost' }).catch((err: unknown) => log.warn(`stopping the bridge: ${coerceError(err).message}`));
       switch (outcome.kind) {
