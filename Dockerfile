@@ -11,7 +11,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-# `npm run build` runs tsc, then this script (it drops compiled files whose source is gone).
+# `npm run build` runs tsc, then this script (it copies the Lua scripts and drops compiled files whose source is gone).
 COPY scripts/prune-dist.mjs ./scripts/
 COPY src ./src
 RUN npm run build

@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 const UNIT = [
   'test/arrow.test.ts',
   'test/availability.test.ts',
+  'test/bullmq-public-api.test.ts',
   'test/bullmq-version.test.ts',
   'test/demo-scanner.test.ts',
   'test/errors.test.ts',

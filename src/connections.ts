@@ -13,8 +13,11 @@ import { joinReachability, reasonInWords, type Member } from './reachability.js'
 /** A connection to one Redis server (found directly or through Sentinel) or to a Redis Cluster. */
 export type RedisConnection = Redis | Cluster;
 
+/** The longest wait between two attempts to reconnect to Redis. */
+export const REDIS_RECONNECT_MAX_MS = 2000;
+
 /** Backoff of every Redis retry: quick at first, then every 2 s, and never giving up. */
-const backoff = (times: number): number => Math.min(100 * 2 ** Math.min(times, 6), 2000);
+const backoff = (times: number): number => Math.min(100 * 2 ** Math.min(times, 6), REDIS_RECONNECT_MAX_MS);
 
 /** What a log line or an error may say about where Redis is: never a password. */
 export function describeRedis(target: RedisTarget): string {

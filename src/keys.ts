@@ -5,8 +5,10 @@ export function keys(prefix: string) {
     heartbeat: `${prefix}:bridge:heartbeat`,
     /** The bridge's latest stats (JSON). */
     stats: `${prefix}:bridge:stats`,
-    /** Counter: one generation per bridge run, across all machines. */
+    /** Counter: one generation per bridge run, across all machines; taking the lease takes the next one. */
     generation: `${prefix}:bridge:generation`,
+    /** The bridge lease (JSON: token, generation, pid, host; expires after BRIDGE_LOCK_MS unless renewed): who may run the bridge (jobs/bridge-lease.ts). */
+    lease: `${prefix}:bridge:lease`,
     /** Where a board role listens (JSON: urls, host, pid), refreshed while it runs, expiring after. */
     board: `${prefix}:board:address`,
     /** When the first health check ran under this prefix (epoch ms): the start of a new system. */

@@ -110,7 +110,7 @@ export const SETTINGS = {
     type: 'int',
     default: '5000',
     min: 500,
-    doc: 'lock of the bridge job: how soon a standby takes over a dead bridge',
+    doc: 'the bridge lease and the bridge job lock: a standby takes the lease of a dead bridge within 1.25 × this',
   },
   BRIDGE_HEARTBEAT_MS: { group: 'Scan folder and bridge', type: 'int', default: '2000', min: 50, doc: 'how often the bridge writes its heartbeat' },
   BRIDGE_HEARTBEAT_TTL_MS: {

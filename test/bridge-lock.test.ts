@@ -1,18 +1,21 @@
 /**
- * The bridge job follows its lock (issue 8, item 4), on real processes: a bridge process frozen
- * (SIGSTOP) past BRIDGE_LOCK_MS, its event loop and every thread with it, as a process blocked
- * by a long read or a swapped-out machine would be. When it wakes it writes nothing until Redis
- * has answered: a standby that took the job meanwhile keeps it, and the woken one writes nothing
- * more; a job nobody took is this process's again. Either way it is active with a lock.
+ * The bridge follows its lease (issue 8, item 4; the lease in our own key since issue 23), on
+ * real processes: a bridge process frozen (SIGSTOP) past BRIDGE_LOCK_MS, its event loop and every
+ * thread with it, as a process blocked by a long read or a swapped-out machine would be. When it
+ * wakes it writes nothing until Redis has answered: a standby that took the lease meanwhile keeps
+ * it, and the woken one writes nothing more; a lease nobody took is this process's again, the
+ * same run goes on, and the job shows it again.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Queue, type Job } from 'bullmq';
+import { Queue } from 'bullmq';
 import { createRedis } from '../src/connections.js';
 import { readBridgeFacts } from '../src/bridge/facts.js';
 import { resolveConfig } from '../src/config.js';
 import { QUEUES } from '../src/jobs/table.js';
 import { JobLock } from '../src/jobs/bridge-lock.js';
-import { LeaseWorker, LockRenewals } from '../src/jobs/lease-worker.js';
+import { BridgeLease } from '../src/jobs/bridge-lease.js';
+import type { BridgeJobData } from '../src/jobs/bridge-job.js';
+import { keys } from '../src/keys.js';
 import { sleep } from '../src/time.js';
 import { eventually, killChildren, spawnRoles, testConfig, writeScanFile } from './helpers.js';
 import { activeBridge, fastEnv, latestOf, pushedByAnother } from './bridge-roles.js';
@@ -21,21 +24,23 @@ afterEach(killChildren);
 
 const LOCK_MS = 3000;
 const LOST = 'writes nothing more and stops';
-const TOOK_BACK = "no other worker had taken the job since: it is this worker's again";
+const TOOK_BACK = "nobody had taken a newer generation since: it is this process's again";
 
-/** The bridge queue and what a test asks of it: the one job, its state, whether a lock holds it. */
+/** The bridge queue and the lease, as a test asks of them: the one job, its state and data; who holds the lease. */
 function bridgeQueue(env: Record<string, string>) {
   const config = resolveConfig(env);
   const redis = createRedis(config);
-  const queue = new Queue(QUEUES.bridge, { connection: redis, prefix: config.queuePrefix });
+  const queue = new Queue<BridgeJobData>(QUEUES.bridge, { connection: redis, prefix: config.queuePrefix });
   return {
     redis,
     async job() {
       const [job] = await queue.getJobs(['active', 'waiting']);
       if (!job) return undefined;
-      // BullMQ keeps a job's lock beside the job (`<job key>:lock`); it offers no getter for it.
-      const locked = (await redis.exists(queue.toKey(`${job.id}:lock`))) === 1;
-      return { id: job.id!, state: await job.getState(), locked };
+      return { id: job.id!, state: await job.getState(), data: job.data };
+    },
+    async lease() {
+      const v = await redis.get(keys(config.queuePrefix).lease);
+      return v === null ? null : (JSON.parse(v) as { pid: number; generation: number });
     },
     async close() {
       await queue.close();
@@ -50,7 +55,7 @@ function lineAt(out: string, text: string, from = 0): number {
 }
 
 describe('a bridge process frozen past BRIDGE_LOCK_MS', () => {
-  it('alone: on waking it writes nothing until Redis answers: it takes its lapsed lock back (nobody took the job) or the job again from the queue; the job is active with a lock again', async () => {
+  it('alone: on waking it writes nothing until Redis answers, takes its lapsed lease back (nobody took a newer generation), and the same run goes on; the job shows it again', async () => {
     const env = fastEnv({ BRIDGE_LOCK_MS: String(LOCK_MS) });
     const child = spawnRoles(['bridge'], env);
     const latest = await latestOf(env);
@@ -59,53 +64,40 @@ describe('a bridge process frozen past BRIDGE_LOCK_MS', () => {
       const first = await activeBridge(env, [child]);
       writeScanFile(env.ARROW_DIR!, 1);
       await eventually('scan #1 pushed', async () => ((await latest.get())?.scan_number === 1 ? true : undefined));
-      const before = (await q.job())!;
-      expect(before).toMatchObject({ state: 'active', locked: true });
+      expect(await q.job()).toMatchObject({ state: 'active' });
+      expect(await q.lease()).toMatchObject({ pid: child.pid, generation: first.hb.generation });
 
       child.signal('SIGSTOP');
-      await eventually('the frozen bridge’s lock to lapse', async () => ((await q.job())?.locked === false ? true : undefined), 3 * LOCK_MS);
-      // Seen when it wakes: the old run must not push it, a run under the job taken again must.
+      await eventually('the frozen bridge’s lease to lapse', async () => ((await q.lease()) === null ? true : undefined), 3 * LOCK_MS);
+      // Seen when it wakes: pushed only once Redis said the lease is this run's again.
       writeScanFile(env.ARROW_DIR!, 2);
       const frozenOut = child.output().length;
       child.signal('SIGCONT');
 
-      await eventually(
-        'the job active with a lock again',
-        async () => {
-          const j = await q.job();
-          return j?.state === 'active' && j.locked ? true : undefined;
-        },
-        15_000,
-      );
       await eventually('scan #2 pushed', async () => ((await latest.get())?.scan_number === 2 ? true : undefined), 15_000);
       // The bridge logs the push after Hazelcast answered it, so the line may come a moment after the value.
       await eventually('the line for scan #2', () => (lineAt(child.output(), 'pushed scan #2', frozenOut) > 0 ? true : undefined), 5_000);
       const out = child.output();
-      const pushed2 = lineAt(out, 'pushed scan #2', frozenOut);
-      // Which comes first on waking is a race of two timers: BullMQ's renewal (it takes the lapsed
-      // lock back: nobody took the job while the only worker was frozen) or its stalled check (the
-      // job goes back to waiting, the lock is lost, and the job is taken again).
       const tookBackAt = lineAt(out, TOOK_BACK, frozenOut);
-      const lostAt = lineAt(out, LOST, frozenOut);
-      expect(tookBackAt >= 0 || lostAt >= 0).toBe(true);
-      const facts = await readBridgeFacts(q.redis, env.QUEUE_PREFIX!);
-      if (lostAt >= 0) {
-        // #2 is pushed by a new run under the job taken again, never by the run that lost the lock.
-        const newRun = lineAt(out, 'watching ', lostAt);
-        expect(newRun).toBeGreaterThan(lostAt);
-        expect(pushed2).toBeGreaterThan(newRun);
-        expect(lineAt(out.slice(frozenOut, lostAt), 'pushed scan')).toBe(-1);
-        expect(facts.heartbeat?.generation).toBeGreaterThan(first.hb.generation);
-      } else {
-        // Nothing is written before Redis has said the lock is this run's again.
-        expect(pushed2).toBeGreaterThan(tookBackAt);
-        expect(lineAt(out.slice(frozenOut, tookBackAt), 'pushed scan')).toBe(-1);
-        expect(facts.heartbeat?.generation).toBe(first.hb.generation);
-      }
+      expect(tookBackAt).toBeGreaterThan(0);
+      expect(lineAt(out.slice(frozenOut, tookBackAt), 'pushed scan')).toBe(-1);
+      expect(lineAt(out, 'pushed scan #2', frozenOut)).toBeGreaterThan(tookBackAt);
+      expect(lineAt(out, LOST, frozenOut)).toBe(-1);
+      // The same run: same generation in the lease and the heartbeat.
+      expect(await q.lease()).toMatchObject({ pid: child.pid, generation: first.hb.generation });
+      expect((await readBridgeFacts(q.redis, env.QUEUE_PREFIX!)).heartbeat).toMatchObject({ generation: first.hb.generation, startedAt: first.hb.startedAt });
 
       writeScanFile(env.ARROW_DIR!, 3);
       await eventually('scan #3 pushed', async () => ((await latest.get())?.scan_number === 3 ? true : undefined), 10_000);
-      expect(await q.job()).toMatchObject({ state: 'active', locked: true });
+      // Its job lock lapsed with the freeze: the job went back to the queue, and the worker took it again to show the same run.
+      await eventually(
+        'the job active and showing the run',
+        async () => {
+          const j = await q.job();
+          return j?.state === 'active' && j.data.live?.generation === first.hb.generation ? true : undefined;
+        },
+        15_000,
+      );
     } finally {
       await q.close();
       await latest.close();
@@ -152,8 +144,11 @@ describe('a bridge process frozen past BRIDGE_LOCK_MS', () => {
       ).toEqual([]);
       expect(lineAt(first.child.output(), LOST, frozenOut)).toBeGreaterThan(0);
       expect(first.child.proc.exitCode).toBeNull();
-      expect(await q.job()).toMatchObject({ state: 'active', locked: true });
-      expect((await readBridgeFacts(q.redis, env.QUEUE_PREFIX!)).heartbeat?.pid).toBe(standby.pid);
+      expect(await q.job()).toMatchObject({ state: 'active' });
+      const lease = await q.lease();
+      expect(lease?.pid).toBe(standby.pid);
+      expect(lease?.generation).toBeGreaterThan(first.hb.generation);
+      expect((await readBridgeFacts(q.redis, env.QUEUE_PREFIX!)).heartbeat).toMatchObject({ pid: standby.pid, generation: lease?.generation });
     } finally {
       await q.close();
       await latest.close();
@@ -161,48 +156,36 @@ describe('a bridge process frozen past BRIDGE_LOCK_MS', () => {
   }, 90_000);
 });
 
-describe('the lock as a lease', () => {
-  it("BullMQ's renewals keep it: for three lock durations every write goes ahead, and the lock is never confirmed by hand", async () => {
+describe('the lease renews itself', () => {
+  it('for three lease durations every write goes ahead, on its own renewals, and the lease stays in Redis', async () => {
     const config = testConfig();
     const lockMs = 1000;
     const redis = createRedis(config);
-    const queue = new Queue('lease', { connection: redis, prefix: config.queuePrefix });
-    const renewals = new LockRenewals();
-    const samples: Array<'now' | 'waits'> = [];
-    let confirmations = 0;
-    let renewalsSeen = 0;
-    const worker = new LeaseWorker(
-      renewals,
-      redis,
-      'lease',
-      async (job: Job, token?: string) => {
-        const lock = new JobLock({
-          extend: () => (confirmations++, renewals.reclaim(job, token!, lockMs)),
-          lockMs,
-          follow: (r) => renewals.follow(job, (until, reclaimed) => (renewalsSeen++, r(until, reclaimed))),
-          say: () => undefined,
-        });
-        await lock.confirm();
-        const end = performance.now() + 3 * lockMs;
-        while (performance.now() < end) {
-          samples.push(lock.gate() === undefined ? 'now' : 'waits');
-          await sleep(50);
-        }
-        lock.close();
-      },
-      { connection: createRedis(config), prefix: config.queuePrefix, lockDuration: lockMs },
-    );
+    const lease = new BridgeLease(redis, config.queuePrefix, lockMs);
+    let renewals = 0;
     try {
-      const job = await queue.add('x', {});
-      await eventually('the job done', async () => ((await job.getState()) === 'completed' ? true : undefined), 15_000);
+      expect(await lease.acquire()).toMatchObject({ taken: { pid: process.pid } });
+      const lock = new JobLock({
+        extend: () => (renewals++, lease.renew()),
+        lockMs,
+        renewEveryMs: lockMs / 4,
+        heldSince: lease.takenAt,
+        say: () => undefined,
+      });
+      const samples: Array<'now' | 'waits'> = [];
+      const end = performance.now() + 3 * lockMs;
+      while (performance.now() < end) {
+        samples.push(lock.gate() === undefined ? 'now' : 'waits');
+        await sleep(50);
+      }
+      lock.close();
       expect(samples.length).toBeGreaterThan(40);
       expect(samples.filter((x) => x !== 'now')).toEqual([]);
-      // Only the confirmation when the job was taken: every later lease came from BullMQ's renewals.
-      expect(confirmations).toBe(1);
-      expect(renewalsSeen).toBeGreaterThanOrEqual(4);
+      expect(renewals).toBeGreaterThanOrEqual(8);
+      expect(await redis.pttl(keys(config.queuePrefix).lease)).toBeGreaterThan(0);
     } finally {
-      await worker.close();
-      await queue.close();
+      await lease.release();
+      redis.disconnect();
     }
   });
 });

@@ -6,6 +6,7 @@ import { readBridgeFacts } from '../src/bridge/facts.js';
 import { startRedis, type Started } from '../scripts/servers/services.js';
 import { QUEUES } from '../src/jobs/table.js';
 import { keys } from '../src/keys.js';
+import type { BridgeJobData } from '../src/jobs/bridge-job.js';
 import { eventually, killChildren, spawnRoles, testEnv, testLog, writeScanFile } from './helpers.js';
 
 /** A Redis of this test's own, so restarting it disturbs no other test. */
@@ -42,15 +43,17 @@ describe('Redis restarted mid-run', () => {
         redis.disconnect();
       }
     };
-    /** The bridge run and its job, as Redis has them: the active job's id and creation time, and the heartbeat. */
+    /** The bridge run and its job, as Redis has them: the active job's run (its live stats' generation), the lease, and the heartbeat. */
     const bridgeRun = async () => {
       const redis = createRedis(config, { maxRetriesPerRequest: 1 });
-      const q = new Queue(QUEUES.bridge, { connection: redis, prefix: config.queuePrefix });
+      const q = new Queue<BridgeJobData>(QUEUES.bridge, { connection: redis, prefix: config.queuePrefix });
       try {
-        const active = (await q.getJobs(['active'])).map((j) => ({ id: j.id, timestamp: j.timestamp }));
+        const active = (await q.getJobs(['active'])).map((j) => ({ shows: j.data.live?.generation }));
         const { waiting = 0 } = await q.getJobCounts('waiting');
         const generationCounter = Number(await redis.get(keys(config.queuePrefix).generation));
-        return { active, waiting, heartbeat: (await readBridgeFacts(redis, config.queuePrefix)).heartbeat, generationCounter };
+        const raw = await redis.get(keys(config.queuePrefix).lease);
+        const lease = raw === null ? null : (JSON.parse(raw) as { pid: number; generation: number });
+        return { active, waiting, lease, heartbeat: (await readBridgeFacts(redis, config.queuePrefix)).heartbeat, generationCounter };
       } finally {
         await q.close();
         redis.disconnect();
@@ -91,25 +94,43 @@ describe('Redis restarted mid-run', () => {
       await eventually('scan #400 in Hazelcast as Redis came back', async () => ((await latest())?.scan_number === 400 ? true : undefined), 10_000);
       // The restarted Redis is empty: the schedule, the bridge job and its heartbeat come back by themselves.
       await eventually('health checks completing again', async () => ((await completedChecks()) >= 2 ? true : undefined), 60_000);
-      // The running bridge wrote its job back and went on: the same job (id and creation time) is
-      // the one active, none waits (Bull Board tells the truth), and the heartbeat is the same run's.
+      // The running bridge set its lease back and went on: the same run (generation, start) holds
+      // the lease and beats; a new bridge job, added by the keeper, is active and shows that run,
+      // none waits (Bull Board tells the truth).
+      const generation = before.heartbeat!.generation;
       const after = await eventually(
-        'the bridge job active again, none waiting, and a heartbeat',
+        'the bridge job active again showing the same run, none waiting, and a heartbeat',
         async () => {
           const run = await bridgeRun();
-          return run.active.length === 1 && run.waiting === 0 && run.heartbeat ? run : undefined;
+          return run.active.length === 1 && run.active[0]!.shows === generation && run.waiting === 0 && run.heartbeat ? run : undefined;
         },
         30_000,
       );
-      expect(after.active).toEqual(before.active);
-      expect(after.heartbeat).toMatchObject({ startedAt: before.heartbeat!.startedAt, generation: before.heartbeat!.generation });
-      // Its heartbeat wrote the generation counter back: a restart waits for a run after this one.
-      expect(after.generationCounter).toBe(before.heartbeat!.generation);
-      expect(roles.output()).toContain('Redis had lost the bridge job and its lock (restarted empty?)');
+      expect(after.heartbeat).toMatchObject({ startedAt: before.heartbeat!.startedAt, generation });
+      expect(after.lease).toMatchObject({ pid: before.heartbeat!.pid, generation });
+      // The lease wrote the generation counter back: a restart waits for a run after this one.
+      expect(after.generationCounter).toBe(generation);
+      // Set back: as lost with the counter (3), or as lapsed (2) when the heartbeat wrote the counter back first.
+      expect(roles.output()).toMatch(
+        /Redis had lost the bridge lease and the generation counter|the bridge lease had lapsed, and nobody had taken a newer generation since/,
+      );
       expect(roles.output()).not.toContain('writes nothing more and stops');
       writeScanFile(config.arrowDir, 500);
       await eventually('scan #500 in Hazelcast after the outage', async () => ((await latest())?.scan_number === 500 ? true : undefined), 30_000);
       expect((await bridgeRun()).heartbeat).toMatchObject({ startedAt: before.heartbeat!.startedAt });
+      // No check in the Redis that came back found the bridge down, and none asked for a restart:
+      // the lease, the counter and the heartbeat came back together.
+      const redis = createRedis(config, { maxRetriesPerRequest: 1 });
+      const restarts = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
+      try {
+        const checks = (await redis.lrange(keys(config.queuePrefix).healthHistory, 0, -1)).map((j) => JSON.parse(j) as { status: string; message: string });
+        expect(checks.length).toBeGreaterThan(0);
+        expect(checks.filter((c) => c.status === 'down').map((c) => c.message)).toEqual([]);
+        expect(Object.values(await restarts.getJobCounts()).reduce((a, b) => a + b, 0)).toBe(0);
+      } finally {
+        await restarts.close();
+        redis.disconnect();
+      }
     } finally {
       await hz.shutdown();
     }

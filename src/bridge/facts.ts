@@ -3,6 +3,7 @@ import type { RedisConnection } from '../connections.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
 import { keys } from '../keys.js';
+import { luaScript } from '../lua-script.js';
 import type { BridgeStats } from './stats.js';
 
 export function bridgeKeys(prefix: string) {
@@ -31,47 +32,42 @@ export interface BridgeFactsOptions {
   log: Logger;
   intervalMs: number;
   ttlMs: number;
+  /** This run's generation, as the bridge lease gave it (jobs/bridge-lease.ts); absent: the next of the counter, taken at the first beat. */
+  generation?: number;
 }
+
+/** Sets the heartbeat and stats unless the heartbeat there is another run's (its header names KEYS and ARGV). */
+const WRITE_OVER_OWN = luaScript(new URL('./lua/heartbeat-write.lua', import.meta.url));
 
 /**
  * Publishes the bridge's heartbeat and stats to Redis for supervision. A Redis outage is
  * logged once and never stops the bridge; the facts resume when Redis returns.
  */
-/**
- * Sets the heartbeat (KEYS[1], ARGV[1], PX ARGV[2]) and stats (KEYS[2], ARGV[3]) unless the
- * heartbeat there is another run's (its generation is not ARGV[4]). 1: written; 0: left alone.
- */
-const WRITE_OVER_OWN = `
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local ok, hb = pcall(cjson.decode, cur)
-  if not ok or type(hb) ~= 'table' or tostring(hb.generation) ~= ARGV[4] then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('SET', KEYS[2], ARGV[3])
-return 1`;
-
 export class BridgeFacts {
   private timer: NodeJS.Timeout | undefined;
-  private generation = -1;
+  private generation: number;
   private failing = false;
+  /** The counter's next number on its way (two beats at once take one). */
+  private taking: Promise<number> | undefined;
   /** The watching flag as the last heartbeat said it, and since when. */
   private watchingSeen: { watching: boolean; at: number } | undefined;
   private readonly keys;
 
   constructor(private readonly o: BridgeFactsOptions) {
     this.keys = bridgeKeys(o.prefix);
+    this.generation = o.generation ?? -1;
   }
 
   get currentGeneration(): number {
     return this.generation;
   }
 
-  /** Takes a new generation number and writes the first heartbeat (best effort). */
+  /** Takes a new generation number (unless the lease gave one) and writes the first heartbeat (best effort). */
   async start(): Promise<void> {
-    await this.beat();
+    // The timer first: a stop() while the first beat is on its way (a run that failed to start) clears it.
     this.timer = setInterval(() => void this.beat(), this.o.intervalMs);
     this.timer.unref();
+    await this.beat();
   }
 
   /**
@@ -98,7 +94,13 @@ export class BridgeFacts {
   /** Writes the heartbeat and stats now. */
   async beat(): Promise<void> {
     try {
-      if (this.generation < 0) this.generation = await this.o.redis.incr(this.keys.generation);
+      if (this.generation < 0) {
+        this.taking ??= this.o.redis.incr(this.keys.generation).catch((err: unknown) => {
+          this.taking = undefined;
+          throw err;
+        });
+        this.generation = await this.taking;
+      }
       await this.write();
       if (this.failing) {
         this.failing = false;
@@ -131,7 +133,7 @@ export class BridgeFacts {
     };
     const stats = JSON.stringify({ ...s, generation: this.generation, updatedAt: Date.now() });
     if (onlyOverOwn) {
-      await this.o.redis.eval(WRITE_OVER_OWN, 2, this.keys.heartbeat, this.keys.stats, JSON.stringify(hb), this.o.ttlMs, stats, this.generation);
+      await WRITE_OVER_OWN(this.o.redis, [this.keys.heartbeat, this.keys.stats], [JSON.stringify(hb), this.o.ttlMs, stats, this.generation]);
       return;
     }
     // The generation counter too, if Redis lost it (restarted empty while this run went on): the

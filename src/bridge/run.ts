@@ -15,16 +15,18 @@ export interface RunningBridge {
 
 /**
  * One bridge run: its own Hazelcast client, the bridge, and its heartbeat in Redis.
- * `redis` is borrowed, not closed. `writeGate` is asked before every Hazelcast write.
+ * `redis` is borrowed, not closed. `writeGate` is asked before every Hazelcast write;
+ * `generation` is the run's number as the bridge lease gave it.
  */
 export async function runBridge(
   config: Config,
   redis: RedisConnection,
   log: Logger,
-  opts: { onEvent?: (e: BridgeEvent) => void; writeGate?: WriteGate } = {},
+  opts: { onEvent?: (e: BridgeEvent) => void; writeGate?: WriteGate; generation?: number } = {},
 ): Promise<RunningBridge> {
   const hazelcast: Hazelcast = await createHazelcast(config, log);
-  const bridge = new Bridge({ settings: config, hazelcast, redis, log: log.child({ component: 'bridge' }), ...opts });
+  const { generation, ...bridgeOpts } = opts;
+  const bridge = new Bridge({ settings: config, hazelcast, redis, log: log.child({ component: 'bridge' }), ...bridgeOpts });
   const facts = new BridgeFacts({
     redis,
     prefix: config.queuePrefix,
@@ -32,11 +34,17 @@ export async function runBridge(
     log,
     intervalMs: config.bridgeHeartbeatMs,
     ttlMs: config.bridgeHeartbeatTtlMs,
+    ...(generation === undefined ? {} : { generation }),
   });
   try {
+    // The first heartbeat (not watching yet) is sent before the bridge starts: the lease took this
+    // run's generation already, and a health check must find a run starting, not a generation
+    // without a heartbeat. Awaited after, so a Redis outage never holds up the bridge's start.
+    const firstBeat = facts.start();
     await bridge.start();
-    await facts.start();
+    await firstBeat;
   } catch (err) {
+    await facts.stop().catch(() => undefined);
     await bridge.stop().catch(() => undefined);
     await hazelcast.shutdown();
     throw err;

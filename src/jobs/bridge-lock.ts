@@ -1,15 +1,17 @@
 import { WriteRefusedError, type WriteGate } from '../bridge/hazelcast/store.js';
 import { sleep } from '../time.js';
 import { FreezeWatch } from './freeze-watch.js';
-import type { Reclaimed } from './lease-worker.js';
+import type { LeaseAnswer } from './bridge-lease.js';
 
 export interface JobLockOptions {
-  /** Extends the lock for `lockMs` if it is still ours, or takes it back (LockRenewals.reclaim): 1 extended, 2 taken back, 3 the job re-created, 0 not ours. */
-  extend(): Promise<Reclaimed>;
+  /** Renews the lease for `lockMs` if it is still ours, or takes it back (BridgeLease.renew). */
+  extend(): Promise<LeaseAnswer>;
   lockMs: number;
-  /** Tells of each renewal of this lock that succeeded, and how (LockRenewals.follow, fed by a LeaseWorker). */
-  follow(renewed: (until: number, reclaimed: Reclaimed) => void): () => void;
-  /** Said once when the lock is found lost, and once when Redis does not answer a confirmation. */
+  /** How often the lease is renewed (bridge-lease.ts bridgeTimings: lockMs/4). */
+  renewEveryMs: number;
+  /** performance.now() when the call that took the lease was sent: it is ours until that plus lockMs. */
+  heldSince: number;
+  /** Said once when the lease is found lost, and once when Redis does not answer a confirmation. */
   say(level: 'info' | 'warn' | 'error', message: string): void;
 }
 
@@ -20,40 +22,41 @@ type Answer = 'ours' | 'lost' | 'silent';
 const CONFIRM_AGAIN_MS = 250;
 
 /**
- * The bridge job's lock as a lease. Writes go on while the last renewal (BullMQ's, or a
- * confirmation of ours) says the lock is still this worker's. Past that, a write asks Redis to
- * confirm the lock (`extendLock`): a lock that is gone or another worker's is lost for good, and
- * every write is refused from then on.
+ * The bridge lease (bridge-lease.ts) as the bridge's write gate. It is renewed every
+ * `renewEveryMs`; writes go on while the last renewal that succeeded says the lease is still
+ * this process's (a renewal sent at `t` keeps it until `t + lockMs` at least, however late its
+ * answer is read). Past that, a write asks Redis to confirm the lease: one that is gone or
+ * another's is lost for good, and every write is refused from then on.
  *
  * What a write does while that answer is pending depends on whether this process ran throughout
- * (FreezeWatch). If it did, BullMQ sent its renewals on time, so the lease ran out because Redis
+ * (FreezeWatch). If it did, its renewals went out on time, so the lease ran out because Redis
  * did not answer them: a Redis outage, which must not stop the data. The write goes on at once,
  * and the answer, when Redis gives one, decides. If the process was frozen (SIGSTOP, a blocked
- * event loop) for longer than a quarter of the lock since its last renewal, a standby may hold the
- * job now: the write waits for Redis's answer, however long that takes. So a process that wakes
- * from a freeze writes nothing until Redis says the lock is still its own.
+ * event loop) for longer than a quarter of the lease since its last renewal, a standby may hold
+ * the lease now: the write waits for Redis's answer, however long that takes. So a process that
+ * wakes from a freeze writes nothing until Redis says the lease is still its own.
  */
 export class JobLock {
-  /** performance.now() until which the lock is surely ours. */
+  /** performance.now() until which the lease is surely ours. */
   private until = 0;
-  /** performance.now() when the last renewal that succeeded was sent (the job was just taken: its lock is fresh). */
-  private renewedAt = performance.now();
+  /** performance.now() when the last renewal that succeeded was sent. */
+  private renewedAt: number;
   private lostWhy: string | null = null;
   private readonly lostListeners: Array<(why: string) => void> = [];
   /** A confirmation sent and not answered yet. */
   private pending: Promise<Answer> | undefined;
   /** Writes go on unconfirmed (said once until Redis answers again). */
   private writingOn = false;
-  private readonly unfollow: () => void;
+  private readonly renewals: NodeJS.Timeout;
   private readonly freeze: FreezeWatch;
 
   constructor(private readonly o: JobLockOptions) {
     this.freeze = new FreezeWatch(Math.max(100, Math.floor(o.lockMs / 4)));
-    this.unfollow = o.follow((until, reclaimed) => {
-      if (this.lostWhy !== null) return;
-      this.tookBack(reclaimed);
-      this.renewed(until - o.lockMs);
-    });
+    this.renewedAt = o.heldSince;
+    this.until = o.heldSince + o.lockMs;
+    // A renewal is a confirmation: one at a time, however long Redis takes to answer.
+    this.renewals = setInterval(() => void this.confirm(), o.renewEveryMs);
+    this.renewals.unref();
   }
 
   /** The gate the bridge's stores ask before each write (store.ts). */
@@ -66,7 +69,7 @@ export class JobLock {
         this.writingOn = true;
         this.o.say(
           'warn',
-          'Redis has not renewed the bridge lock in time and this process ran throughout: writing on, and stopping if Redis then says the lock is lost',
+          'Redis has not renewed the bridge lease in time and this process ran throughout: writing on, and stopping if Redis then says the lease is lost',
         );
       }
       return undefined;
@@ -74,7 +77,7 @@ export class JobLock {
     return this.answered(answer);
   };
 
-  /** Asks Redis whether the lock is still ours, extending it if so. Resolves when answered, or on an error. */
+  /** Asks Redis whether the lease is still ours, renewing it if so. Resolves when answered, or on an error. */
   confirm(): Promise<Answer> {
     if (this.lostWhy !== null) return Promise.resolve('lost');
     this.pending ??= (async (): Promise<Answer> => {
@@ -83,7 +86,7 @@ export class JobLock {
         const ok = await this.o.extend();
         this.tookBack(ok);
         if (ok === 0) {
-          this.lose('the bridge lock expired or another worker holds it now');
+          this.lose('the bridge lease lapsed and another process took it, or holds it now');
           return 'lost';
         }
         this.renewed(sentAt);
@@ -108,25 +111,25 @@ export class JobLock {
     for (let answer = await first; ; answer = await this.confirm()) {
       if (answer === 'ours' && performance.now() < this.until) return;
       if (answer === 'ours') continue;
-      if (answer === 'lost' || this.lostWhy !== null) throw new WriteRefusedError(this.lostWhy ?? 'the bridge lock is lost');
+      if (answer === 'lost' || this.lostWhy !== null) throw new WriteRefusedError(this.lostWhy ?? 'the bridge lease is lost');
       if (!said) {
         said = true;
         this.o.say(
           'warn',
-          'this process was frozen past its bridge lock and Redis does not answer: writes wait until Redis says whether the lock is still ours',
+          'this process was frozen past its bridge lease and Redis does not answer: writes wait until Redis says whether the lease is still ours',
         );
       }
       await sleep(CONFIRM_AGAIN_MS);
     }
   }
 
-  /** Says how a lock was reclaimed, if it was. */
-  private tookBack(how: Reclaimed): void {
-    if (how === 2) this.o.say('warn', "the bridge lock had lapsed, and no other worker had taken the job since: it is this worker's again");
+  /** Says how a lease was taken back, if it was. */
+  private tookBack(how: LeaseAnswer): void {
+    if (how === 2) this.o.say('warn', "the bridge lease had lapsed, and nobody had taken a newer generation since: it is this process's again");
     if (how === 3) {
       this.o.say(
         'warn',
-        "Redis had lost the bridge job and its lock (restarted empty?), and held no other bridge job: re-created the job, same id, as this run's, and the bridge goes on without stopping",
+        'Redis had lost the bridge lease and the generation counter (restarted empty?): set both back as this run’s, and the bridge goes on without stopping',
       );
     }
   }
@@ -137,25 +140,26 @@ export class JobLock {
     this.renewedAt = Math.max(this.renewedAt, sentAt);
     if (this.writingOn) {
       this.writingOn = false;
-      this.o.say('info', 'Redis renewed the bridge lock again: it is still ours');
+      this.o.say('info', 'Redis renewed the bridge lease again: it is still ours');
     }
   }
 
-  /** The lock is not ours any more: refuse every write from now on. */
+  /** The lease is not ours any more: refuse every write from now on. */
   lose(why: string): void {
     if (this.lostWhy !== null) return;
     this.lostWhy = why;
     this.until = 0;
-    this.o.say('error', `${why}: this bridge writes nothing more and stops; the job is taken again from the queue`);
+    clearInterval(this.renewals);
+    this.o.say('error', `${why}: this bridge writes nothing more and stops`);
     for (const l of this.lostListeners.splice(0)) l(why);
   }
 
-  /** Null while the lock is ours. */
+  /** Null while the lease is ours. */
   get lost(): string | null {
     return this.lostWhy;
   }
 
-  /** Calls `listener` once the lock is lost (at once if it is); returns the unsubscribe. */
+  /** Calls `listener` once the lease is lost (at once if it is); returns the unsubscribe. */
   onLost(listener: (why: string) => void): () => void {
     if (this.lostWhy !== null) {
       listener(this.lostWhy);
@@ -169,7 +173,7 @@ export class JobLock {
   }
 
   close(): void {
-    this.unfollow();
+    clearInterval(this.renewals);
     this.freeze.close();
   }
 }

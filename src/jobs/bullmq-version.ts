@@ -1,6 +1,7 @@
 /**
- * The BullMQ versions scan-bridge is tested against. The bridge lease (lease-worker.ts) and the
- * job table rely on BullMQ's behaviour of these versions; another minor version may change it
+ * The BullMQ versions scan-bridge is tested against. The bridge job (bridge-job.ts: its lock,
+ * stalled checks, abort signal, WaitingError) and the job table rely on BullMQ's behaviour of
+ * these versions, through its public API; another minor version may change it
  * without notice, so start-up refuses one outside the range rather than misbehave later.
  */
 import { createRequire } from 'node:module';

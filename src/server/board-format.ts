@@ -60,9 +60,14 @@ function liveOf(job: JobView): BridgeLiveStats | undefined {
 
 /**
  * `bridge · run 2 · 120 pushed, last #123 0.4 s ago · newest on disk #123` while it runs; the
- * same, marked ended, once it stopped. Counts are of this run.
+ * same, marked ended, once it stopped. Counts are of this run. While the worker holding the job
+ * stands by because another process holds the lease, that process is named instead.
  */
 export function bridgeName(job: JobView): string {
+  const held = (job.data as BridgeJobData | undefined)?.leaseHeldBy;
+  if (held && !job.finishedOn) {
+    return `bridge · standby pid ${held.standby.pid} on ${held.standby.host} holds the job: pid ${held.pid} on ${held.host} runs the bridge (generation ${held.generation})`;
+  }
   const live = liveOf(job);
   if (live === undefined) return job.failedReason ? `bridge (ended): ${job.failedReason}` : 'bridge: no stats yet';
   const last = live.lastScan === null ? '' : `, last #${live.lastScan}${live.lagMs === null ? '' : ` ${(live.lagMs / 1000).toFixed(1)} s ago`}`;
