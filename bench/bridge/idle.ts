@@ -1,7 +1,7 @@
 /**
  * Measure 4: the idle cost of the process an operator runs, `node dist/cli.js start --role bridge`
  * (the bridge, its BullMQ worker and its Redis connections, default settings), on this run's
- * Hazelcast member and a Redis of its own, with no scans arriving: CPU of all threads over IDLE_S
+ * Hazelcast member and a Redis of its own, with no scans arriving: CPU of all threads over IDLE_PROCESS_S
  * (after SETTLE_MS), resident memory and threads, from /proc. The same process runs with
  * `--cpu-prof`, and the profile's samples inside the measured window say what the main thread's
  * CPU was spent on, by the module whose code the timer or socket callback ran.
@@ -14,7 +14,7 @@ import { startRedis, type Started } from '../../scripts/servers/services.js';
 import { sleep } from '../../src/time.js';
 import { mono, onCleanup, progress, r2 } from './harness.js';
 import { procSample, cpuBetween } from './proc.js';
-import { IDLE_S, ROOT } from './settings.js';
+import { IDLE_PROCESS_S as IDLE_S, ROOT } from './settings.js';
 
 const SETTLE_MS = 20_000;
 

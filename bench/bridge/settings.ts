@@ -42,6 +42,8 @@ export const BACKLOG_VARIANT: Variant = (() => {
 export const RUNS = intFlag('--runs', 1);
 /** `--idle-s N`: seconds of no scans after the latency measure, for the idle CPU. */
 export const IDLE_S = intFlag('--idle-s', QUICK ? 15 : 60);
+/** The idle `start --role bridge` process is measured over this long (a minute unless --quick). */
+export const IDLE_PROCESS_S = QUICK ? 15 : 60;
 
 export const P = {
   assets: intFlag('--assets', 400),
