@@ -1,0 +1,143 @@
+/**
+ * The soak's verdict (soak.ts), pure: growth of a process's memory and descriptors after its
+ * warm-up, the Redis bound computed from the job retention's caps, log lines per simulated day,
+ * and pass/fail. No I/O here, so test/soak-judge.test.ts checks it without servers.
+ */
+
+export interface Point {
+  t: number;
+  v: number;
+}
+
+/** Samples each side of the comparison: the median of a few, so one GC does not decide. */
+const WINDOW = 5;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export interface Growth {
+  /** Median of the first samples after the warm-up. */
+  from: number;
+  /** Median of the last samples. */
+  to: number;
+  growth: number;
+}
+
+/**
+ * How much a series grew from just after its warm-up (counted from its first sample) to its end;
+ * null when the process did not live long enough after its warm-up for two windows of samples.
+ */
+export function growthAfterWarmup(series: Point[], warmupMs: number): Growth | null {
+  if (series.length === 0) return null;
+  const after = series.filter((p) => p.t >= series[0]!.t + warmupMs).map((p) => p.v);
+  if (after.length < 2 * WINDOW) return null;
+  const from = median(after.slice(0, WINDOW));
+  const to = median(after.slice(-WINDOW));
+  return { from, to, growth: to - from };
+}
+
+/** A set of Redis keys whose size a cap bounds: `entries` of at most `cap`, taking `bytes` now. */
+export interface CappedClass {
+  name: string;
+  /** What bounds it, in words (the setting or job option). */
+  capBy: string;
+  entries: number;
+  cap: number;
+  bytes: number;
+  /** What one more entry takes, at most: measured, or computed from its own caps. */
+  perEntryBytes: number;
+}
+
+export interface RedisBound {
+  /** `used_memory` when every cap is full, at the sizes measured per entry. */
+  usedMemoryBytes: number;
+  /** Keys when every cap is full. */
+  keys: number;
+}
+
+/**
+ * The bound: what Redis holds at the end, plus the room every cap still leaves, at `perEntryBytes`
+ * an entry. `keysPerEntry`: keys one entry adds (a job is its hash and its log list: two; an entry
+ * of a list or set, none).
+ */
+export function redisBound(end: { usedMemoryBytes: number; keys: number }, classes: Array<CappedClass & { keysPerEntry: number }>): RedisBound {
+  let bytes = end.usedMemoryBytes;
+  let keys = end.keys;
+  for (const c of classes) {
+    const room = Math.max(0, c.cap - c.entries);
+    bytes += c.perEntryBytes * room;
+    keys += c.keysPerEntry * room;
+  }
+  return { usedMemoryBytes: Math.round(bytes), keys };
+}
+
+/** Log lines by simulated day (day 0 starts at `start`), by level name. */
+export function linesPerDay(lines: Array<{ time: number; level: string }>, start: number, dayMs: number): Array<Record<string, number>> {
+  const days: Array<Record<string, number>> = [];
+  for (const l of lines) {
+    const d = Math.max(0, Math.floor((l.time - start) / dayMs));
+    while (days.length <= d) days.push({ total: 0 });
+    const day = days[d]!;
+    day.total!++;
+    day[l.level] = (day[l.level] ?? 0) + 1;
+  }
+  return days;
+}
+
+export interface ProcessSeries {
+  name: string;
+  pid: number;
+  /** The scan-bridge roles are judged; the servers' figures are reported only. */
+  judged: boolean;
+  rssMb: Point[];
+  heapMb: Point[];
+  fds: Point[];
+}
+
+export interface Limits {
+  warmupMs: number;
+  /** Growth of resident memory or heap after the warm-up, MB. */
+  memoryMb: number;
+  /** Growth of open descriptors after the warm-up. */
+  fds: number;
+}
+
+export interface SoakFacts {
+  processes: ProcessSeries[];
+  lost: number;
+  backwards: number;
+  redis: { maxUsedMemoryBytes: number; maxKeys: number; bound: RedisBound };
+  /** Each map: the largest size seen and its bound (none: reported only). */
+  hazelcast: Array<{ map: string; max: number; bound: number | null }>;
+  unplannedExits: number;
+}
+
+/** Every failed check, in words; empty when the soak passed. */
+export function judge(f: SoakFacts, limits: Limits): string[] {
+  const failures: string[] = [];
+  if (f.lost > 0) failures.push(`${f.lost} scans never reached history`);
+  if (f.backwards > 0) failures.push(`latest_eigen_scan moved backwards ${f.backwards} times`);
+  if (f.unplannedExits > 0) failures.push(`${f.unplannedExits} processes exited that the run did not stop`);
+  for (const p of f.processes.filter((q) => q.judged)) {
+    for (const [what, series, limit] of [
+      ['resident memory', p.rssMb, limits.memoryMb],
+      ['heap', p.heapMb, limits.memoryMb],
+      ['open descriptors', p.fds, limits.fds],
+    ] as const) {
+      const g = growthAfterWarmup(series, limits.warmupMs);
+      if (g && g.growth > limit)
+        failures.push(`${p.name} (pid ${p.pid}): ${what} grew by ${round(g.growth)} after its warm-up (${round(g.from)} → ${round(g.to)}; at most ${limit})`);
+    }
+  }
+  if (f.redis.maxUsedMemoryBytes > f.redis.bound.usedMemoryBytes)
+    failures.push(`Redis used_memory reached ${f.redis.maxUsedMemoryBytes} bytes, above its bound of ${f.redis.bound.usedMemoryBytes}`);
+  if (f.redis.maxKeys > f.redis.bound.keys) failures.push(`Redis held ${f.redis.maxKeys} keys, above its bound of ${f.redis.bound.keys}`);
+  for (const m of f.hazelcast)
+    if (m.bound !== null && m.max > m.bound) failures.push(`Hazelcast map ${m.map} held ${m.max} entries, above its bound of ${m.bound}`);
+  return failures;
+}
+
+const round = (x: number) => Math.round(x * 10) / 10;
