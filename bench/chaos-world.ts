@@ -261,11 +261,13 @@ export async function startWorld(o: {
   /** The roles' log level: `warn` unless told. */
   logLevel?: 'warn' | 'info';
   scanner?: ConstructorParameters<typeof Scanner>[1];
+  /** Each Hazelcast member's heap (-Xmx): 256m unless told. */
+  hzHeap?: string;
 }): Promise<World> {
   say('starting Redis (master, replica, 3 sentinels) and 2 Hazelcast members');
   const [redis, hazelcast] = await Promise.all([
     startSentinelGroup({ masterName: 'chaos', downAfterMs: o.downAfterMs, failoverTimeoutMs: 10_000 }),
-    startHazelcastCluster(2, { clusterName: 'chaos', heap: '256m' }),
+    startHazelcastCluster(2, { clusterName: 'chaos', heap: o.hzHeap ?? '256m' }),
   ]);
   const env: Record<string, string> = {
     ...redis.env,

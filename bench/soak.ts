@@ -219,6 +219,8 @@ async function main(): Promise<number> {
     healthIntervalMs: HEALTH_INTERVAL_MS,
     downAfterMs: 3000,
     logLevel: 'info',
+    // A simulated day of history is 17,280 scans of about 17 KB, on each member (one backup each).
+    hzHeap: '1g',
     env: {
       QUEUE_PREFIX: 'soak',
       HZ_HISTORY_TTL_S: String(HISTORY_TTL_S),
@@ -302,6 +304,7 @@ async function main(): Promise<number> {
             scans: TOTAL_SCANS,
             scans_per_s: SCANS_PER_S,
             assets: 400,
+            hazelcast_heap: '1g',
             files_kept: (DAY_S / 5) | 0,
             health_interval_ms: HEALTH_INTERVAL_MS,
             hz_history_ttl_s: HISTORY_TTL_S,
