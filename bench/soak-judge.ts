@@ -26,17 +26,29 @@ export interface Growth {
   growth: number;
 }
 
+export interface Warmup {
+  /** A process's own warm-up, from its first sample. */
+  warmupMs: number;
+  /**
+   * When the system is steady, whatever the process: every bounded structure has reached its
+   * size (the newest day folder holds a day of files, history a TTL of scans, the health-check
+   * jobs their cap). Growth before it is filling, not leaking.
+   */
+  steadyFromMs: number;
+}
+
 /**
- * How much a series grew from just after its warm-up (counted from its first sample) to its end;
- * null when the process did not live long enough after its warm-up for two windows of samples.
+ * How much a series grew from just after its warm-up to its end; null when the process did not
+ * live long enough after it for two windows of samples.
  */
-export function growthAfterWarmup(series: Point[], warmupMs: number): Growth | null {
+export function growthAfterWarmup(series: Point[], w: Warmup): Growth | null {
   if (series.length === 0) return null;
-  const after = series.filter((p) => p.t >= series[0]!.t + warmupMs).map((p) => p.v);
+  const from = Math.max(series[0]!.t + w.warmupMs, w.steadyFromMs);
+  const after = series.filter((p) => p.t >= from).map((p) => p.v);
   if (after.length < 2 * WINDOW) return null;
-  const from = median(after.slice(0, WINDOW));
-  const to = median(after.slice(-WINDOW));
-  return { from, to, growth: to - from };
+  const first = median(after.slice(0, WINDOW));
+  const last = median(after.slice(-WINDOW));
+  return { from: first, to: last, growth: last - first };
 }
 
 /** A set of Redis keys whose size a cap bounds: `entries` of at most `cap`, taking `bytes` now. */
@@ -97,8 +109,7 @@ export interface ProcessSeries {
   fds: Point[];
 }
 
-export interface Limits {
-  warmupMs: number;
+export interface Limits extends Warmup {
   /** Growth of resident memory or heap after the warm-up, MB. */
   memoryMb: number;
   /** Growth of open descriptors after the warm-up. */
@@ -127,7 +138,7 @@ export function judge(f: SoakFacts, limits: Limits): string[] {
       ['heap', p.heapMb, limits.memoryMb],
       ['open descriptors', p.fds, limits.fds],
     ] as const) {
-      const g = growthAfterWarmup(series, limits.warmupMs);
+      const g = growthAfterWarmup(series, limits);
       if (g && g.growth > limit)
         failures.push(`${p.name} (pid ${p.pid}): ${what} grew by ${round(g.growth)} after its warm-up (${round(g.from)} → ${round(g.to)}; at most ${limit})`);
     }
@@ -141,3 +152,36 @@ export function judge(f: SoakFacts, limits: Limits): string[] {
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
+
+/** What the verdict reads of the soak's JSON (soak.ts prints it): a run can be judged again from its file. */
+export interface SoakReport {
+  processes: Array<{ name: string; pid: number; judged: boolean }>;
+  /** `procs`: by `<name>:<pid>`, [resident MB, heap MB or null, descriptors]. */
+  samples: Array<{ t_s: number; procs: Record<string, [number, number | null, number]> }>;
+  redis: { used_memory_max: number; keys_max: number; bound: RedisBound };
+  hazelcast: { maps: Array<{ map: string; max: number; bound: number | null }> };
+  totals: { lost: number; latest_backwards: number; unplanned_exits: unknown[]; not_shut_down_by_sigterm: unknown[] };
+}
+
+export function factsFromReport(r: SoakReport): SoakFacts {
+  const judged = new Set(r.processes.filter((p) => p.judged).map((p) => `${p.name}:${p.pid}`));
+  const by = new Map<string, ProcessSeries>();
+  for (const s of r.samples)
+    for (const [key, [rss, heap, fds]] of Object.entries(s.procs)) {
+      const at = key.lastIndexOf(':');
+      const p = by.get(key) ?? { name: key.slice(0, at), pid: Number(key.slice(at + 1)), judged: judged.has(key), rssMb: [], heapMb: [], fds: [] };
+      by.set(key, p);
+      const t = s.t_s * 1000;
+      p.rssMb.push({ t, v: rss });
+      if (heap !== null) p.heapMb.push({ t, v: heap });
+      p.fds.push({ t, v: fds });
+    }
+  return {
+    processes: [...by.values()],
+    lost: r.totals.lost,
+    backwards: r.totals.latest_backwards,
+    redis: { maxUsedMemoryBytes: r.redis.used_memory_max, maxKeys: r.redis.keys_max, bound: r.redis.bound },
+    hazelcast: r.hazelcast.maps,
+    unplannedExits: r.totals.unplanned_exits.length + r.totals.not_shut_down_by_sigterm.length,
+  };
+}

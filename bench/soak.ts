@@ -15,6 +15,7 @@
  * mode, so entries expire within its two minutes). Failover timings (lock, heartbeat) are not.
  *
  * Run: npm run build && npm run bench:soak [-- --quick] [-- --speed 300]
+ * `--judge <file>`: a saved run's JSON judged again by this version's rules (its old verdict kept).
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -23,7 +24,17 @@ import { createRedis } from '../src/connections.js';
 import { machine, say, startWorld, until, type Role, type World } from './chaos-world.js';
 import { chaosFaults, measure, missingFromHistory } from './chaos-faults.js';
 import { cappedClasses, heapsMb, mapSizes, procFigures, redisFigures, reportOnSignal } from './soak-probe.js';
-import { judge, linesPerDay, redisBound, growthAfterWarmup, type Point, type ProcessSeries } from './soak-judge.js';
+import {
+  factsFromReport,
+  growthAfterWarmup,
+  judge,
+  linesPerDay,
+  redisBound,
+  type Limits,
+  type Point,
+  type ProcessSeries,
+  type SoakReport,
+} from './soak-judge.js';
 
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const quick = process.argv.includes('--quick');
@@ -212,6 +223,46 @@ function readLogs(dir: string) {
   return { lines, other };
 }
 
+/**
+ * The limits of the verdict. The full run is steady after a simulated day (every bounded structure
+ * has reached its size by then); the quick mode, shorter than a day, only after each warm-up.
+ */
+function limitsFor(isQuick: boolean, warmupMs: number, simDayMs: number): Limits {
+  return { warmupMs, steadyFromMs: isQuick ? 0 : simDayMs, memoryMb: 20, fds: 5 };
+}
+
+/** Prints the soak's JSON with its verdict (each process's growth, the failures); the exit code. */
+function printJudged(report: SoakReport & object, limits: Limits, extra: Record<string, unknown> = {}): number {
+  const facts = factsFromReport(report);
+  const failures = judge(facts, limits);
+  const summary = (p: Point[]) => {
+    const g = growthAfterWarmup(p, limits);
+    return { first: p[0]?.v, last: p.at(-1)?.v, max: Math.max(...p.map((x) => x.v)), growth_after_warmup: g && mb(g.growth) };
+  };
+  const processes = facts.processes.map((p) => ({
+    name: p.name,
+    pid: p.pid,
+    judged: p.judged,
+    samples: p.rssMb.length,
+    rss_mb: summary(p.rssMb),
+    heap_mb: p.heapMb.length ? summary(p.heapMb) : null,
+    fds: summary(p.fds),
+  }));
+  console.log(JSON.stringify({ ...report, limits, processes, ...extra, failures, pass: failures.length === 0 }, null, 2));
+  return failures.length === 0 ? 0 : 1;
+}
+
+/** `--judge <file>`: a soak's JSON judged again by this version's rules. */
+function judgeAgain(file: string): number {
+  const r = JSON.parse(readFileSync(file, 'utf8')) as SoakReport & {
+    quick: boolean;
+    failures: string[];
+    settings: { warmup_s: number; simulated_day_s: number };
+  };
+  const limits = limitsFor(r.quick, r.settings.warmup_s * 1000, r.settings.simulated_day_s * 1000);
+  return printJudged(r, limits, { failures_when_run: r.failures, judged_again_at: new Date().toISOString() });
+}
+
 async function main(): Promise<number> {
   const loadStart = loadavg();
   const reportDir = mkdtempSync(join(tmpdir(), 'sb-soak-reports-'));
@@ -264,7 +315,6 @@ async function main(): Promise<number> {
     const notShutDown = await w.roles.terminateAll(20_000);
     const logs = readLogs(w.roles.logDir);
 
-    const series = sampler.series();
     const redisSamples = sampler.samples.flatMap((s) => (s.redis ? [s.redis] : []));
     const mapNames = [...new Set(sampler.samples.flatMap((s) => Object.keys(s.maps)))];
     const historyBound = Math.ceil(SCANS_PER_S * (HISTORY_TTL_S + EXPIRY_LAG_S));
@@ -275,111 +325,82 @@ async function main(): Promise<number> {
       // latest_eigen_scan and the health result; every scan for a TTL.
       bound: m === w.config.hzMap ? 2 : m === w.config.hzHistoryMap ? historyBound : null,
     }));
-    const facts = {
-      processes: series,
-      lost: loss.lost.length,
-      backwards: w.observer.backwards.length,
-      redis: { maxUsedMemoryBytes: Math.max(...redisSamples.map((r) => r.usedMemory)), maxKeys: Math.max(...redisSamples.map((r) => r.keys)), bound },
-      hazelcast: maps,
-      unplannedExits: w.roles.unplannedExits.length + notShutDown.length,
-    };
-    const limits = { warmupMs: WARMUP_MS, memoryMb: 20, fds: 5 };
-    const failures = judge(facts, limits);
     const seenInLatest = new Set(w.observer.latest.map((e) => e.scan));
-    const summary = (p: Point[]) => {
-      const g = growthAfterWarmup(p, WARMUP_MS);
-      return { first: mb(p[0]?.v ?? NaN), last: mb(p.at(-1)?.v ?? NaN), max: mb(Math.max(...p.map((x) => x.v))), growth_after_warmup: g && mb(g.growth) };
+    const report = {
+      bench: 'soak',
+      command: `npm run bench:soak${quick ? ' -- --quick' : ''}${SPEED !== 300 ? ` -- --speed ${SPEED}` : ''}`,
+      quick,
+      machine: machine(loadStart),
+      role_logs: w.roles.logDir,
+      settings: {
+        speed: SPEED,
+        simulated_day_s: SIM_DAY_MS / 1000,
+        scans: TOTAL_SCANS,
+        scans_per_s: SCANS_PER_S,
+        assets: 400,
+        hazelcast_heap: '1g',
+        files_kept: (DAY_S / 5) | 0,
+        health_interval_ms: HEALTH_INTERVAL_MS,
+        hz_history_ttl_s: HISTORY_TTL_S,
+        log_summary_interval_ms: Math.max(100, Math.round(300_000 / SPEED)),
+        fault_every_s: FAULT_EVERY_MS / 1000,
+        sample_every_s: SAMPLE_EVERY_MS / 1000,
+        warmup_s: WARMUP_MS / 1000,
+      },
+      wall_s: Math.round((Date.now() - t0) / 1000),
+      faults: faults.map(({ t0: _t0, ...f }) => f),
+      processes: sampler.series().map((p) => ({ name: p.name, pid: p.pid, judged: p.judged })),
+      redis: {
+        used_memory_max: Math.max(...redisSamples.map((r) => r.usedMemory)),
+        keys_max: Math.max(...redisSamples.map((r) => r.keys)),
+        at_end: end.redis,
+        bound,
+        capped: classes,
+      },
+      hazelcast: { maps, history_bound: `${SCANS_PER_S} scans/s × (TTL ${HISTORY_TTL_S} s + ${EXPIRY_LAG_S} s expiry lag)` },
+      logs: {
+        per_simulated_day: linesPerDay(logs.lines, t0, SIM_DAY_MS),
+        per_role: Object.fromEntries(
+          [...new Set(logs.lines.map((l) => l.role))].map((r) => [
+            r,
+            linesPerDay(
+              logs.lines.filter((l) => l.role === r),
+              t0,
+              SIM_DAY_MS,
+            ).map((d) => d.total),
+          ]),
+        ),
+        other_lines: logs.other,
+      },
+      totals: {
+        scans_written: w.scanner.writtenAt.size,
+        lost: loss.lost.length,
+        lost_scans: loss.lost.slice(0, 20),
+        never_in_latest: [...w.scanner.writtenAt.keys()].filter((n) => !seenInLatest.has(n)).length,
+        latest_backwards: w.observer.backwards.length,
+        health_checks_seen: w.observer.health.length,
+        unplanned_exits: w.roles.unplannedExits,
+        not_shut_down_by_sigterm: notShutDown,
+      },
+      // Over time, compact: seconds since the start, then per process [rss MB, heap MB, fds].
+      samples: sampler.samples.map((s) => ({
+        t_s: Math.round((s.t - t0) / 1000),
+        procs: Object.fromEntries(
+          s.procs.map((p) => [`${p.name}:${p.pid}`, [mb(p.rssMb), p.heapMb === null ? null : mb(p.heapMb), p.fds] as [number, number | null, number]]),
+        ),
+        redis: s.redis,
+        maps: s.maps,
+        load: s.load,
+      })),
     };
-    console.log(
-      JSON.stringify(
-        {
-          bench: 'soak',
-          command: `npm run bench:soak${quick ? ' -- --quick' : ''}${SPEED !== 300 ? ` -- --speed ${SPEED}` : ''}`,
-          quick,
-          machine: machine(loadStart),
-          role_logs: w.roles.logDir,
-          settings: {
-            speed: SPEED,
-            simulated_day_s: SIM_DAY_MS / 1000,
-            scans: TOTAL_SCANS,
-            scans_per_s: SCANS_PER_S,
-            assets: 400,
-            hazelcast_heap: '1g',
-            files_kept: (DAY_S / 5) | 0,
-            health_interval_ms: HEALTH_INTERVAL_MS,
-            hz_history_ttl_s: HISTORY_TTL_S,
-            log_summary_interval_ms: Math.max(100, Math.round(300_000 / SPEED)),
-            fault_every_s: FAULT_EVERY_MS / 1000,
-            sample_every_s: SAMPLE_EVERY_MS / 1000,
-            warmup_s: WARMUP_MS / 1000,
-            limits,
-          },
-          wall_s: Math.round((Date.now() - t0) / 1000),
-          faults: faults.map(({ t0: _t0, ...f }) => f),
-          processes: series.map((p) => ({
-            name: p.name,
-            pid: p.pid,
-            judged: p.judged,
-            samples: p.rssMb.length,
-            rss_mb: summary(p.rssMb),
-            heap_mb: p.heapMb.length ? summary(p.heapMb) : null,
-            fds: summary(p.fds),
-          })),
-          redis: {
-            used_memory_max: facts.redis.maxUsedMemoryBytes,
-            keys_max: facts.redis.maxKeys,
-            at_end: end.redis,
-            bound,
-            capped: classes,
-          },
-          hazelcast: { maps, history_bound: `${SCANS_PER_S} scans/s × (TTL ${HISTORY_TTL_S} s + ${EXPIRY_LAG_S} s expiry lag)` },
-          logs: {
-            per_simulated_day: linesPerDay(logs.lines, t0, SIM_DAY_MS),
-            per_role: Object.fromEntries(
-              [...new Set(logs.lines.map((l) => l.role))].map((r) => [
-                r,
-                linesPerDay(
-                  logs.lines.filter((l) => l.role === r),
-                  t0,
-                  SIM_DAY_MS,
-                ).map((d) => d.total),
-              ]),
-            ),
-            other_lines: logs.other,
-          },
-          totals: {
-            scans_written: w.scanner.writtenAt.size,
-            lost: loss.lost.length,
-            lost_scans: loss.lost.slice(0, 20),
-            never_in_latest: [...w.scanner.writtenAt.keys()].filter((n) => !seenInLatest.has(n)).length,
-            latest_backwards: w.observer.backwards.length,
-            health_checks_seen: w.observer.health.length,
-            unplanned_exits: w.roles.unplannedExits,
-            not_shut_down_by_sigterm: notShutDown,
-          },
-          // Over time, compact: seconds since the start, then per process [rss MB, heap MB, fds].
-          samples: sampler.samples.map((s) => ({
-            t_s: Math.round((s.t - t0) / 1000),
-            procs: Object.fromEntries(s.procs.map((p) => [`${p.name}:${p.pid}`, [mb(p.rssMb), p.heapMb === null ? null : mb(p.heapMb), p.fds]])),
-            redis: s.redis,
-            maps: s.maps,
-            load: s.load,
-          })),
-          failures,
-          pass: failures.length === 0,
-        },
-        null,
-        2,
-      ),
-    );
-    return failures.length === 0 ? 0 : 1;
+    return printJudged(report, limitsFor(quick, WARMUP_MS, SIM_DAY_MS));
   } finally {
     sampler.close();
     await w.stop();
   }
 }
 
-main().then(
+(arg('--judge') ? Promise.resolve(judgeAgain(arg('--judge')!)) : main()).then(
   (code) => process.exit(code),
   (err: unknown) => {
     console.error(err);

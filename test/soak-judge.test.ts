@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { growthAfterWarmup, judge, linesPerDay, redisBound, type Point, type ProcessSeries, type SoakFacts } from '../bench/soak-judge.js';
+import { factsFromReport, growthAfterWarmup, judge, linesPerDay, redisBound, type Point, type ProcessSeries, type SoakFacts } from '../bench/soak-judge.js';
 
 const MIN = 60_000;
 
@@ -25,31 +25,38 @@ function facts(over: Partial<SoakFacts> = {}): SoakFacts {
   };
 }
 
-const LIMITS = { warmupMs: 5 * MIN, memoryMb: 20, fds: 5 };
+const LIMITS = { warmupMs: 5 * MIN, steadyFromMs: 0, memoryMb: 20, fds: 5 };
 
 describe('growth after the warm-up', () => {
   it('ignores the warm-up and one outlier sample: the medians of the first and last samples after it', () => {
     // 50 MB during the warm-up, then 100, one GC spike at minute 12, and 130 at the end.
     const s = series(30, (i) => (i < 5 ? 50 : i === 12 ? 400 : i >= 25 ? 130 : 100));
-    expect(growthAfterWarmup(s, LIMITS.warmupMs)).toEqual({ from: 100, to: 130, growth: 30 });
+    expect(growthAfterWarmup(s, LIMITS)).toEqual({ from: 100, to: 130, growth: 30 });
   });
 
   it('counts the warm-up from the process’s own first sample (a process started again later)', () => {
     const late = series(30, (i) => (i < 5 ? 10 : 20)).map((p) => ({ ...p, t: p.t + 60 * MIN }));
-    expect(growthAfterWarmup(late, LIMITS.warmupMs)).toEqual({ from: 20, to: 20, growth: 0 });
+    expect(growthAfterWarmup(late, LIMITS)).toEqual({ from: 20, to: 20, growth: 0 });
+  });
+
+  it('compares nothing from before the system is steady (a structure still filling), whatever the process’s age', () => {
+    // Grows while the day folder fills (to minute 10), then flat: growth 0 once steady.
+    const s = series(30, (i) => 100 + Math.min(i, 10) * 10);
+    expect(growthAfterWarmup(s, LIMITS)!.growth).toBeGreaterThan(20);
+    expect(growthAfterWarmup(s, { ...LIMITS, steadyFromMs: 10 * MIN })).toEqual({ from: 200, to: 200, growth: 0 });
   });
 
   it('says nothing of a process that did not live two windows of samples past its warm-up', () => {
     expect(
       growthAfterWarmup(
         series(14, () => 1),
-        LIMITS.warmupMs,
+        LIMITS,
       ),
     ).toBeNull();
     expect(
       growthAfterWarmup(
         series(15, () => 1),
-        LIMITS.warmupMs,
+        LIMITS,
       ),
     ).not.toBeNull();
   });
@@ -122,5 +129,47 @@ describe('the verdict', () => {
       'Redis held 201 keys, above its bound of 200',
       'Hazelcast map history held 1201 entries, above its bound of 1200',
     ]);
+  });
+});
+
+describe('a saved run judged again', () => {
+  it('rebuilds each process’s series from the samples, judging the roles only, and the totals', () => {
+    const facts = factsFromReport({
+      processes: [
+        { name: 'bridge-a (active)', pid: 7, judged: true },
+        { name: 'redis:6400', pid: 9, judged: false },
+      ],
+      samples: [
+        { t_s: 0, procs: { 'bridge-a (active):7': [200, 60, 38], 'redis:6400:9': [12, null, 15] } },
+        { t_s: 15, procs: { 'bridge-a (active):7': [201, null, 38] } },
+      ],
+      redis: { used_memory_max: 1, keys_max: 2, bound: { usedMemoryBytes: 3, keys: 4 } },
+      hazelcast: { maps: [{ map: 'm', max: 5, bound: 6 }] },
+      totals: { lost: 0, latest_backwards: 1, unplanned_exits: [{}], not_shut_down_by_sigterm: [] },
+    });
+    expect(facts.processes).toEqual([
+      {
+        name: 'bridge-a (active)',
+        pid: 7,
+        judged: true,
+        rssMb: [
+          { t: 0, v: 200 },
+          { t: 15_000, v: 201 },
+        ],
+        heapMb: [{ t: 0, v: 60 }],
+        fds: [
+          { t: 0, v: 38 },
+          { t: 15_000, v: 38 },
+        ],
+      },
+      { name: 'redis:6400', pid: 9, judged: false, rssMb: [{ t: 0, v: 12 }], heapMb: [], fds: [{ t: 0, v: 15 }] },
+    ]);
+    expect(facts).toMatchObject({
+      lost: 0,
+      backwards: 1,
+      unplannedExits: 1,
+      redis: { maxUsedMemoryBytes: 1, maxKeys: 2 },
+      hazelcast: [{ map: 'm', max: 5, bound: 6 }],
+    });
   });
 });
