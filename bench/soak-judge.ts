@@ -9,8 +9,12 @@ export interface Point {
   v: number;
 }
 
-/** Samples each side of the comparison: the median of a few, so one GC does not decide. */
-const WINDOW = 5;
+/**
+ * Samples each side of the comparison: a third of those after the warm-up, five at least. A
+ * worker's heap swings by 80 MB between collections when checks run ten a second: the median of
+ * a few samples is noise, of a third of the run a level.
+ */
+const MIN_WINDOW = 5;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -19,9 +23,9 @@ function median(xs: number[]): number {
 }
 
 export interface Growth {
-  /** Median of the first samples after the warm-up. */
+  /** Median of the first third of the samples after the warm-up. */
   from: number;
-  /** Median of the last samples. */
+  /** Median of the last third. */
   to: number;
   growth: number;
 }
@@ -45,9 +49,10 @@ export function growthAfterWarmup(series: Point[], w: Warmup): Growth | null {
   if (series.length === 0) return null;
   const from = Math.max(series[0]!.t + w.warmupMs, w.steadyFromMs);
   const after = series.filter((p) => p.t >= from).map((p) => p.v);
-  if (after.length < 2 * WINDOW) return null;
-  const first = median(after.slice(0, WINDOW));
-  const last = median(after.slice(-WINDOW));
+  if (after.length < 2 * MIN_WINDOW) return null;
+  const window = Math.max(MIN_WINDOW, Math.floor(after.length / 3));
+  const first = median(after.slice(0, window));
+  const last = median(after.slice(-window));
   return { from: first, to: last, growth: last - first };
 }
 
