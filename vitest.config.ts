@@ -17,6 +17,7 @@ const UNIT = [
   'test/poller.test.ts',
   'test/scan-order.test.ts',
   'test/settings.test.ts',
+  'test/soak-judge.test.ts',
 ];
 
 export default defineConfig({

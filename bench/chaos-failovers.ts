@@ -12,13 +12,13 @@
  * Per failover: when checks resumed (a health check after the master's death, and a healthy one),
  * whether scans kept flowing (the longest stall of latest_eigen_scan), and processes that exited.
  */
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { createRedis } from '../src/connections.js';
 import { QUEUES } from '../src/jobs/table.js';
-import { say, startWorld, until, type World } from './chaos-world.js';
+import { machine, say, startWorld, until, type World } from './chaos-world.js';
 
 const HEALTH_INTERVAL_MS = 5_000;
 const DOWN_AFTER_MS = 3_000;
@@ -122,20 +122,12 @@ export async function runFailovers(): Promise<void> {
       no_process_exited: w.roles.unplannedExits.length === 0 && notShutDown.length === 0,
       every_worker_connected_at_end: bridge === 2 && healthCheck === 1 && restart === 1 && schedules === 1,
     };
-    const cpu = cpus();
     console.log(
       JSON.stringify(
         {
           bench: 'chaos-failovers',
           command: `npx tsx bench/chaos.ts --failovers${count === 10 ? '' : ` --count ${count}`}`,
-          machine: {
-            cpus: cpu.length,
-            model: cpu[0]?.model,
-            memory_gb: Math.round(totalmem() / 2 ** 30),
-            node: process.version,
-            loadavg_start: loadStart,
-            loadavg_end: loadavg(),
-          },
+          machine: machine(loadStart),
           role_logs: w.roles.logDir,
           settings: {
             roles: 'start --role all, start --role bridge',

@@ -3,8 +3,8 @@
  * processes, a scanner at 10 scans/s, and an observer of what reaches Hazelcast.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, type Config } from '../src/config.js';
 import { createHazelcast, type Hazelcast } from '../src/connections.js';
@@ -32,11 +32,14 @@ export class Roles {
   /** Each process's output (warnings and errors, JSON lines) goes to `<logDir>/<name>-<pid>.log`. */
   readonly logDir = mkdtempSync(join(tmpdir(), 'sb-chaos-logs-'));
 
-  constructor(private readonly env: Record<string, string>) {}
+  constructor(
+    private readonly env: Record<string, string>,
+    private readonly logLevel: 'warn' | 'info' = 'warn',
+  ) {}
 
   spawn(name: string, role: Role['role']): Role {
     const proc = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), 'start', '--role', role], {
-      env: { ...process.env, ...this.env, LOG_LEVEL: 'warn', LOG_PRETTY: '0' },
+      env: { ...process.env, ...this.env, LOG_LEVEL: this.logLevel, LOG_PRETTY: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const log = openSync(join(this.logDir, `${name}-${proc.pid}.log`), 'a');
@@ -92,26 +95,47 @@ export class Roles {
   }
 }
 
-/** Writes scans at 10/s, atomically, numbering on; remembers when each was written. */
+/**
+ * Writes scans at `scansPerS` (10 unless told), atomically, numbering on, each with its own values
+ * (the same values in a row are frozen content to health); remembers when each was written. With `keepFiles`, the oldest file goes when there are more, as a scanner cleaning up
+ * its folder would.
+ */
 export class Scanner {
   readonly writtenAt = new Map<number, number>();
   private n = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly template = makeScan({ scanNumber: 1, time: new Date(), assets: 400 });
+  private readonly paths: string[] = [];
 
-  constructor(private readonly arrowDir: string) {}
+  constructor(
+    private readonly arrowDir: string,
+    private readonly o: { scansPerS?: number; keepFiles?: number; count?: number } = {},
+  ) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      const at = new Date();
-      const n = ++this.n;
-      try {
-        writeScanFileSync(this.arrowDir, n, at, encodeScan({ ...this.template, scan_number: n, timestamp: at }));
-        this.writtenAt.set(n, Date.now());
-      } catch (err) {
-        say(`scanner could not write scan #${n}: ${(err as Error).message}`);
-      }
-    }, 100);
+    const rate = this.o.scansPerS ?? 10;
+    const t0 = Date.now();
+    const first = this.n;
+    // Every scan that is due, so a late timer does not lower the rate.
+    this.timer = setInterval(
+      () => {
+        const due = Math.min(first + Math.floor(((Date.now() - t0) * rate) / 1000), this.o.count ?? Infinity);
+        while (this.n < due) this.write();
+        if (this.n === this.o.count) this.stop();
+      },
+      Math.max(10, 1000 / rate),
+    );
+  }
+
+  private write(): void {
+    const at = new Date();
+    const n = ++this.n;
+    try {
+      this.paths.push(writeScanFileSync(this.arrowDir, n, at, encodeScan(makeScan({ scanNumber: n, time: at, assets: 400 }))));
+      this.writtenAt.set(n, Date.now());
+    } catch (err) {
+      say(`scanner could not write scan #${n}: ${(err as Error).message}`);
+    }
+    if (this.o.keepFiles !== undefined && this.paths.length > this.o.keepFiles) rmSync(this.paths.shift()!, { force: true });
   }
 
   stop(): void {
@@ -120,6 +144,10 @@ export class Scanner {
 
   get last(): number {
     return this.n;
+  }
+
+  get done(): boolean {
+    return this.n === this.o.count;
   }
 }
 
@@ -230,11 +258,16 @@ export async function startWorld(o: {
   roles?: Array<[string, Role['role']]>;
   /** More settings for the roles. */
   env?: Record<string, string>;
+  /** The roles' log level: `warn` unless told. */
+  logLevel?: 'warn' | 'info';
+  scanner?: ConstructorParameters<typeof Scanner>[1];
+  /** Each Hazelcast member's heap (-Xmx): 256m unless told. */
+  hzHeap?: string;
 }): Promise<World> {
   say('starting Redis (master, replica, 3 sentinels) and 2 Hazelcast members');
   const [redis, hazelcast] = await Promise.all([
     startSentinelGroup({ masterName: 'chaos', downAfterMs: o.downAfterMs, failoverTimeoutMs: 10_000 }),
-    startHazelcastCluster(2, { clusterName: 'chaos', heap: '256m' }),
+    startHazelcastCluster(2, { clusterName: 'chaos', heap: o.hzHeap ?? '256m' }),
   ]);
   const env: Record<string, string> = {
     ...redis.env,
@@ -250,9 +283,9 @@ export async function startWorld(o: {
   const hz = await createHazelcast(config, createLogger('silent'), { kind: 'service' });
   await hz.waitConnected(30_000);
   const observer = await Observer.watch(hz, config, 2);
-  const roles = new Roles(env);
+  const roles = new Roles(env, o.logLevel);
   for (const [name, role] of o.roles ?? SPLIT_ROLES) roles.spawn(name, role);
-  const scanner = new Scanner(config.arrowDir);
+  const scanner = new Scanner(config.arrowDir, o.scanner);
   return {
     env,
     config,
@@ -268,5 +301,18 @@ export async function startWorld(o: {
       await hz.shutdown();
       await Promise.all([redis.stop(), hazelcast.stop()]);
     },
+  };
+}
+
+/** The machine a run ran on, and its load average at the start (given) and now. */
+export function machine(loadStart: number[]) {
+  const cpu = cpus();
+  return {
+    cpus: cpu.length,
+    model: cpu[0]?.model,
+    memory_gb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    loadavg_start: loadStart,
+    loadavg_end: loadavg(),
   };
 }

@@ -16,188 +16,23 @@
  * `--failovers`: another run, 10 Redis master failovers in a row (chaos-failovers.ts).
  * Settings of scan-bridge in the environment reach the roles: `BRIDGE_LOCK_MS=8000 npx tsx bench/chaos.ts`.
  */
-import { rmSync, mkdirSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { Queue } from 'bullmq';
 import { createRedis } from '../src/connections.js';
 import { QUEUES } from '../src/jobs/table.js';
-import { say, startWorld, until, type World } from './chaos-world.js';
+import { machine, say, startWorld, until } from './chaos-world.js';
+import { chaosFaults, measure, missingFromHistory } from './chaos-faults.js';
 import { runFailovers } from './chaos-failovers.js';
 
 const quick = process.argv.includes('--quick');
-/** How long each fault may take to recover before it counts as not recovered. */
-const WINDOW_MS = 60_000;
-/** Quiet time between faults, so each one starts from a steady system. */
-const SETTLE_MS = quick ? 5_000 : 15_000;
-const STOP_MS = quick ? 10_000 : 20_000;
+/** How long each fault may take to recover, quiet time between faults, the SIGSTOP's length. */
+const TIMING = {
+  windowMs: 60_000,
+  settleMs: quick ? 5_000 : 15_000,
+  stopMs: quick ? 10_000 : 20_000,
+};
 const HEALTH_INTERVAL_MS = 5_000;
-
-interface Applied {
-  note: string;
-  endsAt?: Promise<void>;
-  repair?: () => Promise<string>;
-}
-
-interface Fault {
-  name: string;
-  redis?: boolean;
-  /**
-   * Applies the fault. Returns a note; for a pause, when it ends; for a killed server, how to put
-   * it back as an operator would, after the fault was measured.
-   */
-  apply(w: World): Applied | Promise<Applied>;
-}
-
-function activeBridge(w: World) {
-  const l = w.observer.recent(1000);
-  if (!l) throw new Error('no bridge is pushing');
-  const role = w.roles.byPid(Number(l.bridgeId.split(':').pop()));
-  if (!role) throw new Error(`active bridge ${l.bridgeId} is not one of ours`);
-  return role;
-}
-
-const FAULTS: Fault[] = [
-  {
-    name: 'redis_master_sigkill',
-    redis: true,
-    async apply(w) {
-      const port = await w.redis.masterPort();
-      await w.redis.nodes.get(port)!.kill();
-      const repair = async () => {
-        const to = await w.redis.waitForFailover(port, WINDOW_MS);
-        await w.redis.restartNode(port, 'replica');
-        return `sentinels promoted :${to}; the old master :${port} was started again as its replica`;
-      };
-      return { note: `master :${port} killed`, repair };
-    },
-  },
-  {
-    name: 'hazelcast_member_sigkill',
-    async apply(w) {
-      const ps = w.hz.client.getPartitionService();
-      const owner = ps.getPartitionOwner(ps.getPartitionId(w.config.hzKey)).toString();
-      const port = w.hz.client
-        .getCluster()
-        .getMembers()
-        .find((m) => m.uuid.toString() === owner)?.address.port;
-      const i = Math.max(
-        0,
-        w.hazelcast.members.findIndex((m) => m.port === port),
-      );
-      await w.hazelcast.members[i]!.kill();
-      const repair = async () => {
-        await w.hazelcast.restart(i);
-        return `member :${w.hazelcast.members[i]!.port} started again and rejoined`;
-      };
-      return { note: `member :${w.hazelcast.members[i]!.port} killed (owner of latest_eigen_scan's partition: ${port !== undefined})`, repair };
-    },
-  },
-  {
-    name: 'active_bridge_sigkill',
-    apply(w) {
-      const role = activeBridge(w);
-      const pid = role.proc.pid;
-      const again = w.roles.crashAndRespawn(role);
-      return { note: `${role.name} (pid ${pid}) killed; started again as pid ${again.proc.pid}` };
-    },
-  },
-  {
-    name: 'active_bridge_sigstop',
-    apply(w) {
-      const role = activeBridge(w);
-      role.proc.kill('SIGSTOP');
-      const endsAt = new Promise<void>((ok) =>
-        setTimeout(() => {
-          role.proc.kill('SIGCONT');
-          ok();
-        }, STOP_MS),
-      );
-      return { note: `${role.name} (pid ${role.proc.pid}) stopped for ${STOP_MS / 1000} s, then continued`, endsAt };
-    },
-  },
-  {
-    name: 'redis_restarted_empty',
-    redis: true,
-    async apply(w) {
-      const port = await w.redis.masterPort();
-      await w.redis.nodes.get(port)!.kill();
-      await w.redis.restartNode(port, 'master');
-      return { note: `master :${port} killed and started again at once without data (its replica resyncs to empty)` };
-    },
-  },
-  {
-    name: 'scan_folder_removed',
-    apply(w) {
-      rmSync(w.config.arrowDir, { recursive: true, force: true });
-      mkdirSync(w.config.arrowDir);
-      return { note: 'ARROW_DIR removed with every scan in it, and created again empty' };
-    },
-  },
-];
-
-async function measure(w: World, f: Fault) {
-  const firstAfter = w.scanner.last + 1;
-  const t0 = Date.now();
-  const { note, endsAt, repair } = await f.apply(w);
-  // Removing a folder of thousands of files takes this process a while: the bridge sees the fault only after.
-  const appliedMs = Date.now() - t0;
-  say(`${f.name}: ${note}`);
-  const flowed = await until(() => w.observer.latest.find((e) => e.at >= t0 && e.scan >= firstAfter), WINDOW_MS);
-  const checked = await until(() => w.observer.health.find((h) => h.checkedAt > t0), WINDOW_MS);
-  const healthy = await until(() => w.observer.health.find((h) => h.checkedAt > t0 && h.status === 'healthy'), WINDOW_MS);
-  await endsAt;
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
-  const end = Date.now();
-  const repaired = repair ? await repair() : undefined;
-  if (repaired) say(`${f.name}: ${repaired}`);
-  // The longest time latest_eigen_scan stood still in the fault's window (scans come every 100 ms).
-  const pushes = w.observer.latest.filter((e) => e.at >= t0 && e.at <= end).map((e) => e.at);
-  const lastBefore = w.observer.latest.filter((e) => e.at < t0).at(-1);
-  const before = lastBefore?.at ?? t0;
-  let stall = 0;
-  [before, ...pushes, end].reduce((a, b) => ((stall = Math.max(stall, b - a)), b));
-  const result = {
-    fault: f.name,
-    note,
-    repaired: repaired ?? null,
-    at: new Date(t0).toISOString(),
-    loadavg: loadavg(),
-    applied_ms: appliedMs,
-    flow_again_ms: flowed ? flowed.at - t0 : null,
-    longest_stall_ms: stall,
-    check_again_ms: checked ? checked.at - t0 : null,
-    check_again_status: checked?.status ?? null,
-    // Why, when it is not healthy: the check's cause and message.
-    ...(checked && checked.status !== 'healthy' ? { check_again_cause: checked.cause ?? null, check_again_message: checked.message ?? null } : {}),
-    healthy_again_ms: healthy ? healthy.at - t0 : null,
-    // The bridge that pushed last before the fault, then those that pushed in its window, in turn.
-    bridges: pushers([...(lastBefore ? [lastBefore.bridgeId] : []), ...w.observer.latest.filter((e) => e.at >= t0 && e.at <= end).map((e) => e.bridgeId)]),
-    scans: { from: firstAfter, to: w.scanner.last },
-  };
-  say(`${f.name}: ${JSON.stringify(result)}`);
-  // Steady again before the next fault: a healthy check after the repair.
-  const repairedAt = Date.now();
-  await until(() => w.observer.health.find((h) => h.checkedAt > repairedAt && h.status === 'healthy'), WINDOW_MS);
-  return { ...result, t0 };
-}
-
-/** `a, a, b, a` → `[a, b, a]`. */
-function pushers(ids: string[]): string[] {
-  return ids.filter((id, i) => i === 0 || ids[i - 1] !== id);
-}
-
-async function lostScans(w: World): Promise<number[]> {
-  const history = await w.hz.client.getMap<string, string>(w.config.hzHistoryMap);
-  const written = [...w.scanner.writtenAt.keys()];
-  const lost: number[] = [];
-  for (let i = 0; i < written.length; i += 1000) {
-    const chunk = written.slice(i, i + 1000);
-    const got = await history.getAll(chunk.map((n) => String(n).padStart(6, '0')));
-    const have = new Set(got.map(([k]) => Number(k)));
-    lost.push(...chunk.filter((n) => !have.has(n)));
-  }
-  return lost;
-}
+const FAULTS = chaosFaults(TIMING);
 
 async function main(): Promise<void> {
   const loadStart = loadavg();
@@ -208,17 +43,17 @@ async function main(): Promise<void> {
     const startedAt = Date.now();
     const steady = await until(() => w.observer.health.find((h) => h.status === 'healthy' && h.checkedAt > startedAt), 120_000);
     if (!steady) throw new Error('the system never became healthy');
-    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    await new Promise((r) => setTimeout(r, TIMING.settleMs));
 
     const results: Array<Awaited<ReturnType<typeof measure>>> = [];
-    for (const f of FAULTS) results.push(await measure(w, f));
+    for (const f of FAULTS) results.push(await measure(w, f, TIMING));
 
     w.scanner.stop();
     const lastScan = w.scanner.last;
     // Time for the last scans and any history backlog to land.
     await until(() => (w.observer.latest.at(-1)?.scan === lastScan ? true : undefined), 30_000);
     await new Promise((r) => setTimeout(r, 5000));
-    const lost = await lostScans(w);
+    const lost = await missingFromHistory(w, [...w.scanner.writtenAt.keys()]);
     const seenInLatest = new Set(w.observer.latest.map((e) => e.scan));
 
     const redis = createRedis(w.config);
@@ -262,21 +97,13 @@ async function main(): Promise<void> {
       no_process_exit_or_hang:
         w.roles.unplannedExits.length === 0 && notShutDown.length === 0 && workers.bridge === 2 && workers.health_check === 2 && workers.schedules === 1,
     };
-    const cpu = cpus();
     console.log(
       JSON.stringify(
         {
           bench: 'chaos',
           command: `npx tsx bench/chaos.ts${quick ? ' --quick' : ''}`,
           quick,
-          machine: {
-            cpus: cpu.length,
-            model: cpu[0]?.model,
-            memory_gb: Math.round(totalmem() / 2 ** 30),
-            node: process.version,
-            loadavg_start: loadStart,
-            loadavg_end: loadavg(),
-          },
+          machine: machine(loadStart),
           role_logs: w.roles.logDir,
           settings: {
             scans_per_s: 10,
@@ -285,8 +112,8 @@ async function main(): Promise<void> {
             sentinel_down_after_ms: 3000,
             bridge_lock_ms: w.config.bridgeLockMs,
             restart_backoff_ms: w.config.restartBackoffMs,
-            sigstop_ms: STOP_MS,
-            settle_ms: SETTLE_MS,
+            sigstop_ms: TIMING.stopMs,
+            settle_ms: TIMING.settleMs,
           },
           faults: perFault,
           totals: {
