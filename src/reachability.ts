@@ -112,7 +112,7 @@ const IN_WORDS: Array<[RegExp, string]> = [
   [/ECONNREFUSED/, 'connection refused'],
   [/ETIMEDOUT|timed? ?out/i, 'no answer in time'],
   [/ENOTFOUND|EAI_AGAIN/, 'host name not found'],
-  [/ECONNRESET|EPIPE|closed/i, 'connection lost'],
+  [/ECONNRESET|EPIPE|closed|socket error/i, 'connection lost'],
   [/sentinel/i, 'no sentinel names a master'],
   [/offline|no connection|not connected|cluster|max retries per request/i, 'no connection'],
 ];
@@ -127,7 +127,7 @@ export function reasonInWords(err: unknown): string {
 /** Whether `err` is one a connection makes while its server is away (told by the lines above, so not again). */
 export function isConnectionError(err: unknown): boolean {
   const text = `${(err as { code?: string } | null)?.code ?? ''} ${err instanceof Error ? err.message : String(err)}`;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|Connection is closed|isn't writeable|sentinels are unreachable|max retries per request|ClientOfflineError|No connection found to cluster|offline/i.test(
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|Connection is closed|isn't writeable|sentinels are unreachable|max retries per request|ClientOfflineError|No connection found to cluster|Socket error|offline/i.test(
     text,
   );
 }

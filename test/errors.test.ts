@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, UnreachableError, UsageError, coerceError } from '../src/errors.js';
+import { isConnectionError, reasonInWords } from '../src/reachability.js';
 
 describe('errors (src/errors.ts)', () => {
   it('coerceError returns an Error as it is, its cause kept', () => {
@@ -31,5 +32,24 @@ describe('errors (src/errors.ts)', () => {
     expect(usage).not.toBeInstanceOf(ConfigError);
     expect(setting).not.toBeInstanceOf(UsageError);
     expect([usage.name, setting.name]).toEqual(['UsageError', 'ConfigError']);
+  });
+});
+
+describe('connection errors in words (src/reachability.ts)', () => {
+  it.each([
+    [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }), 'connection refused'],
+    [new Error("Stream isn't writeable and enableOfflineQueue options is false"), 'no connection'],
+    // The Hazelcast client's IOError when a member goes away mid-call (seen in the soak's member kills).
+    [new Error('Socket error.'), 'connection lost'],
+    [new Error('No connection found to cluster'), 'no connection'],
+  ])('%s is a connection error, said as "%s"', (err, words) => {
+    expect(isConnectionError(err)).toBe(true);
+    expect(reasonInWords(err)).toBe(words);
+  });
+
+  it('any other error keeps its own text', () => {
+    const err = new Error('WRONGTYPE Operation against a key holding the wrong kind of value');
+    expect(isConnectionError(err)).toBe(false);
+    expect(reasonInWords(err)).toBe(err.message);
   });
 });
