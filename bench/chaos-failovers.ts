@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { createRedis } from '../src/connections.js';
 import { QUEUES } from '../src/jobs/table.js';
-import { machine, say, startWorld, until, type World } from './chaos-world.js';
+import { endTotals, machine, say, startWorld, until, type World } from './chaos-world.js';
 
 const HEALTH_INTERVAL_MS = 5_000;
 const DOWN_AFTER_MS = 3_000;
@@ -138,14 +138,7 @@ export async function runFailovers(): Promise<void> {
             max_stall_ms: MAX_STALL_MS,
           },
           failovers: results,
-          totals: {
-            scans_written: w.scanner.writtenAt.size,
-            latest_backwards: w.observer.backwards.length,
-            connection_closed_lines: closedForGood(w.roles.logDir),
-            unplanned_exits: w.roles.unplannedExits,
-            not_shut_down_by_sigterm: notShutDown,
-            workers_at_end: workers,
-          },
+          totals: { ...endTotals(w, notShutDown, workers), connection_closed_lines: closedForGood(w.roles.logDir) },
           targets,
         },
         null,

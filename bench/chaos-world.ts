@@ -316,3 +316,15 @@ export function machine(loadStart: number[]) {
     loadavg_end: loadavg(),
   };
 }
+
+/** What every chaos report totals at the end: scans written, the latest value moving backwards, processes that exited or did not stop, the workers left. */
+export function endTotals(w: World, notShutDown: Awaited<ReturnType<Roles['terminateAll']>>, workers: Record<string, number | undefined>) {
+  return {
+    scans_written: w.scanner.writtenAt.size,
+    latest_backwards: w.observer.backwards,
+    unplanned_exits: w.roles.unplannedExits,
+    // At the end every role gets SIGTERM: those that did not exit with 0 within 20 s.
+    not_shut_down_by_sigterm: notShutDown,
+    workers_at_end: workers,
+  };
+}

@@ -20,7 +20,7 @@ import { loadavg } from 'node:os';
 import { Queue } from 'bullmq';
 import { createRedis } from '../src/connections.js';
 import { QUEUES } from '../src/jobs/table.js';
-import { machine, say, startWorld, until } from './chaos-world.js';
+import { endTotals, machine, say, startWorld, until } from './chaos-world.js';
 import { chaosFaults, measure, missingFromHistory } from './chaos-faults.js';
 import { runFailovers } from './chaos-failovers.js';
 
@@ -117,14 +117,9 @@ async function main(): Promise<void> {
           },
           faults: perFault,
           totals: {
-            scans_written: w.scanner.writtenAt.size,
+            ...endTotals(w, notShutDown, workers),
             lost: lost.length,
             never_in_latest: [...w.scanner.writtenAt.keys()].filter((n) => !seenInLatest.has(n)).length,
-            latest_backwards: w.observer.backwards,
-            unplanned_exits: w.roles.unplannedExits,
-            // At the end every role gets SIGTERM: those that did not exit with 0 within 20 s.
-            not_shut_down_by_sigterm: notShutDown,
-            workers_at_end: workers,
           },
           targets,
         },
