@@ -16,14 +16,14 @@ import { JOBS, JOB_NAMES } from '../src/jobs/table.js';
 import { keys } from '../src/keys.js';
 import { withTimeout } from '../src/time.js';
 import type { CappedClass } from './soak-judge.js';
+import { procSample } from './bridge/proc.js';
 
 const MB = 2 ** 20;
 
 /** Resident memory (MB) and open descriptors of a process; null once it is gone. */
 export function procFigures(pid: number): { rssMb: number; fds: number } | null {
   try {
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-    return { rssMb: (kb * 1024) / MB, fds: readdirSync(`/proc/${pid}/fd`).length };
+    return { rssMb: procSample(pid).rssMb, fds: readdirSync(`/proc/${pid}/fd`).length };
   } catch {
     return null;
   }

@@ -14,9 +14,8 @@ function packagesImported(modules: string[]): string[] {
     encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`importing ${modules.join(', ')} failed: ${r.stderr}`);
-  return [...r.stderr.matchAll(/^import (\S+)$/gm)].map((m) =>
-    m[1]!.split('/')[0]!.startsWith('@') ? m[1]!.split('/').slice(0, 2).join('/') : m[1]!.split('/')[0]!,
-  );
+  // The package of each specifier: `@scope/name` or `name`, without a path inside it.
+  return [...r.stderr.matchAll(/^import ((?:@[^/\s]+\/)?[^/\s]+)/gm)].map((m) => m[1]!);
 }
 
 describe('the main thread of a bridge process', () => {

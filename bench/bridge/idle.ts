@@ -13,7 +13,7 @@ import path from 'node:path';
 import { startRedis, type Started } from '../../scripts/servers/services.js';
 import { sleep } from '../../src/time.js';
 import { mono, onCleanup, progress, r2 } from './harness.js';
-import { procSample, cpuBetween, threadCpu, threadCpuBetween } from './proc.js';
+import { procSample, cpuBetween } from './proc.js';
 import { IDLE_PROCESS_S as IDLE_S, ROOT } from './settings.js';
 
 const SETTLE_MS = 20_000;
@@ -118,11 +118,9 @@ export async function phaseIdleProcess(member: Started, tmpRoot: string) {
   );
   await sleep(SETTLE_MS);
   const a = procSample(measured.pid);
-  const ta = threadCpu(measured.pid);
   const t0 = mono();
   await sleep(IDLE_S * 1000);
   const b = procSample(measured.pid);
-  const tb = threadCpu(measured.pid);
   const t1 = mono();
   await Promise.all([measured.stop(), profiled.stop()]);
   const prof = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
@@ -139,7 +137,6 @@ export async function phaseIdleProcess(member: Started, tmpRoot: string) {
     percent_of_a_core: cpu.percent_of_a_core,
     rss_mb: b.rssMb,
     threads: b.threads,
-    cpu_ms_by_thread: threadCpuBetween(ta, tb),
     main_thread_cpu_ms_by_owner: spent.slice(0, 12),
     note: "main_thread_cpu_ms_by_owner: from a twin process run with --cpu-prof over the same window, its samples by the outermost frame that is not Node's own (idle samples left out); the main thread only: GC and the decode thread are not in it.",
   };

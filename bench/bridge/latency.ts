@@ -14,7 +14,7 @@ import type { Started } from '../../scripts/servers/services.js';
 import { encodeScan, makeScan } from '../../src/demo/scan-writer.js';
 import { buildPayload } from '../../src/bridge/hazelcast/payload.js';
 import { readScan } from '../../src/bridge/arrow/reference-decoder.js';
-import { scanFileName } from '../../src/bridge/watch/scan-files.js';
+import { scanFileName, scanRelPath } from '../../src/bridge/watch/scan-files.js';
 import { BridgeChild, childEnv, pickStats } from './child.js';
 import { sleep } from '../../src/time.js';
 import { destroyMaps, latencies, LatestWatch, mono, progress, r2, sleepUntil, summarize } from './harness.js';
@@ -57,10 +57,11 @@ export async function phaseLatency(member: Started, observer: Client, writer: Cl
   const fileBytes = bytesOf[0]!.length;
   const filesIn = (dir: string) => bytesOf.map((bytes, i) => scanFile(dir, i + 1, times[i]!, bytes));
 
-  const payloads = filesIn('/unused').map((f) => {
-    const read = readScan(f.bytes, { relPath: f.relPath });
-    if (read.kind !== 'ok') throw new Error(`scan ${f.n} does not read back: ${read.reason}`);
-    return buildPayload(read.scan, { sourceFile: f.relPath, bridgeId: `bench-floor:${process.pid}`, writtenAtMs: Date.now() });
+  const payloads = bytesOf.map((bytes, i) => {
+    const relPath = scanRelPath(i + 1, times[i]!);
+    const read = readScan(bytes, { relPath });
+    if (read.kind !== 'ok') throw new Error(`scan ${i + 1} does not read back: ${read.reason}`);
+    return buildPayload(read.scan, { sourceFile: relPath, bridgeId: `bench-floor:${process.pid}`, writtenAtMs: Date.now() });
   });
 
   const contenders: Contender[] = [];

@@ -3,7 +3,7 @@
  * resident memory and thread count. The same reading for every contender, Node or Python, so that
  * their figures compare; no code runs inside the process measured.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
@@ -32,28 +32,4 @@ export function cpuBetween(a: ProcSample, b: ProcSample, wallMs: number, scans: 
     cpu_ms_per_scan: scans > 0 ? Math.round((ms / scans) * 100) / 100 : null,
     percent_of_a_core: Math.round((ms / wallMs) * 1000) / 10,
   };
-}
-
-/** CPU ms of each thread of a process since it started, by thread name (threads of one name summed: "node", "V8 DefaultWorke", "libuv-worker", …). */
-export function threadCpu(pid: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) * TICK_MS;
-    } catch {
-      /* the thread ended meanwhile */
-    }
-  }
-  return out;
-}
-
-/** What each thread name spent between two {@link threadCpu} readings, ms, most first. */
-export function threadCpuBetween(a: Record<string, number>, b: Record<string, number>): Array<{ thread: string; cpu_ms: number }> {
-  return Object.keys(b)
-    .map((thread) => ({ thread, cpu_ms: Math.round(b[thread]! - (a[thread] ?? 0)) }))
-    .filter((t) => t.cpu_ms > 0)
-    .sort((x, y) => y.cpu_ms - x.cpu_ms);
 }
