@@ -1,3 +1,5 @@
+import { reasonInWords } from './reachability.js';
+
 /** A setting that cannot be used: start-up stops with one line naming it. */
 export class ConfigError extends Error {
   constructor(
@@ -22,7 +24,8 @@ export class UnreachableError extends Error {
     readonly target: string,
     cause: unknown,
   ) {
-    super(`${service} at ${target} is unreachable: ${coerceError(cause).message}`, { cause });
+    // In words (reachability.ts), not the driver's text; the driver's error stays the cause.
+    super(`${service} at ${target} is unreachable: ${reasonInWords(cause)}`, { cause });
     this.name = 'UnreachableError';
   }
 }

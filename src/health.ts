@@ -16,7 +16,7 @@ export const STATUSES = ['healthy', 'warning', 'stale', 'down', 'error'] as cons
 export type HealthStatus = (typeof STATUSES)[number];
 export type HealthAction = 'none' | 'restart' | 'alert';
 
-export type WarningCause = 'starting' | 'clock_skew';
+export type WarningCause = 'starting' | 'clock_skew' | 'redis_back';
 export type StaleCause = 'bridge_behind' | 'scanner_silent' | 'clock_skew' | 'unusable_value' | 'bad_newest_file';
 export type DownCause = 'no_heartbeat' | 'heartbeat_expired' | 'not_watching' | 'restart_failed';
 export type ErrorCause = 'hazelcast_unreachable' | 'redis_unreachable';
@@ -72,6 +72,11 @@ export interface HealthInputs {
   stampedBeforeWrite?: StampedBeforeWrite | null;
   /** The last scans' content facts (from the bridge's stats) and the content rules; absent: not judged. */
   content?: { window: ContentWindow | null; settings: ContentSettings };
+  /**
+   * How long ago this checker's Redis came back after an outage (reachability.ts); absent or
+   * `null`: none seen. A heartbeat missing or expired within the TTL of that says nothing yet.
+   */
+  redisBackMs?: number | null;
   /** Restart counter; survives process restarts. */
   restarts: number;
   /** `bridgeWorkers`: those listening on the bridge queue when the restart failed. */
@@ -134,6 +139,12 @@ export interface StartingResult extends HealthFacts {
   cause: 'starting';
   action: 'none';
 }
+/** No live heartbeat, just after this checker's Redis came back from an outage: the bridge's next beat is due; never acted on. */
+export interface RedisBackResult extends HealthFacts {
+  status: 'warning';
+  cause: 'redis_back';
+  action: 'none';
+}
 export interface StaleResult extends HealthFacts {
   status: 'stale';
   cause: StaleCause;
@@ -157,7 +168,7 @@ export interface ErrorResult extends HealthFacts {
 }
 
 export type HealthResult =
-  HealthyResult | WarningResult | StartingResult | ClockSkewWarningResult | ContentWarningResult | StaleResult | DownResult | ErrorResult;
+  HealthyResult | WarningResult | StartingResult | RedisBackResult | ClockSkewWarningResult | ContentWarningResult | StaleResult | DownResult | ErrorResult;
 
 /** A future timestamp further ahead than this is called out as clock skew. */
 const SKEW_NOTE_MS = 5_000;
@@ -336,7 +347,7 @@ function unreachable(i: HealthInputs, facts: Facts): ErrorResult | undefined {
   return undefined;
 }
 
-function noLiveBridge(i: HealthInputs, facts: Facts): DownResult | StartingResult | undefined {
+function noLiveBridge(i: HealthInputs, facts: Facts): DownResult | StartingResult | RedisBackResult | undefined {
   const hb = i.heartbeat.kind === 'ok' ? i.heartbeat.value : null;
   const ttl = i.thresholds.heartbeatTtlMs;
   let cause: Exclude<DownCause, 'restart_failed'>;
@@ -366,6 +377,17 @@ function noLiveBridge(i: HealthInputs, facts: Facts): DownResult | StartingResul
     seen = `bridge ${hb.id} (${hb.host}:${hb.pid}) has not been watching the scan folder for ${s1(i.now - (hb.watchingChangedAt ?? hb.startedAt))}`;
   } else {
     return undefined;
+  }
+  if (cause !== 'not_watching' && i.redisBackMs != null && i.redisBackMs < ttl) {
+    // The heartbeat expired while Redis was away (or Redis lost it): a live bridge writes the next
+    // within BRIDGE_HEARTBEAT_MS of Redis's return, and a restart now would only stop it.
+    return {
+      ...facts,
+      status: 'warning',
+      cause: 'redis_back',
+      action: 'none',
+      message: `${seen}, but Redis came back only ${s1(i.redisBackMs)} ago: a live bridge writes its heartbeat again within BRIDGE_HEARTBEAT_MS; down if none within ${s1(ttl)} of Redis's return`,
+    };
   }
 
   const r = i.lastRestart;

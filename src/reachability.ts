@@ -35,6 +35,8 @@ let sink: Sink | null = null;
 class ServerState {
   private readonly ready = new Map<object, boolean>();
   private downSince: number | null = null;
+  /** Epoch ms when the server was last reachable again after an outage; null: none seen. */
+  backAt: number | null = null;
   private reminder: NodeJS.Timeout | undefined;
 
   constructor(
@@ -82,7 +84,8 @@ class ServerState {
   }
 
   private back(): void {
-    const downMs = Date.now() - this.downSince!;
+    this.backAt = Date.now();
+    const downMs = this.backAt - this.downSince!;
     sink?.log.info(
       { server: this.server, target: this.target, event: 'reachable', downMs },
       `${NAMES[this.server]} reachable again after ${downMs} ms (${this.target})`,
@@ -101,6 +104,12 @@ const states: Record<Server, ServerState> = { redis: new ServerState('redis', ''
 /** A new connection or client of `server` (at `target`, as logs may name it). */
 export function joinReachability(server: Server, target: string): Member {
   return states[server].join(target);
+}
+
+/** How long ago `server` was reachable again after its last outage seen by this process, ms; null: none seen. */
+export function backAgoMs(server: Server, now = Date.now()): number | null {
+  const at = states[server].backAt;
+  return at === null ? null : now - at;
 }
 
 /** From now on this process logs its servers' outages (`start` calls it once). */

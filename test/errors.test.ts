@@ -19,11 +19,15 @@ describe('errors (src/errors.ts)', () => {
     expect(coerceError(undefined)).toMatchObject({ message: 'undefined', cause: undefined });
   });
 
-  it('UnreachableError names the server and keeps what the client threw as its cause', () => {
+  it('UnreachableError names the server, says why in words, and keeps what the client threw as its cause', () => {
     const cause = new Error('connect ECONNREFUSED 127.0.0.1:1');
     const err = new UnreachableError('redis', 'redis://127.0.0.1:1', cause);
-    expect(err.message).toBe('redis at redis://127.0.0.1:1 is unreachable: connect ECONNREFUSED 127.0.0.1:1');
+    expect(err.message).toBe('redis at redis://127.0.0.1:1 is unreachable: connection refused');
     expect(err.cause).toBe(cause);
+    // ioredis's text once its retries ended, as `status` printed it with Redis stopped.
+    expect(new UnreachableError('redis', 'redis://127.0.0.1:1', new Error('Connection is closed.')).message).toBe(
+      'redis at redis://127.0.0.1:1 is unreachable: connection lost',
+    );
   });
 
   it('each behaviour has its own class: a bad setting is not a usage mistake', () => {

@@ -1,5 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createHazelcast, createRedis } from '../src/connections.js';
 import { resolveConfig } from '../src/config.js';
 import { readBridgeFacts } from '../src/bridge/facts.js';
@@ -133,6 +136,50 @@ describe('Redis restarted mid-run', () => {
       }
     } finally {
       await hz.shutdown();
+    }
+  });
+});
+
+describe('Redis away for longer than the heartbeat lives, and back with its data', () => {
+  it('no check finds the bridge down and none asks for a restart: the heartbeat expired with Redis away, and the bridge writes it again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scan-bridge-redis-aof-'));
+    let server = await startRedis({ persist: true, dir });
+    // Checks far more often than beats (the default beat, 2 s): the first check after Redis is back comes before the bridge's next beat.
+    const env = testEnv({ REDIS_URL: server.address, HEALTH_INTERVAL_MS: '300', BRIDGE_HEARTBEAT_MS: '2000', BRIDGE_HEARTBEAT_TTL_MS: '4000' });
+    const config = resolveConfig(env);
+    // One process, as `start` runs them: its worker's checks see Redis back at the moment its bridge does, before the next beat.
+    spawnRoles(['scheduler', 'worker', 'bridge'], env);
+    const redis = createRedis(config, { maxRetriesPerRequest: 1 });
+    const k = keys(config.queuePrefix);
+    const checks = async () => (await redis.lrange(k.healthHistory, 0, -1)).map((j) => JSON.parse(j) as { status: string; cause?: string; checkedAt: number });
+    try {
+      writeScanFile(config.arrowDir, 1);
+      await eventually('a healthy check', async () => ((await checks()).some((c) => c.status === 'healthy') ? true : undefined), 60_000);
+      await server.kill();
+      // Longer than the heartbeat's life: it has expired when Redis is back, though Redis's data is kept.
+      await new Promise((r) => setTimeout(r, 6000));
+      server = await startRedis({ persist: true, dir, port: server.port });
+      const backAt = Date.now();
+      await eventually(
+        'five checks since Redis came back',
+        async () => ((await checks()).filter((c) => c.checkedAt > backAt).length >= 5 ? true : undefined),
+        30_000,
+      );
+      const since = (await checks()).filter((c) => c.checkedAt > backAt);
+      expect(since.filter((c) => c.status === 'down')).toEqual([]);
+      expect(since[0]).not.toMatchObject({ status: 'down' });
+      expect(since.at(-1)).toMatchObject({ status: 'healthy' });
+      const restarts = new Queue(QUEUES.restartBridge, { connection: redis, prefix: config.queuePrefix });
+      try {
+        expect(Object.values(await restarts.getJobCounts()).reduce((a, b) => a + b, 0)).toBe(0);
+      } finally {
+        await restarts.close();
+      }
+    } finally {
+      redis.disconnect();
+      await killChildren();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

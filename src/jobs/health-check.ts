@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { Hazelcast } from '../connections.js';
 import type { Logger } from '../log.js';
 import { coerceError } from '../errors.js';
-import { isConnectionError, reasonInWords } from '../reachability.js';
+import { backAgoMs, isConnectionError, reasonInWords } from '../reachability.js';
 import { keys } from '../keys.js';
 import { readBridgeFacts } from '../bridge/facts.js';
 import { parseStoredScan } from '../bridge/guards/stored-value.js';
@@ -103,6 +103,7 @@ export async function gatherHealthInputs(deps: HealthCheckDeps, now = Date.now()
     clockSkew: stats?.lastClockSkew ?? null,
     stampedBeforeWrite: stats?.lastStampedBeforeWrite ?? null,
     content: { window: stats?.content ?? null, settings: contentSettingsOf(config) },
+    redisBackMs: backAgoMs('redis', now),
     restarts: r.ok ? r.restarts : 0,
     lastRestart: r.ok ? r.lastRestart : null,
     ...(r.ok ? { bridgeEverStarted: r.bridgeEverStarted, checkingSince: r.checkingSince } : {}),
