@@ -63,7 +63,11 @@ describe('decideHealth: every status and cause', () => {
     ['no heartbeat, Redis back 0.2 s ago', { ...noBeat, redisBackMs: 200 }, { status: 'warning', cause: 'redis_back', action: 'none' }],
     ['heartbeat older than the TTL, Redis back 3 s ago', { ...expired, redisBackMs: 3_000 }, { status: 'warning', cause: 'redis_back', action: 'none' }],
     ['no heartbeat, Redis back for longer than the TTL', { ...noBeat, redisBackMs: TTL + 1 }, { status: 'down', cause: 'no_heartbeat', action: 'restart' }],
-    ['bridge not watching, Redis just back: Redis is not why', { ...notWatching, redisBackMs: 200 }, { status: 'down', cause: 'not_watching', action: 'restart' }],
+    [
+      'bridge not watching, Redis just back: Redis is not why',
+      { ...notWatching, redisBackMs: 200 },
+      { status: 'down', cause: 'not_watching', action: 'restart' },
+    ],
     ['heartbeat older than the TTL', expired, { status: 'down', cause: 'heartbeat_expired', action: 'restart' }],
     ['bridge not watching for longer than the TTL', notWatching, { status: 'down', cause: 'not_watching', action: 'restart' }],
     [
